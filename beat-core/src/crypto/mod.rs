@@ -1,0 +1,66 @@
+//! Cryptography: the BLS12-381 threshold coin, Ristretto255 threshold ElGamal, hashing.
+//!
+//! Secrets are zeroized on drop and never printed (`Debug` of a secret type prints only its
+//! index); comparisons that involve secrets are constant-time.
+
+pub mod coin;
+pub mod elgamal;
+pub mod hash;
+
+/// What a cryptographic check or operation can fail with.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum CryptoError {
+    /// Bytes that do not decode to a valid group element or scalar.
+    #[error("invalid encoding of {0}")]
+    InvalidEncoding(&'static str),
+    /// A ciphertext whose well-formedness proof does not verify or whose label is not the expected one.
+    #[error("malformed ciphertext: {0}")]
+    MalformedCiphertext(&'static str),
+    /// Fewer shares than the threshold needs.
+    #[error("need {needed} shares, have {have}")]
+    NotEnoughShares { needed: usize, have: usize },
+    /// A share index is out of range or repeated.
+    #[error("share index {0} out of range or repeated")]
+    BadShareIndex(usize),
+    /// The combined key does not match the ciphertext's key commitment, or the payload does
+    /// not authenticate.
+    #[error("decryption failed")]
+    DecryptionFailed,
+    /// Key material that is inconsistent with its public commitments.
+    #[error("key share {0} does not match the dealer's commitments")]
+    InconsistentKeyShare(usize),
+}
+
+/// Lagrange coefficients at zero for the evaluation points `x_i = i + 1` of `indices`, in any
+/// prime field implementing `ff::Field`-like arithmetic through the closures given.
+///
+/// Both the BLS coin and threshold ElGamal interpolate in the exponent; they share this
+/// routine through [`lagrange_at_zero`].
+pub(crate) fn lagrange_at_zero<S>(
+    indices: &[usize],
+    from_u64: impl Fn(u64) -> S,
+    invert: impl Fn(&S) -> Option<S>,
+) -> Option<Vec<S>>
+where
+    S: Clone + std::ops::Mul<Output = S> + std::ops::Sub<Output = S>,
+{
+    let mut out = Vec::with_capacity(indices.len());
+    for (a, &i) in indices.iter().enumerate() {
+        let xi = from_u64(i as u64 + 1);
+        let mut num = from_u64(1);
+        let mut den = from_u64(1);
+        for (b, &j) in indices.iter().enumerate() {
+            if a == b {
+                continue;
+            }
+            if i == j {
+                return None;
+            }
+            let xj = from_u64(j as u64 + 1);
+            num = num * xj.clone();
+            den = den * (xj - xi.clone());
+        }
+        out.push(num * invert(&den)?);
+    }
+    Some(out)
+}
