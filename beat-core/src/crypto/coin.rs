@@ -116,3 +116,16 @@ impl CoinSignature {
 
 // Serde: CoinShare as a 96-byte compressed G2 point (serde_bytes); deserialisation rejects
 // bytes that are not a valid point in the prime-order subgroup.
+// TEMPORARY (replaced by the coin implementation branch).
+impl Serialize for CoinShare {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_bytes(&self.0.to_compressed())
+    }
+}
+impl<'de> Deserialize<'de> for CoinShare {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let v: serde_bytes::ByteBuf = Deserialize::deserialize(d)?;
+        let arr: [u8; 96] = v.as_slice().try_into().map_err(serde::de::Error::custom)?;
+        Option::from(G2Affine::from_compressed(&arr)).map(CoinShare).ok_or_else(|| serde::de::Error::custom("bad point"))
+    }
+}

@@ -1,1 +1,11 @@
-//! Sans-IO protocols.
+//! Sans-IO protocols: reliable broadcast, binary agreement, asynchronous common subset.
+//!
+//! Each protocol is a state machine implementing [`Protocol`]; composite protocols own their
+//! children and [`Step::lift`] their steps.
+
+pub mod aba;
+pub mod acs;
+pub mod rbc;
+pub mod step;
+
+pub use step::{Event, Fault, FaultKind, Protocol, Step, Target};

@@ -1,1 +1,497 @@
-//! Deterministic simulator.
+//! The deterministic simulator.
+//!
+//! `n` sans-IO [`Beat0`] nodes run in one thread. One `u64` seed decides everything: the
+//! committee's keys, each node's randomness, the transactions, every message's delay, and the
+//! adversary's choices. The same seed gives the same run; [`Report::trace_hash`] digests the
+//! whole schedule and every output so two runs can be compared.
+//!
+//! After **every** delivered message the [`Checker`] checks RBC agreement, validity and
+//! integrity, ABA agreement and validity, coin agreement, ACS agreement and size, that correct
+//! logs are prefixes of one another, that no transaction is committed twice or made up, and
+//! that no correct node releases a decryption share before its ACS output (or for a proposal
+//! outside it). Liveness: once the adversary's network interference stops, every correct node
+//! must commit [`Case::extra_epochs`] more epochs within the step budget.
+//!
+//! A run is named by its seed alone ([`Case::from_seed`] picks `n` and the adversary), so a
+//! failure is replayed with `BEAT_SEED=<seed> cargo test --release -p beat-core --test sim replay`.
+
+pub mod adversary;
+pub mod checker;
+
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
+
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha20Rng;
+use sha2::{Digest as _, Sha256};
+
+pub use adversary::{Adversary, AdversaryKind};
+pub use checker::{Checker, Violation};
+
+use crate::beat::beat0::{Content, Input, Message};
+use crate::beat::{self, Beat0, Config};
+use crate::proto::acs::{AcsContent, AcsMessage};
+use crate::proto::rbc::{value_digest, RbcMessage};
+use crate::proto::{Protocol, Step};
+use crate::{NodeId, Params, SessionId};
+
+/// One simulated run's parameters.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Case {
+    /// The seed.
+    pub seed: u64,
+    /// Committee size.
+    pub n: usize,
+    /// The adversary.
+    pub adversary: AdversaryKind,
+    /// Epochs every correct node must commit in total.
+    pub epochs: u64,
+    /// Epochs every correct node must commit after the adversary's interference stops.
+    pub extra_epochs: u64,
+    /// Transactions per epoch (`b`).
+    pub batch_size: usize,
+    /// Message deliveries before the run counts as a liveness failure.
+    pub max_deliveries: u64,
+}
+
+impl Case {
+    /// The campaign's case for `seed`: `n` cycles through 4, 5, 7 and the adversary through
+    /// [`AdversaryKind::ALL`], so the seed alone names the run.
+    pub fn from_seed(seed: u64) -> Self {
+        let n = [4, 5, 7][(seed % 3) as usize];
+        let adversary = AdversaryKind::ALL[((seed / 3) % AdversaryKind::ALL.len() as u64) as usize];
+        Case::new(seed, n, adversary)
+    }
+
+    /// A case with default sizes.
+    pub fn new(seed: u64, n: usize, adversary: AdversaryKind) -> Self {
+        Case { seed, n, adversary, epochs: 3, extra_epochs: 2, batch_size: 12, max_deliveries: 3_000_000 }
+    }
+
+    /// The command that replays this run.
+    pub fn replay_command(&self) -> String {
+        if *self == Case::from_seed(self.seed) {
+            format!("BEAT_SEED={} cargo test --release -p beat-core --test sim replay -- --nocapture", self.seed)
+        } else {
+            format!(
+                "cargo run --release -p beat-core --bin beat-sim -- run --seed {} --n {} --adversary {}",
+                self.seed,
+                self.n,
+                self.adversary.name()
+            )
+        }
+    }
+}
+
+/// What a run produced.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Report {
+    /// The case.
+    pub case: Case,
+    /// Safety violations found (empty for a correct protocol unless the adversary is a canary).
+    pub violations: Vec<Violation>,
+    /// Whether liveness failed (the step budget ran out first).
+    pub liveness_failure: bool,
+    /// Epochs in the canonical log.
+    pub epochs: u64,
+    /// Transactions committed.
+    pub transactions: u64,
+    /// Messages delivered.
+    pub deliveries: u64,
+    /// Messages the adversary tampered with, dropped, delayed or injected.
+    pub faults_injected: u64,
+    /// Faults the correct nodes recorded against peers.
+    pub faults_detected: u64,
+    /// Highest ABA round a correct node decided in.
+    pub max_aba_round: u32,
+    /// Virtual time at the end.
+    pub end_time: u64,
+    /// Digest of the schedule and the outputs.
+    pub trace_hash: [u8; 32],
+}
+
+impl Report {
+    /// Whether the run met every property.
+    pub fn ok(&self) -> bool {
+        self.violations.is_empty() && !self.liveness_failure
+    }
+}
+
+struct Envelope {
+    from: NodeId,
+    to: NodeId,
+    msg: Message,
+}
+
+/// One simulated committee.
+pub struct Simulation {
+    case: Case,
+    params: Params,
+    nodes: Vec<Beat0>,
+    node_rngs: Vec<ChaCha20Rng>,
+    net_rng: ChaCha20Rng,
+    adv_rng: ChaCha20Rng,
+    keys: Vec<beat::NodeKeys>,
+    adversary: Box<dyn Adversary>,
+    byzantine: Vec<bool>,
+    crashed: Vec<bool>,
+    queue: BinaryHeap<Reverse<(u64, u64, usize)>>,
+    slots: Vec<Option<Envelope>>,
+    free: Vec<usize>,
+    seq: u64,
+    now: u64,
+    checker: Checker,
+    trace: Sha256,
+    deliveries: u64,
+    injected: u64,
+    faults_detected: u64,
+    invented: Vec<Vec<u8>>,
+    committed_at_quiet: Vec<Option<usize>>,
+    tx_counter: u64,
+}
+
+impl Simulation {
+    /// Set up a run.
+    pub fn new(case: Case) -> Self {
+        let params = Params::new(case.n).expect("simulated committees have n ≥ 4");
+        let mut master = ChaCha20Rng::seed_from_u64(case.seed);
+        let session = SessionId::from_name(&format!("sim-{}", case.seed));
+        let keys = beat::deal(params, session, &mut master);
+        let config = Config { batch_size: case.batch_size, ..Config::default() };
+        let nodes = keys.iter().map(|k| Beat0::new(k.clone(), config.clone())).collect();
+        let node_rngs = (0..case.n).map(|_| ChaCha20Rng::from_rng(&mut master).expect("seeding from a ChaCha20 rng cannot fail")).collect();
+        let net_rng = ChaCha20Rng::from_rng(&mut master).expect("infallible");
+        let mut adv_rng = ChaCha20Rng::from_rng(&mut master).expect("infallible");
+        let adversary = case.adversary.build(case.n, params.f, &mut adv_rng);
+        let faulty = adversary.faulty();
+        let byzantine: Vec<bool> = (0..case.n).map(|i| faulty.contains(&i) && adversary.crash_time(i).is_none()).collect();
+        let correct = (0..case.n).map(|i| !faulty.contains(&i)).collect();
+        let checker = Checker::new(case.n, params.f, correct);
+        Simulation {
+            params,
+            nodes,
+            node_rngs,
+            net_rng,
+            adv_rng,
+            keys,
+            adversary,
+            byzantine,
+            crashed: vec![false; case.n],
+            queue: BinaryHeap::new(),
+            slots: Vec::new(),
+            free: Vec::new(),
+            seq: 0,
+            now: 0,
+            checker,
+            trace: Sha256::new(),
+            deliveries: 0,
+            injected: 0,
+            faults_detected: 0,
+            invented: Vec::new(),
+            committed_at_quiet: vec![None; case.n],
+            tx_counter: 0,
+            case,
+        }
+    }
+
+    fn ctx_parts(&mut self) -> (adversary::Ctx<'_>, &mut Box<dyn Adversary>) {
+        (
+            adversary::Ctx { keys: &self.keys, rng: &mut self.adv_rng, now: self.now, invented: &mut self.invented, injected: &mut self.injected },
+            &mut self.adversary,
+        )
+    }
+
+    fn schedule(&mut self, from: NodeId, to: NodeId, msg: Message) {
+        // The network's own delay: uniform 1..=20 ticks (median ~10).
+        let base = self.net_rng.gen_range(1..=20);
+        let (mut ctx, adv) = self.ctx_parts();
+        let delay = adv.delay(&mut ctx, from, to, &msg, base);
+        let slot = match self.free.pop() {
+            Some(i) => {
+                self.slots[i] = Some(Envelope { from, to, msg });
+                i
+            }
+            None => {
+                self.slots.push(Some(Envelope { from, to, msg }));
+                self.slots.len() - 1
+            }
+        };
+        self.seq += 1;
+        self.queue.push(Reverse((self.now + delay, self.seq, slot)));
+    }
+
+    /// Send a node's step out through the adversary and the network, and check it.
+    fn process_step(&mut self, node: NodeId, step: Step<Message, beat::Batch>) {
+        for ev in &step.events {
+            self.checker.event(node, ev);
+        }
+        self.faults_detected += step.faults.len() as u64;
+        for batch in &step.output {
+            self.trace.update(b"commit");
+            self.trace.update(node.to_le_bytes());
+            self.trace.update(batch.epoch.to_le_bytes());
+            for tx in &batch.transactions {
+                self.trace.update(value_digest(tx));
+            }
+            for tx in std::mem::take(&mut self.invented) {
+                self.checker.allow_tx(&tx);
+            }
+            self.checker.commit(node, batch);
+        }
+        let correct = self.checker.is_correct(node);
+        for (target, msg) in step.messages {
+            if correct {
+                match &msg.content {
+                    Content::DecShare { proposer, .. } => self.checker.decryption_share_sent(node, msg.epoch, *proposer),
+                    Content::Acs(AcsMessage { proposer, content: AcsContent::Broadcast(RbcMessage::Val(v)) }) if *proposer == node => {
+                        self.checker.honest_proposal(msg.epoch, node, value_digest(v))
+                    }
+                    _ => {}
+                }
+                let (mut ctx, adv) = self.ctx_parts();
+                let injected = adv.observe(&mut ctx, node, &msg);
+                for (b, t, m) in injected {
+                    for to in self.params.nodes().filter(|to| t.includes(b, *to)) {
+                        self.schedule(b, to, m.clone());
+                    }
+                }
+            }
+            for to in self.params.nodes().filter(|to| target.includes(node, *to)) {
+                if self.byzantine[node] {
+                    let (mut ctx, adv) = self.ctx_parts();
+                    let out = adv.tamper(&mut ctx, node, to, msg.clone());
+                    for m in out {
+                        self.schedule(node, to, m);
+                    }
+                } else {
+                    self.schedule(node, to, msg.clone());
+                }
+            }
+        }
+        // Transactions a Byzantine proposer made up while tampering are allowed in the log.
+        for tx in std::mem::take(&mut self.invented) {
+            self.checker.allow_tx(&tx);
+        }
+    }
+
+    fn submit_transactions(&mut self) {
+        // Each client transaction goes to one random node, and to a second one a quarter of
+        // the time (exercising de-duplication).
+        let total = (self.case.epochs + self.case.extra_epochs + 2) * self.case.batch_size as u64;
+        for _ in 0..total {
+            self.tx_counter += 1;
+            let tx = format!("tx-{}-{}", self.case.seed, self.tx_counter).into_bytes();
+            self.checker.allow_tx(&tx);
+            let first = self.net_rng.gen_range(0..self.case.n);
+            let mut targets = vec![first];
+            if self.net_rng.gen_ratio(1, 4) {
+                targets.push((first + 1) % self.case.n);
+            }
+            for node in targets {
+                let step = self.nodes[node].handle_input(Input::Submit(tx.clone()), &mut self.node_rngs[node]);
+                match step {
+                    Ok(step) => self.process_step(node, step),
+                    Err(e) => panic!("submit refused in simulation: {e}"),
+                }
+            }
+        }
+    }
+
+    fn alive(&self, node: NodeId) -> bool {
+        !self.crashed[node]
+    }
+
+    fn update_crashes(&mut self) {
+        for i in 0..self.case.n {
+            if !self.crashed[i] && self.adversary.crash_time(i).is_some_and(|t| t <= self.now) {
+                self.crashed[i] = true;
+            }
+        }
+    }
+
+    fn done(&mut self) -> bool {
+        let quiet = self.adversary.quiet_after();
+        let mut all = true;
+        for i in 0..self.case.n {
+            if !self.checker.is_correct(i) {
+                continue;
+            }
+            let c = self.checker.committed_by(i);
+            if self.now >= quiet && self.committed_at_quiet[i].is_none() {
+                self.committed_at_quiet[i] = Some(c);
+            }
+            let base = self.committed_at_quiet[i].unwrap_or(usize::MAX / 2);
+            if (c as u64) < self.case.epochs || (c as u64) < base as u64 + self.case.extra_epochs {
+                all = false;
+            }
+        }
+        all
+    }
+
+    /// Run to completion (or a violation, or the step budget).
+    pub fn run(mut self) -> Report {
+        self.submit_transactions();
+        let mut liveness_failure = false;
+        loop {
+            if !self.checker.violations.is_empty() || self.done() {
+                break;
+            }
+            if self.deliveries >= self.case.max_deliveries {
+                liveness_failure = true;
+                break;
+            }
+            let Some(Reverse((time, _, slot))) = self.queue.pop() else {
+                // Nothing in flight: nudge every live node to propose (an idle committee with
+                // empty buffers would otherwise wait for a client).
+                let mut any = false;
+                for i in 0..self.case.n {
+                    if self.alive(i) {
+                        let step = self.nodes[i].handle_input(Input::Propose, &mut self.node_rngs[i]).expect("propose");
+                        any |= !step.messages.is_empty();
+                        self.process_step(i, step);
+                    }
+                }
+                if !any {
+                    liveness_failure = true;
+                    break;
+                }
+                continue;
+            };
+            self.now = self.now.max(time);
+            self.update_crashes();
+            let Some(env) = self.slots[slot].take() else { continue };
+            self.free.push(slot);
+            if !self.alive(env.to) {
+                continue;
+            }
+            self.deliveries += 1;
+            self.trace.update(time.to_le_bytes());
+            self.trace.update([env.from as u8, env.to as u8]);
+            self.trace.update(env.msg.epoch.to_le_bytes());
+            let step = self.nodes[env.to].handle_message(env.from, env.msg, &mut self.node_rngs[env.to]);
+            match step {
+                Ok(step) => self.process_step(env.to, step),
+                Err(e) => {
+                    self.checker.violations.push(Violation { property: "no-local-error", detail: format!("node {} returned an error: {e}", env.to) });
+                }
+            }
+        }
+        let log = self.checker.log();
+        Report {
+            epochs: log.len() as u64,
+            transactions: log.iter().map(|b| b.transactions.len() as u64).sum(),
+            violations: self.checker.violations.clone(),
+            liveness_failure,
+            deliveries: self.deliveries,
+            faults_injected: self.injected,
+            faults_detected: self.faults_detected,
+            max_aba_round: self.checker.max_aba_round,
+            end_time: self.now,
+            trace_hash: self.trace.finalize().into(),
+            case: self.case,
+        }
+    }
+}
+
+/// Aggregate of a campaign.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Summary {
+    /// Runs (canaries not included).
+    pub seeds: u64,
+    /// Runs with real cryptography (all of them: the simulator has no mock crypto).
+    pub real_crypto: u64,
+    /// Epochs committed (canonical logs, summed).
+    pub epochs: u64,
+    /// Messages the adversaries tampered with, dropped, delayed or injected.
+    pub faults_injected: u64,
+    /// Runs with a safety violation.
+    pub safety_violations: u64,
+    /// Runs whose liveness failed.
+    pub liveness_failures: u64,
+    /// Re-runs whose trace differed from the first run.
+    pub determinism_mismatches: u64,
+    /// Canary runs.
+    pub canaries: u64,
+    /// Canary runs the checker caught.
+    pub canaries_caught: u64,
+    /// Commands replaying every failed run.
+    pub failures: Vec<String>,
+}
+
+impl Summary {
+    /// The `BEAT-SIM …` summary line.
+    pub fn line(&self) -> String {
+        format!(
+            "BEAT-SIM seeds={} real_crypto={} epochs={} faults_injected={} safety_violations={} liveness_failures={} determinism_mismatches={} canary_caught={}/{}",
+            self.seeds,
+            self.real_crypto,
+            self.epochs,
+            self.faults_injected,
+            self.safety_violations,
+            self.liveness_failures,
+            self.determinism_mismatches,
+            self.canaries_caught,
+            self.canaries
+        )
+    }
+
+    /// Whether the campaign passed.
+    pub fn passed(&self) -> bool {
+        self.safety_violations == 0 && self.liveness_failures == 0 && self.determinism_mismatches == 0 && self.canaries_caught == self.canaries
+    }
+
+    /// Add one ordinary run.
+    pub fn add(&mut self, r: &Report) {
+        self.seeds += 1;
+        self.real_crypto += 1;
+        self.epochs += r.epochs;
+        self.faults_injected += r.faults_injected;
+        if !r.violations.is_empty() {
+            self.safety_violations += 1;
+        }
+        if r.liveness_failure {
+            self.liveness_failures += 1;
+        }
+        if !r.ok() {
+            self.failures.push(r.case.replay_command());
+        }
+    }
+
+    /// Add one canary run.
+    pub fn add_canary(&mut self, r: &Report) {
+        self.canaries += 1;
+        if !r.violations.is_empty() {
+            self.canaries_caught += 1;
+        } else {
+            self.failures.push(format!("canary not caught: {}", r.case.replay_command()));
+        }
+    }
+}
+
+/// Run the campaign over `seeds` (cases from [`Case::from_seed`]); re-run every
+/// `determinism_every`-th case and compare traces; and run `canaries` canary cases (with
+/// `f + 1` Byzantine nodes, at n = 4 and n = 7, where `n = 3f + 1`). `progress` is called
+/// after each run.
+pub fn campaign(seeds: std::ops::Range<u64>, determinism_every: u64, canaries: u64, mut progress: impl FnMut(&Report)) -> Summary {
+    let mut summary = Summary::default();
+    for seed in seeds {
+        let case = Case::from_seed(seed);
+        let report = Simulation::new(case.clone()).run();
+        if determinism_every > 0 && seed % determinism_every == 0 {
+            let again = Simulation::new(case).run();
+            if again.trace_hash != report.trace_hash {
+                summary.determinism_mismatches += 1;
+                summary.failures.push(format!("nondeterministic: {}", report.case.replay_command()));
+            }
+        }
+        summary.add(&report);
+        progress(&report);
+    }
+    for k in 0..canaries {
+        let n = if k % 2 == 0 { 4 } else { 7 };
+        let report = Simulation::new(Case::new(1_000_000 + k, n, AdversaryKind::Canary)).run();
+        summary.add_canary(&report);
+        progress(&report);
+    }
+    summary
+}

@@ -1,0 +1,41 @@
+//! Batches of transactions: what a node proposes in an epoch and what an epoch commits.
+
+use serde::{Deserialize, Serialize};
+
+use crate::codec::{self, DecodeError};
+use crate::NodeId;
+
+/// A committed block: the transactions of one epoch in their final order.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Batch {
+    /// The epoch.
+    pub epoch: u64,
+    /// Proposers whose contributions ACS accepted, ascending.
+    pub proposers: Vec<NodeId>,
+    /// The transactions: contributions in proposer order, each in its proposer's order, with
+    /// transactions already committed in this block or in the last `dedup_epochs` epochs
+    /// removed.
+    pub transactions: Vec<Vec<u8>>,
+}
+
+/// A node's contribution to one epoch (before encryption).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct Contribution(pub Vec<serde_bytes::ByteBuf>);
+
+impl Contribution {
+    pub(crate) fn encode(txs: &[Vec<u8>]) -> Vec<u8> {
+        codec::encode(&Contribution(txs.iter().map(|t| serde_bytes::ByteBuf::from(t.clone())).collect()))
+    }
+
+    /// Decode a contribution, refusing more than `max_txs` transactions or one over `max_tx_size` bytes.
+    pub(crate) fn decode(bytes: &[u8], max_bytes: usize, max_txs: usize, max_tx_size: usize) -> Result<Vec<Vec<u8>>, DecodeError> {
+        let c: Contribution = codec::decode(bytes, max_bytes)?;
+        if c.0.len() > max_txs {
+            return Err(DecodeError::Malformed(format!("{} transactions exceed the limit of {max_txs}", c.0.len())));
+        }
+        if let Some(t) = c.0.iter().find(|t| t.len() > max_tx_size) {
+            return Err(DecodeError::Malformed(format!("a transaction of {} bytes exceeds the limit of {max_tx_size}", t.len())));
+        }
+        Ok(c.0.into_iter().map(|b| b.into_vec()).collect())
+    }
+}

@@ -1,0 +1,568 @@
+//! Named Byzantine adversaries.
+//!
+//! An adversary controls (a) the *Byzantine nodes*, which run the honest state machine but
+//! whose every outgoing message passes through [`Adversary::tamper`], which may change, drop
+//! or multiply it, and may inject messages of their own through [`Adversary::observe`], and
+//! (b) the *network schedule* through [`Adversary::delay`]. Crashed nodes stop at a time.
+//! Every adversary stops interfering with the network at [`Adversary::quiet_after`]; the
+//! Byzantine nodes stay Byzantine to the end.
+
+use std::collections::HashMap;
+
+use bls12_381::{G2Affine, G2Projective, Scalar};
+use rand::Rng;
+use rand_chacha::ChaCha20Rng;
+
+use crate::beat::beat0::{Content, Message};
+use crate::beat::NodeKeys;
+use crate::codec;
+use crate::crypto::coin::{CoinName, CoinShare};
+use crate::crypto::elgamal::{Ciphertext, DecryptionShare};
+use crate::crypto::hash::Domain;
+use crate::proto::aba::{AbaContent, AbaMessage, BoolSet, COIN_PROTOCOL};
+use crate::proto::acs::{AcsContent, AcsMessage};
+use crate::proto::rbc::{value_digest, RbcMessage};
+use crate::proto::Target;
+use crate::NodeId;
+
+/// Everything an adversary may use: all keys (it knows the Byzantine nodes' secrets; the
+/// others are only used as the simulator's oracle for values the adversary could compute),
+/// randomness, the clock, and a way to register made-up transactions as allowed.
+pub struct Ctx<'a> {
+    /// All nodes' keys.
+    pub keys: &'a [NodeKeys],
+    /// The adversary's randomness (derived from the run seed).
+    pub rng: &'a mut ChaCha20Rng,
+    /// Virtual time now.
+    pub now: u64,
+    /// Transactions the adversary made up (a Byzantine proposer may propose anything).
+    pub invented: &'a mut Vec<Vec<u8>>,
+    /// Messages tampered, dropped or injected so far.
+    pub injected: &'a mut u64,
+}
+
+/// An extra message a Byzantine node sends.
+pub type Injected = (NodeId, Target, Message);
+
+/// A Byzantine adversary.
+pub trait Adversary {
+    /// The adversary's name (as in `--adversary NAME`).
+    fn name(&self) -> &'static str;
+    /// The nodes it controls (Byzantine or crashing).
+    fn faulty(&self) -> Vec<NodeId>;
+    /// What Byzantine node `from` really sends to `to` instead of `msg`.
+    fn tamper(&mut self, _ctx: &mut Ctx<'_>, _from: NodeId, _to: NodeId, msg: Message) -> Vec<Message> {
+        vec![msg]
+    }
+    /// Sees every message a correct node sends (the adversary reads the network); may inject
+    /// messages from Byzantine nodes.
+    fn observe(&mut self, _ctx: &mut Ctx<'_>, _from: NodeId, _msg: &Message) -> Vec<Injected> {
+        Vec::new()
+    }
+    /// The delivery delay of a message, given the network's own `base` delay.
+    fn delay(&mut self, _ctx: &mut Ctx<'_>, _from: NodeId, _to: NodeId, _msg: &Message, base: u64) -> u64 {
+        base
+    }
+    /// The time `node` crashes, if it does.
+    fn crash_time(&self, _node: NodeId) -> Option<u64> {
+        None
+    }
+    /// When the network interference ends.
+    fn quiet_after(&self) -> u64 {
+        0
+    }
+    /// Whether this adversary is a canary: more than `f` Byzantine nodes, expected to break safety.
+    fn canary(&self) -> bool {
+        false
+    }
+}
+
+/// The named adversaries.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum AdversaryKind {
+    /// No fault: all nodes correct, random delays.
+    None,
+    /// `f` nodes crash at random times.
+    Crash,
+    /// `f` nodes never send anything.
+    Silent,
+    /// `f` nodes drop each outgoing message with probability 1/2.
+    Omission,
+    /// Reordering: a fifth of all messages are delayed 10–100× the median delay.
+    Reorder,
+    /// `f` Byzantine proposers send one valid proposal to some nodes and another to the rest,
+    /// and echo accordingly.
+    EquivocatingProposer,
+    /// `f` nodes send invalid coin shares (random points and shares for other rounds).
+    BadCoinShare,
+    /// `f` nodes send invalid decryption shares.
+    BadDecShare,
+    /// `f` proposers broadcast malformed ciphertexts: garbage, a broken proof, or a replayed
+    /// correct node's ciphertext (wrong label).
+    MalformedCiphertext,
+    /// The network splits in two groups until a heal time.
+    Partition,
+    /// The scripted attack on the ABA coin (HoneyBadgerBFT issue 59): Byzantine nodes vote
+    /// both values, hold their Aux/Conf until they can compute the round's coin, then vote
+    /// against it, while the scheduler slows correct nodes' Aux/Conf.
+    CoinSteering,
+    /// Canary: `f + 1` colluding nodes split a broadcast; the checker must catch it.
+    Canary,
+}
+
+impl AdversaryKind {
+    /// Every adversary except the canary.
+    pub const ALL: [AdversaryKind; 11] = [
+        AdversaryKind::None,
+        AdversaryKind::Crash,
+        AdversaryKind::Silent,
+        AdversaryKind::Omission,
+        AdversaryKind::Reorder,
+        AdversaryKind::EquivocatingProposer,
+        AdversaryKind::BadCoinShare,
+        AdversaryKind::BadDecShare,
+        AdversaryKind::MalformedCiphertext,
+        AdversaryKind::Partition,
+        AdversaryKind::CoinSteering,
+    ];
+
+    /// The name used on the command line.
+    pub fn name(self) -> &'static str {
+        match self {
+            AdversaryKind::None => "none",
+            AdversaryKind::Crash => "crash",
+            AdversaryKind::Silent => "silent",
+            AdversaryKind::Omission => "omission",
+            AdversaryKind::Reorder => "reorder",
+            AdversaryKind::EquivocatingProposer => "equivocating-proposer",
+            AdversaryKind::BadCoinShare => "bad-coin-share",
+            AdversaryKind::BadDecShare => "bad-dec-share",
+            AdversaryKind::MalformedCiphertext => "malformed-ciphertext",
+            AdversaryKind::Partition => "partition",
+            AdversaryKind::CoinSteering => "coin-steering",
+            AdversaryKind::Canary => "canary",
+        }
+    }
+
+    /// Parse a command-line name.
+    pub fn from_name(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().chain([AdversaryKind::Canary]).find(|k| k.name() == s)
+    }
+
+    /// Build the adversary for a committee of `n` tolerating `f`.
+    pub fn build(self, n: usize, f: usize, rng: &mut ChaCha20Rng) -> Box<dyn Adversary> {
+        // The faulty nodes: a random f-subset (f+1 for the canary).
+        let count = if self == AdversaryKind::Canary { f + 1 } else { f };
+        let mut faulty: Vec<NodeId> = rand::seq::index::sample(rng, n, count).into_vec();
+        faulty.sort_unstable();
+        let quiet = rng.gen_range(200..800);
+        match self {
+            AdversaryKind::None => Box::new(Honest { quiet: 0 }),
+            AdversaryKind::Crash => {
+                let times = faulty.iter().map(|&i| (i, rng.gen_range(0..quiet))).collect();
+                Box::new(Crash { times })
+            }
+            AdversaryKind::Silent => Box::new(Dropper { name: "silent", faulty, prob: 1.0 }),
+            AdversaryKind::Omission => Box::new(Dropper { name: "omission", faulty, prob: 0.5 }),
+            AdversaryKind::Reorder => Box::new(Reorder { quiet }),
+            AdversaryKind::EquivocatingProposer => Box::new(Equivocator { faulty, n, canary: false, alt: HashMap::new() }),
+            AdversaryKind::Canary => Box::new(Equivocator { faulty, n, canary: true, alt: HashMap::new() }),
+            AdversaryKind::BadCoinShare => Box::new(BadCoin { faulty }),
+            AdversaryKind::BadDecShare => Box::new(BadDec { faulty }),
+            AdversaryKind::MalformedCiphertext => Box::new(Malformed { faulty, last_honest: None, chosen: HashMap::new() }),
+            AdversaryKind::Partition => {
+                let mut side = vec![false; n];
+                let k = rng.gen_range(1..n);
+                for i in rand::seq::index::sample(rng, n, k) {
+                    side[i] = true;
+                }
+                Box::new(Partition { side, heal: quiet })
+            }
+            AdversaryKind::CoinSteering => Box::new(CoinSteering { faulty, quiet, learned: HashMap::new() }),
+        }
+    }
+}
+
+struct Honest {
+    quiet: u64,
+}
+
+impl Adversary for Honest {
+    fn name(&self) -> &'static str {
+        "none"
+    }
+    fn faulty(&self) -> Vec<NodeId> {
+        Vec::new()
+    }
+    fn quiet_after(&self) -> u64 {
+        self.quiet
+    }
+}
+
+struct Crash {
+    times: Vec<(NodeId, u64)>,
+}
+
+impl Adversary for Crash {
+    fn name(&self) -> &'static str {
+        "crash"
+    }
+    fn faulty(&self) -> Vec<NodeId> {
+        self.times.iter().map(|t| t.0).collect()
+    }
+    fn crash_time(&self, node: NodeId) -> Option<u64> {
+        self.times.iter().find(|t| t.0 == node).map(|t| t.1)
+    }
+    fn quiet_after(&self) -> u64 {
+        self.times.iter().map(|t| t.1).max().unwrap_or(0)
+    }
+}
+
+struct Dropper {
+    name: &'static str,
+    faulty: Vec<NodeId>,
+    prob: f64,
+}
+
+impl Adversary for Dropper {
+    fn name(&self) -> &'static str {
+        self.name
+    }
+    fn faulty(&self) -> Vec<NodeId> {
+        self.faulty.clone()
+    }
+    fn tamper(&mut self, ctx: &mut Ctx<'_>, _from: NodeId, _to: NodeId, msg: Message) -> Vec<Message> {
+        if ctx.rng.gen_bool(self.prob) {
+            *ctx.injected += 1;
+            Vec::new()
+        } else {
+            vec![msg]
+        }
+    }
+}
+
+struct Reorder {
+    quiet: u64,
+}
+
+impl Adversary for Reorder {
+    fn name(&self) -> &'static str {
+        "reorder"
+    }
+    fn faulty(&self) -> Vec<NodeId> {
+        Vec::new()
+    }
+    fn delay(&mut self, ctx: &mut Ctx<'_>, _: NodeId, _: NodeId, _: &Message, base: u64) -> u64 {
+        if ctx.now < self.quiet && ctx.rng.gen_ratio(1, 5) {
+            *ctx.injected += 1;
+            base * ctx.rng.gen_range(10..=100)
+        } else {
+            base
+        }
+    }
+    fn quiet_after(&self) -> u64 {
+        self.quiet
+    }
+}
+
+struct Partition {
+    side: Vec<bool>,
+    heal: u64,
+}
+
+impl Adversary for Partition {
+    fn name(&self) -> &'static str {
+        "partition"
+    }
+    fn faulty(&self) -> Vec<NodeId> {
+        Vec::new()
+    }
+    fn delay(&mut self, ctx: &mut Ctx<'_>, from: NodeId, to: NodeId, _: &Message, base: u64) -> u64 {
+        if ctx.now < self.heal && self.side[from] != self.side[to] {
+            *ctx.injected += 1;
+            self.heal - ctx.now + base
+        } else {
+            base
+        }
+    }
+    fn quiet_after(&self) -> u64 {
+        self.heal
+    }
+}
+
+/// Whether `msg` is proposer `p`'s RBC traffic, and which kind.
+fn rbc_of(msg: &Message) -> Option<(NodeId, &RbcMessage)> {
+    match &msg.content {
+        Content::Acs(AcsMessage { proposer, content: AcsContent::Broadcast(m) }) => Some((*proposer, m)),
+        _ => None,
+    }
+}
+
+fn with_rbc(epoch: u64, proposer: NodeId, m: RbcMessage) -> Message {
+    Message { epoch, content: Content::Acs(AcsMessage { proposer, content: AcsContent::Broadcast(m) }) }
+}
+
+/// A valid proposal of `proposer` for `epoch` with made-up transactions.
+fn forged_proposal(ctx: &mut Ctx<'_>, epoch: u64, proposer: NodeId) -> Vec<u8> {
+    let keys = &ctx.keys[proposer];
+    let tx: Vec<u8> = format!("forged-{epoch}-{proposer}-{}", ctx.rng.gen::<u32>()).into_bytes();
+    ctx.invented.push(tx.clone());
+    let plaintext = crate::beat::batch::Contribution::encode(&[tx]);
+    let label = Domain { protocol: "BEAT0/proposal", session: &keys.public.session, epoch, instance: proposer as u64 }.encode(&[]);
+    let ct = keys.public.encryption.encrypt(&label, &plaintext, ctx.rng);
+    codec::encode(&ct)
+}
+
+/// Equivocating proposers (and, with `f + 1` nodes, the canary coalition): every faulty
+/// proposer's broadcast carries value A to the first half of the correct nodes and value B to
+/// the others; all faulty nodes echo and ready per recipient accordingly.
+struct Equivocator {
+    faulty: Vec<NodeId>,
+    n: usize,
+    canary: bool,
+    alt: HashMap<(u64, NodeId), (Vec<u8>, Vec<u8>)>,
+}
+
+impl Equivocator {
+    fn group_b(&self, to: NodeId) -> bool {
+        let correct: Vec<NodeId> = (0..self.n).filter(|i| !self.faulty.contains(i)).collect();
+        correct.iter().position(|c| *c == to).is_some_and(|pos| pos >= correct.len() / 2)
+    }
+}
+
+impl Adversary for Equivocator {
+    fn name(&self) -> &'static str {
+        if self.canary {
+            "canary"
+        } else {
+            "equivocating-proposer"
+        }
+    }
+    fn faulty(&self) -> Vec<NodeId> {
+        self.faulty.clone()
+    }
+    fn canary(&self) -> bool {
+        self.canary
+    }
+    fn tamper(&mut self, ctx: &mut Ctx<'_>, _from: NodeId, to: NodeId, msg: Message) -> Vec<Message> {
+        let Some((p, m)) = rbc_of(&msg) else { return vec![msg] };
+        if !self.faulty.contains(&p) {
+            return vec![msg];
+        }
+        let e = msg.epoch;
+        if !self.alt.contains_key(&(e, p)) {
+            let a = forged_proposal(ctx, e, p);
+            let b = forged_proposal(ctx, e, p);
+            self.alt.insert((e, p), (a, b));
+        }
+        let (a, b) = &self.alt[&(e, p)];
+        let v = if self.group_b(to) { b } else { a };
+        *ctx.injected += 1;
+        let out = match m {
+            RbcMessage::Val(_) => RbcMessage::Val(v.clone()),
+            RbcMessage::Echo(_) => RbcMessage::Echo(v.clone()),
+            RbcMessage::Ready(_) => RbcMessage::Ready(value_digest(v)),
+        };
+        vec![with_rbc(e, p, out)]
+    }
+}
+
+struct BadCoin {
+    faulty: Vec<NodeId>,
+}
+
+impl Adversary for BadCoin {
+    fn name(&self) -> &'static str {
+        "bad-coin-share"
+    }
+    fn faulty(&self) -> Vec<NodeId> {
+        self.faulty.clone()
+    }
+    fn tamper(&mut self, ctx: &mut Ctx<'_>, from: NodeId, _to: NodeId, msg: Message) -> Vec<Message> {
+        let Content::Acs(AcsMessage { proposer, content: AcsContent::Aba(AbaMessage { round, content: AbaContent::Coin(_) }) }) = &msg.content else {
+            return vec![msg];
+        };
+        *ctx.injected += 1;
+        let share = if ctx.rng.gen_bool(0.5) {
+            // A random point.
+            CoinShare(G2Affine::from(G2Projective::generator() * Scalar::from(ctx.rng.gen::<u64>())))
+        } else {
+            // A genuine share for the wrong round.
+            let keys = &ctx.keys[from];
+            let domain = Domain { protocol: COIN_PROTOCOL, session: &keys.public.session, epoch: msg.epoch, instance: *proposer as u64 };
+            keys.coin_secret.sign(&CoinName { domain, round: round + 1 })
+        };
+        let content = AbaContent::Coin(share);
+        vec![Message { epoch: msg.epoch, content: Content::Acs(AcsMessage { proposer: *proposer, content: AcsContent::Aba(AbaMessage { round: *round, content }) }) }]
+    }
+}
+
+struct BadDec {
+    faulty: Vec<NodeId>,
+}
+
+impl Adversary for BadDec {
+    fn name(&self) -> &'static str {
+        "bad-dec-share"
+    }
+    fn faulty(&self) -> Vec<NodeId> {
+        self.faulty.clone()
+    }
+    fn tamper(&mut self, ctx: &mut Ctx<'_>, _from: NodeId, _to: NodeId, msg: Message) -> Vec<Message> {
+        let Content::DecShare { proposer, share } = &msg.content else { return vec![msg] };
+        *ctx.injected += 1;
+        let mut bad: DecryptionShare = *share;
+        if ctx.rng.gen_bool(0.5) {
+            bad.u_i = (curve25519_dalek::RistrettoPoint::random(ctx.rng)).compress();
+        } else {
+            bad.z += curve25519_dalek::Scalar::ONE;
+        }
+        vec![Message { epoch: msg.epoch, content: Content::DecShare { proposer: *proposer, share: bad } }]
+    }
+}
+
+struct Malformed {
+    faulty: Vec<NodeId>,
+    last_honest: Option<Vec<u8>>,
+    chosen: HashMap<(u64, NodeId), Vec<u8>>,
+}
+
+impl Adversary for Malformed {
+    fn name(&self) -> &'static str {
+        "malformed-ciphertext"
+    }
+    fn faulty(&self) -> Vec<NodeId> {
+        self.faulty.clone()
+    }
+    fn observe(&mut self, _ctx: &mut Ctx<'_>, _from: NodeId, msg: &Message) -> Vec<Injected> {
+        if let Some((_, RbcMessage::Val(v))) = rbc_of(msg) {
+            self.last_honest = Some(v.clone());
+        }
+        Vec::new()
+    }
+    fn tamper(&mut self, ctx: &mut Ctx<'_>, _from: NodeId, _to: NodeId, msg: Message) -> Vec<Message> {
+        let Some((p, m)) = rbc_of(&msg) else { return vec![msg] };
+        if !self.faulty.contains(&p) || matches!(m, RbcMessage::Ready(_)) {
+            return vec![msg];
+        }
+        let e = msg.epoch;
+        if !self.chosen.contains_key(&(e, p)) {
+            let bad = match ctx.rng.gen_range(0..3) {
+                0 => (0..ctx.rng.gen_range(0..200)).map(|_| ctx.rng.gen()).collect(),
+                1 => {
+                    // A valid ciphertext with its payload altered: the proof no longer checks.
+                    let v = forged_proposal(ctx, e, p);
+                    match codec::decode::<Ciphertext>(&v, usize::MAX) {
+                        Ok(mut ct) => {
+                            if let Some(b) = ct.payload.first_mut() {
+                                *b ^= 1;
+                            }
+                            codec::encode(&ct)
+                        }
+                        Err(_) => v,
+                    }
+                }
+                _ => match &self.last_honest {
+                    // Replay a correct node's ciphertext: it carries that node's label.
+                    Some(v) => v.clone(),
+                    None => vec![0xff; 3],
+                },
+            };
+            self.chosen.insert((e, p), bad);
+        }
+        *ctx.injected += 1;
+        let v = self.chosen[&(e, p)].clone();
+        let out = match m {
+            RbcMessage::Val(_) => RbcMessage::Val(v),
+            _ => RbcMessage::Echo(v),
+        };
+        vec![with_rbc(e, p, out)]
+    }
+}
+
+/// The scripted coin attack; see [`AdversaryKind::CoinSteering`].
+struct CoinSteering {
+    faulty: Vec<NodeId>,
+    quiet: u64,
+    /// Coins learned: (epoch, instance, round) → value.
+    learned: HashMap<(u64, NodeId, u32), bool>,
+}
+
+impl CoinSteering {
+    fn aba_of(msg: &Message) -> Option<(NodeId, &AbaMessage)> {
+        match &msg.content {
+            Content::Acs(AcsMessage { proposer, content: AcsContent::Aba(m) }) => Some((*proposer, m)),
+            _ => None,
+        }
+    }
+}
+
+impl Adversary for CoinSteering {
+    fn name(&self) -> &'static str {
+        "coin-steering"
+    }
+    fn faulty(&self) -> Vec<NodeId> {
+        self.faulty.clone()
+    }
+    fn quiet_after(&self) -> u64 {
+        self.quiet
+    }
+    fn tamper(&mut self, ctx: &mut Ctx<'_>, _from: NodeId, _to: NodeId, msg: Message) -> Vec<Message> {
+        let Some((j, m)) = Self::aba_of(&msg) else { return vec![msg] };
+        let wrap = |content| Message { epoch: msg.epoch, content: Content::Acs(AcsMessage { proposer: j, content: AcsContent::Aba(AbaMessage { round: m.round, content }) }) };
+        match m.content {
+            // Vote for both values, so correct nodes' bin_values fill with {0, 1}.
+            AbaContent::BVal(_) => {
+                *ctx.injected += 1;
+                vec![wrap(AbaContent::BVal(false)), wrap(AbaContent::BVal(true))]
+            }
+            // Hold Aux/Conf until the coin is known (then `observe` injects the steering votes).
+            AbaContent::Aux(_) | AbaContent::Conf(_) if m.round >= 2 => {
+                *ctx.injected += 1;
+                match self.learned.get(&(msg.epoch, j, m.round)) {
+                    Some(&s) => vec![wrap(AbaContent::Aux(!s)), wrap(AbaContent::Conf(BoolSet::single(!s)))],
+                    None => Vec::new(),
+                }
+            }
+            _ => vec![msg],
+        }
+    }
+    fn observe(&mut self, ctx: &mut Ctx<'_>, from: NodeId, msg: &Message) -> Vec<Injected> {
+        let Some((j, m)) = Self::aba_of(msg) else { return Vec::new() };
+        let AbaContent::Coin(share) = &m.content else { return Vec::new() };
+        let key = (msg.epoch, j, m.round);
+        if self.learned.contains_key(&key) {
+            return Vec::new();
+        }
+        // f Byzantine shares plus this correct one: the adversary can compute the coin.
+        let keys = &ctx.keys[from];
+        let domain = Domain { protocol: COIN_PROTOCOL, session: &keys.public.session, epoch: msg.epoch, instance: j as u64 };
+        let name = CoinName { domain, round: m.round };
+        let mut shares: Vec<(NodeId, CoinShare)> = self.faulty.iter().map(|&b| (b, ctx.keys[b].coin_secret.sign(&name))).collect();
+        shares.push((from, *share));
+        let Ok(sig) = keys.public.coin.combine(&shares) else { return Vec::new() };
+        let s = sig.bit();
+        self.learned.insert(key, s);
+        // Every Byzantine node now votes against the coin to everyone.
+        let mut out = Vec::new();
+        for &b in &self.faulty {
+            for content in [AbaContent::Aux(!s), AbaContent::Conf(BoolSet::single(!s))] {
+                let aba = AbaMessage { round: m.round, content };
+                out.push((b, Target::All, Message { epoch: msg.epoch, content: Content::Acs(AcsMessage { proposer: j, content: AcsContent::Aba(aba) }) }));
+            }
+        }
+        *ctx.injected += out.len() as u64;
+        out
+    }
+    fn delay(&mut self, ctx: &mut Ctx<'_>, from: NodeId, _to: NodeId, msg: &Message, base: u64) -> u64 {
+        // Slow correct nodes' Aux and Conf so the coin could come out before they are counted.
+        if ctx.now < self.quiet && !self.faulty.contains(&from) {
+            if let Some((_, m)) = Self::aba_of(msg) {
+                if matches!(m.content, AbaContent::Aux(_) | AbaContent::Conf(_)) {
+                    return base * ctx.rng.gen_range(10..=100);
+                }
+            }
+        }
+        base
+    }
+}

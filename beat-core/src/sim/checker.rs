@@ -1,0 +1,210 @@
+//! The safety checker: every property is checked after every simulation step.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+use crate::beat::Batch;
+use crate::crypto::hash::{tagged_hash, Digest};
+use crate::proto::Event;
+use crate::NodeId;
+
+/// A safety property that failed, with the evidence.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Violation {
+    /// Which property.
+    pub property: &'static str,
+    /// What was seen.
+    pub detail: String,
+}
+
+/// Watches the correct nodes' events, outputs and messages.
+#[derive(Debug, Default)]
+pub struct Checker {
+    n: usize,
+    f: usize,
+    correct: Vec<bool>,
+    delivered: HashMap<(u64, NodeId), Digest>,
+    delivered_by: HashSet<(u64, NodeId, NodeId)>,
+    honest_val: HashMap<(u64, NodeId), Digest>,
+    decided: HashMap<(u64, NodeId), bool>,
+    aba_inputs: HashMap<(u64, NodeId), [bool; 2]>,
+    coins: HashMap<(u64, NodeId, u32), bool>,
+    acs: HashMap<u64, u64>,
+    acs_seen: HashSet<(NodeId, u64)>,
+    /// The canonical log: the first correct node to commit epoch k sets entry k.
+    log: Vec<Batch>,
+    logs_len: Vec<usize>,
+    committed: HashSet<Digest>,
+    allowed: HashSet<Digest>,
+    /// Violations found so far.
+    pub violations: Vec<Violation>,
+    /// Highest ABA round any correct node decided in.
+    pub max_aba_round: u32,
+}
+
+impl Checker {
+    /// A checker for `n` nodes of which those with `correct[i]` are correct.
+    pub fn new(n: usize, f: usize, correct: Vec<bool>) -> Self {
+        Checker { n, f, correct, logs_len: vec![0; n], ..Checker::default() }
+    }
+
+    /// A node stopped being correct (crashed): its later behaviour is not checked.
+    pub fn mark_faulty(&mut self, node: NodeId) {
+        self.correct[node] = false;
+    }
+
+    /// Whether `node` is checked.
+    pub fn is_correct(&self, node: NodeId) -> bool {
+        self.correct[node]
+    }
+
+    /// A transaction a client submitted, or that a Byzantine proposer made up (allowed: a
+    /// faulty proposer may propose anything).
+    pub fn allow_tx(&mut self, tx: &[u8]) {
+        self.allowed.insert(tagged_hash("sim/tx", &[tx]));
+    }
+
+    fn violate(&mut self, property: &'static str, detail: String) {
+        self.violations.push(Violation { property, detail });
+    }
+
+    /// A correct proposer broadcast a value with this digest (RBC validity).
+    pub fn honest_proposal(&mut self, epoch: u64, proposer: NodeId, digest: Digest) {
+        if let Some(prev) = self.honest_val.insert((epoch, proposer), digest) {
+            if prev != digest {
+                self.violate("rbc-integrity", format!("correct node {proposer} proposed twice in epoch {epoch}"));
+            }
+        }
+    }
+
+    /// Check one event of a correct node.
+    pub fn event(&mut self, node: NodeId, ev: &Event) {
+        if !self.correct[node] {
+            return;
+        }
+        match *ev {
+            Event::Delivered { epoch, proposer, digest } => {
+                if !self.delivered_by.insert((epoch, proposer, node)) {
+                    self.violate("rbc-integrity", format!("node {node} delivered RBC({epoch},{proposer}) twice"));
+                }
+                match self.delivered.get(&(epoch, proposer)) {
+                    Some(d) if *d != digest => self.violate(
+                        "rbc-agreement",
+                        format!("epoch {epoch} proposer {proposer}: node {node} delivered {} but another correct node {}", hex::encode(&digest[..4]), hex::encode(&d[..4])),
+                    ),
+                    Some(_) => {}
+                    None => {
+                        self.delivered.insert((epoch, proposer), digest);
+                    }
+                }
+                if let Some(v) = self.honest_val.get(&(epoch, proposer)) {
+                    if *v != digest {
+                        self.violate("rbc-validity", format!("epoch {epoch}: node {node} delivered a value correct proposer {proposer} never sent"));
+                    }
+                }
+            }
+            Event::AbaInput { epoch, instance, value } => {
+                self.aba_inputs.entry((epoch, instance)).or_default()[value as usize] = true;
+            }
+            Event::Decided { epoch, instance, value, round } => {
+                self.max_aba_round = self.max_aba_round.max(round);
+                match self.decided.get(&(epoch, instance)) {
+                    Some(v) if *v != value => self.violate("aba-agreement", format!("ABA({epoch},{instance}): node {node} decided {value}, another correct node {v}")),
+                    Some(_) => {}
+                    None => {
+                        self.decided.insert((epoch, instance), value);
+                    }
+                }
+                let inputs = self.aba_inputs.get(&(epoch, instance)).copied().unwrap_or_default();
+                if !inputs[value as usize] {
+                    self.violate("aba-validity", format!("ABA({epoch},{instance}): {value} decided at node {node} but no correct node input it"));
+                }
+            }
+            Event::Coin { epoch, instance, round, value } => match self.coins.get(&(epoch, instance, round)) {
+                Some(v) if *v != value => self.violate("coin-agreement", format!("coin({epoch},{instance},{round}) differs at node {node}")),
+                Some(_) => {}
+                None => {
+                    self.coins.insert((epoch, instance, round), value);
+                }
+            },
+            Event::AcsOutput { epoch, accepted } => {
+                self.acs_seen.insert((node, epoch));
+                if (accepted.count_ones() as usize) < self.n - self.f {
+                    self.violate("acs-size", format!("epoch {epoch}: node {node} output only {} values", accepted.count_ones()));
+                }
+                match self.acs.get(&epoch) {
+                    Some(a) if *a != accepted => self.violate("acs-agreement", format!("epoch {epoch}: node {node} output set {accepted:#b}, another correct node {a:#b}")),
+                    Some(_) => {}
+                    None => {
+                        self.acs.insert(epoch, accepted);
+                    }
+                }
+            }
+        }
+    }
+
+    /// A correct node is about to send a decryption share for `proposer` in `epoch`.
+    pub fn decryption_share_sent(&mut self, node: NodeId, epoch: u64, proposer: NodeId) {
+        if !self.correct[node] {
+            return;
+        }
+        if !self.acs_seen.contains(&(node, epoch)) {
+            self.violate("confidentiality", format!("node {node} sent a decryption share for epoch {epoch} before its ACS output"));
+            return;
+        }
+        if self.acs.get(&epoch).is_some_and(|mask| mask & (1 << proposer) == 0) {
+            self.violate("confidentiality", format!("node {node} sent a decryption share for proposer {proposer}, not in the common set of epoch {epoch}"));
+        }
+    }
+
+    /// A correct node committed a batch.
+    pub fn commit(&mut self, node: NodeId, batch: &Batch) {
+        if !self.correct[node] {
+            return;
+        }
+        let k = self.logs_len[node];
+        self.logs_len[node] += 1;
+        if batch.epoch != k as u64 {
+            self.violate("total-order", format!("node {node} committed epoch {} as its block {k}", batch.epoch));
+        }
+        if let Some(canonical) = self.log.get(k) {
+            if canonical != batch {
+                self.violate("log-prefix", format!("node {node} block {k} differs from another correct node's"));
+            }
+            return;
+        }
+        let mut in_block = HashSet::new();
+        for tx in &batch.transactions {
+            let d = tagged_hash("sim/tx", &[tx]);
+            if !self.allowed.contains(&d) {
+                self.violate("no-invented-tx", format!("epoch {}: committed a transaction nobody submitted", batch.epoch));
+            }
+            if !in_block.insert(d) || self.committed.contains(&d) {
+                self.violate("no-duplicate-tx", format!("epoch {}: a transaction committed twice", batch.epoch));
+            }
+        }
+        self.committed.extend(in_block);
+        if batch.proposers.len() < self.n - self.f {
+            self.violate("acs-size", format!("epoch {} has {} proposers", batch.epoch, batch.proposers.len()));
+        }
+        self.log.push(batch.clone());
+    }
+
+    /// Blocks committed by correct node `node`.
+    pub fn committed_by(&self, node: NodeId) -> usize {
+        self.logs_len[node]
+    }
+
+    /// The canonical log.
+    pub fn log(&self) -> &[Batch] {
+        &self.log
+    }
+
+    /// Epochs per ACS size (for reporting).
+    pub fn acs_sizes(&self) -> BTreeMap<u32, usize> {
+        let mut m = BTreeMap::new();
+        for a in self.acs.values() {
+            *m.entry(a.count_ones()).or_default() += 1;
+        }
+        m
+    }
+}
