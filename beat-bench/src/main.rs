@@ -1,0 +1,185 @@
+//! `beat-bench`: compare BEAT0 with hbbft's HoneyBadger in one in-process
+//! harness.
+//!
+//! ```text
+//! beat-bench compare [--n 4,7] [--b 100,1000,10000] [--epochs E] [--seed S]
+//! beat-bench hbbft   [--n 4,7] [--b 100,1000,10000] [--epochs E] [--seed S]
+//! ```
+
+use std::process::ExitCode;
+
+use beat_bench::beat0_run::run_beat0;
+use beat_bench::hbbft_run::run_hbbft;
+use beat_bench::RunStats;
+
+const USAGE: &str = "usage: beat-bench <compare|hbbft> [--n 4,7] [--b 100,1000,10000] \
+[--epochs E] [--seed S]";
+
+/// Default epochs: 5, or 3 for b >= 10000.
+fn default_epochs(b: usize) -> u64 {
+    if b >= 10_000 {
+        3
+    } else {
+        5
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Command {
+    Compare,
+    Hbbft,
+}
+
+#[derive(Debug)]
+struct Args {
+    command: Command,
+    ns: Vec<usize>,
+    bs: Vec<usize>,
+    epochs: Option<u64>,
+    seed: u64,
+}
+
+fn parse_list(flag: &str, value: &str) -> Result<Vec<usize>, String> {
+    let list = value
+        .split(',')
+        .map(|s| {
+            s.trim()
+                .parse::<usize>()
+                .map_err(|_| format!("invalid value {s:?} for {flag}"))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    if list.is_empty() {
+        return Err(format!("empty list for {flag}"));
+    }
+    Ok(list)
+}
+
+fn parse_args(args: &[String]) -> Result<Args, String> {
+    let (cmd, rest) = args
+        .split_first()
+        .ok_or_else(|| "missing subcommand (expected compare or hbbft)".to_string())?;
+    let command = match cmd.as_str() {
+        "compare" => Command::Compare,
+        "hbbft" => Command::Hbbft,
+        other => {
+            return Err(format!(
+                "unknown subcommand {other:?} (expected compare or hbbft)"
+            ))
+        }
+    };
+    let mut parsed = Args {
+        command,
+        ns: vec![4, 7],
+        bs: vec![100, 1000, 10_000],
+        epochs: None,
+        seed: 1,
+    };
+    let mut it = rest.iter();
+    while let Some(arg) = it.next() {
+        let (flag, inline) = match arg.split_once('=') {
+            Some((f, v)) if f.starts_with("--") => (f, Some(v.to_string())),
+            _ => (arg.as_str(), None),
+        };
+        if !matches!(flag, "--n" | "--b" | "--epochs" | "--seed") {
+            return Err(format!("unknown flag {arg:?}"));
+        }
+        let value = match inline {
+            Some(v) => v,
+            None => it
+                .next()
+                .cloned()
+                .ok_or_else(|| format!("missing value for {flag}"))?,
+        };
+        match flag {
+            "--n" => {
+                let ns = parse_list(flag, &value)?;
+                if let Some(bad) = ns.iter().find(|&&n| n == 0 || n >= (1 << 16)) {
+                    return Err(format!("invalid node count {bad} for --n"));
+                }
+                parsed.ns = ns;
+            }
+            "--b" => parsed.bs = parse_list(flag, &value)?,
+            "--epochs" => {
+                let e = value
+                    .parse::<u64>()
+                    .map_err(|_| format!("invalid value {value:?} for --epochs"))?;
+                if e == 0 {
+                    return Err("--epochs must be at least 1".to_string());
+                }
+                parsed.epochs = Some(e);
+            }
+            "--seed" => {
+                parsed.seed = value
+                    .parse::<u64>()
+                    .map_err(|_| format!("invalid value {value:?} for --seed"))?;
+            }
+            _ => unreachable!("flag checked above"),
+        }
+    }
+    Ok(parsed)
+}
+
+fn fmt_ms(s: Option<&RunStats>) -> String {
+    s.map_or_else(|| "na".to_string(), |s| format!("{:.1}", s.epoch_ms()))
+}
+
+fn fmt_tx_s(s: Option<&RunStats>) -> String {
+    s.map_or_else(|| "na".to_string(), |s| format!("{:.0}", s.tx_s()))
+}
+
+fn main() -> ExitCode {
+    let argv: Vec<String> = std::env::args().skip(1).collect();
+    if matches!(
+        argv.first().map(String::as_str),
+        Some("-h" | "--help" | "help")
+    ) {
+        println!("{USAGE}");
+        return ExitCode::SUCCESS;
+    }
+    let args = match parse_args(&argv) {
+        Ok(a) => a,
+        Err(e) => {
+            eprintln!("beat-bench: error: {e}; {USAGE}");
+            return ExitCode::from(2);
+        }
+    };
+    for &n in &args.ns {
+        for &b in &args.bs {
+            let epochs = args.epochs.unwrap_or_else(|| default_epochs(b));
+            match args.command {
+                Command::Compare => {
+                    let beat0 = run_beat0(n, b, epochs, args.seed);
+                    let hb = run_hbbft(n, b, epochs, args.seed);
+                    let speedup = beat0.as_ref().map_or_else(
+                        || "na".to_string(),
+                        |s| format!("{:.2}", hb.epoch_ms() / s.epoch_ms()),
+                    );
+                    println!(
+                        "compare n={n} b={b} beat0_epoch_ms={} hbbft_epoch_ms={} \
+                         beat0_tx_s={} hbbft_tx_s={} speedup={speedup}",
+                        fmt_ms(beat0.as_ref()),
+                        fmt_ms(Some(&hb)),
+                        fmt_tx_s(beat0.as_ref()),
+                        fmt_tx_s(Some(&hb)),
+                    );
+                }
+                Command::Hbbft => {
+                    let hb = run_hbbft(n, b, epochs, args.seed);
+                    let bytes = hb
+                        .bytes_sent
+                        .map_or_else(|| "na".to_string(), |x| x.to_string());
+                    println!(
+                        "hbbft n={n} b={b} epochs={} elapsed_s={:.3} epoch_ms={:.1} \
+                         tx_s={:.0} unique_txs={} bytes_sent={bytes}",
+                        hb.epochs,
+                        hb.elapsed.as_secs_f64(),
+                        hb.epoch_ms(),
+                        hb.tx_s(),
+                        hb.unique_txs,
+                    );
+                }
+            }
+        }
+    }
+    ExitCode::SUCCESS
+}
