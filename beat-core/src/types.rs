@@ -12,7 +12,7 @@ pub type NodeId = usize;
 /// signed, hashed or encrypted byte string, so shares and proofs from one session are
 /// worthless in another.
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-pub struct SessionId(pub [u8; 32]);
+pub struct SessionId(#[serde(with = "serde_bytes")] pub [u8; 32]);
 
 impl SessionId {
     /// A session id derived from a human-readable name (for tests and examples).

@@ -213,6 +213,13 @@ impl Beat0 {
         self.epoch
     }
 
+    /// Add a transaction to the buffer without proposing yet (the proposal happens on the next
+    /// input or message, or on [`Input::Propose`]). [`Input::Submit`] buffers and proposes at once
+    /// if the node is idle.
+    pub fn buffer_transaction(&mut self, tx: Vec<u8>) -> Result<(), Beat0Error> {
+        self.submit(tx)
+    }
+
     /// Transactions waiting in the buffer.
     pub fn buffered(&self) -> usize {
         self.buffer.len()

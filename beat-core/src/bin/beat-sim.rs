@@ -1,1 +1,149 @@
-fn main() {}
+//! The simulation campaign runner.
+//!
+//! ```text
+//! beat-sim campaign [--seeds N] [--start S] [--determinism-every K] [--canaries C] [--verbose]
+//! beat-sim run --seed S [--n N] [--adversary NAME]
+//! beat-sim adversaries
+//! ```
+//!
+//! `campaign` runs seeds `S .. S+N` (each seed names its committee size and adversary), re-runs
+//! every K-th seed to compare traces, runs C canaries, prints the command replaying each failed
+//! run and one `BEAT-SIM …` summary line, and exits non-zero unless everything passed.
+
+use std::process::ExitCode;
+use std::time::Instant;
+
+use beat_core::sim::{campaign, AdversaryKind, Case, Simulation};
+
+const USAGE: &str = "usage: beat-sim campaign [--seeds N] [--start S] [--determinism-every K] [--canaries C] [--verbose]\n       beat-sim run --seed S [--n N] [--adversary NAME]\n       beat-sim adversaries";
+
+fn fail(msg: &str) -> ExitCode {
+    eprintln!("beat-sim: error: {msg}\n{USAGE}");
+    ExitCode::from(2)
+}
+
+fn parse<T: std::str::FromStr>(flag: &str, v: Option<String>) -> Result<T, String> {
+    let v = v.ok_or_else(|| format!("{flag} needs a value"))?;
+    v.parse().map_err(|_| format!("invalid value {v:?} for {flag}"))
+}
+
+fn main() -> ExitCode {
+    let mut args = std::env::args().skip(1);
+    let Some(cmd) = args.next() else { return fail("missing subcommand") };
+    let (mut seeds, mut start, mut every, mut canaries, mut verbose) = (600u64, 0u64, 10u64, 8u64, false);
+    let (mut seed, mut n, mut adversary) = (None::<u64>, None::<usize>, None::<AdversaryKind>);
+    while let Some(flag) = args.next() {
+        let r = match flag.as_str() {
+            "--seeds" => parse(&flag, args.next()).map(|v| seeds = v),
+            "--start" => parse(&flag, args.next()).map(|v| start = v),
+            "--determinism-every" => parse(&flag, args.next()).map(|v| every = v),
+            "--canaries" => parse(&flag, args.next()).map(|v| canaries = v),
+            "--verbose" => {
+                verbose = true;
+                Ok(())
+            }
+            "--seed" => parse(&flag, args.next()).map(|v| seed = Some(v)),
+            "--n" => parse::<usize>(&flag, args.next()).and_then(|v| {
+                if (4..=beat_core::Params::MAX_N).contains(&v) {
+                    n = Some(v);
+                    Ok(())
+                } else {
+                    Err(format!("--n must be between 4 and {}", beat_core::Params::MAX_N))
+                }
+            }),
+            "--adversary" => match args.next() {
+                Some(name) => match AdversaryKind::from_name(&name) {
+                    Some(k) => {
+                        adversary = Some(k);
+                        Ok(())
+                    }
+                    None => Err(format!("unknown adversary {name:?} (see `beat-sim adversaries`)")),
+                },
+                None => Err("--adversary needs a value".into()),
+            },
+            other => Err(format!("unknown flag {other:?}")),
+        };
+        if let Err(e) = r {
+            return fail(&e);
+        }
+    }
+    match cmd.as_str() {
+        "adversaries" => {
+            for k in AdversaryKind::ALL.into_iter().chain([AdversaryKind::Canary]) {
+                println!("{}", k.name());
+            }
+            ExitCode::SUCCESS
+        }
+        "run" => {
+            let Some(seed) = seed else { return fail("run needs --seed") };
+            let mut case = Case::from_seed(seed);
+            if let Some(n) = n {
+                case.n = n;
+            }
+            if let Some(a) = adversary {
+                case.adversary = a;
+            }
+            let t = Instant::now();
+            let r = Simulation::new(case).run();
+            println!(
+                "seed={} n={} adversary={} epochs={} txs={} deliveries={} faults_injected={} faults_detected={} max_aba_round={} time={} trace={} wall_ms={}",
+                r.case.seed,
+                r.case.n,
+                r.case.adversary.name(),
+                r.epochs,
+                r.transactions,
+                r.deliveries,
+                r.faults_injected,
+                r.faults_detected,
+                r.max_aba_round,
+                r.end_time,
+                hex::encode(&r.trace_hash[..8]),
+                t.elapsed().as_millis()
+            );
+            for v in &r.violations {
+                println!("VIOLATION {}: {}", v.property, v.detail);
+            }
+            if r.liveness_failure {
+                println!("LIVENESS FAILURE: the step budget ran out");
+            }
+            if r.ok() || (r.case.adversary == AdversaryKind::Canary && !r.violations.is_empty()) {
+                ExitCode::SUCCESS
+            } else {
+                println!("replay: {}", r.case.replay_command());
+                ExitCode::FAILURE
+            }
+        }
+        "campaign" => {
+            let t = Instant::now();
+            let summary = campaign(start..start + seeds, every, canaries, |r| {
+                if verbose {
+                    eprintln!(
+                        "seed={} n={} adversary={} epochs={} ok={} max_aba_round={}",
+                        r.case.seed,
+                        r.case.n,
+                        r.case.adversary.name(),
+                        r.epochs,
+                        r.ok(),
+                        r.max_aba_round
+                    );
+                }
+                if !r.ok() && r.case.adversary != AdversaryKind::Canary {
+                    for v in &r.violations {
+                        eprintln!("seed {}: VIOLATION {}: {}", r.case.seed, v.property, v.detail);
+                    }
+                }
+            });
+            for f in &summary.failures {
+                println!("FAILED: replay with: {f}");
+            }
+            eprintln!("campaign took {:.1} s", t.elapsed().as_secs_f64());
+            println!("{}", summary.line());
+            if summary.passed() {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            }
+        }
+        other => fail(&format!("unknown subcommand {other:?}")),
+    }
+}

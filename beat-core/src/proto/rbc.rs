@@ -43,7 +43,7 @@ pub enum RbcMessage {
     /// An echo of the value received from the proposer.
     Echo(#[serde(with = "serde_bytes")] Vec<u8>),
     /// Readiness to deliver the value with this digest.
-    Ready(Digest),
+    Ready(#[serde(with = "serde_bytes")] Digest),
 }
 
 impl std::fmt::Debug for RbcMessage {
