@@ -49,8 +49,7 @@ pub fn run_hbbft_full(n: usize, b: usize, epochs: u64, seed: u64) -> HbbftRun {
     let mut rng = StdRng::seed_from_u64(seed);
 
     // Key generation (excluded from the timing).
-    let netinfos =
-        NetworkInfo::generate_map(0..n, &mut rng).expect("hbbft: failed to generate network info");
+    let netinfos = NetworkInfo::generate_map(0..n, &mut rng).expect("hbbft: failed to generate network info");
     let mut nodes: Vec<HoneyBadger<Contribution, usize>> = netinfos
         .into_values()
         .map(|netinfo| {
@@ -62,60 +61,31 @@ pub fn run_hbbft_full(n: usize, b: usize, epochs: u64, seed: u64) -> HbbftRun {
         .collect();
 
     // Transactions (also excluded): proposals[e][i] is node i's for epoch e.
-    let proposals: Vec<Vec<Contribution>> = (0..epochs)
-        .map(|e| {
-            (0..n)
-                .map(|i| make_txs(i, e, txs_per_node(n, b, i)))
-                .collect()
-        })
-        .collect();
+    let proposals: Vec<Vec<Contribution>> =
+        (0..epochs).map(|e| (0..n).map(|i| make_txs(i, e, txs_per_node(n, b, i))).collect()).collect();
     let proposed: HashSet<Vec<u8>> = proposals.iter().flatten().flatten().cloned().collect();
 
-    let mut net = Net {
-        n,
-        queue: VecDeque::new(),
-        bytes_sent: 0,
-        batches: (0..n).map(|_| Vec::new()).collect(),
-    };
+    let mut net = Net { n, queue: VecDeque::new(), bytes_sent: 0, batches: (0..n).map(|_| Vec::new()).collect() };
 
     let start = Instant::now();
     for (epoch, epoch_proposals) in (0u64..).zip(&proposals) {
         for (i, contribution) in epoch_proposals.iter().enumerate() {
-            assert_eq!(
-                nodes[i].next_epoch(),
-                epoch,
-                "node {i} is not in epoch {epoch}"
-            );
-            let step = nodes[i]
-                .propose(contribution, &mut rng)
-                .expect("hbbft: propose failed");
+            assert_eq!(nodes[i].next_epoch(), epoch, "node {i} is not in epoch {epoch}");
+            let step = nodes[i].propose(contribution, &mut rng).expect("hbbft: propose failed");
             net.dispatch(i, step);
         }
         while net.batches.iter().any(|bs| (bs.len() as u64) <= epoch) {
-            let (from, to, msg) = net
-                .queue
-                .pop_front()
-                .expect("message queue drained before every node output the epoch");
-            let step = nodes[to]
-                .handle_message(&from, msg)
-                .expect("hbbft: handle_message failed");
+            let (from, to, msg) =
+                net.queue.pop_front().expect("message queue drained before every node output the epoch");
+            let step = nodes[to].handle_message(&from, msg).expect("hbbft: handle_message failed");
             net.dispatch(to, step);
         }
     }
     let elapsed = start.elapsed();
 
-    let unique: HashSet<&[u8]> = net.batches[0]
-        .iter()
-        .flat_map(|batch| batch.iter())
-        .map(Vec::as_slice)
-        .collect();
+    let unique: HashSet<&[u8]> = net.batches[0].iter().flat_map(|batch| batch.iter()).map(Vec::as_slice).collect();
     HbbftRun {
-        stats: RunStats {
-            epochs,
-            elapsed,
-            unique_txs: unique.len() as u64,
-            bytes_sent: Some(net.bytes_sent),
-        },
+        stats: RunStats { epochs, elapsed, unique_txs: unique.len() as u64, bytes_sent: Some(net.bytes_sent) },
         batches: net.batches,
         proposed,
     }
@@ -133,17 +103,9 @@ impl Net {
     /// Enqueues a step's messages, records its outputs, and checks that it
     /// reports no faults.
     fn dispatch(&mut self, from: usize, step: Step<Contribution, usize>) {
-        assert!(
-            step.fault_log.is_empty(),
-            "hbbft reported faults at node {from}: {:?}",
-            step.fault_log
-        );
+        assert!(step.fault_log.is_empty(), "hbbft reported faults at node {from}: {:?}", step.fault_log);
         for batch in step.output {
-            assert_eq!(
-                batch.epoch,
-                self.batches[from].len() as u64,
-                "node {from} output batches out of order"
-            );
+            assert_eq!(batch.epoch, self.batches[from].len() as u64, "node {from} output batches out of order");
             self.batches[from].push(batch);
         }
         for tm in step.messages {
@@ -192,11 +154,7 @@ mod tests {
             }
         }
         let min = ((n - f) * b / n) as u64 * epochs;
-        assert!(
-            run.stats.unique_txs >= min,
-            "{} < {min}",
-            run.stats.unique_txs
-        );
+        assert!(run.stats.unique_txs >= min, "{} < {min}", run.stats.unique_txs);
         for tx in run.batches[0].iter().flat_map(|batch| batch.iter()) {
             assert!(run.proposed.contains(tx), "committed tx was never proposed");
         }

@@ -71,10 +71,7 @@ pub fn txs_per_node(n: usize, b: usize, node: usize) -> usize {
 /// stream seeded by that counter.
 pub fn make_txs(node: usize, epoch: u64, count: usize) -> Vec<Vec<u8>> {
     assert!(node < (1 << 16), "node index too large");
-    assert!(
-        count <= (1 << 24),
-        "too many transactions per node and epoch"
-    );
+    assert!(count <= (1 << 24), "too many transactions per node and epoch");
     assert!(epoch < (1 << 24), "epoch too large");
     (0..count)
         .map(|index| {
@@ -133,12 +130,7 @@ mod tests {
 
     #[test]
     fn stats_helpers() {
-        let s = RunStats {
-            epochs: 4,
-            elapsed: Duration::from_millis(2000),
-            unique_txs: 1000,
-            bytes_sent: None,
-        };
+        let s = RunStats { epochs: 4, elapsed: Duration::from_millis(2000), unique_txs: 1000, bytes_sent: None };
         assert!((s.epoch_ms() - 500.0).abs() < 1e-9);
         assert!((s.tx_s() - 500.0).abs() < 1e-9);
     }

@@ -42,11 +42,7 @@ struct Args {
 fn parse_list(flag: &str, value: &str) -> Result<Vec<usize>, String> {
     let list = value
         .split(',')
-        .map(|s| {
-            s.trim()
-                .parse::<usize>()
-                .map_err(|_| format!("invalid value {s:?} for {flag}"))
-        })
+        .map(|s| s.trim().parse::<usize>().map_err(|_| format!("invalid value {s:?} for {flag}")))
         .collect::<Result<Vec<_>, _>>()?;
     if list.is_empty() {
         return Err(format!("empty list for {flag}"));
@@ -55,25 +51,13 @@ fn parse_list(flag: &str, value: &str) -> Result<Vec<usize>, String> {
 }
 
 fn parse_args(args: &[String]) -> Result<Args, String> {
-    let (cmd, rest) = args
-        .split_first()
-        .ok_or_else(|| "missing subcommand (expected compare or hbbft)".to_string())?;
+    let (cmd, rest) = args.split_first().ok_or_else(|| "missing subcommand (expected compare or hbbft)".to_string())?;
     let command = match cmd.as_str() {
         "compare" => Command::Compare,
         "hbbft" => Command::Hbbft,
-        other => {
-            return Err(format!(
-                "unknown subcommand {other:?} (expected compare or hbbft)"
-            ))
-        }
+        other => return Err(format!("unknown subcommand {other:?} (expected compare or hbbft)")),
     };
-    let mut parsed = Args {
-        command,
-        ns: vec![4, 7],
-        bs: vec![100, 1000, 10_000],
-        epochs: None,
-        seed: 1,
-    };
+    let mut parsed = Args { command, ns: vec![4, 7], bs: vec![100, 1000, 10_000], epochs: None, seed: 1 };
     let mut it = rest.iter();
     while let Some(arg) = it.next() {
         let (flag, inline) = match arg.split_once('=') {
@@ -85,10 +69,7 @@ fn parse_args(args: &[String]) -> Result<Args, String> {
         }
         let value = match inline {
             Some(v) => v,
-            None => it
-                .next()
-                .cloned()
-                .ok_or_else(|| format!("missing value for {flag}"))?,
+            None => it.next().cloned().ok_or_else(|| format!("missing value for {flag}"))?,
         };
         match flag {
             "--n" => {
@@ -100,18 +81,14 @@ fn parse_args(args: &[String]) -> Result<Args, String> {
             }
             "--b" => parsed.bs = parse_list(flag, &value)?,
             "--epochs" => {
-                let e = value
-                    .parse::<u64>()
-                    .map_err(|_| format!("invalid value {value:?} for --epochs"))?;
+                let e = value.parse::<u64>().map_err(|_| format!("invalid value {value:?} for --epochs"))?;
                 if e == 0 {
                     return Err("--epochs must be at least 1".to_string());
                 }
                 parsed.epochs = Some(e);
             }
             "--seed" => {
-                parsed.seed = value
-                    .parse::<u64>()
-                    .map_err(|_| format!("invalid value {value:?} for --seed"))?;
+                parsed.seed = value.parse::<u64>().map_err(|_| format!("invalid value {value:?} for --seed"))?;
             }
             _ => unreachable!("flag checked above"),
         }
@@ -129,10 +106,7 @@ fn fmt_tx_s(s: Option<&RunStats>) -> String {
 
 fn main() -> ExitCode {
     let argv: Vec<String> = std::env::args().skip(1).collect();
-    if matches!(
-        argv.first().map(String::as_str),
-        Some("-h" | "--help" | "help")
-    ) {
+    if matches!(argv.first().map(String::as_str), Some("-h" | "--help" | "help")) {
         println!("{USAGE}");
         return ExitCode::SUCCESS;
     }
@@ -150,10 +124,9 @@ fn main() -> ExitCode {
                 Command::Compare => {
                     let beat0 = run_beat0(n, b, epochs, args.seed);
                     let hb = run_hbbft(n, b, epochs, args.seed);
-                    let speedup = beat0.as_ref().map_or_else(
-                        || "na".to_string(),
-                        |s| format!("{:.2}", hb.epoch_ms() / s.epoch_ms()),
-                    );
+                    let speedup = beat0
+                        .as_ref()
+                        .map_or_else(|| "na".to_string(), |s| format!("{:.2}", hb.epoch_ms() / s.epoch_ms()));
                     println!(
                         "compare n={n} b={b} beat0_epoch_ms={} hbbft_epoch_ms={} \
                          beat0_tx_s={} hbbft_tx_s={} speedup={speedup}",
@@ -165,9 +138,7 @@ fn main() -> ExitCode {
                 }
                 Command::Hbbft => {
                     let hb = run_hbbft(n, b, epochs, args.seed);
-                    let bytes = hb
-                        .bytes_sent
-                        .map_or_else(|| "na".to_string(), |x| x.to_string());
+                    let bytes = hb.bytes_sent.map_or_else(|| "na".to_string(), |x| x.to_string());
                     println!(
                         "hbbft n={n} b={b} epochs={} elapsed_s={:.3} epoch_ms={:.1} \
                          tx_s={:.0} unique_txs={} bytes_sent={bytes}",

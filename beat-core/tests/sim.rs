@@ -48,16 +48,26 @@ fn deterministic() {
 fn canary_is_caught() {
     for (seed, n) in [(1, 4), (2, 7), (3, 4)] {
         let r = Simulation::new(Case::new(seed, n, AdversaryKind::Canary)).run();
-        assert!(r.violations.iter().any(|v| v.property.starts_with("rbc")), "canary n={n} not caught: {:?}", r.violations);
+        assert!(
+            r.violations.iter().any(|v| v.property.starts_with("rbc")),
+            "canary n={n} not caught: {:?}",
+            r.violations
+        );
     }
 }
 
-/// The coin attack does not keep ABA running: every run terminates with few rounds.
+/// The coin attacks reach the threshold coin (so they are really exercised) and do not keep
+/// ABA running: every run terminates within few rounds.
 #[test]
-fn coin_steering_terminates() {
-    for seed in 0..6 {
-        let r = assert_ok(Case::new(30_000 + seed, [4, 7][seed as usize % 2], AdversaryKind::CoinSteering));
-        assert!(r.max_aba_round < 30, "ABA needed {} rounds", r.max_aba_round);
+fn coin_attacks_engage_and_terminate() {
+    for adv in [AdversaryKind::CoinSteering, AdversaryKind::BadCoinShare] {
+        let mut coins = 0;
+        for seed in 0..6 {
+            let r = assert_ok(Case::new(30_000 + seed, [4, 7][seed as usize % 2], adv));
+            assert!(r.max_aba_round < 30, "ABA needed {} rounds", r.max_aba_round);
+            coins += r.threshold_coins;
+        }
+        assert!(coins > 0, "{}: the threshold coin was never used", adv.name());
     }
 }
 

@@ -28,13 +28,21 @@ impl Contribution {
     }
 
     /// Decode a contribution, refusing more than `max_txs` transactions or one over `max_tx_size` bytes.
-    pub(crate) fn decode(bytes: &[u8], max_bytes: usize, max_txs: usize, max_tx_size: usize) -> Result<Vec<Vec<u8>>, DecodeError> {
+    pub(crate) fn decode(
+        bytes: &[u8],
+        max_bytes: usize,
+        max_txs: usize,
+        max_tx_size: usize,
+    ) -> Result<Vec<Vec<u8>>, DecodeError> {
         let c: Contribution = codec::decode(bytes, max_bytes)?;
         if c.0.len() > max_txs {
             return Err(DecodeError::Malformed(format!("{} transactions exceed the limit of {max_txs}", c.0.len())));
         }
         if let Some(t) = c.0.iter().find(|t| t.len() > max_tx_size) {
-            return Err(DecodeError::Malformed(format!("a transaction of {} bytes exceeds the limit of {max_tx_size}", t.len())));
+            return Err(DecodeError::Malformed(format!(
+                "a transaction of {} bytes exceeds the limit of {max_tx_size}",
+                t.len()
+            )));
         }
         Ok(c.0.into_iter().map(|b| b.into_vec()).collect())
     }

@@ -376,7 +376,8 @@ impl Beat0 {
         if d.shares.len() < needed {
             return step;
         }
-        let mut chosen: Vec<(NodeId, DecryptionShare)> = d.shares.iter().filter(|(k, _)| d.verified[**k]).map(|(k, s)| (*k, *s)).collect();
+        let mut chosen: Vec<(NodeId, DecryptionShare)> =
+            d.shares.iter().filter(|(k, _)| d.verified[**k]).map(|(k, s)| (*k, *s)).collect();
         chosen.extend(d.shares.iter().filter(|(k, _)| !d.verified[**k]).map(|(k, s)| (*k, *s)));
         chosen.truncate(needed);
         let mut result = pk.combine(&d.ct, &chosen);
@@ -469,7 +470,12 @@ impl Beat0 {
         Ok(step)
     }
 
-    fn dispatch(&mut self, from: NodeId, msg: Message, rng: &mut dyn rand_core::CryptoRngCore) -> Result<Beat0Step, Beat0Error> {
+    fn dispatch(
+        &mut self,
+        from: NodeId,
+        msg: Message,
+        rng: &mut dyn rand_core::CryptoRngCore,
+    ) -> Result<Beat0Step, Beat0Error> {
         let e = msg.epoch;
         if e < self.epoch {
             return Ok(Step::new());
@@ -526,7 +532,12 @@ impl Protocol for Beat0 {
         self.finish(step, rng)
     }
 
-    fn handle_message(&mut self, from: NodeId, msg: Message, rng: &mut dyn rand_core::CryptoRngCore) -> Result<Beat0Step, Beat0Error> {
+    fn handle_message(
+        &mut self,
+        from: NodeId,
+        msg: Message,
+        rng: &mut dyn rand_core::CryptoRngCore,
+    ) -> Result<Beat0Step, Beat0Error> {
         if from >= self.params.n {
             return Ok(Step::fault(from, FaultKind::OutOfRange));
         }

@@ -48,6 +48,11 @@ pub fn deal(params: Params, session: SessionId, rng: &mut impl rand_core::Crypto
         .into_iter()
         .zip(enc_sks)
         .enumerate()
-        .map(|(id, (c, e))| NodeKeys { id, public: public.clone(), coin_secret: Arc::new(c), decryption_secret: Arc::new(e) })
+        .map(|(id, (c, e))| NodeKeys {
+            id,
+            public: public.clone(),
+            coin_secret: Arc::new(c),
+            decryption_secret: Arc::new(e),
+        })
         .collect()
 }

@@ -86,7 +86,7 @@ fn main() -> ExitCode {
             let t = Instant::now();
             let r = Simulation::new(case).run();
             println!(
-                "seed={} n={} adversary={} epochs={} txs={} deliveries={} faults_injected={} faults_detected={} max_aba_round={} time={} trace={} wall_ms={}",
+                "seed={} n={} adversary={} epochs={} txs={} deliveries={} faults_injected={} faults_detected={} max_aba_round={} threshold_coins={} time={} trace={} wall_ms={}",
                 r.case.seed,
                 r.case.n,
                 r.case.adversary.name(),
@@ -96,6 +96,7 @@ fn main() -> ExitCode {
                 r.faults_injected,
                 r.faults_detected,
                 r.max_aba_round,
+                r.threshold_coins,
                 r.end_time,
                 hex::encode(&r.trace_hash[..8]),
                 t.elapsed().as_millis()

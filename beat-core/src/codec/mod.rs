@@ -112,12 +112,21 @@ mod tests {
 
     fn val() -> Envelope<Message> {
         let rbc = RbcMessage::Val(b"hello".to_vec());
-        Envelope::new(session(), Message { epoch: 3, content: Content::Acs(AcsMessage { proposer: 2, content: AcsContent::Broadcast(rbc) }) })
+        Envelope::new(
+            session(),
+            Message {
+                epoch: 3,
+                content: Content::Acs(AcsMessage { proposer: 2, content: AcsContent::Broadcast(rbc) }),
+            },
+        )
     }
 
     fn conf() -> Envelope<Message> {
         let aba = AbaMessage { round: 5, content: AbaContent::Conf(BoolSet::BOTH) };
-        Envelope::new(session(), Message { epoch: 1, content: Content::Acs(AcsMessage { proposer: 0, content: AcsContent::Aba(aba) }) })
+        Envelope::new(
+            session(),
+            Message { epoch: 1, content: Content::Acs(AcsMessage { proposer: 0, content: AcsContent::Aba(aba) }) },
+        )
     }
 
     /// Golden vectors: the encoding of these messages is frozen. A change here is a wire
@@ -127,11 +136,29 @@ mod tests {
         // {"version": 1, "session": h'07…07', "message": {"epoch": 3, "content": {"Acs":
         //  {"proposer": 2, "content": {"Broadcast": {"Val": h'68656c6c6f'}}}}}}
         let golden = concat!(
-            "a3", "6776657273696f6e", "01",
-            "6773657373696f6e", "5820", "0707070707070707070707070707070707070707070707070707070707070707",
-            "676d657373616765", "a2", "6565706f6368", "03",
-            "67636f6e74656e74", "a1", "63416373", "a2", "6870726f706f736572", "02",
-            "67636f6e74656e74", "a1", "6942726f616463617374", "a1", "6356616c", "45", "68656c6c6f",
+            "a3",
+            "6776657273696f6e",
+            "01",
+            "6773657373696f6e",
+            "5820",
+            "0707070707070707070707070707070707070707070707070707070707070707",
+            "676d657373616765",
+            "a2",
+            "6565706f6368",
+            "03",
+            "67636f6e74656e74",
+            "a1",
+            "63416373",
+            "a2",
+            "6870726f706f736572",
+            "02",
+            "67636f6e74656e74",
+            "a1",
+            "6942726f616463617374",
+            "a1",
+            "6356616c",
+            "45",
+            "68656c6c6f",
         );
         assert_eq!(hex::encode(val().to_bytes()), golden);
         let bytes = conf().to_bytes();
@@ -145,11 +172,17 @@ mod tests {
         // Trailing bytes.
         let mut longer = bytes.clone();
         longer.push(0);
-        assert_eq!(Envelope::<Message>::from_bytes(&longer, &session(), MAX_FRAME_BYTES), Err(DecodeError::TrailingBytes(1)));
+        assert_eq!(
+            Envelope::<Message>::from_bytes(&longer, &session(), MAX_FRAME_BYTES),
+            Err(DecodeError::TrailingBytes(1))
+        );
         // Oversized.
         assert!(matches!(Envelope::<Message>::from_bytes(&bytes, &session(), 10), Err(DecodeError::TooLarge { .. })));
         // Wrong session.
-        assert_eq!(Envelope::<Message>::from_bytes(&bytes, &SessionId([8; 32]), MAX_FRAME_BYTES), Err(DecodeError::WrongSession));
+        assert_eq!(
+            Envelope::<Message>::from_bytes(&bytes, &SessionId([8; 32]), MAX_FRAME_BYTES),
+            Err(DecodeError::WrongSession)
+        );
         // Every truncation fails cleanly.
         for cut in 0..bytes.len() {
             assert!(Envelope::<Message>::from_bytes(&bytes[..cut], &session(), MAX_FRAME_BYTES).is_err());
@@ -157,7 +190,10 @@ mod tests {
         // Wrong version.
         let mut v2 = val();
         v2.version = 2;
-        assert_eq!(Envelope::<Message>::from_bytes(&v2.to_bytes(), &session(), MAX_FRAME_BYTES), Err(DecodeError::UnsupportedVersion(2)));
+        assert_eq!(
+            Envelope::<Message>::from_bytes(&v2.to_bytes(), &session(), MAX_FRAME_BYTES),
+            Err(DecodeError::UnsupportedVersion(2))
+        );
     }
 
     #[test]
@@ -176,7 +212,10 @@ mod tests {
         assert!(decode::<AbaMessage>(&bytes, 1024).is_ok());
         bytes = encode(&ciborium::Value::Map(vec![
             (ciborium::Value::Text("round".into()), ciborium::Value::Integer(0.into())),
-            (ciborium::Value::Text("content".into()), ciborium::Value::Map(vec![(ciborium::Value::Text("Conf".into()), ciborium::Value::Integer(9.into()))])),
+            (
+                ciborium::Value::Text("content".into()),
+                ciborium::Value::Map(vec![(ciborium::Value::Text("Conf".into()), ciborium::Value::Integer(9.into()))]),
+            ),
         ]));
         assert!(decode::<AbaMessage>(&bytes, 1024).is_err());
     }

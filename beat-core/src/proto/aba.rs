@@ -21,7 +21,7 @@
 //! wait for n−f Aux_r(v) with v ∈ bin_values_r
 //! broadcast Conf_r(bin_values_r)
 //! wait for n−f Conf_r(S) with S ⊆ bin_values_r;   vals := ∪ S
-//! s := Coin_r                        (r = 0: 1, r = 1: 0, r ≥ 2: threshold coin: broadcast our
+//! s := Coin_r                        (r = 0: fixed 1; r ≥ 1: threshold coin: broadcast our
 //!                                     share, combine f+1 shares)
 //! if vals = {b}: est := b; if b = s: decide b
 //! else:          est := s
@@ -33,13 +33,16 @@
 //! still see `n − f` participants. A node that receives `Term(b)` from `f + 1` nodes decides
 //! `b` (one of them is honest) and terminates.
 //!
-//! **Coin.** Rounds 0 and 1 use the fixed coins 1 and 0 (as HoneyBadgerBFT's ABA does);
-//! rounds ≥ 2 use the BLS12-381 threshold coin ([`crate::crypto::coin`]) on
-//! `session ‖ epoch ‖ instance ‖ round`. MMR's agreement and validity do not depend on the
-//! coin at all (MMR Lemmas 1–5: they follow from the quorum thresholds), only termination
-//! does, and termination needs an unpredictable coin infinitely often, which rounds ≥ 2 give.
-//! The fixed prefix means an ACS instance where all honest nodes vote 1 decides in round 0
-//! with no pairing at all, and one where they all vote 0 in round 1.
+//! **Coin.** Round 0 uses the fixed coin 1 ([`FIXED_COIN_ROUNDS`]); rounds ≥ 1 use the
+//! BLS12-381 threshold coin ([`crate::crypto::coin`]) on `session ‖ epoch ‖ instance ‖ round`.
+//! MMR's agreement and validity do not depend on the coin at all (they follow from the quorum
+//! thresholds: MMR14 §3, Lemmas 1–5), only termination does, and termination needs an
+//! unpredictable coin in all but finitely many rounds, which rounds ≥ 1 give. The fixed first
+//! coin means that an agreement where every correct node votes 1 — every ACS instance whose
+//! broadcast arrived everywhere in time, the common case — decides in round 0 with no pairing
+//! at all. (HoneyBadgerBFT's implementation also fixes round 1 to 0; this one does not, so an
+//! instance deciding 0 always goes through the threshold coin, which the simulator's coin
+//! adversaries then attack.)
 //!
 //! **Coin cost.** Shares are combined *unverified*: `f + 1` shares are interpolated and the
 //! combined signature is checked (two pairings). Only if that fails is each share checked,
@@ -64,6 +67,9 @@ use crate::{NodeId, Params, SessionId};
 
 /// Messages for rounds beyond `round + MAX_FUTURE_ROUNDS` are refused.
 pub const MAX_FUTURE_ROUNDS: u32 = 64;
+
+/// Rounds `0 .. FIXED_COIN_ROUNDS` use the fixed coin 1 instead of the threshold coin.
+pub const FIXED_COIN_ROUNDS: u32 = 1;
 
 /// Protocol tag of the ABA coin in domain separation.
 pub const COIN_PROTOCOL: &str = "BEAT/aba-coin";
@@ -218,7 +224,14 @@ pub struct Aba {
 
 impl Aba {
     /// A new instance: agreement number `instance` of `epoch` in `session`.
-    pub fn new(params: Params, our_id: NodeId, session: SessionId, epoch: u64, instance: NodeId, keys: CoinKeys) -> Self {
+    pub fn new(
+        params: Params,
+        our_id: NodeId,
+        session: SessionId,
+        epoch: u64,
+        instance: NodeId,
+        keys: CoinKeys,
+    ) -> Self {
         let mut rounds = BTreeMap::new();
         rounds.insert(0, Round::new(params.n));
         Aba {
@@ -424,7 +437,7 @@ impl Aba {
                     return step;
                 }
                 rs.vals = Some(vals);
-                if self.round >= 2 {
+                if self.round >= FIXED_COIN_ROUNDS {
                     let (session, epoch, instance, round) = self.coin_name(self.round);
                     let domain = Domain { protocol: COIN_PROTOCOL, session: &session, epoch, instance };
                     let share = self.keys.secret.sign(&CoinName { domain, round });
@@ -434,14 +447,15 @@ impl Aba {
                     continue;
                 }
             }
-            let coin = match self.round {
-                0 => Some(true),
-                1 => Some(false),
-                _ => self.try_threshold_coin(&mut step),
-            };
+            let coin = if self.round < FIXED_COIN_ROUNDS { Some(true) } else { self.try_threshold_coin(&mut step) };
             let Some(coin) = coin else { return step };
             let vals = self.cur().vals.unwrap_or(BoolSet::NONE);
-            step.events.push(Event::Coin { epoch: self.epoch, instance: self.instance, round: self.round, value: coin });
+            step.events.push(Event::Coin {
+                epoch: self.epoch,
+                instance: self.instance,
+                round: self.round,
+                value: coin,
+            });
             match vals.definite() {
                 Some(b) => {
                     self.estimate = Some(b);
@@ -518,7 +532,11 @@ impl Protocol for Aba {
     type Output = bool;
     type Error = AbaError;
 
-    fn handle_input(&mut self, input: bool, _rng: &mut dyn rand_core::CryptoRngCore) -> Result<Step<AbaMessage, bool>, AbaError> {
+    fn handle_input(
+        &mut self,
+        input: bool,
+        _rng: &mut dyn rand_core::CryptoRngCore,
+    ) -> Result<Step<AbaMessage, bool>, AbaError> {
         if self.has_input() {
             return Err(AbaError::AlreadyHasInput);
         }
@@ -551,7 +569,9 @@ impl Protocol for Aba {
             return Ok(Step::fault(from, FaultKind::OutOfRange));
         }
         match msg.content {
-            AbaContent::Coin(_) if msg.round < 2 => return Ok(Step::fault(from, FaultKind::OutOfRange)),
+            AbaContent::Coin(_) if msg.round < FIXED_COIN_ROUNDS => {
+                return Ok(Step::fault(from, FaultKind::OutOfRange))
+            }
             AbaContent::Conf(set) if set.is_empty() => return Ok(Step::fault(from, FaultKind::Malformed)),
             _ => {}
         }
@@ -560,5 +580,138 @@ impl Protocol for Aba {
 
     fn terminated(&self) -> bool {
         self.decision.is_some()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::crypto::coin;
+    use crate::proto::Fault;
+    use rand::{Rng, SeedableRng};
+    use rand_chacha::ChaCha20Rng;
+
+    fn instances(n: usize, seed: u64) -> (Vec<Aba>, ChaCha20Rng) {
+        let params = Params::new(n).unwrap();
+        let mut rng = ChaCha20Rng::seed_from_u64(seed);
+        let (pk, sks) = coin::deal(n, params.f, &mut rng);
+        let pk = Arc::new(pk);
+        let session = SessionId::from_name("aba-test");
+        let abas = sks
+            .into_iter()
+            .enumerate()
+            .map(|(i, sk)| Aba::new(params, i, session, 0, 1, CoinKeys { public: pk.clone(), secret: Arc::new(sk) }))
+            .collect();
+        (abas, rng)
+    }
+
+    /// Random-order delivery; `silent` nodes neither send nor receive.
+    fn run(n: usize, inputs: &[bool], silent: &[NodeId], seed: u64) -> (Vec<Option<bool>>, u32) {
+        let (mut abas, mut rng) = instances(n, seed);
+        let mut queue: Vec<(NodeId, NodeId, AbaMessage)> = Vec::new();
+        let mut out = vec![None; n];
+        let mut max_round = 0;
+        let mut push = |from: NodeId, step: Step<AbaMessage, bool>, queue: &mut Vec<_>, out: &mut Vec<Option<bool>>| {
+            assert!(step.faults.is_empty(), "{:?}", step.faults);
+            for (t, m) in step.messages {
+                for to in 0..n {
+                    if t.includes(from, to) && !silent.contains(&to) {
+                        queue.push((from, to, m.clone()));
+                    }
+                }
+            }
+            for b in step.output {
+                assert!(out[from].is_none());
+                out[from] = Some(b);
+            }
+        };
+        for i in 0..n {
+            if !silent.contains(&i) {
+                let s = abas[i].handle_input(inputs[i], &mut rng).unwrap();
+                push(i, s, &mut queue, &mut out);
+            }
+        }
+        while !queue.is_empty() {
+            let k = rng.gen_range(0..queue.len());
+            let (from, to, m) = queue.swap_remove(k);
+            max_round = max_round.max(m.round);
+            let s = abas[to].handle_message(from, m, &mut rng).unwrap();
+            push(to, s, &mut queue, &mut out);
+        }
+        (out, max_round)
+    }
+
+    #[test]
+    fn agreement_validity_termination() {
+        for seed in 0..40 {
+            for n in [4, 5, 7] {
+                let mut r = ChaCha20Rng::seed_from_u64(seed * 31 + n as u64);
+                let inputs: Vec<bool> = (0..n).map(|_| r.gen()).collect();
+                let silent = if seed % 2 == 0 { vec![n - 1] } else { vec![] };
+                let (out, _) = run(n, &inputs, &silent, seed);
+                let correct: Vec<bool> =
+                    (0..n).filter(|i| !silent.contains(i)).map(|i| out[i].expect("terminates")).collect();
+                assert!(correct.windows(2).all(|w| w[0] == w[1]), "disagreement {out:?}");
+                let d = correct[0];
+                assert!((0..n).any(|i| !silent.contains(&i) && inputs[i] == d), "validity: {d} was nobody's input");
+            }
+        }
+    }
+
+    #[test]
+    fn unanimous_one_decides_in_round_zero_and_zero_through_the_coin() {
+        let (out, max_round) = run(4, &[true; 4], &[], 3);
+        assert!(out.iter().all(|o| *o == Some(true)));
+        assert_eq!(max_round, 0, "unanimous 1 must decide with the fixed coin");
+        for seed in 0..5 {
+            let (out, max_round) = run(4, &[false; 4], &[], seed);
+            assert!(out.iter().all(|o| *o == Some(false)), "validity");
+            assert!(max_round >= 1, "0 can only be decided on a threshold coin of 0");
+        }
+    }
+
+    #[test]
+    fn term_from_f_plus_one_decides() {
+        let (mut abas, mut rng) = instances(4, 9);
+        let a = &mut abas[0];
+        let s = a.handle_message(1, AbaMessage { round: 0, content: AbaContent::Term(false) }, &mut rng).unwrap();
+        assert!(s.output.is_empty());
+        let s = a.handle_message(2, AbaMessage { round: 0, content: AbaContent::Term(false) }, &mut rng).unwrap();
+        assert_eq!(s.output, vec![false]);
+        assert!(a.terminated());
+        assert!(s.messages.iter().any(|(_, m)| m.content == AbaContent::Term(false)));
+    }
+
+    #[test]
+    fn byzantine_messages_are_faults() {
+        let (mut abas, mut rng) = instances(4, 2);
+        let a = &mut abas[0];
+        let aux = |b| AbaMessage { round: 0, content: AbaContent::Aux(b) };
+        assert!(a.handle_message(1, aux(true), &mut rng).unwrap().faults.is_empty());
+        assert_eq!(
+            a.handle_message(1, aux(false), &mut rng).unwrap().faults,
+            vec![Fault { node: 1, kind: FaultKind::AbaDuplicate }]
+        );
+        let far = AbaMessage { round: MAX_FUTURE_ROUNDS + 1, content: AbaContent::BVal(true) };
+        assert_eq!(
+            a.handle_message(2, far, &mut rng).unwrap().faults,
+            vec![Fault { node: 2, kind: FaultKind::OutOfRange }]
+        );
+        let early_coin =
+            AbaMessage { round: 0, content: AbaContent::Coin(CoinShare(bls12_381::G2Affine::generator())) };
+        assert_eq!(
+            a.handle_message(2, early_coin, &mut rng).unwrap().faults,
+            vec![Fault { node: 2, kind: FaultKind::OutOfRange }]
+        );
+        let t = |b| AbaMessage { round: 0, content: AbaContent::Term(b) };
+        assert!(a.handle_message(3, t(true), &mut rng).unwrap().faults.is_empty());
+        assert_eq!(
+            a.handle_message(3, t(false), &mut rng).unwrap().faults,
+            vec![Fault { node: 3, kind: FaultKind::AbaDuplicate }]
+        );
+        assert_eq!(
+            a.handle_message(7, t(false), &mut rng).unwrap().faults,
+            vec![Fault { node: 7, kind: FaultKind::OutOfRange }]
+        );
     }
 }

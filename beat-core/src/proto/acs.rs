@@ -189,7 +189,11 @@ where
     type Output = AcsOutput;
     type Error = AcsError<B::Error>;
 
-    fn handle_input(&mut self, value: Vec<u8>, rng: &mut dyn rand_core::CryptoRngCore) -> Result<AcsStep<B::Message>, Self::Error> {
+    fn handle_input(
+        &mut self,
+        value: Vec<u8>,
+        rng: &mut dyn rand_core::CryptoRngCore,
+    ) -> Result<AcsStep<B::Message>, Self::Error> {
         let me = self.our_id;
         let child = self.broadcasts[me].handle_input(value, rng).map_err(AcsError::Broadcast)?;
         let mut step = Step::new();

@@ -296,7 +296,11 @@ mod tests {
         let mut out = vec![None; n];
         let mut faults = Vec::new();
         let mut queue: VecDeque<(NodeId, NodeId, RbcMessage)> = VecDeque::new();
-        let mut push = |queue: &mut VecDeque<_>, from: NodeId, step: Step<RbcMessage, Vec<u8>>, out: &mut Vec<Option<Vec<u8>>>, faults: &mut Vec<Fault>| {
+        let mut push = |queue: &mut VecDeque<_>,
+                        from: NodeId,
+                        step: Step<RbcMessage, Vec<u8>>,
+                        out: &mut Vec<Option<Vec<u8>>>,
+                        faults: &mut Vec<Fault>| {
             for (t, m) in step.messages {
                 for to in 0..n {
                     if t.includes(from, to) {

@@ -19,7 +19,7 @@ use crate::codec;
 use crate::crypto::coin::{CoinName, CoinShare};
 use crate::crypto::elgamal::{Ciphertext, DecryptionShare};
 use crate::crypto::hash::Domain;
-use crate::proto::aba::{AbaContent, AbaMessage, BoolSet, COIN_PROTOCOL};
+use crate::proto::aba::{AbaContent, AbaMessage, BoolSet, COIN_PROTOCOL, FIXED_COIN_ROUNDS};
 use crate::proto::acs::{AcsContent, AcsMessage};
 use crate::proto::rbc::{value_digest, RbcMessage};
 use crate::proto::Target;
@@ -165,11 +165,15 @@ impl AdversaryKind {
             AdversaryKind::Silent => Box::new(Dropper { name: "silent", faulty, prob: 1.0 }),
             AdversaryKind::Omission => Box::new(Dropper { name: "omission", faulty, prob: 0.5 }),
             AdversaryKind::Reorder => Box::new(Reorder { quiet }),
-            AdversaryKind::EquivocatingProposer => Box::new(Equivocator { faulty, n, canary: false, alt: HashMap::new() }),
+            AdversaryKind::EquivocatingProposer => {
+                Box::new(Equivocator { faulty, n, canary: false, alt: HashMap::new() })
+            }
             AdversaryKind::Canary => Box::new(Equivocator { faulty, n, canary: true, alt: HashMap::new() }),
-            AdversaryKind::BadCoinShare => Box::new(BadCoin { faulty }),
+            AdversaryKind::BadCoinShare => Box::new(BadCoin { faulty, split: Split { n, quiet } }),
             AdversaryKind::BadDecShare => Box::new(BadDec { faulty }),
-            AdversaryKind::MalformedCiphertext => Box::new(Malformed { faulty, last_honest: None, chosen: HashMap::new() }),
+            AdversaryKind::MalformedCiphertext => {
+                Box::new(Malformed { faulty, last_honest: None, chosen: HashMap::new() })
+            }
             AdversaryKind::Partition => {
                 let mut side = vec![false; n];
                 let k = rng.gen_range(1..n);
@@ -178,7 +182,9 @@ impl AdversaryKind {
                 }
                 Box::new(Partition { side, heal: quiet })
             }
-            AdversaryKind::CoinSteering => Box::new(CoinSteering { faulty, quiet, learned: HashMap::new() }),
+            AdversaryKind::CoinSteering => {
+                Box::new(CoinSteering { faulty, split: Split { n, quiet }, learned: HashMap::new() })
+            }
         }
     }
 }
@@ -308,7 +314,8 @@ fn forged_proposal(ctx: &mut Ctx<'_>, epoch: u64, proposer: NodeId) -> Vec<u8> {
     let tx: Vec<u8> = format!("forged-{epoch}-{proposer}-{}", ctx.rng.gen::<u32>()).into_bytes();
     ctx.invented.push(tx.clone());
     let plaintext = crate::beat::batch::Contribution::encode(&[tx]);
-    let label = Domain { protocol: "BEAT0/proposal", session: &keys.public.session, epoch, instance: proposer as u64 }.encode(&[]);
+    let label = Domain { protocol: "BEAT0/proposal", session: &keys.public.session, epoch, instance: proposer as u64 }
+        .encode(&[]);
     let ct = keys.public.encryption.encrypt(&label, &plaintext, ctx.rng);
     codec::encode(&ct)
 }
@@ -367,8 +374,33 @@ impl Adversary for Equivocator {
     }
 }
 
+/// A schedule that splits agreement inputs: in every epoch, one proposer's broadcast reaches
+/// half of the nodes 50–100× late, so those nodes vote 0 for it (after `n − f` other
+/// agreements decided 1) while the rest vote 1. Split inputs push ABA past the fixed-coin
+/// rounds into the threshold coin, which is what the coin adversaries attack.
+struct Split {
+    n: usize,
+    quiet: u64,
+}
+
+impl Split {
+    fn delay(&self, ctx: &mut Ctx<'_>, to: NodeId, msg: &Message, base: u64) -> u64 {
+        if ctx.now >= self.quiet {
+            return base;
+        }
+        match rbc_of(msg) {
+            Some((p, _)) if p == msg.epoch as usize % self.n && (to + msg.epoch as usize) % 2 == 0 => {
+                *ctx.injected += 1;
+                base * ctx.rng.gen_range(50..=100)
+            }
+            _ => base,
+        }
+    }
+}
+
 struct BadCoin {
     faulty: Vec<NodeId>,
+    split: Split,
 }
 
 impl Adversary for BadCoin {
@@ -378,8 +410,18 @@ impl Adversary for BadCoin {
     fn faulty(&self) -> Vec<NodeId> {
         self.faulty.clone()
     }
+    fn delay(&mut self, ctx: &mut Ctx<'_>, _from: NodeId, to: NodeId, msg: &Message, base: u64) -> u64 {
+        self.split.delay(ctx, to, msg, base)
+    }
+    fn quiet_after(&self) -> u64 {
+        self.split.quiet
+    }
     fn tamper(&mut self, ctx: &mut Ctx<'_>, from: NodeId, _to: NodeId, msg: Message) -> Vec<Message> {
-        let Content::Acs(AcsMessage { proposer, content: AcsContent::Aba(AbaMessage { round, content: AbaContent::Coin(_) }) }) = &msg.content else {
+        let Content::Acs(AcsMessage {
+            proposer,
+            content: AcsContent::Aba(AbaMessage { round, content: AbaContent::Coin(_) }),
+        }) = &msg.content
+        else {
             return vec![msg];
         };
         *ctx.injected += 1;
@@ -389,11 +431,22 @@ impl Adversary for BadCoin {
         } else {
             // A genuine share for the wrong round.
             let keys = &ctx.keys[from];
-            let domain = Domain { protocol: COIN_PROTOCOL, session: &keys.public.session, epoch: msg.epoch, instance: *proposer as u64 };
+            let domain = Domain {
+                protocol: COIN_PROTOCOL,
+                session: &keys.public.session,
+                epoch: msg.epoch,
+                instance: *proposer as u64,
+            };
             keys.coin_secret.sign(&CoinName { domain, round: round + 1 })
         };
         let content = AbaContent::Coin(share);
-        vec![Message { epoch: msg.epoch, content: Content::Acs(AcsMessage { proposer: *proposer, content: AcsContent::Aba(AbaMessage { round: *round, content }) }) }]
+        vec![Message {
+            epoch: msg.epoch,
+            content: Content::Acs(AcsMessage {
+                proposer: *proposer,
+                content: AcsContent::Aba(AbaMessage { round: *round, content }),
+            }),
+        }]
     }
 }
 
@@ -483,7 +536,7 @@ impl Adversary for Malformed {
 /// The scripted coin attack; see [`AdversaryKind::CoinSteering`].
 struct CoinSteering {
     faulty: Vec<NodeId>,
-    quiet: u64,
+    split: Split,
     /// Coins learned: (epoch, instance, round) → value.
     learned: HashMap<(u64, NodeId, u32), bool>,
 }
@@ -505,11 +558,17 @@ impl Adversary for CoinSteering {
         self.faulty.clone()
     }
     fn quiet_after(&self) -> u64 {
-        self.quiet
+        self.split.quiet
     }
     fn tamper(&mut self, ctx: &mut Ctx<'_>, _from: NodeId, _to: NodeId, msg: Message) -> Vec<Message> {
         let Some((j, m)) = Self::aba_of(&msg) else { return vec![msg] };
-        let wrap = |content| Message { epoch: msg.epoch, content: Content::Acs(AcsMessage { proposer: j, content: AcsContent::Aba(AbaMessage { round: m.round, content }) }) };
+        let wrap = |content| Message {
+            epoch: msg.epoch,
+            content: Content::Acs(AcsMessage {
+                proposer: j,
+                content: AcsContent::Aba(AbaMessage { round: m.round, content }),
+            }),
+        };
         match m.content {
             // Vote for both values, so correct nodes' bin_values fill with {0, 1}.
             AbaContent::BVal(_) => {
@@ -517,7 +576,7 @@ impl Adversary for CoinSteering {
                 vec![wrap(AbaContent::BVal(false)), wrap(AbaContent::BVal(true))]
             }
             // Hold Aux/Conf until the coin is known (then `observe` injects the steering votes).
-            AbaContent::Aux(_) | AbaContent::Conf(_) if m.round >= 2 => {
+            AbaContent::Aux(_) | AbaContent::Conf(_) if m.round >= FIXED_COIN_ROUNDS => {
                 *ctx.injected += 1;
                 match self.learned.get(&(msg.epoch, j, m.round)) {
                     Some(&s) => vec![wrap(AbaContent::Aux(!s)), wrap(AbaContent::Conf(BoolSet::single(!s)))],
@@ -536,9 +595,11 @@ impl Adversary for CoinSteering {
         }
         // f Byzantine shares plus this correct one: the adversary can compute the coin.
         let keys = &ctx.keys[from];
-        let domain = Domain { protocol: COIN_PROTOCOL, session: &keys.public.session, epoch: msg.epoch, instance: j as u64 };
+        let domain =
+            Domain { protocol: COIN_PROTOCOL, session: &keys.public.session, epoch: msg.epoch, instance: j as u64 };
         let name = CoinName { domain, round: m.round };
-        let mut shares: Vec<(NodeId, CoinShare)> = self.faulty.iter().map(|&b| (b, ctx.keys[b].coin_secret.sign(&name))).collect();
+        let mut shares: Vec<(NodeId, CoinShare)> =
+            self.faulty.iter().map(|&b| (b, ctx.keys[b].coin_secret.sign(&name))).collect();
         shares.push((from, *share));
         let Ok(sig) = keys.public.coin.combine(&shares) else { return Vec::new() };
         let s = sig.bit();
@@ -548,21 +609,28 @@ impl Adversary for CoinSteering {
         for &b in &self.faulty {
             for content in [AbaContent::Aux(!s), AbaContent::Conf(BoolSet::single(!s))] {
                 let aba = AbaMessage { round: m.round, content };
-                out.push((b, Target::All, Message { epoch: msg.epoch, content: Content::Acs(AcsMessage { proposer: j, content: AcsContent::Aba(aba) }) }));
+                out.push((
+                    b,
+                    Target::All,
+                    Message {
+                        epoch: msg.epoch,
+                        content: Content::Acs(AcsMessage { proposer: j, content: AcsContent::Aba(aba) }),
+                    },
+                ));
             }
         }
         *ctx.injected += out.len() as u64;
         out
     }
-    fn delay(&mut self, ctx: &mut Ctx<'_>, from: NodeId, _to: NodeId, msg: &Message, base: u64) -> u64 {
+    fn delay(&mut self, ctx: &mut Ctx<'_>, from: NodeId, to: NodeId, msg: &Message, base: u64) -> u64 {
         // Slow correct nodes' Aux and Conf so the coin could come out before they are counted.
-        if ctx.now < self.quiet && !self.faulty.contains(&from) {
+        if ctx.now < self.split.quiet && !self.faulty.contains(&from) {
             if let Some((_, m)) = Self::aba_of(msg) {
                 if matches!(m.content, AbaContent::Aux(_) | AbaContent::Conf(_)) {
                     return base * ctx.rng.gen_range(10..=100);
                 }
             }
         }
-        base
+        self.split.delay(ctx, to, msg, base)
     }
 }

@@ -39,6 +39,8 @@ pub struct Checker {
     pub violations: Vec<Violation>,
     /// Highest ABA round any correct node decided in.
     pub max_aba_round: u32,
+    /// Rounds that used the threshold coin, counted once per (epoch, instance, round).
+    pub threshold_coins: u64,
 }
 
 impl Checker {
@@ -89,7 +91,11 @@ impl Checker {
                 match self.delivered.get(&(epoch, proposer)) {
                     Some(d) if *d != digest => self.violate(
                         "rbc-agreement",
-                        format!("epoch {epoch} proposer {proposer}: node {node} delivered {} but another correct node {}", hex::encode(&digest[..4]), hex::encode(&d[..4])),
+                        format!(
+                            "epoch {epoch} proposer {proposer}: node {node} delivered {} but another correct node {}",
+                            hex::encode(&digest[..4]),
+                            hex::encode(&d[..4])
+                        ),
                     ),
                     Some(_) => {}
                     None => {
@@ -98,7 +104,12 @@ impl Checker {
                 }
                 if let Some(v) = self.honest_val.get(&(epoch, proposer)) {
                     if *v != digest {
-                        self.violate("rbc-validity", format!("epoch {epoch}: node {node} delivered a value correct proposer {proposer} never sent"));
+                        self.violate(
+                            "rbc-validity",
+                            format!(
+                                "epoch {epoch}: node {node} delivered a value correct proposer {proposer} never sent"
+                            ),
+                        );
                     }
                 }
             }
@@ -108,7 +119,10 @@ impl Checker {
             Event::Decided { epoch, instance, value, round } => {
                 self.max_aba_round = self.max_aba_round.max(round);
                 match self.decided.get(&(epoch, instance)) {
-                    Some(v) if *v != value => self.violate("aba-agreement", format!("ABA({epoch},{instance}): node {node} decided {value}, another correct node {v}")),
+                    Some(v) if *v != value => self.violate(
+                        "aba-agreement",
+                        format!("ABA({epoch},{instance}): node {node} decided {value}, another correct node {v}"),
+                    ),
                     Some(_) => {}
                     None => {
                         self.decided.insert((epoch, instance), value);
@@ -116,23 +130,37 @@ impl Checker {
                 }
                 let inputs = self.aba_inputs.get(&(epoch, instance)).copied().unwrap_or_default();
                 if !inputs[value as usize] {
-                    self.violate("aba-validity", format!("ABA({epoch},{instance}): {value} decided at node {node} but no correct node input it"));
+                    self.violate(
+                        "aba-validity",
+                        format!("ABA({epoch},{instance}): {value} decided at node {node} but no correct node input it"),
+                    );
                 }
             }
             Event::Coin { epoch, instance, round, value } => match self.coins.get(&(epoch, instance, round)) {
-                Some(v) if *v != value => self.violate("coin-agreement", format!("coin({epoch},{instance},{round}) differs at node {node}")),
+                Some(v) if *v != value => {
+                    self.violate("coin-agreement", format!("coin({epoch},{instance},{round}) differs at node {node}"))
+                }
                 Some(_) => {}
                 None => {
                     self.coins.insert((epoch, instance, round), value);
+                    if round >= crate::proto::aba::FIXED_COIN_ROUNDS {
+                        self.threshold_coins += 1;
+                    }
                 }
             },
             Event::AcsOutput { epoch, accepted } => {
                 self.acs_seen.insert((node, epoch));
                 if (accepted.count_ones() as usize) < self.n - self.f {
-                    self.violate("acs-size", format!("epoch {epoch}: node {node} output only {} values", accepted.count_ones()));
+                    self.violate(
+                        "acs-size",
+                        format!("epoch {epoch}: node {node} output only {} values", accepted.count_ones()),
+                    );
                 }
                 match self.acs.get(&epoch) {
-                    Some(a) if *a != accepted => self.violate("acs-agreement", format!("epoch {epoch}: node {node} output set {accepted:#b}, another correct node {a:#b}")),
+                    Some(a) if *a != accepted => self.violate(
+                        "acs-agreement",
+                        format!("epoch {epoch}: node {node} output set {accepted:#b}, another correct node {a:#b}"),
+                    ),
                     Some(_) => {}
                     None => {
                         self.acs.insert(epoch, accepted);
@@ -148,7 +176,10 @@ impl Checker {
             return;
         }
         if !self.acs_seen.contains(&(node, epoch)) {
-            self.violate("confidentiality", format!("node {node} sent a decryption share for epoch {epoch} before its ACS output"));
+            self.violate(
+                "confidentiality",
+                format!("node {node} sent a decryption share for epoch {epoch} before its ACS output"),
+            );
             return;
         }
         if self.acs.get(&epoch).is_some_and(|mask| mask & (1 << proposer) == 0) {
@@ -176,7 +207,10 @@ impl Checker {
         for tx in &batch.transactions {
             let d = tagged_hash("sim/tx", &[tx]);
             if !self.allowed.contains(&d) {
-                self.violate("no-invented-tx", format!("epoch {}: committed a transaction nobody submitted", batch.epoch));
+                self.violate(
+                    "no-invented-tx",
+                    format!("epoch {}: committed a transaction nobody submitted", batch.epoch),
+                );
             }
             if !in_block.insert(d) || self.committed.contains(&d) {
                 self.violate("no-duplicate-tx", format!("epoch {}: a transaction committed twice", batch.epoch));

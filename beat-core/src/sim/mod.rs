@@ -104,6 +104,8 @@ pub struct Report {
     pub faults_detected: u64,
     /// Highest ABA round a correct node decided in.
     pub max_aba_round: u32,
+    /// ABA rounds that used the threshold coin.
+    pub threshold_coins: u64,
     /// Virtual time at the end.
     pub end_time: u64,
     /// Digest of the schedule and the outputs.
@@ -159,12 +161,15 @@ impl Simulation {
         let keys = beat::deal(params, session, &mut master);
         let config = Config { batch_size: case.batch_size, ..Config::default() };
         let nodes = keys.iter().map(|k| Beat0::new(k.clone(), config.clone())).collect();
-        let node_rngs = (0..case.n).map(|_| ChaCha20Rng::from_rng(&mut master).expect("seeding from a ChaCha20 rng cannot fail")).collect();
+        let node_rngs = (0..case.n)
+            .map(|_| ChaCha20Rng::from_rng(&mut master).expect("seeding from a ChaCha20 rng cannot fail"))
+            .collect();
         let net_rng = ChaCha20Rng::from_rng(&mut master).expect("infallible");
         let mut adv_rng = ChaCha20Rng::from_rng(&mut master).expect("infallible");
         let adversary = case.adversary.build(case.n, params.f, &mut adv_rng);
         let faulty = adversary.faulty();
-        let byzantine: Vec<bool> = (0..case.n).map(|i| faulty.contains(&i) && adversary.crash_time(i).is_none()).collect();
+        let byzantine: Vec<bool> =
+            (0..case.n).map(|i| faulty.contains(&i) && adversary.crash_time(i).is_none()).collect();
         let correct = (0..case.n).map(|i| !faulty.contains(&i)).collect();
         let checker = Checker::new(case.n, params.f, correct);
         Simulation {
@@ -196,7 +201,13 @@ impl Simulation {
 
     fn ctx_parts(&mut self) -> (adversary::Ctx<'_>, &mut Box<dyn Adversary>) {
         (
-            adversary::Ctx { keys: &self.keys, rng: &mut self.adv_rng, now: self.now, invented: &mut self.invented, injected: &mut self.injected },
+            adversary::Ctx {
+                keys: &self.keys,
+                rng: &mut self.adv_rng,
+                now: self.now,
+                invented: &mut self.invented,
+                injected: &mut self.injected,
+            },
             &mut self.adversary,
         )
     }
@@ -242,8 +253,12 @@ impl Simulation {
         for (target, msg) in step.messages {
             if correct {
                 match &msg.content {
-                    Content::DecShare { proposer, .. } => self.checker.decryption_share_sent(node, msg.epoch, *proposer),
-                    Content::Acs(AcsMessage { proposer, content: AcsContent::Broadcast(RbcMessage::Val(v)) }) if *proposer == node => {
+                    Content::DecShare { proposer, .. } => {
+                        self.checker.decryption_share_sent(node, msg.epoch, *proposer)
+                    }
+                    Content::Acs(AcsMessage { proposer, content: AcsContent::Broadcast(RbcMessage::Val(v)) })
+                        if *proposer == node =>
+                    {
                         self.checker.honest_proposal(msg.epoch, node, value_digest(v))
                     }
                     _ => {}
@@ -362,6 +377,8 @@ impl Simulation {
             let Some(env) = self.slots[slot].take() else { continue };
             self.free.push(slot);
             if !self.alive(env.to) {
+                // Lost to a crashed node: the crash adversary's doing.
+                self.injected += 1;
                 continue;
             }
             self.deliveries += 1;
@@ -372,7 +389,10 @@ impl Simulation {
             match step {
                 Ok(step) => self.process_step(env.to, step),
                 Err(e) => {
-                    self.checker.violations.push(Violation { property: "no-local-error", detail: format!("node {} returned an error: {e}", env.to) });
+                    self.checker.violations.push(Violation {
+                        property: "no-local-error",
+                        detail: format!("node {} returned an error: {e}", env.to),
+                    });
                 }
             }
         }
@@ -386,6 +406,7 @@ impl Simulation {
             faults_injected: self.injected,
             faults_detected: self.faults_detected,
             max_aba_round: self.checker.max_aba_round,
+            threshold_coins: self.checker.threshold_coins,
             end_time: self.now,
             trace_hash: self.trace.finalize().into(),
             case: self.case,
@@ -437,7 +458,10 @@ impl Summary {
 
     /// Whether the campaign passed.
     pub fn passed(&self) -> bool {
-        self.safety_violations == 0 && self.liveness_failures == 0 && self.determinism_mismatches == 0 && self.canaries_caught == self.canaries
+        self.safety_violations == 0
+            && self.liveness_failures == 0
+            && self.determinism_mismatches == 0
+            && self.canaries_caught == self.canaries
     }
 
     /// Add one ordinary run.
@@ -472,7 +496,12 @@ impl Summary {
 /// `determinism_every`-th case and compare traces; and run `canaries` canary cases (with
 /// `f + 1` Byzantine nodes, at n = 4 and n = 7, where `n = 3f + 1`). `progress` is called
 /// after each run.
-pub fn campaign(seeds: std::ops::Range<u64>, determinism_every: u64, canaries: u64, mut progress: impl FnMut(&Report)) -> Summary {
+pub fn campaign(
+    seeds: std::ops::Range<u64>,
+    determinism_every: u64,
+    canaries: u64,
+    mut progress: impl FnMut(&Report),
+) -> Summary {
     let mut summary = Summary::default();
     for seed in seeds {
         let case = Case::from_seed(seed);
