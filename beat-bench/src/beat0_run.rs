@@ -34,7 +34,7 @@ pub fn run_beat0_full(n: usize, b: usize, epochs: u64, seed: u64) -> (RunStats, 
     let mut queue: VecDeque<(usize, usize, Message)> = VecDeque::new();
     let mut batches: Vec<Vec<Batch>> = vec![Vec::new(); n];
     let mut bytes_sent = 0u64;
-    let mut dispatch = |from: usize,
+    let dispatch = |from: usize,
                         step: Step<Message, Batch>,
                         queue: &mut VecDeque<_>,
                         batches: &mut Vec<Vec<Batch>>,

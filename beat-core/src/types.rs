@@ -124,7 +124,7 @@ mod tests {
         for n in 4..=Params::MAX_N {
             let p = Params::new(n).unwrap();
             // Two echo quorums overlap in 2q − n nodes; at least f + 1 of them.
-            assert!(2 * p.echo_quorum() >= n + p.f + 1, "n={n}");
+            assert!(2 * p.echo_quorum() > n + p.f, "n={n}");
             assert!(p.echo_quorum() <= p.quorum(), "n={n}: echo quorum must be reachable by honest nodes");
         }
     }

@@ -322,16 +322,13 @@ impl Aba {
     /// Apply the `Term`s received so far as BVal/Aux/Conf of the current round.
     fn apply_terms_to_current_round(&mut self) {
         let round = self.round;
-        let n = self.params.n;
         let term = self.term.clone();
         let rs = self.round_mut(round);
         for b in [false, true] {
-            for j in 0..n {
-                if term[b as usize][j] {
-                    rs.bval[b as usize][j] = true;
-                    rs.aux[j].get_or_insert(b);
-                    rs.conf[j].get_or_insert(BoolSet::single(b));
-                }
+            for (j, _) in term[b as usize].iter().enumerate().filter(|(_, t)| **t) {
+                rs.bval[b as usize][j] = true;
+                rs.aux[j].get_or_insert(b);
+                rs.conf[j].get_or_insert(BoolSet::single(b));
             }
         }
     }
@@ -611,7 +608,7 @@ mod tests {
         let mut queue: Vec<(NodeId, NodeId, AbaMessage)> = Vec::new();
         let mut out = vec![None; n];
         let mut max_round = 0;
-        let mut push = |from: NodeId, step: Step<AbaMessage, bool>, queue: &mut Vec<_>, out: &mut Vec<Option<bool>>| {
+        let push = |from: NodeId, step: Step<AbaMessage, bool>, queue: &mut Vec<_>, out: &mut Vec<Option<bool>>| {
             assert!(step.faults.is_empty(), "{:?}", step.faults);
             for (t, m) in step.messages {
                 for to in 0..n {

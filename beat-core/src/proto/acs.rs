@@ -39,6 +39,9 @@ pub struct AcsMessage<BM> {
 }
 
 /// A message of one of ACS's sub-protocols.
+// An ABA coin share (a G2 point) makes `Aba` a few hundred bytes; messages are moved, not
+// stored in bulk, so boxing would only add an allocation per message.
+#[allow(clippy::large_enum_variant)]
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum AcsContent<BM> {
     /// For broadcast instance `proposer`.

@@ -41,6 +41,12 @@ pub struct Ctx<'a> {
     pub injected: &'a mut u64,
 }
 
+impl std::fmt::Debug for Ctx<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Ctx").field("now", &self.now).field("injected", &self.injected).finish_non_exhaustive()
+    }
+}
+
 /// An extra message a Byzantine node sends.
 pub type Injected = (NodeId, Target, Message);
 
@@ -357,13 +363,9 @@ impl Adversary for Equivocator {
             return vec![msg];
         }
         let e = msg.epoch;
-        if !self.alt.contains_key(&(e, p)) {
-            let a = forged_proposal(ctx, e, p);
-            let b = forged_proposal(ctx, e, p);
-            self.alt.insert((e, p), (a, b));
-        }
-        let (a, b) = &self.alt[&(e, p)];
-        let v = if self.group_b(to) { b } else { a };
+        let in_b = self.group_b(to);
+        let (a, b) = self.alt.entry((e, p)).or_insert_with(|| (forged_proposal(ctx, e, p), forged_proposal(ctx, e, p)));
+        let v = if in_b { b } else { a };
         *ctx.injected += 1;
         let out = match m {
             RbcMessage::Val(_) => RbcMessage::Val(v.clone()),

@@ -152,6 +152,17 @@ pub struct Simulation {
     tx_counter: u64,
 }
 
+impl std::fmt::Debug for Simulation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Simulation")
+            .field("case", &self.case)
+            .field("adversary", &self.adversary.name())
+            .field("now", &self.now)
+            .field("deliveries", &self.deliveries)
+            .finish_non_exhaustive()
+    }
+}
+
 impl Simulation {
     /// Set up a run.
     pub fn new(case: Case) -> Self {
