@@ -35,10 +35,10 @@ pub fn run_beat0_full(n: usize, b: usize, epochs: u64, seed: u64) -> (RunStats, 
     let mut batches: Vec<Vec<Batch>> = vec![Vec::new(); n];
     let mut bytes_sent = 0u64;
     let dispatch = |from: usize,
-                        step: Step<Message, Batch>,
-                        queue: &mut VecDeque<_>,
-                        batches: &mut Vec<Vec<Batch>>,
-                        bytes: &mut u64| {
+                    step: Step<Message, Batch>,
+                    queue: &mut VecDeque<_>,
+                    batches: &mut Vec<Vec<Batch>>,
+                    bytes: &mut u64| {
         assert!(step.faults.is_empty(), "fault in an honest run: {:?}", step.faults);
         batches[from].extend(step.output);
         for (target, msg) in step.messages {

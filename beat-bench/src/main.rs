@@ -12,7 +12,7 @@ use beat_bench::beat0_run::run_beat0;
 use beat_bench::hbbft_run::run_hbbft;
 use beat_bench::RunStats;
 
-const USAGE: &str = "usage: beat-bench <compare|hbbft> [--n 4,7] [--b 100,1000,10000] \
+const USAGE: &str = "usage: beat-bench <compare|beat0|hbbft> [--n 4,7] [--b 100,1000,10000] \
 [--epochs E] [--seed S]";
 
 /// Default epochs: 5, or 3 for b >= 10000.
@@ -28,6 +28,7 @@ fn default_epochs(b: usize) -> u64 {
 enum Command {
     Compare,
     Hbbft,
+    Beat0,
 }
 
 #[derive(Debug)]
@@ -51,11 +52,13 @@ fn parse_list(flag: &str, value: &str) -> Result<Vec<usize>, String> {
 }
 
 fn parse_args(args: &[String]) -> Result<Args, String> {
-    let (cmd, rest) = args.split_first().ok_or_else(|| "missing subcommand (expected compare or hbbft)".to_string())?;
+    let (cmd, rest) =
+        args.split_first().ok_or_else(|| "missing subcommand (expected compare, beat0 or hbbft)".to_string())?;
     let command = match cmd.as_str() {
         "compare" => Command::Compare,
         "hbbft" => Command::Hbbft,
-        other => return Err(format!("unknown subcommand {other:?} (expected compare or hbbft)")),
+        "beat0" => Command::Beat0,
+        other => return Err(format!("unknown subcommand {other:?} (expected compare, beat0 or hbbft)")),
     };
     let mut parsed = Args { command, ns: vec![4, 7], bs: vec![100, 1000, 10_000], epochs: None, seed: 1 };
     let mut it = rest.iter();
@@ -136,17 +139,21 @@ fn main() -> ExitCode {
                         fmt_tx_s(Some(&hb)),
                     );
                 }
-                Command::Hbbft => {
-                    let hb = run_hbbft(n, b, epochs, args.seed);
-                    let bytes = hb.bytes_sent.map_or_else(|| "na".to_string(), |x| x.to_string());
+                Command::Hbbft | Command::Beat0 => {
+                    let (name, run) = if args.command == Command::Hbbft {
+                        ("hbbft", run_hbbft(n, b, epochs, args.seed))
+                    } else {
+                        ("beat0", run_beat0(n, b, epochs, args.seed).expect("BEAT0 harness"))
+                    };
+                    let bytes = run.bytes_sent.map_or_else(|| "na".to_string(), |x| x.to_string());
                     println!(
-                        "hbbft n={n} b={b} epochs={} elapsed_s={:.3} epoch_ms={:.1} \
+                        "{name} n={n} b={b} epochs={} elapsed_s={:.3} epoch_ms={:.1} \
                          tx_s={:.0} unique_txs={} bytes_sent={bytes}",
-                        hb.epochs,
-                        hb.elapsed.as_secs_f64(),
-                        hb.epoch_ms(),
-                        hb.tx_s(),
-                        hb.unique_txs,
+                        run.epochs,
+                        run.elapsed.as_secs_f64(),
+                        run.epoch_ms(),
+                        run.tx_s(),
+                        run.unique_txs,
                     );
                 }
             }
