@@ -5,7 +5,9 @@
 
 pub mod coin;
 pub mod elgamal;
+pub mod erasure;
 pub mod hash;
+pub mod merkle;
 
 /// What a cryptographic check or operation can fail with.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
