@@ -5,7 +5,10 @@
 
 pub mod aba;
 pub mod acs;
+pub mod avid;
 pub mod rbc;
 pub mod step;
+#[cfg(test)]
+pub(crate) mod testkit;
 
 pub use step::{Event, Fault, FaultKind, Protocol, Step, Target};

@@ -279,7 +279,6 @@ mod tests {
     use super::*;
     use rand::SeedableRng;
     use rand_chacha::ChaCha20Rng;
-    use std::collections::VecDeque;
 
     /// Runs `n` instances with FIFO delivery; `byz` nodes' outgoing messages go through `tamper`.
     fn run(
@@ -287,45 +286,13 @@ mod tests {
         proposer: NodeId,
         value: Option<Vec<u8>>,
         byz: &[NodeId],
-        mut tamper: impl FnMut(NodeId, NodeId, &RbcMessage) -> Option<RbcMessage>,
+        tamper: impl FnMut(NodeId, NodeId, &RbcMessage) -> Option<RbcMessage>,
     ) -> (Vec<Option<Vec<u8>>>, Vec<Fault>) {
-        use super::super::step::Fault;
         let params = Params::new(n).unwrap();
-        let mut rng = ChaCha20Rng::seed_from_u64(7);
-        let mut nodes: Vec<Rbc> = (0..n).map(|i| Rbc::new(params, i, proposer, 0, 1 << 20)).collect();
-        let mut out = vec![None; n];
-        let mut faults = Vec::new();
-        let mut queue: VecDeque<(NodeId, NodeId, RbcMessage)> = VecDeque::new();
-        let mut push = |queue: &mut VecDeque<_>,
-                        from: NodeId,
-                        step: Step<RbcMessage, Vec<u8>>,
-                        out: &mut Vec<Option<Vec<u8>>>,
-                        faults: &mut Vec<Fault>| {
-            for (t, m) in step.messages {
-                for to in 0..n {
-                    if t.includes(from, to) {
-                        let m = if byz.contains(&from) { tamper(from, to, &m) } else { Some(m.clone()) };
-                        if let Some(m) = m {
-                            queue.push_back((from, to, m));
-                        }
-                    }
-                }
-            }
-            for o in step.output {
-                assert!(out[from].is_none(), "delivered twice");
-                out[from] = Some(o);
-            }
-            faults.extend(step.faults);
-        };
-        if let Some(v) = value {
-            let step = nodes[proposer].handle_input(v, &mut rng).unwrap();
-            push(&mut queue, proposer, step, &mut out, &mut faults);
-        }
-        while let Some((from, to, m)) = queue.pop_front() {
-            let step = nodes[to].handle_message(from, m, &mut rng).unwrap();
-            push(&mut queue, to, step, &mut out, &mut faults);
-        }
-        (out, faults)
+        let nodes: Vec<Rbc> = (0..n).map(|i| Rbc::new(params, i, proposer, 0, 1 << 20)).collect();
+        let out =
+            crate::proto::testkit::run_fifo(nodes, value.map(|v| (proposer, v)).into_iter().collect(), byz, tamper);
+        (out.outputs, out.faults)
     }
 
     use super::super::step::Fault;

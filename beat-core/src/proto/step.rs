@@ -38,6 +38,11 @@ pub enum FaultKind {
     Equivocation,
     /// RBC/AVID: a value whose size exceeds the configured maximum.
     OversizedValue,
+    /// AVID: a fragment whose Merkle proof does not verify at the sender's (or our) position.
+    BadFragment,
+    /// AVID: the proposer dispersed fragments that are each valid against the root but do not
+    /// form one codeword (caught by re-encoding).
+    InconsistentDispersal,
     /// ABA: a second `BVal`/`Aux`/`Conf`/`Term` for the same round with a different value.
     AbaDuplicate,
     /// ABA: a coin share that does not verify against the sender's public key share.
