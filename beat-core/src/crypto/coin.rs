@@ -289,23 +289,7 @@ mod tests {
         Domain { protocol: PROTOCOL, session, epoch: 7, instance: 2 }
     }
 
-    /// Every `k`-element subset of `0..n`, in lexicographic order.
-    fn subsets(n: usize, k: usize) -> Vec<Vec<usize>> {
-        fn go(start: usize, n: usize, k: usize, cur: &mut Vec<usize>, out: &mut Vec<Vec<usize>>) {
-            if cur.len() == k {
-                out.push(cur.clone());
-                return;
-            }
-            for i in start..n {
-                cur.push(i);
-                go(i + 1, n, k, cur, out);
-                cur.pop();
-            }
-        }
-        let mut out = Vec::new();
-        go(0, n, k, &mut Vec::new(), &mut out);
-        out
-    }
+    use crate::crypto::test_util::subsets;
 
     fn sign_all(sks: &[CoinSecretShare], name: &CoinName<'_>) -> Vec<CoinShare> {
         sks.iter().map(|sk| sk.sign(name)).collect()

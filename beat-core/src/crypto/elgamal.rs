@@ -448,23 +448,7 @@ mod tests {
         (pk, sks, rng)
     }
 
-    /// All `k`-subsets of `0..n`, in lexicographic order.
-    fn subsets(n: usize, k: usize) -> Vec<Vec<usize>> {
-        fn go(start: usize, n: usize, k: usize, cur: &mut Vec<usize>, out: &mut Vec<Vec<usize>>) {
-            if cur.len() == k {
-                out.push(cur.clone());
-                return;
-            }
-            for i in start..n {
-                cur.push(i);
-                go(i + 1, n, k, cur, out);
-                cur.pop();
-            }
-        }
-        let mut out = Vec::new();
-        go(0, n, k, &mut Vec::new(), &mut out);
-        out
-    }
+    use crate::crypto::test_util::subsets;
 
     fn all_shares(sks: &[SecretKeyShare], ct: &VerifiedCiphertext, rng: &mut ChaCha20Rng) -> Vec<DecryptionShare> {
         sks.iter().map(|sk| sk.decrypt_share(ct, rng)).collect()

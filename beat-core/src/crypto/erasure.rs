@@ -154,12 +154,7 @@ mod tests {
     use rand::{Rng, SeedableRng};
     use rand_chacha::ChaCha20Rng;
 
-    fn subsets(n: usize, k: usize) -> Vec<Vec<usize>> {
-        (0u32..1 << n)
-            .filter(|m| m.count_ones() as usize == k)
-            .map(|m| (0..n).filter(|i| m & (1 << i) != 0).collect())
-            .collect()
-    }
+    use crate::crypto::test_util::subsets;
 
     #[test]
     fn any_k_fragments_reconstruct_any_value() {

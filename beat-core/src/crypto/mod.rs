@@ -66,3 +66,25 @@ where
     }
     Some(out)
 }
+
+/// Helpers shared by the crypto tests.
+#[cfg(test)]
+pub(crate) mod test_util {
+    /// Every `k`-element subset of `0..n`, in lexicographic order.
+    pub(crate) fn subsets(n: usize, k: usize) -> Vec<Vec<usize>> {
+        fn go(start: usize, n: usize, k: usize, cur: &mut Vec<usize>, out: &mut Vec<Vec<usize>>) {
+            if cur.len() == k {
+                out.push(cur.clone());
+                return;
+            }
+            for i in start..n {
+                cur.push(i);
+                go(i + 1, n, k, cur, out);
+                cur.pop();
+            }
+        }
+        let mut out = Vec::new();
+        go(0, n, k, &mut Vec::new(), &mut out);
+        out
+    }
+}

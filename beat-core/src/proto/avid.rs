@@ -40,6 +40,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use super::step::{Event, Fault, FaultKind, Protocol, Step, Target};
+use super::votes::{Recorded, Votes};
 use crate::crypto::erasure::{Code, ErasureError};
 use crate::crypto::hash::Digest;
 use crate::crypto::merkle::{MerkleTree, Proof};
@@ -102,7 +103,7 @@ pub struct Avid {
     delivered: bool,
     /// First valid echo of each node: (root, fragment).
     echoes: Vec<Option<(Digest, Vec<u8>)>>,
-    readies: Vec<Option<Digest>>,
+    readies: Votes<Digest>,
     /// Re-encode check results per root: the decoded value when consistent.
     checked: BTreeMap<Digest, Option<Vec<u8>>>,
 }
@@ -129,7 +130,7 @@ impl Avid {
             ready_sent: false,
             delivered: false,
             echoes: vec![None; params.n],
-            readies: vec![None; params.n],
+            readies: Votes::new(params.n),
             checked: BTreeMap::new(),
         })
     }
@@ -149,10 +150,6 @@ impl Avid {
 
     fn echo_count(&self, root: &Digest) -> usize {
         self.echoes.iter().filter(|e| e.as_ref().is_some_and(|(r, _)| r == root)).count()
-    }
-
-    fn ready_count(&self, root: &Digest) -> usize {
-        self.readies.iter().filter(|r| r.as_ref() == Some(root)).count()
     }
 
     /// Decode from `k` echoed fragments for `root`, re-encode, and compare roots (cached).
@@ -224,13 +221,13 @@ impl Avid {
     }
 
     fn handle_ready(&mut self, from: NodeId, root: Digest) -> Step<AvidMessage, Vec<u8>> {
-        match self.readies[from] {
-            Some(r) if r == root => return Step::new(),
-            Some(_) => return Step::fault(from, FaultKind::Equivocation),
-            None => self.readies[from] = Some(root),
+        match self.readies.record(from, root) {
+            Recorded::New => {}
+            Recorded::Repeat => return Step::new(),
+            Recorded::Conflict => return Step::fault(from, FaultKind::Equivocation),
         }
         let mut step = Step::new();
-        if !self.ready_sent && self.ready_count(&root) >= self.params.weak_quorum() {
+        if !self.ready_sent && self.readies.count(&root) >= self.params.weak_quorum() {
             step.extend(self.send_ready(root));
         }
         step.extend(self.try_deliver(root));
@@ -247,7 +244,8 @@ impl Avid {
 
     fn try_deliver(&mut self, root: Digest) -> Step<AvidMessage, Vec<u8>> {
         let mut step = Step::new();
-        if self.delivered || self.ready_count(&root) < self.params.strong() || self.echo_count(&root) < self.code.k() {
+        if self.delivered || self.readies.count(&root) < self.params.strong() || self.echo_count(&root) < self.code.k()
+        {
             return step;
         }
         if let Some(value) = self.check(root, &mut step) {

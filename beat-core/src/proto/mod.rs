@@ -10,5 +10,6 @@ pub mod rbc;
 pub mod step;
 #[cfg(test)]
 pub(crate) mod testkit;
+mod votes;
 
 pub use step::{Event, Fault, FaultKind, Protocol, Step, Target};

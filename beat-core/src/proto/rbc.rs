@@ -32,6 +32,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::step::{Event, FaultKind, Protocol, Step, Target};
+use super::votes::{Recorded, Votes};
 use crate::crypto::hash::{tagged_hash, Digest};
 use crate::{NodeId, Params};
 
@@ -92,9 +93,9 @@ pub struct Rbc {
     ready_sent: bool,
     delivered: bool,
     /// First echo digest of each node.
-    echoes: Vec<Option<Digest>>,
+    echoes: Votes<Digest>,
     /// First ready digest of each node.
-    readies: Vec<Option<Digest>>,
+    readies: Votes<Digest>,
     /// Values seen in echoes, by digest (at most one new value per echoing node).
     values: Vec<(Digest, Vec<u8>)>,
 }
@@ -112,8 +113,8 @@ impl Rbc {
             echo_sent: false,
             ready_sent: false,
             delivered: false,
-            echoes: vec![None; params.n],
-            readies: vec![None; params.n],
+            echoes: Votes::new(params.n),
+            readies: Votes::new(params.n),
             values: Vec::new(),
         }
     }
@@ -126,10 +127,6 @@ impl Rbc {
     /// Whether this node has delivered.
     pub fn delivered(&self) -> bool {
         self.delivered
-    }
-
-    fn count(votes: &[Option<Digest>], d: &Digest) -> usize {
-        votes.iter().filter(|v| v.as_ref() == Some(d)).count()
     }
 
     /// The digest of `value`, reusing the digest of an identical stored value (a memory
@@ -151,7 +148,7 @@ impl Rbc {
         if self.echo_sent {
             // A second Val: identical ones are network duplicates; a different one is proof
             // of an equivocating proposer only if it differs from what we echoed.
-            let ours = self.echoes[self.our_id];
+            let ours = self.echoes.get(self.our_id).copied();
             return match ours {
                 Some(d) if d != self.digest_of(&value) => Step::fault(from, FaultKind::Equivocation),
                 _ => Step::new(),
@@ -169,16 +166,16 @@ impl Rbc {
             return Step::fault(from, FaultKind::OversizedValue);
         }
         let digest = self.digest_of(&value);
-        match self.echoes[from] {
-            Some(d) if d == digest => return Step::new(),
-            Some(_) => return Step::fault(from, FaultKind::Equivocation),
-            None => self.echoes[from] = Some(digest),
+        match self.echoes.record(from, digest) {
+            Recorded::New => {}
+            Recorded::Repeat => return Step::new(),
+            Recorded::Conflict => return Step::fault(from, FaultKind::Equivocation),
         }
         if !self.values.iter().any(|(d, _)| *d == digest) {
             self.values.push((digest, value));
         }
         let mut step = Step::new();
-        if !self.ready_sent && Self::count(&self.echoes, &digest) >= self.params.echo_quorum() {
+        if !self.ready_sent && self.echoes.count(&digest) >= self.params.echo_quorum() {
             step.extend(self.send_ready(digest));
         }
         step.extend(self.try_deliver(digest));
@@ -186,13 +183,13 @@ impl Rbc {
     }
 
     fn handle_ready(&mut self, from: NodeId, digest: Digest) -> Step<RbcMessage, Vec<u8>> {
-        match self.readies[from] {
-            Some(d) if d == digest => return Step::new(),
-            Some(_) => return Step::fault(from, FaultKind::Equivocation),
-            None => self.readies[from] = Some(digest),
+        match self.readies.record(from, digest) {
+            Recorded::New => {}
+            Recorded::Repeat => return Step::new(),
+            Recorded::Conflict => return Step::fault(from, FaultKind::Equivocation),
         }
         let mut step = Step::new();
-        if !self.ready_sent && Self::count(&self.readies, &digest) >= self.params.weak_quorum() {
+        if !self.ready_sent && self.readies.count(&digest) >= self.params.weak_quorum() {
             step.extend(self.send_ready(digest));
         }
         step.extend(self.try_deliver(digest));
@@ -209,7 +206,7 @@ impl Rbc {
 
     fn try_deliver(&mut self, digest: Digest) -> Step<RbcMessage, Vec<u8>> {
         let mut step = Step::new();
-        if self.delivered || Self::count(&self.readies, &digest) < self.params.strong() {
+        if self.delivered || self.readies.count(&digest) < self.params.strong() {
             return step;
         }
         if let Some(pos) = self.values.iter().position(|(d, _)| *d == digest) {
