@@ -171,7 +171,8 @@ pub struct Beat0 {
     epoch: u64,
     epochs: BTreeMap<u64, Epoch>,
     future: Vec<VecDeque<Message>>,
-    buffer: VecDeque<Vec<u8>>,
+    /// Transactions waiting to be proposed, with their digests.
+    buffer: VecDeque<(Digest, Vec<u8>)>,
     buffered: HashSet<Digest>,
     /// Digests committed in recent epochs, oldest first.
     recent: VecDeque<(u64, Vec<Digest>)>,
@@ -263,7 +264,7 @@ impl Beat0 {
             return Err(Beat0Error::BufferFull(self.buffer.len()));
         }
         self.buffered.insert(d);
-        self.buffer.push_back(tx);
+        self.buffer.push_back((d, tx));
         Ok(())
     }
 
@@ -280,7 +281,7 @@ impl Beat0 {
         let take = self.config.batch_size.div_ceil(self.params.n).min(window);
         let mut idx = rand::seq::index::sample(&mut *rng, window, take).into_vec();
         idx.sort_unstable();
-        let txs: Vec<Vec<u8>> = idx.iter().map(|&i| self.buffer[i].clone()).collect();
+        let txs: Vec<Vec<u8>> = idx.iter().map(|&i| self.buffer[i].1.clone()).collect();
         let plaintext = Contribution::encode(&txs);
         let label = self.proposal_label(e, self.keys.id);
         let ct = self.keys.public.encryption.encrypt(&label, &plaintext, &mut &mut *rng);
@@ -441,7 +442,7 @@ impl Beat0 {
             // Forget committed transactions from the buffer, remember them for dedup.
             if !digests.is_empty() {
                 let committed: HashSet<Digest> = digests.iter().copied().collect();
-                self.buffer.retain(|tx| !committed.contains(&tx_digest(tx)));
+                self.buffer.retain(|(d, _)| !committed.contains(d));
                 self.buffered.retain(|d| !committed.contains(d));
             }
             self.recent_set.extend(digests.iter().copied());
