@@ -61,6 +61,7 @@ use std::sync::Arc;
 use serde::{Deserialize, Serialize};
 
 use super::step::{Event, FaultKind, Protocol, Step, Target};
+use super::votes::{Recorded, Votes};
 use crate::crypto::coin::{CoinName, CoinPublicKey, CoinSecretShare, CoinShare};
 use crate::crypto::hash::Domain;
 use crate::{NodeId, Params, SessionId};
@@ -175,14 +176,14 @@ pub enum AbaError {
 }
 
 /// What one round has received and sent.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 struct Round {
     bval: [Vec<bool>; 2],
     bval_sent: [bool; 2],
     bin_values: BoolSet,
-    aux: Vec<Option<bool>>,
+    aux: Votes<bool>,
     aux_sent: bool,
-    conf: Vec<Option<BoolSet>>,
+    conf: Votes<BoolSet>,
     conf_sent: bool,
     /// `vals` once the Conf wait ended.
     vals: Option<BoolSet>,
@@ -196,10 +197,16 @@ impl Round {
     fn new(n: usize) -> Self {
         Round {
             bval: [vec![false; n], vec![false; n]],
-            aux: vec![None; n],
-            conf: vec![None; n],
+            bval_sent: [false; 2],
+            bin_values: BoolSet::NONE,
+            aux: Votes::new(n),
+            aux_sent: false,
+            conf: Votes::new(n),
+            conf_sent: false,
+            vals: None,
+            coin_shares: BTreeMap::new(),
             verified: vec![false; n],
-            ..Round::default()
+            coin: None,
         }
     }
 }
@@ -218,7 +225,7 @@ pub struct Aba {
     decision: Option<bool>,
     /// `Term(b)` senders.
     term: [Vec<bool>; 2],
-    /// Current round at index 0, then buffered future rounds.
+    /// The current round and buffered future rounds (at most `MAX_FUTURE_ROUNDS` ahead).
     rounds: BTreeMap<u32, Round>,
 }
 
@@ -294,15 +301,15 @@ impl Aba {
         let rs = self.round_mut(round);
         match content {
             AbaContent::BVal(b) => rs.bval[b as usize][from] = true,
-            AbaContent::Aux(b) => match rs.aux[from] {
-                None => rs.aux[from] = Some(b),
-                Some(prev) if prev == b => return step,
-                Some(_) => return Step::fault(from, FaultKind::AbaDuplicate),
+            AbaContent::Aux(b) => match rs.aux.record(from, b) {
+                Recorded::New => {}
+                Recorded::Repeat => return step,
+                Recorded::Conflict => return Step::fault(from, FaultKind::AbaDuplicate),
             },
-            AbaContent::Conf(set) => match rs.conf[from] {
-                None => rs.conf[from] = Some(set),
-                Some(prev) if prev == set => return step,
-                Some(_) => return Step::fault(from, FaultKind::AbaDuplicate),
+            AbaContent::Conf(set) => match rs.conf.record(from, set) {
+                Recorded::New => {}
+                Recorded::Repeat => return step,
+                Recorded::Conflict => return Step::fault(from, FaultKind::AbaDuplicate),
             },
             AbaContent::Coin(share) => match rs.coin_shares.get(&from) {
                 None => {
@@ -327,8 +334,9 @@ impl Aba {
         for b in [false, true] {
             for (j, _) in term[b as usize].iter().enumerate().filter(|(_, t)| **t) {
                 rs.bval[b as usize][j] = true;
-                rs.aux[j].get_or_insert(b);
-                rs.conf[j].get_or_insert(BoolSet::single(b));
+                // A node that already voted keeps its first vote (`record` ignores the rest).
+                rs.aux.record(j, b);
+                rs.conf.record(j, BoolSet::single(b));
             }
         }
     }
@@ -410,7 +418,7 @@ impl Aba {
             }
             if !rs.conf_sent {
                 let bin = rs.bin_values;
-                let count = rs.aux.iter().filter(|a| matches!(a, Some(v) if bin.contains(*v))).count();
+                let count = rs.aux.cast().filter(|v| bin.contains(**v)).count();
                 if count < quorum {
                     return step;
                 }
@@ -424,7 +432,7 @@ impl Aba {
                 let bin = rs.bin_values;
                 let mut vals = BoolSet::NONE;
                 let mut count = 0;
-                for set in rs.conf.iter().flatten() {
+                for set in rs.conf.cast() {
                     if set.is_subset(bin) {
                         count += 1;
                         vals = vals.union(*set);

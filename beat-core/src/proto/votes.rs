@@ -42,6 +42,11 @@ impl<T: PartialEq> Votes<T> {
         self.votes.iter().filter(|v| v.as_ref() == Some(vote)).count()
     }
 
+    /// The votes cast so far (in node order).
+    pub(crate) fn cast(&self) -> impl Iterator<Item = &T> {
+        self.votes.iter().flatten()
+    }
+
     /// `from`'s vote.
     pub(crate) fn get(&self, from: NodeId) -> Option<&T> {
         self.votes[from].as_ref()
