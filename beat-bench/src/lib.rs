@@ -14,7 +14,7 @@
 
 use std::time::Duration;
 
-pub mod beat0_run;
+pub mod beat_run;
 pub mod hbbft_run;
 
 /// Size of every benchmark transaction, in bytes.

@@ -1,18 +1,20 @@
-//! `beat-bench`: compare BEAT0 with hbbft's HoneyBadger in one in-process
-//! harness.
+//! `beat-bench`: compare BEAT0 with hbbft's HoneyBadger, and the BEAT variants with each
+//! other, in one in-process harness.
 //!
 //! ```text
-//! beat-bench compare [--n 4,7] [--b 100,1000,10000] [--epochs E] [--seed S]
-//! beat-bench hbbft   [--n 4,7] [--b 100,1000,10000] [--epochs E] [--seed S]
+//! beat-bench compare  [--n 4,7] [--b 100,1000,10000] [--epochs E] [--seed S]
+//! beat-bench hbbft    [--n 4,7] [--b 100,1000,10000] [--epochs E] [--seed S]
+//! beat-bench variants [--n 4,7] [--b 1000,10000] [--epochs E] [--seed S]
 //! ```
 
 use std::process::ExitCode;
 
-use beat_bench::beat0_run::run_beat0;
+use beat_bench::beat_run::{run_beat0, run_variant};
 use beat_bench::hbbft_run::run_hbbft;
 use beat_bench::RunStats;
+use beat_core::beat::Variant;
 
-const USAGE: &str = "usage: beat-bench <compare|beat0|hbbft> [--n 4,7] [--b 100,1000,10000] \
+const USAGE: &str = "usage: beat-bench <compare|beat0|hbbft|variants> [--n 4,7] [--b 100,1000,10000] \
 [--epochs E] [--seed S]";
 
 /// Default epochs: 5, or 3 for b >= 10000.
@@ -29,6 +31,7 @@ enum Command {
     Compare,
     Hbbft,
     Beat0,
+    Variants,
 }
 
 #[derive(Debug)]
@@ -52,15 +55,18 @@ fn parse_list(flag: &str, value: &str) -> Result<Vec<usize>, String> {
 }
 
 fn parse_args(args: &[String]) -> Result<Args, String> {
-    let (cmd, rest) =
-        args.split_first().ok_or_else(|| "missing subcommand (expected compare, beat0 or hbbft)".to_string())?;
+    let (cmd, rest) = args
+        .split_first()
+        .ok_or_else(|| "missing subcommand (expected compare, beat0, hbbft or variants)".to_string())?;
     let command = match cmd.as_str() {
         "compare" => Command::Compare,
         "hbbft" => Command::Hbbft,
         "beat0" => Command::Beat0,
-        other => return Err(format!("unknown subcommand {other:?} (expected compare, beat0 or hbbft)")),
+        "variants" => Command::Variants,
+        other => return Err(format!("unknown subcommand {other:?} (expected compare, beat0, hbbft or variants)")),
     };
-    let mut parsed = Args { command, ns: vec![4, 7], bs: vec![100, 1000, 10_000], epochs: None, seed: 1 };
+    let bs = if command == Command::Variants { vec![1000, 10_000] } else { vec![100, 1000, 10_000] };
+    let mut parsed = Args { command, ns: vec![4, 7], bs, epochs: None, seed: 1 };
     let mut it = rest.iter();
     while let Some(arg) = it.next() {
         let (flag, inline) = match arg.split_once('=') {
@@ -138,6 +144,25 @@ fn main() -> ExitCode {
                         fmt_tx_s(beat0.as_ref()),
                         fmt_tx_s(Some(&hb)),
                     );
+                }
+                Command::Variants => {
+                    for variant in Variant::ALL {
+                        let (run, batches) = run_variant(variant, n, b, epochs, args.seed);
+                        let payload: u64 =
+                            batches[0].iter().flat_map(|b| &b.transactions).map(|t| t.len() as u64).sum();
+                        // Replicated variants: every node keeps every committed transaction.
+                        let stored = payload;
+                        let per = |x: u64| if payload == 0 { f64::NAN } else { x as f64 / payload as f64 };
+                        println!(
+                            "variant={} n={n} b={b} epoch_ms={:.1} tx_s={:.0} bytes_sent_per_payload_byte={:.2} \
+                             stored_bytes_per_payload_byte={:.2}",
+                            variant.name(),
+                            run.epoch_ms(),
+                            run.tx_s(),
+                            per(run.bytes_sent.unwrap_or(0)),
+                            per(stored),
+                        );
+                    }
                 }
                 Command::Hbbft | Command::Beat0 => {
                     let (name, run) = if args.command == Command::Hbbft {

@@ -3,6 +3,7 @@
 //! is added here as its own `#[test]` calling `assert_ok(Case::from_seed(seed))`, with a
 //! comment saying what it found (none has failed so far).
 
+use beat_core::beat::Variant;
 use beat_core::sim::{campaign, AdversaryKind, Case, Simulation};
 
 fn assert_ok(case: Case) -> beat_core::sim::Report {
@@ -12,15 +13,19 @@ fn assert_ok(case: Case) -> beat_core::sim::Report {
     r
 }
 
-/// Every adversary at every committee size, one seed each.
+/// Every variant against every adversary that applies to it, at n = 4 and n = 7 (n = 5 runs
+/// in the campaign slice).
 #[test]
-fn every_adversary_every_size() {
-    for (k, adv) in AdversaryKind::ALL.into_iter().enumerate() {
-        for n in [4, 5, 7] {
-            let r = assert_ok(Case::new(10_000 + k as u64 * 10 + n as u64, n, adv));
-            assert!(r.epochs >= 3, "{} n={n}: only {} epochs", adv.name(), r.epochs);
-            if adv != AdversaryKind::None {
-                assert!(r.faults_injected > 0, "{} n={n} injected nothing", adv.name());
+fn every_variant_every_adversary() {
+    for (v, variant) in Variant::ALL.into_iter().enumerate() {
+        for (k, adv) in AdversaryKind::for_variant(variant).into_iter().enumerate() {
+            for n in [4, 7] {
+                let seed = 10_000 + v as u64 * 1000 + k as u64 * 10 + n as u64;
+                let r = assert_ok(Case::new(seed, n, variant, adv));
+                assert!(r.epochs >= 3, "{variant} {} n={n}: only {} epochs", adv.name(), r.epochs);
+                if adv != AdversaryKind::None {
+                    assert!(r.faults_injected > 0, "{variant} {} n={n} injected nothing", adv.name());
+                }
             }
         }
     }
@@ -29,9 +34,20 @@ fn every_adversary_every_size() {
 /// Adversaries that send invalid data are caught and attributed.
 #[test]
 fn invalid_data_is_attributed() {
-    for adv in [AdversaryKind::BadCoinShare, AdversaryKind::BadDecShare, AdversaryKind::MalformedCiphertext] {
-        let detected: u64 = (0..3).map(|s| assert_ok(Case::new(20_000 + s, 4, adv)).faults_detected).sum();
-        assert!(detected > 0, "{}: no fault recorded", adv.name());
+    let cases = [
+        (Variant::Beat0, AdversaryKind::BadCoinShare),
+        (Variant::Beat0, AdversaryKind::BadDecShare),
+        (Variant::Beat0, AdversaryKind::MalformedCiphertext),
+        (Variant::Beat1, AdversaryKind::BadDecShare),
+        (Variant::Beat1, AdversaryKind::MalformedCiphertext),
+        (Variant::Beat1, AdversaryKind::BadFragment),
+        (Variant::Beat1, AdversaryKind::InconsistentFragments),
+        (Variant::Beat2, AdversaryKind::BadDecShare),
+        (Variant::Beat2, AdversaryKind::BadFragment),
+    ];
+    for (variant, adv) in cases {
+        let detected: u64 = (0..3).map(|s| assert_ok(Case::new(20_000 + s, 4, variant, adv)).faults_detected).sum();
+        assert!(detected > 0, "{variant} {}: no fault recorded", adv.name());
     }
 }
 
@@ -48,8 +64,8 @@ fn deterministic() {
 /// f + 1 colluding nodes break RBC agreement, and the checker must see it.
 #[test]
 fn canary_is_caught() {
-    for (seed, n) in [(1, 4), (2, 7), (3, 4)] {
-        let r = Simulation::new(Case::new(seed, n, AdversaryKind::Canary)).run();
+    for (seed, n, variant) in [(1, 4, Variant::Beat0), (2, 7, Variant::Beat1), (3, 4, Variant::Beat2)] {
+        let r = Simulation::new(Case::new(seed, n, variant, AdversaryKind::Canary)).run();
         assert!(
             r.violations.iter().any(|v| v.property.starts_with("rbc")),
             "canary n={n} not caught: {:?}",
@@ -65,7 +81,8 @@ fn coin_attacks_engage_and_terminate() {
     for adv in [AdversaryKind::CoinSteering, AdversaryKind::BadCoinShare] {
         let mut coins = 0;
         for seed in 0..6 {
-            let r = assert_ok(Case::new(30_000 + seed, [4, 7][seed as usize % 2], adv));
+            let variant = Variant::ALL[seed as usize % Variant::ALL.len()];
+            let r = assert_ok(Case::new(30_000 + seed, [4, 7][seed as usize % 2], variant, adv));
             assert!(r.max_aba_round < 30, "ABA needed {} rounds", r.max_aba_round);
             coins += r.threshold_coins;
         }

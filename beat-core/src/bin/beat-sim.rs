@@ -2,20 +2,21 @@
 //!
 //! ```text
 //! beat-sim campaign [--seeds N] [--start S] [--determinism-every K] [--canaries C] [--verbose]
-//! beat-sim run --seed S [--n N] [--adversary NAME]
+//! beat-sim run --seed S [--n N] [--variant V] [--adversary NAME]
 //! beat-sim adversaries
 //! ```
 //!
-//! `campaign` runs seeds `S .. S+N` (each seed names its committee size and adversary), re-runs
+//! `campaign` runs seeds `S .. S+N` (each seed names its committee size, variant and adversary), re-runs
 //! every K-th seed to compare traces, runs C canaries, prints the command replaying each failed
 //! run and one `BEAT-SIM …` summary line, and exits non-zero unless everything passed.
 
 use std::process::ExitCode;
 use std::time::Instant;
 
+use beat_core::beat::Variant;
 use beat_core::sim::{campaign, AdversaryKind, Case, Simulation};
 
-const USAGE: &str = "usage: beat-sim campaign [--seeds N] [--start S] [--determinism-every K] [--canaries C] [--verbose]\n       beat-sim run --seed S [--n N] [--adversary NAME]\n       beat-sim adversaries";
+const USAGE: &str = "usage: beat-sim campaign [--seeds N] [--start S] [--determinism-every K] [--canaries C] [--verbose]\n       beat-sim run --seed S [--n N] [--variant V] [--adversary NAME]\n       beat-sim adversaries";
 
 fn fail(msg: &str) -> ExitCode {
     eprintln!("beat-sim: error: {msg}\n{USAGE}");
@@ -32,6 +33,7 @@ fn main() -> ExitCode {
     let Some(cmd) = args.next() else { return fail("missing subcommand") };
     let (mut seeds, mut start, mut every, mut canaries, mut verbose) = (600u64, 0u64, 10u64, 8u64, false);
     let (mut seed, mut n, mut adversary) = (None::<u64>, None::<usize>, None::<AdversaryKind>);
+    let mut variant = None::<Variant>;
     while let Some(flag) = args.next() {
         let r = match flag.as_str() {
             "--seeds" => parse(&flag, args.next()).map(|v| seeds = v),
@@ -51,6 +53,19 @@ fn main() -> ExitCode {
                     Err(format!("--n must be between 4 and {}", beat_core::Params::MAX_N))
                 }
             }),
+            "--variant" => match args.next() {
+                Some(name) => match Variant::from_name(&name) {
+                    Some(v) => {
+                        variant = Some(v);
+                        Ok(())
+                    }
+                    None => Err(format!(
+                        "unknown variant {name:?} (expected one of BEAT0 … BEAT{})",
+                        Variant::ALL.len() - 1
+                    )),
+                },
+                None => Err("--variant needs a value".into()),
+            },
             "--adversary" => match args.next() {
                 Some(name) => match AdversaryKind::from_name(&name) {
                     Some(k) => {
@@ -80,15 +95,19 @@ fn main() -> ExitCode {
             if let Some(n) = n {
                 case.n = n;
             }
+            if let Some(v) = variant {
+                case.variant = v;
+            }
             if let Some(a) = adversary {
                 case.adversary = a;
             }
             let t = Instant::now();
             let r = Simulation::new(case).run();
             println!(
-                "seed={} n={} adversary={} epochs={} txs={} deliveries={} faults_injected={} faults_detected={} max_aba_round={} threshold_coins={} time={} trace={} wall_ms={}",
+                "seed={} n={} variant={} adversary={} epochs={} txs={} deliveries={} faults_injected={} faults_detected={} max_aba_round={} threshold_coins={} time={} trace={} wall_ms={}",
                 r.case.seed,
                 r.case.n,
+                r.case.variant,
                 r.case.adversary.name(),
                 r.epochs,
                 r.transactions,
@@ -119,9 +138,10 @@ fn main() -> ExitCode {
             let summary = campaign(start..start + seeds, every, canaries, |r| {
                 if verbose {
                     eprintln!(
-                        "seed={} n={} adversary={} epochs={} ok={} max_aba_round={}",
+                        "seed={} n={} variant={} adversary={} epochs={} ok={} max_aba_round={}",
                         r.case.seed,
                         r.case.n,
+                        r.case.variant,
                         r.case.adversary.name(),
                         r.epochs,
                         r.ok(),

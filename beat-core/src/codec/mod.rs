@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 use crate::SessionId;
 
 /// The wire protocol version this build speaks.
-pub const WIRE_VERSION: u16 = 1;
+pub const WIRE_VERSION: u16 = 2;
 
 /// Default maximum size of one frame (and of one decoded message).
 pub const MAX_FRAME_BYTES: usize = 64 << 20;
@@ -101,9 +101,10 @@ impl<M: Serialize + DeserializeOwned> Envelope<M> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::beat::beat0::{Content, Message};
+    use crate::beat::{Content, Message};
     use crate::proto::aba::{AbaContent, AbaMessage, BoolSet};
     use crate::proto::acs::{AcsContent, AcsMessage};
+    use crate::proto::broadcast::BroadcastMessage;
     use crate::proto::rbc::RbcMessage;
 
     fn session() -> SessionId {
@@ -116,7 +117,10 @@ mod tests {
             session(),
             Message {
                 epoch: 3,
-                content: Content::Acs(AcsMessage { proposer: 2, content: AcsContent::Broadcast(rbc) }),
+                content: Content::Acs(AcsMessage {
+                    proposer: 2,
+                    content: AcsContent::Broadcast(BroadcastMessage::Rbc(rbc)),
+                }),
             },
         )
     }
@@ -133,12 +137,13 @@ mod tests {
     /// format change and needs a new `WIRE_VERSION`.
     #[test]
     fn golden_vectors() {
-        // {"version": 1, "session": h'07…07', "message": {"epoch": 3, "content": {"Acs":
-        //  {"proposer": 2, "content": {"Broadcast": {"Val": h'68656c6c6f'}}}}}}
+        // {"version": 2, "session": h'07…07', "message": {"epoch": 3, "content": {"Acs":
+        //  {"proposer": 2, "content": {"Broadcast": {"Rbc": {"Val": h'68656c6c6f'}}}}}}}
+        // (version 2: broadcasts are tagged by kind since AVID joined RBC.)
         let golden = concat!(
             "a3",
             "6776657273696f6e",
-            "01",
+            "02",
             "6773657373696f6e",
             "5820",
             "0707070707070707070707070707070707070707070707070707070707070707",
@@ -155,6 +160,8 @@ mod tests {
             "67636f6e74656e74",
             "a1",
             "6942726f616463617374",
+            "a1",
+            "63526263",
             "a1",
             "6356616c",
             "45",
@@ -188,11 +195,11 @@ mod tests {
             assert!(Envelope::<Message>::from_bytes(&bytes[..cut], &session(), MAX_FRAME_BYTES).is_err());
         }
         // Wrong version.
-        let mut v2 = val();
-        v2.version = 2;
+        let mut next = val();
+        next.version = WIRE_VERSION + 1;
         assert_eq!(
-            Envelope::<Message>::from_bytes(&v2.to_bytes(), &session(), MAX_FRAME_BYTES),
-            Err(DecodeError::UnsupportedVersion(2))
+            Envelope::<Message>::from_bytes(&next.to_bytes(), &session(), MAX_FRAME_BYTES),
+            Err(DecodeError::UnsupportedVersion(WIRE_VERSION + 1))
         );
     }
 

@@ -284,10 +284,12 @@ impl Protocol for Avid {
             return Err(AvidError::TooLarge { size: value.len(), max: self.max_value_size });
         }
         self.proposed = true;
+        let digest = value_digest(&value);
         let fragments = self.code.encode(&value);
         let tree = MerkleTree::new(&fragments);
         let root = tree.root();
         let mut step = Step::new();
+        step.events.push(Event::Proposed { epoch: self.epoch, proposer: self.proposer, digest });
         let mut own = None;
         for (j, data) in fragments.into_iter().enumerate() {
             let frag = Fragment { root, data, proof: tree.proof(j) };

@@ -242,6 +242,7 @@ impl Protocol for Rbc {
         }
         self.proposed = true;
         let mut step = Step::new();
+        step.events.push(Event::Proposed { epoch: self.epoch, proposer: self.proposer, digest: value_digest(&value) });
         step.send(Target::All, RbcMessage::Val(value.clone()));
         step.extend(self.handle_val(self.our_id, value));
         Ok(step)

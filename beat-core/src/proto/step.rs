@@ -70,6 +70,8 @@ pub struct Fault {
 /// secrets and never influence the protocol.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Event {
+    /// This node, as proposer, gave a broadcast instance a value with this digest.
+    Proposed { epoch: u64, proposer: NodeId, digest: [u8; 32] },
     /// A broadcast instance delivered a value with this digest.
     Delivered { epoch: u64, proposer: NodeId, digest: [u8; 32] },
     /// An ABA instance revealed its round coin.

@@ -13,14 +13,20 @@ use bls12_381::{G2Affine, G2Projective, Scalar};
 use rand::Rng;
 use rand_chacha::ChaCha20Rng;
 
-use crate::beat::beat0::{Content, Message};
-use crate::beat::NodeKeys;
+use crate::beat::batch::Contribution;
+use crate::beat::client::{Client, ClientTransaction};
+use crate::beat::node::proposal_label;
+use crate::beat::{Content, Message, NodeKeys, Variant};
 use crate::codec;
 use crate::crypto::coin::{CoinName, CoinShare};
 use crate::crypto::elgamal::{Ciphertext, DecryptionShare};
-use crate::crypto::hash::Domain;
+use crate::crypto::erasure::Code;
+use crate::crypto::hash::{Digest, Domain};
+use crate::crypto::merkle::MerkleTree;
 use crate::proto::aba::{AbaContent, AbaMessage, BoolSet, COIN_PROTOCOL, FIXED_COIN_ROUNDS};
 use crate::proto::acs::{AcsContent, AcsMessage};
+use crate::proto::avid::{AvidMessage, Fragment};
+use crate::proto::broadcast::BroadcastMessage;
 use crate::proto::rbc::{value_digest, RbcMessage};
 use crate::proto::Target;
 use crate::NodeId;
@@ -29,6 +35,8 @@ use crate::NodeId;
 /// others are only used as the simulator's oracle for values the adversary could compute),
 /// randomness, the clock, and a way to register made-up transactions as allowed.
 pub struct Ctx<'a> {
+    /// The variant the committee runs.
+    pub variant: Variant,
     /// All nodes' keys.
     pub keys: &'a [NodeKeys],
     /// The adversary's randomness (derived from the run seed).
@@ -112,13 +120,19 @@ pub enum AdversaryKind {
     /// both values, hold their Aux/Conf until they can compute the round's coin, then vote
     /// against it, while the scheduler slows correct nodes' Aux/Conf.
     CoinSteering,
+    /// AVID: `f` nodes echo fragments whose Merkle branches fail, and as proposers send a
+    /// corrupted fragment to one node.
+    BadFragment,
+    /// AVID: `f` proposers disperse fragments each valid against the root that do not form
+    /// one codeword.
+    InconsistentFragments,
     /// Canary: `f + 1` colluding nodes split a broadcast; the checker must catch it.
     Canary,
 }
 
 impl AdversaryKind {
     /// Every adversary except the canary.
-    pub const ALL: [AdversaryKind; 11] = [
+    pub const ALL: [AdversaryKind; 13] = [
         AdversaryKind::None,
         AdversaryKind::Crash,
         AdversaryKind::Silent,
@@ -130,7 +144,24 @@ impl AdversaryKind {
         AdversaryKind::MalformedCiphertext,
         AdversaryKind::Partition,
         AdversaryKind::CoinSteering,
+        AdversaryKind::BadFragment,
+        AdversaryKind::InconsistentFragments,
     ];
+
+    /// Whether the adversary attacks something `variant` has (decryption shares and
+    /// ciphertexts need encryption; fragment attacks need an erasure-coded broadcast).
+    pub fn applies_to(self, variant: Variant) -> bool {
+        match self {
+            AdversaryKind::BadDecShare | AdversaryKind::MalformedCiphertext => variant.encrypted(),
+            AdversaryKind::BadFragment | AdversaryKind::InconsistentFragments => variant != Variant::Beat0,
+            _ => true,
+        }
+    }
+
+    /// The adversaries that apply to `variant`, in [`AdversaryKind::ALL`] order.
+    pub fn for_variant(variant: Variant) -> Vec<AdversaryKind> {
+        Self::ALL.into_iter().filter(|k| k.applies_to(variant)).collect()
+    }
 
     /// The name used on the command line.
     pub fn name(self) -> &'static str {
@@ -146,6 +177,8 @@ impl AdversaryKind {
             AdversaryKind::MalformedCiphertext => "malformed-ciphertext",
             AdversaryKind::Partition => "partition",
             AdversaryKind::CoinSteering => "coin-steering",
+            AdversaryKind::BadFragment => "bad-fragment",
+            AdversaryKind::InconsistentFragments => "inconsistent-fragments",
             AdversaryKind::Canary => "canary",
         }
     }
@@ -172,14 +205,20 @@ impl AdversaryKind {
             AdversaryKind::Omission => Box::new(Dropper { name: "omission", faulty, prob: 0.5 }),
             AdversaryKind::Reorder => Box::new(Reorder { quiet }),
             AdversaryKind::EquivocatingProposer => {
-                Box::new(Equivocator { faulty, n, canary: false, alt: HashMap::new() })
+                Box::new(Equivocator { faulty, n, canary: false, alt: HashMap::new(), carrier: Carrier::default() })
             }
-            AdversaryKind::Canary => Box::new(Equivocator { faulty, n, canary: true, alt: HashMap::new() }),
+            AdversaryKind::Canary => {
+                Box::new(Equivocator { faulty, n, canary: true, alt: HashMap::new(), carrier: Carrier::default() })
+            }
             AdversaryKind::BadCoinShare => Box::new(BadCoin { faulty, split: Split { n, quiet } }),
             AdversaryKind::BadDecShare => Box::new(BadDec { faulty }),
-            AdversaryKind::MalformedCiphertext => {
-                Box::new(Malformed { faulty, last_honest: None, chosen: HashMap::new() })
-            }
+            AdversaryKind::MalformedCiphertext => Box::new(Malformed {
+                faulty,
+                n,
+                snoop: Snoop::default(),
+                chosen: HashMap::new(),
+                carrier: Carrier::default(),
+            }),
             AdversaryKind::Partition => {
                 let mut side = vec![false; n];
                 let k = rng.gen_range(1..n);
@@ -187,6 +226,10 @@ impl AdversaryKind {
                     side[i] = true;
                 }
                 Box::new(Partition { side, heal: quiet })
+            }
+            AdversaryKind::BadFragment => Box::new(BadFragment { faulty }),
+            AdversaryKind::InconsistentFragments => {
+                Box::new(InconsistentFragments { faulty, n, chosen: HashMap::new() })
             }
             AdversaryKind::CoinSteering => {
                 Box::new(CoinSteering { faulty, split: Split { n, quiet }, learned: HashMap::new() })
@@ -302,26 +345,84 @@ impl Adversary for Partition {
     }
 }
 
-/// Whether `msg` is proposer `p`'s RBC traffic, and which kind.
-fn rbc_of(msg: &Message) -> Option<(NodeId, &RbcMessage)> {
+/// Whether `msg` is proposer `p`'s broadcast traffic, and which kind.
+fn bc_of(msg: &Message) -> Option<(NodeId, &BroadcastMessage)> {
     match &msg.content {
         Content::Acs(AcsMessage { proposer, content: AcsContent::Broadcast(m) }) => Some((*proposer, m)),
         _ => None,
     }
 }
 
-fn with_rbc(epoch: u64, proposer: NodeId, m: RbcMessage) -> Message {
+fn with_bc(epoch: u64, proposer: NodeId, m: BroadcastMessage) -> Message {
     Message { epoch, content: Content::Acs(AcsMessage { proposer, content: AcsContent::Broadcast(m) }) }
 }
 
-/// A valid proposal of `proposer` for `epoch` with made-up transactions.
+/// An erasure-coded dispersal of a value, as a Byzantine proposer prepares it.
+struct Dispersal {
+    fragments: Vec<Vec<u8>>,
+    tree: MerkleTree,
+}
+
+impl Dispersal {
+    fn new(fragments: Vec<Vec<u8>>) -> Self {
+        let tree = MerkleTree::new(&fragments);
+        Dispersal { fragments, tree }
+    }
+
+    fn fragment(&self, j: NodeId) -> Fragment {
+        Fragment { root: self.tree.root(), data: self.fragments[j].clone(), proof: self.tree.proof(j) }
+    }
+}
+
+/// Rewrites a Byzantine proposer's broadcast traffic so that it carries another value: for
+/// RBC the value itself, for AVID the fragment of that value the message's position needs
+/// (`Val` to `to` carries fragment `to`; `Echo` from `from` carries fragment `from`).
+#[derive(Default)]
+struct Carrier {
+    dispersals: HashMap<Digest, Dispersal>,
+}
+
+impl Carrier {
+    fn code(n: usize) -> Code {
+        let f = (n - 1) / 3;
+        Code::new(n - 2 * f, n).expect("n ≥ 4")
+    }
+
+    fn dispersal(&mut self, n: usize, v: &[u8]) -> &Dispersal {
+        self.dispersals.entry(value_digest(v)).or_insert_with(|| Dispersal::new(Self::code(n).encode(v)))
+    }
+
+    fn carry(&mut self, n: usize, m: &BroadcastMessage, from: NodeId, to: NodeId, v: &[u8]) -> BroadcastMessage {
+        match m {
+            BroadcastMessage::Rbc(m) => BroadcastMessage::Rbc(match m {
+                RbcMessage::Val(_) => RbcMessage::Val(v.to_vec()),
+                RbcMessage::Echo(_) => RbcMessage::Echo(v.to_vec()),
+                RbcMessage::Ready(_) => RbcMessage::Ready(value_digest(v)),
+            }),
+            BroadcastMessage::Avid(m) => {
+                let d = self.dispersal(n, v);
+                BroadcastMessage::Avid(match m {
+                    AvidMessage::Val(_) => AvidMessage::Val(d.fragment(to)),
+                    AvidMessage::Echo(_) => AvidMessage::Echo(d.fragment(from)),
+                    AvidMessage::Ready(_) => AvidMessage::Ready(d.tree.root()),
+                })
+            }
+        }
+    }
+}
+
+/// A valid proposal of `proposer` for `epoch` with made-up transactions: an encrypted batch
+/// for BEAT0/1, a batch of client-encrypted transactions (from a made-up client) for BEAT2.
 fn forged_proposal(ctx: &mut Ctx<'_>, epoch: u64, proposer: NodeId) -> Vec<u8> {
     let keys = &ctx.keys[proposer];
     let tx: Vec<u8> = format!("forged-{epoch}-{proposer}-{}", ctx.rng.gen::<u32>()).into_bytes();
     ctx.invented.push(tx.clone());
-    let plaintext = crate::beat::batch::Contribution::encode(&[tx]);
-    let label = Domain { protocol: "BEAT0/proposal", session: &keys.public.session, epoch, instance: proposer as u64 }
-        .encode(&[]);
+    if ctx.variant.client_encrypted() {
+        let mut client = Client::new(keys.public.clone(), (1 << 40) + ctx.rng.gen::<u32>() as u64);
+        return Contribution::encode(&[client.encrypt(&tx, ctx.rng)]);
+    }
+    let plaintext = Contribution::encode(&[tx]);
+    let label = proposal_label(&keys.public.session, epoch, proposer);
     let ct = keys.public.encryption.encrypt(&label, &plaintext, ctx.rng);
     codec::encode(&ct)
 }
@@ -334,6 +435,7 @@ struct Equivocator {
     n: usize,
     canary: bool,
     alt: HashMap<(u64, NodeId), (Vec<u8>, Vec<u8>)>,
+    carrier: Carrier,
 }
 
 impl Equivocator {
@@ -357,8 +459,8 @@ impl Adversary for Equivocator {
     fn canary(&self) -> bool {
         self.canary
     }
-    fn tamper(&mut self, ctx: &mut Ctx<'_>, _from: NodeId, to: NodeId, msg: Message) -> Vec<Message> {
-        let Some((p, m)) = rbc_of(&msg) else { return vec![msg] };
+    fn tamper(&mut self, ctx: &mut Ctx<'_>, from: NodeId, to: NodeId, msg: Message) -> Vec<Message> {
+        let Some((p, m)) = bc_of(&msg) else { return vec![msg] };
         if !self.faulty.contains(&p) {
             return vec![msg];
         }
@@ -367,12 +469,7 @@ impl Adversary for Equivocator {
         let (a, b) = self.alt.entry((e, p)).or_insert_with(|| (forged_proposal(ctx, e, p), forged_proposal(ctx, e, p)));
         let v = if in_b { b } else { a };
         *ctx.injected += 1;
-        let out = match m {
-            RbcMessage::Val(_) => RbcMessage::Val(v.clone()),
-            RbcMessage::Echo(_) => RbcMessage::Echo(v.clone()),
-            RbcMessage::Ready(_) => RbcMessage::Ready(value_digest(v)),
-        };
-        vec![with_rbc(e, p, out)]
+        vec![with_bc(e, p, self.carrier.carry(self.n, m, from, to, v))]
     }
 }
 
@@ -390,7 +487,7 @@ impl Split {
         if ctx.now >= self.quiet {
             return base;
         }
-        match rbc_of(msg) {
+        match bc_of(msg) {
             Some((p, _)) if p == msg.epoch as usize % self.n && (to + msg.epoch as usize) % 2 == 0 => {
                 *ctx.injected += 1;
                 base * ctx.rng.gen_range(50..=100)
@@ -464,22 +561,97 @@ impl Adversary for BadDec {
         self.faulty.clone()
     }
     fn tamper(&mut self, ctx: &mut Ctx<'_>, _from: NodeId, _to: NodeId, msg: Message) -> Vec<Message> {
-        let Content::DecShare { proposer, share } = &msg.content else { return vec![msg] };
-        *ctx.injected += 1;
-        let mut bad: DecryptionShare = *share;
-        if ctx.rng.gen_bool(0.5) {
-            bad.u_i = (curve25519_dalek::RistrettoPoint::random(ctx.rng)).compress();
-        } else {
-            bad.z += curve25519_dalek::Scalar::ONE;
+        let Content::DecShares { proposer, shares } = &msg.content else { return vec![msg] };
+        if shares.is_empty() {
+            return vec![msg];
         }
-        vec![Message { epoch: msg.epoch, content: Content::DecShare { proposer: *proposer, share: bad } }]
+        *ctx.injected += 1;
+        let mut bad: Vec<DecryptionShare> = shares.clone();
+        let t = ctx.rng.gen_range(0..bad.len());
+        if ctx.rng.gen_bool(0.5) {
+            bad[t].u_i = (curve25519_dalek::RistrettoPoint::random(ctx.rng)).compress();
+        } else {
+            bad[t].z += curve25519_dalek::Scalar::ONE;
+        }
+        vec![Message { epoch: msg.epoch, content: Content::DecShares { proposer: *proposer, shares: bad } }]
+    }
+}
+
+/// Reassembles correct nodes' proposals from the traffic it sees: RBC `Val`s directly, AVID
+/// values from `k` echoed fragments of one root.
+#[derive(Default)]
+struct Snoop {
+    fragments: HashMap<Digest, Vec<Option<Vec<u8>>>>,
+    last: Option<Vec<u8>>,
+}
+
+impl Snoop {
+    fn observe(&mut self, n: usize, from: NodeId, msg: &Message) {
+        match bc_of(msg) {
+            Some((_, BroadcastMessage::Rbc(RbcMessage::Val(v)))) => self.last = Some(v.clone()),
+            Some((_, BroadcastMessage::Avid(AvidMessage::Echo(f)))) => {
+                let slots = self.fragments.entry(f.root).or_insert_with(|| vec![None; n]);
+                slots[from] = Some(f.data.clone());
+                let have: Vec<(usize, &[u8])> =
+                    slots.iter().enumerate().filter_map(|(j, d)| Some((j, d.as_deref()?))).collect();
+                let code = Carrier::code(n);
+                if have.len() == code.k() {
+                    self.last = code.decode(&have).ok();
+                }
+            }
+            _ => {}
+        }
     }
 }
 
 struct Malformed {
     faulty: Vec<NodeId>,
-    last_honest: Option<Vec<u8>>,
+    n: usize,
+    snoop: Snoop,
     chosen: HashMap<(u64, NodeId), Vec<u8>>,
+    carrier: Carrier,
+}
+
+impl Malformed {
+    /// A malformed proposal: garbage, a ciphertext whose proof fails, or a replay of a correct
+    /// node's proposal (whose ciphertext carries that node's label). For BEAT2, a batch mixing
+    /// one valid client transaction with garbage, a broken proof and a relabelled ciphertext.
+    fn proposal(&self, ctx: &mut Ctx<'_>, e: u64, p: NodeId) -> Vec<u8> {
+        let broken = |ct: &mut Ciphertext| {
+            if let Some(b) = ct.payload.first_mut() {
+                *b ^= 1;
+            }
+        };
+        if ctx.variant.client_encrypted() {
+            let valid = forged_proposal(ctx, e, p);
+            let Ok(batch) = Contribution::decode(&valid, usize::MAX, 16, usize::MAX) else { return valid };
+            let mut txs = batch.clone();
+            txs.push((0..ctx.rng.gen_range(0..100)).map(|_| ctx.rng.gen()).collect());
+            if let Ok(mut ctx_tx) = ClientTransaction::decode(&batch[0], usize::MAX) {
+                ctx_tx.client += 1; // relabelled: the label no longer matches
+                txs.push(codec::encode(&ctx_tx));
+                ctx_tx.client -= 1;
+                ctx_tx.seq += 1;
+                broken(&mut ctx_tx.ciphertext);
+                txs.push(codec::encode(&ctx_tx));
+            }
+            return Contribution::encode(&txs);
+        }
+        match ctx.rng.gen_range(0..3) {
+            0 => (0..ctx.rng.gen_range(0..200)).map(|_| ctx.rng.gen()).collect(),
+            1 => {
+                let v = forged_proposal(ctx, e, p);
+                match codec::decode::<Ciphertext>(&v, usize::MAX) {
+                    Ok(mut ct) => {
+                        broken(&mut ct);
+                        codec::encode(&ct)
+                    }
+                    Err(_) => v,
+                }
+            }
+            _ => self.snoop.last.clone().unwrap_or_else(|| vec![0xff; 3]),
+        }
+    }
 }
 
 impl Adversary for Malformed {
@@ -489,49 +661,97 @@ impl Adversary for Malformed {
     fn faulty(&self) -> Vec<NodeId> {
         self.faulty.clone()
     }
-    fn observe(&mut self, _ctx: &mut Ctx<'_>, _from: NodeId, msg: &Message) -> Vec<Injected> {
-        if let Some((_, RbcMessage::Val(v))) = rbc_of(msg) {
-            self.last_honest = Some(v.clone());
-        }
+    fn observe(&mut self, _ctx: &mut Ctx<'_>, from: NodeId, msg: &Message) -> Vec<Injected> {
+        self.snoop.observe(self.n, from, msg);
         Vec::new()
     }
-    fn tamper(&mut self, ctx: &mut Ctx<'_>, _from: NodeId, _to: NodeId, msg: Message) -> Vec<Message> {
-        let Some((p, m)) = rbc_of(&msg) else { return vec![msg] };
-        if !self.faulty.contains(&p) || matches!(m, RbcMessage::Ready(_)) {
+    fn tamper(&mut self, ctx: &mut Ctx<'_>, from: NodeId, to: NodeId, msg: Message) -> Vec<Message> {
+        let Some((p, m)) = bc_of(&msg) else { return vec![msg] };
+        if !self.faulty.contains(&p) {
             return vec![msg];
         }
         let e = msg.epoch;
         if !self.chosen.contains_key(&(e, p)) {
-            let bad = match ctx.rng.gen_range(0..3) {
-                0 => (0..ctx.rng.gen_range(0..200)).map(|_| ctx.rng.gen()).collect(),
-                1 => {
-                    // A valid ciphertext with its payload altered: the proof no longer checks.
-                    let v = forged_proposal(ctx, e, p);
-                    match codec::decode::<Ciphertext>(&v, usize::MAX) {
-                        Ok(mut ct) => {
-                            if let Some(b) = ct.payload.first_mut() {
-                                *b ^= 1;
-                            }
-                            codec::encode(&ct)
-                        }
-                        Err(_) => v,
-                    }
-                }
-                _ => match &self.last_honest {
-                    // Replay a correct node's ciphertext: it carries that node's label.
-                    Some(v) => v.clone(),
-                    None => vec![0xff; 3],
-                },
-            };
+            let bad = self.proposal(ctx, e, p);
             self.chosen.insert((e, p), bad);
         }
         *ctx.injected += 1;
         let v = self.chosen[&(e, p)].clone();
-        let out = match m {
-            RbcMessage::Val(_) => RbcMessage::Val(v),
-            _ => RbcMessage::Echo(v),
+        vec![with_bc(e, p, self.carrier.carry(self.n, m, from, to, &v))]
+    }
+}
+
+/// AVID: faulty nodes echo corrupted fragments (their Merkle branches fail), and as proposers
+/// send one node a corrupted fragment.
+struct BadFragment {
+    faulty: Vec<NodeId>,
+}
+
+impl Adversary for BadFragment {
+    fn name(&self) -> &'static str {
+        "bad-fragment"
+    }
+    fn faulty(&self) -> Vec<NodeId> {
+        self.faulty.clone()
+    }
+    fn tamper(&mut self, ctx: &mut Ctx<'_>, _from: NodeId, to: NodeId, msg: Message) -> Vec<Message> {
+        let Some((p, BroadcastMessage::Avid(m))) = bc_of(&msg) else { return vec![msg] };
+        let corrupt = |f: &Fragment, rng: &mut ChaCha20Rng| {
+            let mut f = f.clone();
+            match f.data.len() {
+                0 => f.data.push(1),
+                len => f.data[rng.gen_range(0..len)] ^= 1 << rng.gen_range(0..8),
+            }
+            f
         };
-        vec![with_rbc(e, p, out)]
+        let out = match m {
+            AvidMessage::Echo(f) => AvidMessage::Echo(corrupt(f, ctx.rng)),
+            AvidMessage::Val(f) if to == (p + 1) % ctx.keys.len() => AvidMessage::Val(corrupt(f, ctx.rng)),
+            _ => return vec![msg],
+        };
+        *ctx.injected += 1;
+        vec![with_bc(msg.epoch, p, BroadcastMessage::Avid(out))]
+    }
+}
+
+/// AVID: faulty proposers disperse fragments that are each valid against the Merkle root but
+/// are not one codeword (one parity fragment altered before the tree is built); faulty nodes
+/// echo their fragment of that dispersal.
+struct InconsistentFragments {
+    faulty: Vec<NodeId>,
+    n: usize,
+    chosen: HashMap<(u64, NodeId), Dispersal>,
+}
+
+impl Adversary for InconsistentFragments {
+    fn name(&self) -> &'static str {
+        "inconsistent-fragments"
+    }
+    fn faulty(&self) -> Vec<NodeId> {
+        self.faulty.clone()
+    }
+    fn tamper(&mut self, ctx: &mut Ctx<'_>, from: NodeId, to: NodeId, msg: Message) -> Vec<Message> {
+        let Some((p, BroadcastMessage::Avid(m))) = bc_of(&msg) else { return vec![msg] };
+        if !self.faulty.contains(&p) {
+            return vec![msg];
+        }
+        let (e, n) = (msg.epoch, self.n);
+        let d = self.chosen.entry((e, p)).or_insert_with(|| {
+            let v = forged_proposal(ctx, e, p);
+            let code = Carrier::code(n);
+            let mut fragments = code.encode(&v);
+            let victim = ctx.rng.gen_range(code.k()..n);
+            let len = fragments[victim].len();
+            fragments[victim][ctx.rng.gen_range(0..len)] ^= 0x5a;
+            Dispersal::new(fragments)
+        });
+        let out = match m {
+            AvidMessage::Val(_) => AvidMessage::Val(d.fragment(to)),
+            AvidMessage::Echo(_) => AvidMessage::Echo(d.fragment(from)),
+            AvidMessage::Ready(_) => AvidMessage::Ready(d.tree.root()),
+        };
+        *ctx.injected += 1;
+        vec![with_bc(e, p, BroadcastMessage::Avid(out))]
     }
 }
 

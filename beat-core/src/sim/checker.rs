@@ -84,6 +84,7 @@ impl Checker {
             return;
         }
         match *ev {
+            Event::Proposed { epoch, proposer, digest } => self.honest_proposal(epoch, proposer, digest),
             Event::Delivered { epoch, proposer, digest } => {
                 if !self.delivered_by.insert((epoch, proposer, node)) {
                     self.violate("rbc-integrity", format!("node {node} delivered RBC({epoch},{proposer}) twice"));

@@ -1,6 +1,6 @@
 //! The deterministic simulator.
 //!
-//! `n` sans-IO [`Beat0`] nodes run in one thread. One `u64` seed decides everything: the
+//! `n` sans-IO [`Beat`] nodes (any [`Variant`]) run in one thread. One `u64` seed decides everything: the
 //! committee's keys, each node's randomness, the transactions, every message's delay, and the
 //! adversary's choices. The same seed gives the same run; [`Report::trace_hash`] digests the
 //! whole schedule and every output so two runs can be compared.
@@ -28,10 +28,10 @@ use sha2::{Digest as _, Sha256};
 pub use adversary::{Adversary, AdversaryKind};
 pub use checker::{Checker, Violation};
 
-use crate::beat::beat0::{Content, Input, Message};
-use crate::beat::{self, Beat0, Config};
-use crate::proto::acs::{AcsContent, AcsMessage};
-use crate::proto::rbc::{value_digest, RbcMessage};
+use crate::beat::client::Client;
+use crate::beat::{self, Beat, Config, Variant};
+use crate::beat::{Content, Input, Message};
+use crate::proto::rbc::value_digest;
 use crate::proto::{Protocol, Step};
 use crate::{NodeId, Params, SessionId};
 
@@ -42,6 +42,8 @@ pub struct Case {
     pub seed: u64,
     /// Committee size.
     pub n: usize,
+    /// The BEAT variant.
+    pub variant: Variant,
     /// The adversary.
     pub adversary: AdversaryKind,
     /// Epochs every correct node must commit in total.
@@ -55,17 +57,21 @@ pub struct Case {
 }
 
 impl Case {
-    /// The campaign's case for `seed`: `n` cycles through 4, 5, 7 and the adversary through
-    /// [`AdversaryKind::ALL`], so the seed alone names the run.
+    /// The campaign's case for `seed`: `n` cycles through 4, 5, 7 (`seed mod 3`), the variant
+    /// through [`Variant::ALL`] (`seed mod 5`; the two are coprime, so every pair occurs every
+    /// 15 seeds), and the adversary through those that apply to the variant (`seed / 15`), so
+    /// the seed alone names the run.
     pub fn from_seed(seed: u64) -> Self {
         let n = [4, 5, 7][(seed % 3) as usize];
-        let adversary = AdversaryKind::ALL[((seed / 3) % AdversaryKind::ALL.len() as u64) as usize];
-        Case::new(seed, n, adversary)
+        let variant = Variant::ALL[(seed % Variant::ALL.len() as u64) as usize];
+        let adversaries = AdversaryKind::for_variant(variant);
+        let adversary = adversaries[((seed / 15) % adversaries.len() as u64) as usize];
+        Case::new(seed, n, variant, adversary)
     }
 
     /// A case with default sizes.
-    pub fn new(seed: u64, n: usize, adversary: AdversaryKind) -> Self {
-        Case { seed, n, adversary, epochs: 3, extra_epochs: 2, batch_size: 12, max_deliveries: 3_000_000 }
+    pub fn new(seed: u64, n: usize, variant: Variant, adversary: AdversaryKind) -> Self {
+        Case { seed, n, variant, adversary, epochs: 3, extra_epochs: 2, batch_size: 12, max_deliveries: 3_000_000 }
     }
 
     /// The command that replays this run.
@@ -74,9 +80,10 @@ impl Case {
             format!("BEAT_SEED={} cargo test --release -p beat-core --test sim replay -- --nocapture", self.seed)
         } else {
             format!(
-                "cargo run --release -p beat-core --bin beat-sim -- run --seed {} --n {} --adversary {}",
+                "cargo run --release -p beat-core --bin beat-sim -- run --seed {} --n {} --variant {} --adversary {}",
                 self.seed,
                 self.n,
+                self.variant.name(),
                 self.adversary.name()
             )
         }
@@ -129,7 +136,7 @@ struct Envelope {
 pub struct Simulation {
     case: Case,
     params: Params,
-    nodes: Vec<Beat0>,
+    nodes: Vec<Beat>,
     node_rngs: Vec<ChaCha20Rng>,
     net_rng: ChaCha20Rng,
     adv_rng: ChaCha20Rng,
@@ -150,6 +157,7 @@ pub struct Simulation {
     invented: Vec<Vec<u8>>,
     committed_at_quiet: Vec<Option<usize>>,
     tx_counter: u64,
+    clients: Option<Vec<Client>>,
 }
 
 impl std::fmt::Debug for Simulation {
@@ -170,8 +178,8 @@ impl Simulation {
         let mut master = ChaCha20Rng::seed_from_u64(case.seed);
         let session = SessionId::from_name(&format!("sim-{}", case.seed));
         let keys = beat::deal(params, session, &mut master);
-        let config = Config { batch_size: case.batch_size, ..Config::default() };
-        let nodes = keys.iter().map(|k| Beat0::new(k.clone(), config.clone())).collect();
+        let config = Config { variant: case.variant, batch_size: case.batch_size, ..Config::default() };
+        let nodes = keys.iter().map(|k| Beat::new(k.clone(), config.clone())).collect();
         let node_rngs = (0..case.n)
             .map(|_| ChaCha20Rng::from_rng(&mut master).expect("seeding from a ChaCha20 rng cannot fail"))
             .collect();
@@ -183,6 +191,10 @@ impl Simulation {
             (0..case.n).map(|i| faulty.contains(&i) && adversary.crash_time(i).is_none()).collect();
         let correct = (0..case.n).map(|i| !faulty.contains(&i)).collect();
         let checker = Checker::new(case.n, params.f, correct);
+        let clients = case.variant.client_encrypted().then(|| {
+            let count = (case.batch_size / 8).max(1) as u64;
+            (0..count).map(|c| Client::new(keys[0].public.clone(), c)).collect()
+        });
         Simulation {
             params,
             nodes,
@@ -206,6 +218,7 @@ impl Simulation {
             invented: Vec::new(),
             committed_at_quiet: vec![None; case.n],
             tx_counter: 0,
+            clients,
             case,
         }
     }
@@ -213,6 +226,7 @@ impl Simulation {
     fn ctx_parts(&mut self) -> (adversary::Ctx<'_>, &mut Box<dyn Adversary>) {
         (
             adversary::Ctx {
+                variant: self.case.variant,
                 keys: &self.keys,
                 rng: &mut self.adv_rng,
                 now: self.now,
@@ -263,16 +277,8 @@ impl Simulation {
         let correct = self.checker.is_correct(node);
         for (target, msg) in step.messages {
             if correct {
-                match &msg.content {
-                    Content::DecShare { proposer, .. } => {
-                        self.checker.decryption_share_sent(node, msg.epoch, *proposer)
-                    }
-                    Content::Acs(AcsMessage { proposer, content: AcsContent::Broadcast(RbcMessage::Val(v)) })
-                        if *proposer == node =>
-                    {
-                        self.checker.honest_proposal(msg.epoch, node, value_digest(v))
-                    }
-                    _ => {}
+                if let Content::DecShares { proposer, .. } = &msg.content {
+                    self.checker.decryption_share_sent(node, msg.epoch, *proposer)
                 }
                 let (mut ctx, adv) = self.ctx_parts();
                 let injected = adv.observe(&mut ctx, node, &msg);
@@ -306,8 +312,16 @@ impl Simulation {
         let total = (self.case.epochs + self.case.extra_epochs + 2) * self.case.batch_size as u64;
         for _ in 0..total {
             self.tx_counter += 1;
-            let tx = format!("tx-{}-{}", self.case.seed, self.tx_counter).into_bytes();
-            self.checker.allow_tx(&tx);
+            let plain = format!("tx-{}-{}", self.case.seed, self.tx_counter).into_bytes();
+            self.checker.allow_tx(&plain);
+            // BEAT2: the client encrypts; one client per 8 transactions.
+            let tx = match &mut self.clients {
+                Some(clients) => {
+                    let c = (self.tx_counter % clients.len() as u64) as usize;
+                    clients[c].encrypt(&plain, &mut self.net_rng)
+                }
+                None => plain,
+            };
             let first = self.net_rng.gen_range(0..self.case.n);
             let mut targets = vec![first];
             if self.net_rng.gen_ratio(1, 4) {
@@ -446,6 +460,8 @@ pub struct Summary {
     pub canaries: u64,
     /// Canary runs the checker caught.
     pub canaries_caught: u64,
+    /// Runs per variant (index = position in [`Variant::ALL`]).
+    pub per_variant: [u64; Variant::ALL.len()],
     /// Commands replaying every failed run.
     pub failures: Vec<String>,
 }
@@ -453,8 +469,10 @@ pub struct Summary {
 impl Summary {
     /// The `BEAT-SIM …` summary line.
     pub fn line(&self) -> String {
+        let variants: Vec<String> =
+            Variant::ALL.iter().zip(self.per_variant).map(|(v, c)| format!("{}:{c}", v.name())).collect();
         format!(
-            "BEAT-SIM seeds={} real_crypto={} epochs={} faults_injected={} safety_violations={} liveness_failures={} determinism_mismatches={} canary_caught={}/{}",
+            "BEAT-SIM seeds={} real_crypto={} epochs={} faults_injected={} safety_violations={} liveness_failures={} determinism_mismatches={} canary_caught={}/{} variants={}",
             self.seeds,
             self.real_crypto,
             self.epochs,
@@ -463,7 +481,8 @@ impl Summary {
             self.liveness_failures,
             self.determinism_mismatches,
             self.canaries_caught,
-            self.canaries
+            self.canaries,
+            variants.join(",")
         )
     }
 
@@ -478,6 +497,9 @@ impl Summary {
     /// Add one ordinary run.
     pub fn add(&mut self, r: &Report) {
         self.seeds += 1;
+        if let Some(i) = Variant::ALL.iter().position(|v| *v == r.case.variant) {
+            self.per_variant[i] += 1;
+        }
         self.real_crypto += 1;
         self.epochs += r.epochs;
         self.faults_injected += r.faults_injected;
@@ -529,7 +551,8 @@ pub fn campaign(
     }
     for k in 0..canaries {
         let n = if k % 2 == 0 { 4 } else { 7 };
-        let report = Simulation::new(Case::new(1_000_000 + k, n, AdversaryKind::Canary)).run();
+        let variant = Variant::ALL[(k / 2) as usize % Variant::ALL.len()];
+        let report = Simulation::new(Case::new(1_000_000 + k, n, variant, AdversaryKind::Canary)).run();
         summary.add_canary(&report);
         progress(&report);
     }

@@ -1,10 +1,10 @@
-//! The BEAT0 half of the comparison.
+//! The BEAT half of the comparison, and the per-variant runs of `beat-bench variants`.
 
 use std::collections::{HashSet, VecDeque};
 use std::time::Instant;
 
-use beat_core::beat::beat0::{Beat0, Config, Input, Message};
-use beat_core::beat::{deal, Batch};
+use beat_core::beat::client::Client;
+use beat_core::beat::{deal, Batch, Beat, Config, Input, Message, Variant};
 use beat_core::proto::{Protocol, Step};
 use beat_core::{Params, SessionId};
 use rand::SeedableRng;
@@ -17,19 +17,35 @@ use crate::{make_txs, txs_per_node, RunStats};
 /// [`crate::hbbft_run::run_hbbft`]: one thread, one global FIFO queue, node `i` proposing its
 /// own `≈ b/n` transactions each epoch.
 pub fn run_beat0(n: usize, b: usize, epochs: u64, seed: u64) -> Option<RunStats> {
-    Some(run_beat0_full(n, b, epochs, seed).0)
+    Some(run_variant(Variant::Beat0, n, b, epochs, seed).0)
 }
 
-/// [`run_beat0`], also returning every node's batches.
-pub fn run_beat0_full(n: usize, b: usize, epochs: u64, seed: u64) -> (RunStats, Vec<Vec<Batch>>) {
+/// Runs `variant` under the harness contract of [`run_beat0`] and returns the statistics and
+/// every node's batches. For BEAT2 each transaction is encrypted by a client before the run
+/// (not timed: clients do that work, not the committee).
+pub fn run_variant(variant: Variant, n: usize, b: usize, epochs: u64, seed: u64) -> (RunStats, Vec<Vec<Batch>>) {
     let params = Params::new(n).expect("n ≥ 4");
     let mut rng = ChaCha20Rng::seed_from_u64(seed);
     let keys = deal(params, SessionId::from_name(&format!("bench-{seed}")), &mut rng);
-    let config = Config { batch_size: b, max_buffered_txs: b * 4 + 16, ..Config::default() };
-    let mut nodes: Vec<Beat0> = keys.into_iter().map(|k| Beat0::new(k, config.clone())).collect();
+    let max_tx_size = 4096;
+    let config = Config { variant, batch_size: b, max_buffered_txs: b * 4 + 16, max_tx_size, ..Config::default() };
+    let mut clients: Vec<Client> = (0..n as u64).map(|c| Client::new(keys[0].public.clone(), c)).collect();
+    let mut nodes: Vec<Beat> = keys.into_iter().map(|k| Beat::new(k, config.clone())).collect();
     let mut rngs: Vec<ChaCha20Rng> = (0..n).map(|i| ChaCha20Rng::seed_from_u64(seed ^ (i as u64 + 1) << 32)).collect();
-    let proposals: Vec<Vec<Vec<Vec<u8>>>> =
-        (0..epochs).map(|e| (0..n).map(|i| make_txs(i, e, txs_per_node(n, b, i))).collect()).collect();
+    let proposals: Vec<Vec<Vec<Vec<u8>>>> = (0..epochs)
+        .map(|e| {
+            (0..n)
+                .map(|i| {
+                    let txs = make_txs(i, e, txs_per_node(n, b, i));
+                    if variant.client_encrypted() {
+                        txs.iter().map(|tx| clients[i].encrypt(tx, &mut rng)).collect()
+                    } else {
+                        txs
+                    }
+                })
+                .collect()
+        })
+        .collect();
 
     let mut queue: VecDeque<(usize, usize, Message)> = VecDeque::new();
     let mut batches: Vec<Vec<Batch>> = vec![Vec::new(); n];
@@ -78,7 +94,7 @@ mod tests {
 
     #[test]
     fn beat0_n4_b40_two_epochs() {
-        let (stats, batches) = run_beat0_full(4, 40, 2, 3);
+        let (stats, batches) = run_variant(Variant::Beat0, 4, 40, 2, 3);
         assert!(batches.iter().all(|b| b.len() == 2));
         assert!(batches.windows(2).all(|w| w[0] == w[1]), "nodes disagree");
         // Every node proposed its own 10; with all honest at least n − f contributions land.
