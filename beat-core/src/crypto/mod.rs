@@ -8,6 +8,7 @@
 pub mod coin;
 pub mod elgamal;
 pub mod erasure;
+pub mod fpc;
 pub mod gf16;
 pub mod hash;
 pub mod merkle;
