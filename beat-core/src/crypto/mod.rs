@@ -12,6 +12,7 @@ pub mod fpc;
 pub mod gf16;
 pub mod hash;
 pub mod merkle;
+pub mod pyramid;
 
 /// What a cryptographic check or operation can fail with.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
