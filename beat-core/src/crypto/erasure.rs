@@ -13,6 +13,18 @@
 //! non-zero padding. It does **not** detect a fragment that is well-formed but wrong — the
 //! broadcast protocols check fragments against a Merkle root (AVID) or a cross-checksum
 //! (AVID-FP) and re-encode to compare.
+//!
+//! **Linearity.** The codec is linear over its own GF(2^16) ([`gf16`]), per 16-bit symbol
+//! position. [`Code::generator`] reads the generator matrix off the codec (for AVID-FP's
+//! homomorphic fingerprints and the pyramid code's local parities), and
+//! [`Code::repair_range`] rebuilds any 64-byte-aligned byte range of one fragment from the
+//! same range of `k` others. The framing helpers here are shared with
+//! [`pyramid`](super::pyramid).
+
+use std::ops::Range;
+use std::sync::OnceLock;
+
+use super::gf16;
 
 /// Why a code could not be built or a value could not be decoded.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -32,6 +44,16 @@ pub enum ErasureError {
     /// The reconstructed data does not carry a valid length prefix and zero padding.
     #[error("reconstructed data is not a framed value")]
     BadFraming,
+    /// A range that is empty or not aligned to [`FRAGMENT_ALIGN`].
+    #[error("byte range {start}..{end} is empty or not aligned to 64 bytes")]
+    BadRange { start: usize, end: usize },
+    /// The pyramid grouping does not fit the code.
+    #[error("invalid pyramid grouping: {groups} groups of k = {k} data fragments into n = {n}")]
+    InvalidGroups { k: usize, groups: usize, n: usize },
+    /// The given fragments do not determine what was asked for (their generator rows do not
+    /// span it).
+    #[error("the given fragments do not determine the requested data")]
+    Unrecoverable,
     /// The underlying codec refused the input.
     #[error("codec: {0}")]
     Codec(String),
@@ -41,20 +63,118 @@ pub enum ErasureError {
 pub const FRAGMENT_ALIGN: usize = 64;
 const LEN_PREFIX: usize = 8;
 
+/// The fragment size of a `k`-fragment code for a value of `len` bytes: the smallest multiple
+/// of [`FRAGMENT_ALIGN`] such that `k` fragments hold the length prefix and the value.
+pub(crate) fn framed_fragment_size(k: usize, len: usize) -> usize {
+    let total = len.saturating_add(LEN_PREFIX);
+    let per = total.div_ceil(k.max(1));
+    per.div_ceil(FRAGMENT_ALIGN).max(1) * FRAGMENT_ALIGN
+}
+
+/// `len(value) as u64 LE ‖ value ‖ 0…0`, padded to `k` fragments; returns the buffer and the
+/// fragment size. Data fragment `j` is `buffer[j·s..(j+1)·s]`.
+pub(crate) fn frame(k: usize, value: &[u8]) -> (Vec<u8>, usize) {
+    let s = framed_fragment_size(k, value.len());
+    let mut data = Vec::with_capacity(k * s);
+    data.extend_from_slice(&(value.len() as u64).to_le_bytes());
+    data.extend_from_slice(value);
+    data.resize(k * s, 0);
+    (data, s)
+}
+
+/// The inverse of [`frame`]: the value inside the concatenated data fragments of size `s`.
+/// Refuses a length prefix that does not fit, a length whose fragment size is not `s`, and
+/// non-zero padding.
+pub(crate) fn unframe(k: usize, s: usize, mut data: Vec<u8>) -> Result<Vec<u8>, ErasureError> {
+    let prefix = data.get(..LEN_PREFIX).ok_or(ErasureError::BadFraming)?;
+    let len = u64::from_le_bytes(prefix.try_into().map_err(|_| ErasureError::BadFraming)?);
+    let end = usize::try_from(len).ok().and_then(|l| l.checked_add(LEN_PREFIX)).filter(|e| *e <= data.len());
+    let end = end.ok_or(ErasureError::BadFraming)?;
+    // A value of this length must have exactly this fragment size, with zero padding.
+    if data.len() != k * s || framed_fragment_size(k, end - LEN_PREFIX) != s || data[end..].iter().any(|b| *b != 0) {
+        return Err(ErasureError::BadFraming);
+    }
+    data.truncate(end);
+    data.drain(..LEN_PREFIX);
+    Ok(data)
+}
+
+/// A fragment (or a range of one) with its index.
+pub(crate) type Indexed<'a> = (usize, &'a [u8]);
+
+/// Validate `(index, fragment)` pairs of an `n`-fragment code: indices `< n` and distinct,
+/// sizes equal, positive and multiples of [`FRAGMENT_ALIGN`]. Returns the pairs as slices and
+/// the common size (`None` when there are none).
+pub(crate) fn check_fragments<F: AsRef<[u8]>>(
+    n: usize,
+    fragments: &[(usize, F)],
+) -> Result<(Vec<Indexed<'_>>, Option<usize>), ErasureError> {
+    let mut seen = vec![false; n];
+    let mut out = Vec::with_capacity(fragments.len());
+    let mut size = None;
+    for (i, f) in fragments {
+        let f = f.as_ref();
+        if *i >= n || seen[*i] {
+            return Err(ErasureError::BadIndex(*i));
+        }
+        seen[*i] = true;
+        if f.is_empty() || f.len() % FRAGMENT_ALIGN != 0 || size.is_some_and(|s| s != f.len()) {
+            return Err(ErasureError::BadFragmentSize(f.len()));
+        }
+        size = Some(f.len());
+        out.push((*i, f));
+    }
+    Ok((out, size))
+}
+
+/// Validate a range-repair request: `target < n`, `range` non-empty and aligned to
+/// [`FRAGMENT_ALIGN`] at both ends, and every available slice exactly `range.len()` bytes
+/// (indices `< n`, distinct). Returns the slices.
+pub(crate) fn check_range<'a>(
+    n: usize,
+    target: usize,
+    range: &Range<usize>,
+    available: &'a [(usize, &'a [u8])],
+) -> Result<Vec<(usize, &'a [u8])>, ErasureError> {
+    if target >= n {
+        return Err(ErasureError::BadIndex(target));
+    }
+    if range.is_empty() || range.start % FRAGMENT_ALIGN != 0 || range.end % FRAGMENT_ALIGN != 0 {
+        return Err(ErasureError::BadRange { start: range.start, end: range.end });
+    }
+    let (out, _) = check_fragments(n, available)?;
+    if let Some((_, f)) = out.iter().find(|(_, f)| f.len() != range.len()) {
+        return Err(ErasureError::BadFragmentSize(f.len()));
+    }
+    Ok(out)
+}
+
 /// An `(k, n)` systematic Reed–Solomon code.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+///
+/// Its generator matrix over [`gf16`](super::gf16) (see [`Code::generator`]) is computed on
+/// first use and cached; it takes `n · k` symbols, which is meant for committee-sized codes.
+#[derive(Clone, Debug)]
 pub struct Code {
     k: usize,
     n: usize,
+    generator: OnceLock<Vec<Vec<u16>>>,
 }
+
+impl PartialEq for Code {
+    fn eq(&self, other: &Self) -> bool {
+        (self.k, self.n) == (other.k, other.n)
+    }
+}
+
+impl Eq for Code {}
 
 impl Code {
     /// A code with `k` data fragments out of `n`.
     pub fn new(k: usize, n: usize) -> Result<Self, ErasureError> {
-        if k == 0 || k >= n || n > 65535 {
+        if k == 0 || k >= n || n > 65535 || !reed_solomon_simd::ReedSolomonEncoder::supports(k, n - k) {
             return Err(ErasureError::InvalidParameters { k, n });
         }
-        Ok(Code { k, n })
+        Ok(Code { k, n, generator: OnceLock::new() })
     }
 
     /// Data fragments.
@@ -69,53 +189,43 @@ impl Code {
 
     /// The fragment size for a value of `len` bytes.
     pub fn fragment_size(&self, len: usize) -> usize {
-        let total = len + LEN_PREFIX;
-        let per = total.div_ceil(self.k);
-        per.div_ceil(FRAGMENT_ALIGN).max(1) * FRAGMENT_ALIGN
+        framed_fragment_size(self.k, len)
     }
 
     /// Encode `value` into `n` fragments of equal size.
     pub fn encode(&self, value: &[u8]) -> Vec<Vec<u8>> {
-        let s = self.fragment_size(value.len());
-        let mut data = Vec::with_capacity(self.k * s);
-        data.extend_from_slice(&(value.len() as u64).to_le_bytes());
-        data.extend_from_slice(value);
-        data.resize(self.k * s, 0);
+        let (data, s) = frame(self.k, value);
         let originals: Vec<&[u8]> = data.chunks(s).collect();
-        // Parameters and sizes were validated above; the codec only fails on those.
-        let parity = reed_solomon_simd::encode(self.k, self.n - self.k, &originals)
-            .expect("reed-solomon encode with validated parameters and aligned shards");
-        let mut out: Vec<Vec<u8>> = originals.into_iter().map(<[u8]>::to_vec).collect();
-        out.extend(parity);
+        let mut out: Vec<Vec<u8>> = originals.iter().map(|o| o.to_vec()).collect();
+        out.extend(self.parity(&originals));
         out
+    }
+
+    /// The `n − k` parity shards of `k` equal, aligned data shards.
+    fn parity(&self, originals: &[&[u8]]) -> Vec<Vec<u8>> {
+        // Parameters were validated in `new` and shard sizes are positive multiples of 64: the
+        // codec only fails on those.
+        reed_solomon_simd::encode(self.k, self.n - self.k, originals)
+            .expect("reed-solomon encode with validated parameters and aligned shards")
     }
 
     /// Reconstruct the value from at least `k` fragments `(index, bytes)`; extra ones are
     /// ignored (the first `k` distinct indices are used).
     pub fn decode<F: AsRef<[u8]>>(&self, fragments: &[(usize, F)]) -> Result<Vec<u8>, ErasureError> {
-        let mut seen = vec![false; self.n];
-        let mut chosen: Vec<(usize, &[u8])> = Vec::with_capacity(self.k);
-        let mut size = None;
-        for (i, f) in fragments {
-            let f = f.as_ref();
-            if *i >= self.n || seen[*i] {
-                return Err(ErasureError::BadIndex(*i));
-            }
-            seen[*i] = true;
-            if f.is_empty() || f.len() % FRAGMENT_ALIGN != 0 || size.is_some_and(|s| s != f.len()) {
-                return Err(ErasureError::BadFragmentSize(f.len()));
-            }
-            size = Some(f.len());
-            if chosen.len() < self.k {
-                chosen.push((*i, f));
-            }
-        }
+        let (mut chosen, size) = check_fragments(self.n, fragments)?;
+        chosen.truncate(self.k);
         if chosen.len() < self.k {
             return Err(ErasureError::NotEnoughFragments { needed: self.k, have: chosen.len() });
         }
         let s = size.unwrap_or(FRAGMENT_ALIGN);
+        let data = self.restore_data(&chosen)?.concat();
+        unframe(self.k, s, data)
+    }
+
+    /// The `k` data shards from `k` distinct validated shards of equal size.
+    fn restore_data(&self, chosen: &[(usize, &[u8])]) -> Result<Vec<Vec<u8>>, ErasureError> {
         let mut data_frags: Vec<Option<&[u8]>> = vec![None; self.k];
-        for (i, f) in &chosen {
+        for (i, f) in chosen {
             if *i < self.k {
                 data_frags[*i] = Some(f);
             }
@@ -128,23 +238,73 @@ impl Code {
             reed_solomon_simd::decode(self.k, self.n - self.k, originals, recovery)
                 .map_err(|e| ErasureError::Codec(e.to_string()))?
         };
-        let mut data = Vec::with_capacity(self.k * s);
-        for (i, frag) in data_frags.iter().enumerate() {
-            match frag {
-                Some(f) => data.extend_from_slice(f),
-                None => data.extend_from_slice(restored.get(&i).ok_or(ErasureError::BadFraming)?),
-            }
+        data_frags
+            .iter()
+            .enumerate()
+            .map(|(i, frag)| match frag {
+                Some(f) => Ok(f.to_vec()),
+                None => restored.get(&i).cloned().ok_or(ErasureError::BadFraming),
+            })
+            .collect()
+    }
+
+    /// All `n` fragments of the value that `have` decodes to (decode, then re-encode).
+    pub fn decode_fragments(&self, have: &[(usize, &[u8])]) -> Result<Vec<Vec<u8>>, ErasureError> {
+        Ok(self.encode(&self.decode(have)?))
+    }
+
+    /// Recover bytes `range` of fragment `target` from the same byte range of any `k` other
+    /// fragments (`available[i].1` is that range of fragment `available[i].0`).
+    ///
+    /// The code acts on each 16-bit symbol position separately, so any range aligned to
+    /// [`FRAGMENT_ALIGN`] of a set of fragments is itself a codeword. The result is only as
+    /// good as the input: a wrong available slice yields wrong bytes (check them against a
+    /// cross-checksum chunk proof first).
+    pub fn repair_range(
+        &self,
+        target: usize,
+        range: Range<usize>,
+        available: &[(usize, &[u8])],
+    ) -> Result<Vec<u8>, ErasureError> {
+        let mut chosen = check_range(self.n, target, &range, available)?;
+        if let Some((_, f)) = chosen.iter().find(|(i, _)| *i == target) {
+            return Ok(f.to_vec());
         }
-        let len = u64::from_le_bytes(data[..LEN_PREFIX].try_into().map_err(|_| ErasureError::BadFraming)?);
-        let end = usize::try_from(len).ok().and_then(|l| l.checked_add(LEN_PREFIX)).filter(|e| *e <= data.len());
-        let end = end.ok_or(ErasureError::BadFraming)?;
-        // A value of this length must have exactly this fragment size, with zero padding.
-        if self.fragment_size(end - LEN_PREFIX) != s || data[end..].iter().any(|b| *b != 0) {
-            return Err(ErasureError::BadFraming);
+        chosen.truncate(self.k);
+        if chosen.len() < self.k {
+            return Err(ErasureError::NotEnoughFragments { needed: self.k, have: chosen.len() });
         }
-        data.truncate(end);
-        data.drain(..LEN_PREFIX);
-        Ok(data)
+        let mut data = self.restore_data(&chosen)?;
+        if target < self.k {
+            return Ok(data.swap_remove(target));
+        }
+        let originals: Vec<&[u8]> = data.iter().map(Vec::as_slice).collect();
+        let mut parity = self.parity(&originals);
+        Ok(parity.swap_remove(target - self.k))
+    }
+
+    /// The generator matrix: row `i` holds the `k` coefficients `c_ij` in
+    /// [`gf16`](super::gf16) with `fragment_i = Σ_j c_ij · data_j`, symbol by symbol.
+    ///
+    /// Computed once by encoding unit vectors through the codec itself: data shard `j` holds
+    /// the field's one at symbol `j` and zeros elsewhere, so symbol `j` of parity shard `i`
+    /// is `c_ij`. This reads the code off the implementation rather than re-deriving
+    /// Leopard's construction.
+    pub fn generator(&self) -> &[Vec<u16>] {
+        self.generator.get_or_init(|| {
+            let one = gf16::one();
+            let mut rows: Vec<Vec<u16>> = (0..self.k)
+                .map(|j| {
+                    let mut row = vec![0; self.k];
+                    row[j] = one;
+                    row
+                })
+                .collect();
+            let units: Vec<Vec<u8>> = rows.iter().map(|row| gf16::from_symbols(row)).collect();
+            let originals: Vec<&[u8]> = units.iter().map(Vec::as_slice).collect();
+            rows.extend(self.parity(&originals).iter().map(|p| gf16::symbols(p).take(self.k).collect()));
+            rows
+        })
     }
 }
 
@@ -154,6 +314,7 @@ mod tests {
     use rand::{Rng, SeedableRng};
     use rand_chacha::ChaCha20Rng;
 
+    use crate::crypto::gf16;
     use crate::crypto::test_util::subsets;
 
     #[test]
@@ -206,5 +367,57 @@ mod tests {
         let mut bad = frags[1].clone();
         bad[60] = 1;
         assert_eq!(code.decode(&[(0, &frags[0]), (1, &bad)]), Err(ErasureError::BadFraming));
+    }
+
+    #[test]
+    fn generator_matches_the_encoding() {
+        let mut rng = ChaCha20Rng::seed_from_u64(43);
+        for (k, n) in [(1, 4), (2, 4), (3, 7), (7, 10), (33, 40)] {
+            let code = Code::new(k, n).unwrap();
+            let frags = code.encode(&(0..64 * k * 3).map(|_| rng.gen()).collect::<Vec<u8>>());
+            let g = code.generator();
+            assert_eq!(g.len(), n);
+            let data: Vec<Vec<u16>> = frags[..k].iter().map(|f| gf16::symbols(f).collect()).collect();
+            for (i, row) in g.iter().enumerate() {
+                let got: Vec<u16> = gf16::symbols(&frags[i]).collect();
+                let expect: Vec<u16> = (0..got.len())
+                    .map(|t| row.iter().zip(&data).fold(0, |a, (c, d)| gf16::add(a, gf16::mul(*c, d[t]))))
+                    .collect();
+                assert_eq!(got, expect, "k={k} n={n} row {i}");
+            }
+            // MDS: no parity coefficient is zero.
+            assert!(g[k..].iter().flatten().all(|c| *c != 0));
+        }
+    }
+
+    #[test]
+    fn rs_range_repair_matches() {
+        let mut rng = ChaCha20Rng::seed_from_u64(54);
+        let code = Code::new(3, 7).unwrap();
+        let frags = code.encode(&(0..10_000).map(|_| rng.gen()).collect::<Vec<u8>>());
+        let s = frags[0].len();
+        for target in 0..7 {
+            for set in subsets(7, 3).into_iter().filter(|set| !set.contains(&target)) {
+                let (a, b) = (64, s - 128);
+                let avail: Vec<(usize, &[u8])> = set.iter().map(|&i| (i, &frags[i][a..b])).collect();
+                assert_eq!(code.repair_range(target, a..b, &avail), Ok(frags[target][a..b].to_vec()));
+            }
+        }
+        let two = [(0, &frags[0][..64]), (1, &frags[1][..64])];
+        assert_eq!(code.repair_range(5, 0..64, &two), Err(ErasureError::NotEnoughFragments { needed: 3, have: 2 }));
+    }
+
+    #[test]
+    fn decode_fragments_and_code_identity() {
+        let code = Code::new(3, 7).unwrap();
+        let frags = code.encode(b"re-encode me");
+        let have: Vec<(usize, &[u8])> = [6, 1, 4].iter().map(|&i| (i, frags[i].as_slice())).collect();
+        assert_eq!(code.decode_fragments(&have), Ok(frags.clone()));
+        // The cached generator is not part of a code's identity.
+        let fresh = Code::new(3, 7).unwrap();
+        assert_eq!(code.generator().len(), 7);
+        assert_eq!(code, fresh);
+        // Shapes the codec does not support are refused up front, not at encode time.
+        assert_eq!(Code::new(40_000, 65_535), Err(ErasureError::InvalidParameters { k: 40_000, n: 65_535 }));
     }
 }

@@ -1,4 +1,6 @@
-//! Cryptography: the BLS12-381 threshold coin, Ristretto255 threshold ElGamal, hashing.
+//! Cryptography: the BLS12-381 threshold coin, Ristretto255 threshold ElGamal, hashing, and
+//! the coding layer of the broadcasts: Reed–Solomon and pyramid codes over the codec's
+//! GF(2^16), Merkle trees, fingerprinted cross-checksums.
 //!
 //! Secrets are zeroized on drop and never printed (`Debug` of a secret type prints only its
 //! index); comparisons that involve secrets are constant-time.
@@ -6,8 +8,11 @@
 pub mod coin;
 pub mod elgamal;
 pub mod erasure;
+pub mod fpc;
+pub mod gf16;
 pub mod hash;
 pub mod merkle;
+pub mod pyramid;
 
 /// What a cryptographic check or operation can fail with.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
