@@ -147,21 +147,32 @@ fn main() -> ExitCode {
                 }
                 Command::Variants => {
                     for variant in Variant::ALL {
-                        let (run, batches) = run_variant(variant, n, b, epochs, args.seed);
-                        let payload: u64 =
-                            batches[0].iter().flat_map(|b| &b.transactions).map(|t| t.len() as u64).sum();
-                        // Replicated variants: every node keeps every committed transaction.
-                        let stored = payload;
-                        let per = |x: u64| if payload == 0 { f64::NAN } else { x as f64 / payload as f64 };
+                        let (run, reads) = run_variant(variant, n, b, epochs, args.seed);
+                        let per = |x: f64| {
+                            if run.payload_bytes == 0 {
+                                f64::NAN
+                            } else {
+                                x / run.payload_bytes as f64
+                            }
+                        };
                         println!(
                             "variant={} n={n} b={b} epoch_ms={:.1} tx_s={:.0} bytes_sent_per_payload_byte={:.2} \
                              stored_bytes_per_payload_byte={:.2}",
                             variant.name(),
-                            run.epoch_ms(),
-                            run.tx_s(),
-                            per(run.bytes_sent.unwrap_or(0)),
-                            per(stored),
+                            run.stats.epoch_ms(),
+                            run.stats.tx_s(),
+                            per(run.stats.bytes_sent.unwrap_or(0) as f64),
+                            per(run.stored_bytes_per_node),
                         );
+                        for (part, r) in ["full", "1tx"].into_iter().zip(&reads) {
+                            println!(
+                                "read variant={} n={n} size={} part={part} bytes_fetched={} nodes_contacted={}",
+                                variant.name(),
+                                reads[0].size,
+                                r.bytes_fetched,
+                                r.nodes_contacted
+                            );
+                        }
                     }
                 }
                 Command::Hbbft | Command::Beat0 => {

@@ -26,6 +26,14 @@ fn every_variant_every_adversary() {
                 if adv != AdversaryKind::None {
                     assert!(r.faults_injected > 0, "{variant} {} n={n} injected nothing", adv.name());
                 }
+                if variant.dispersed() {
+                    assert!(
+                        r.reads_checked >= r.epochs,
+                        "{variant} {} n={n}: only {} reads",
+                        adv.name(),
+                        r.reads_checked
+                    );
+                }
             }
         }
     }
@@ -64,7 +72,14 @@ fn deterministic() {
 /// f + 1 colluding nodes break RBC agreement, and the checker must see it.
 #[test]
 fn canary_is_caught() {
-    for (seed, n, variant) in [(1, 4, Variant::Beat0), (2, 7, Variant::Beat1), (3, 4, Variant::Beat2)] {
+    let cases = [
+        (1, 4, Variant::Beat0),
+        (2, 7, Variant::Beat1),
+        (3, 4, Variant::Beat2),
+        (4, 7, Variant::Beat3),
+        (5, 4, Variant::Beat4),
+    ];
+    for (seed, n, variant) in cases {
         let r = Simulation::new(Case::new(seed, n, variant, AdversaryKind::Canary)).run();
         assert!(
             r.violations.iter().any(|v| v.property.starts_with("rbc")),
@@ -87,6 +102,32 @@ fn coin_attacks_engage_and_terminate() {
             coins += r.threshold_coins;
         }
         assert!(coins > 0, "{}: the threshold coin was never used", adv.name());
+    }
+}
+
+/// Seed 34 (BEAT4, n = 5, silent): a holder asked for its fragment before it had committed
+/// the epoch answered "none", and too few holders were left. Holders now answer once the epoch
+/// commits.
+#[test]
+fn regression_seed_34_read_before_commit() {
+    assert_ok(Case::from_seed(34));
+}
+
+/// Seed 479 (BEAT4, n = 7, equivocating proposer): answers to a range read that had become a
+/// full read were taken as failures of their holders. Stale answers are now ignored.
+#[test]
+fn regression_seed_479_stale_range_answers() {
+    assert_ok(Case::from_seed(479));
+}
+
+/// Faulty holders that answer reads with wrong bytes are caught and attributed.
+#[test]
+fn byzantine_holders_are_attributed() {
+    for variant in [Variant::Beat3, Variant::Beat4] {
+        let detected: u64 = (0..4)
+            .map(|s| assert_ok(Case::new(40_000 + s, 7, variant, AdversaryKind::ByzantineHolder)).faults_detected)
+            .sum();
+        assert!(detected > 0, "{variant}: no bad fragment recorded");
     }
 }
 

@@ -15,7 +15,23 @@ pub struct Batch {
     /// The transactions: contributions in proposer order, each in its proposer's order, with
     /// transactions already committed in this block or in the last `dedup_epochs` epochs
     /// removed.
+    /// Empty for BEAT3/4, which commit [`Batch::stored`] instead.
     pub transactions: Vec<Vec<u8>>,
+    /// BEAT3/4: the dispersed values committed in this epoch, in proposer order (read them
+    /// with `Input::Read`).
+    pub stored: Vec<StoredValue>,
+}
+
+/// A value dispersed with AVID-FP and committed: each node holds one fragment of it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StoredValue {
+    /// Who dispersed it (with the epoch, its id).
+    pub proposer: NodeId,
+    /// The digest of its agreed cross-checksum.
+    #[serde(with = "serde_bytes")]
+    pub digest: [u8; 32],
+    /// Bytes of each fragment.
+    pub fragment_size: u64,
 }
 
 /// A node's contribution to one epoch (before encryption).

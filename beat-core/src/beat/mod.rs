@@ -8,15 +8,19 @@
 //! | [`Variant::Beat0`] | Bracha RBC | node-encrypted (threshold ElGamal) | baseline state-machine replication |
 //! | [`Variant::Beat1`] | AVID | node-encrypted | less bandwidth than BEAT0 |
 //! | [`Variant::Beat2`] | AVID | client-encrypted ([`client`]), decrypted after ordering | causal order, no front-running |
+//! | [`Variant::Beat3`] | AVID-FP (Reed–Solomon) | none; each node stores one fragment ([`store`]) | BFT storage |
+//! | [`Variant::Beat4`] | AVID-FP (pyramid code, chunked commitments) | none | reads of part of a value from few nodes |
 
 pub mod batch;
 pub mod client;
 pub mod keys;
 pub mod node;
+pub mod store;
 
 pub use batch::Batch;
 pub use keys::{deal, NodeKeys, PublicKeys};
-pub use node::{Beat, BeatError, Config, Content, Input, Message};
+pub use node::{Beat, BeatError, Config, Content, Input, Message, Output, ReadError, ReadOutcome};
+pub use store::{FragmentStore, MemFragmentStore, ValueId};
 
 /// The five BEAT variants (this project's numbering; see `docs/modules.md` for the paper's).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -28,11 +32,15 @@ pub enum Variant {
     Beat1,
     /// AVID + client-side threshold encryption; decryption only after ordering.
     Beat2,
+    /// AVID-FP dispersal (storage): consensus on cross-checksums, one fragment per node.
+    Beat3,
+    /// AVID-FP with a pyramid code: partial reads from a fragment's local group.
+    Beat4,
 }
 
 impl Variant {
     /// Every variant.
-    pub const ALL: [Variant; 3] = [Variant::Beat0, Variant::Beat1, Variant::Beat2];
+    pub const ALL: [Variant; 5] = [Variant::Beat0, Variant::Beat1, Variant::Beat2, Variant::Beat3, Variant::Beat4];
 
     /// Its name (`BEAT0` …).
     pub fn name(self) -> &'static str {
@@ -40,6 +48,8 @@ impl Variant {
             Variant::Beat0 => "BEAT0",
             Variant::Beat1 => "BEAT1",
             Variant::Beat2 => "BEAT2",
+            Variant::Beat3 => "BEAT3",
+            Variant::Beat4 => "BEAT4",
         }
     }
 
@@ -54,9 +64,14 @@ impl Variant {
         self == Variant::Beat2
     }
 
-    /// Whether transactions are threshold-encrypted at all.
+    /// Whether transactions are threshold-encrypted at all (BEAT0–2).
     pub fn encrypted(self) -> bool {
-        true
+        matches!(self, Variant::Beat0 | Variant::Beat1 | Variant::Beat2)
+    }
+
+    /// Whether values are dispersed with AVID-FP and stored as fragments (BEAT3/4).
+    pub fn dispersed(self) -> bool {
+        matches!(self, Variant::Beat3 | Variant::Beat4)
     }
 }
 

@@ -38,20 +38,25 @@
 //! node proposes for epoch `e` once `e − 1` is output and it has transactions or sees another
 //! node working on `e`.
 
-use std::collections::{BTreeMap, HashSet, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, HashSet, VecDeque};
+use std::ops::Range;
+use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
-use super::batch::{Batch, Contribution};
+use super::batch::{Batch, Contribution, StoredValue};
 use super::client::{ClientTransaction, ClientTxError};
 use super::keys::NodeKeys;
+use super::store::{FragmentStore, MemFragmentStore, ValueId};
 use super::Variant;
 use crate::codec;
 use crate::crypto::elgamal::{Ciphertext, DecryptionShare, VerifiedCiphertext};
+use crate::crypto::fpc::{ChunkProof, CrossChecksum};
 use crate::crypto::hash::{tagged_hash, Digest, Domain};
 use crate::proto::aba::Aba;
 use crate::proto::acs::{Acs, AcsError, AcsMessage, AcsOutput};
 use crate::proto::avid::Avid;
+use crate::proto::avid_fp::{fpc_context, AvidFp, DispersalCode};
 use crate::proto::broadcast::{Broadcast, BroadcastError, BroadcastMessage};
 use crate::proto::rbc::Rbc;
 use crate::proto::{Fault, FaultKind, Protocol, Step, Target};
@@ -77,6 +82,8 @@ pub struct Config {
     pub dedup_epochs: u64,
     /// Largest proposal accepted from a broadcast.
     pub max_proposal_bytes: usize,
+    /// BEAT3/4: cross-checksums of committed values kept for reads, in epochs.
+    pub retain_epochs: u64,
 }
 
 impl Default for Config {
@@ -90,6 +97,7 @@ impl Default for Config {
             max_buffered_txs: 200_000,
             dedup_epochs: 64,
             max_proposal_bytes: 32 << 20,
+            retain_epochs: 4096,
         }
     }
 }
@@ -116,6 +124,30 @@ pub enum Content {
         proposer: NodeId,
         /// The shares.
         shares: Vec<DecryptionShare>,
+    },
+    /// BEAT3/4: a request for the recipient's fragment of `(epoch, proposer)` — all of it, or
+    /// chunks `first..end` with their proofs. `read` names the reader's request.
+    ReadRequest {
+        /// The reader's request number.
+        read: u64,
+        /// Whose value.
+        proposer: NodeId,
+        /// Chunk range `(first, end)`, or the whole fragment.
+        chunks: Option<(u32, u32)>,
+    },
+    /// BEAT3/4: the answer to a [`Content::ReadRequest`]; `data` is `None` when the sender
+    /// holds no fragment.
+    ReadResponse {
+        /// The reader's request number.
+        read: u64,
+        /// Whose value.
+        proposer: NodeId,
+        /// The chunk range answered, or the whole fragment.
+        chunks: Option<(u32, u32)>,
+        /// The fragment, or the chunks' bytes, concatenated.
+        data: Option<serde_bytes::ByteBuf>,
+        /// One proof per chunk (chunked commitments only).
+        proofs: Vec<ChunkProof>,
     },
 }
 
@@ -144,6 +176,59 @@ pub enum Input {
     Submit(Vec<u8>),
     /// Propose for the current epoch now, even with an empty buffer.
     Propose,
+    /// BEAT3/4: read a committed value, or bytes `range` of it, from the nodes' fragments.
+    Read {
+        /// Which value.
+        id: ValueId,
+        /// A byte range of the value, or all of it.
+        range: Option<Range<u64>>,
+    },
+    /// BEAT3/4: the driver's read timer fired: ask every holder not yet asked (a holder may be
+    /// silent; the protocol has no clock of its own).
+    RetryReads,
+}
+
+/// What a node outputs.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Output {
+    /// A committed epoch.
+    Batch(Batch),
+    /// A finished read.
+    Read(ReadOutcome),
+}
+
+/// The result of an [`Input::Read`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ReadOutcome {
+    /// The read's number (reads are numbered from 0 per node, in input order).
+    pub read: u64,
+    /// Which value.
+    pub id: ValueId,
+    /// The range asked for.
+    pub range: Option<Range<u64>>,
+    /// The bytes, or why there are none.
+    pub result: Result<Vec<u8>, ReadError>,
+    /// Holders read from or asked, this node included when it holds a fragment it used.
+    pub nodes_contacted: usize,
+    /// Bytes of fragments, chunks and proofs used or received (this node's own fragment included).
+    pub bytes_fetched: u64,
+}
+
+/// Why a read returned no bytes.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum ReadError {
+    /// Not a committed value this node remembers (never committed, or older than `retain_epochs`).
+    #[error("no committed value {0:?} is known here")]
+    Unknown(ValueId),
+    /// The range lies outside the value's fragments.
+    #[error("range out of bounds")]
+    OutOfBounds,
+    /// Every holder was asked and too few gave a fragment that verifies.
+    #[error("not enough verified fragments")]
+    Unavailable,
+    /// This variant stores no fragments.
+    #[error("this variant does not disperse values")]
+    NotDispersed,
 }
 
 /// The decryption of one accepted proposal's ciphertexts.
@@ -172,6 +257,10 @@ struct Epoch {
     contributions: BTreeMap<NodeId, Vec<(Digest, Vec<u8>)>>,
     /// Share lists that arrived before our ACS output: (proposer, sender) → shares.
     early_shares: BTreeMap<(NodeId, NodeId), Vec<DecryptionShare>>,
+    /// BEAT3/4: the agreed cross-checksums.
+    checksums: BTreeMap<NodeId, CrossChecksum>,
+    /// Digests of the transactions we proposed (BEAT3/4 commit them without reading them).
+    own: Vec<Digest>,
 }
 
 impl Epoch {
@@ -180,7 +269,7 @@ impl Epoch {
     }
 }
 
-type BeatStep = Step<Message, Batch>;
+type BeatStep = Step<Message, Output>;
 
 /// A BEAT node: the sans-IO state machine of one committee member.
 #[derive(Debug)]
@@ -198,6 +287,55 @@ pub struct Beat {
     /// Identities committed in recent epochs, oldest first.
     recent: VecDeque<(u64, Vec<Digest>)>,
     recent_set: HashSet<Digest>,
+    /// BEAT3/4: the dispersal code, the fragment store, committed cross-checksums and reads.
+    code: Option<Arc<DispersalCode>>,
+    store: Box<dyn FragmentStore>,
+    checksums: BTreeMap<ValueId, CrossChecksum>,
+    reads: BTreeMap<u64, PendingRead>,
+    next_read: u64,
+    /// Read requests for epochs we have not committed yet, answered once we have. Bounded by
+    /// `MAX_DEFERRED_READS` per peer.
+    deferred_reads: Vec<DeferredRead>,
+}
+
+/// A read request waiting for its epoch to commit here.
+#[derive(Debug, Clone, Copy)]
+struct DeferredRead {
+    from: NodeId,
+    epoch: u64,
+    read: u64,
+    proposer: NodeId,
+    chunks: Option<(u32, u32)>,
+}
+
+/// Read requests per peer kept until the epoch they ask about commits here.
+const MAX_DEFERRED_READS: usize = 64;
+
+/// How a read proceeds.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum ReadPlan {
+    /// Collect `need` whole fragments that verify, decode, and cut out the range.
+    Full,
+    /// Fetch chunks `chunks` of data fragment `target` (bytes `cut` of their concatenation are
+    /// the answer) from its holder, or repair them from its pyramid group.
+    Range { target: NodeId, chunks: (u32, u32), cut: Range<usize>, group: Vec<NodeId> },
+}
+
+#[derive(Debug)]
+struct PendingRead {
+    id: ValueId,
+    range: Option<Range<u64>>,
+    plan: ReadPlan,
+    /// The order in which holders are asked (random, so no holder is always asked first).
+    order: Vec<NodeId>,
+    /// Full reads: verified fragments to collect before trying to decode (`k`, raised when a
+    /// pyramid-coded set does not span the data).
+    want: usize,
+    asked: BTreeSet<NodeId>,
+    failed: BTreeSet<NodeId>,
+    /// Verified fragments (Full) or verified chunk bytes (Range), by holder.
+    got: BTreeMap<NodeId, Vec<u8>>,
+    bytes_fetched: u64,
 }
 
 /// Protocol tag of proposal labels.
@@ -216,6 +354,7 @@ impl Beat {
     /// A node with the given keys and configuration, starting at epoch 0.
     pub fn new(keys: NodeKeys, config: Config) -> Self {
         let params = keys.public.params;
+        let variant = config.variant;
         Beat {
             params,
             keys,
@@ -227,7 +366,43 @@ impl Beat {
             buffered: HashSet::new(),
             recent: VecDeque::new(),
             recent_set: HashSet::new(),
+            code: match variant {
+                // `Params` guarantees n ≥ 3f + 1, so both codes exist.
+                Variant::Beat3 => Some(Arc::new(DispersalCode::reed_solomon(params).expect("valid params"))),
+                Variant::Beat4 => Some(Arc::new(DispersalCode::pyramid(params).expect("valid params"))),
+                _ => None,
+            },
+            store: Box::new(MemFragmentStore::default()),
+            checksums: BTreeMap::new(),
+            reads: BTreeMap::new(),
+            next_read: 0,
+            deferred_reads: Vec::new(),
         }
+    }
+
+    /// A node that keeps its BEAT3/4 fragments in `store`.
+    pub fn with_fragment_store(keys: NodeKeys, config: Config, store: Box<dyn FragmentStore>) -> Self {
+        Beat { store, ..Self::new(keys, config) }
+    }
+
+    /// The fragment store.
+    pub fn fragment_store(&self) -> &dyn FragmentStore {
+        self.store.as_ref()
+    }
+
+    /// The cross-checksum committed for `id`, if remembered.
+    pub fn committed_checksum(&self, id: ValueId) -> Option<&CrossChecksum> {
+        self.checksums.get(&id)
+    }
+
+    /// BEAT3/4: the dispersal code.
+    pub fn dispersal_code(&self) -> Option<&DispersalCode> {
+        self.code.as_deref()
+    }
+
+    /// Reads in progress.
+    pub fn pending_reads(&self) -> usize {
+        self.reads.len()
     }
 
     /// This node's id.
@@ -270,6 +445,10 @@ impl Beat {
                 // `Params` guarantees n ≥ 3f + 1, so k = n − 2f ≥ f + 1 ≥ 1 and the code exists.
                 Broadcast::Avid(Avid::new(params, me, proposer, e, max).expect("n − 2f ≥ 1 for valid params"))
             }
+            Variant::Beat3 | Variant::Beat4 => {
+                let code = self.code.clone().expect("BEAT3/4 nodes have a dispersal code");
+                Broadcast::AvidFp(AvidFp::new(params, me, proposer, e, &self.keys.public.session, code, max))
+            }
         }
     }
 
@@ -286,6 +465,8 @@ impl Beat {
                 decryptions: BTreeMap::new(),
                 contributions: BTreeMap::new(),
                 early_shares: BTreeMap::new(),
+                checksums: BTreeMap::new(),
+                own: Vec::new(),
             };
             self.epochs.insert(e, state);
         }
@@ -330,8 +511,9 @@ impl Beat {
         let mut idx = rand::seq::index::sample(&mut *rng, window, take).into_vec();
         idx.sort_unstable();
         let txs: Vec<Vec<u8>> = idx.iter().map(|&i| self.buffer[i].1.clone()).collect();
+        let own: Vec<Digest> = idx.iter().map(|&i| self.buffer[i].0).collect();
         let plaintext = Contribution::encode(&txs);
-        let value = if self.config.variant.client_encrypted() {
+        let value = if self.config.variant.client_encrypted() || !self.config.variant.encrypted() {
             plaintext
         } else {
             let label = self.proposal_label(e, self.keys.id);
@@ -339,6 +521,7 @@ impl Beat {
         };
         let state = self.epoch_state(e);
         state.proposed = true;
+        state.own = own;
         let acs_step = state.acs.handle_input(value, rng)?;
         self.handle_acs_step(e, acs_step, rng)
     }
@@ -395,6 +578,20 @@ impl Beat {
     /// The epoch's common set is fixed: check the ciphertexts and release our shares.
     fn on_acs_output(&mut self, e: u64, out: AcsOutput, rng: &mut dyn rand_core::CryptoRngCore) -> BeatStep {
         let mut step = Step::new();
+        if !self.config.variant.encrypted() {
+            // BEAT3/4: ACS agreed on cross-checksums (decoded by our own AVID-FP instances, so
+            // well-formed); nothing to decrypt.
+            let max = self.config.max_proposal_bytes;
+            let state = self.epoch_state(e);
+            state.accepted = Some(out.keys().copied().collect());
+            for (j, bytes) in out {
+                state.contributions.insert(j, Vec::new());
+                if let Ok(cc) = codec::decode::<CrossChecksum>(&bytes, max) {
+                    state.checksums.insert(j, cc);
+                }
+            }
+            return step;
+        }
         let me = self.keys.id;
         let checked: Vec<_> = out.iter().map(|(j, v)| (*j, self.checked_ciphertexts(e, *j, v))).collect();
         let secret = self.keys.decryption_secret.clone();
@@ -526,7 +723,22 @@ impl Beat {
         let mut step = Step::new();
         while self.epochs.get(&self.epoch).is_some_and(Epoch::complete) {
             let e = self.epoch;
-            let Some(state) = self.epochs.remove(&e) else { break };
+            let Some(mut state) = self.epochs.remove(&e) else { break };
+            let mut stored = Vec::new();
+            for (j, cc) in std::mem::take(&mut state.checksums) {
+                let id = ValueId { epoch: e, proposer: j };
+                if let Some(Broadcast::AvidFp(bc)) = state.acs.broadcast_mut(j) {
+                    if let Some(fragment) = bc.take_fragment() {
+                        self.store.put(id, fragment);
+                    }
+                }
+                stored.push(StoredValue { proposer: j, digest: cc.digest(), fragment_size: cc.fragment_size() });
+                self.checksums.insert(id, cc);
+            }
+            let horizon = e.saturating_sub(self.config.retain_epochs);
+            while self.checksums.first_key_value().is_some_and(|(id, _)| id.epoch < horizon) {
+                self.checksums.pop_first();
+            }
             let mut proposers = state.accepted.unwrap_or_default();
             proposers.sort_unstable();
             let mut contributions = state.contributions;
@@ -541,6 +753,10 @@ impl Beat {
                     digests.push(d);
                     transactions.push(tx);
                 }
+            }
+            if self.config.variant.dispersed() && proposers.contains(&self.keys.id) {
+                // Our dispersed batch is committed (as a stored value, not as transactions).
+                digests.extend(std::mem::take(&mut state.own));
             }
             // Forget committed transactions from the buffer, remember them for dedup.
             if !digests.is_empty() {
@@ -557,8 +773,14 @@ impl Beat {
                     }
                 }
             }
-            step.output.push(Batch { epoch: e, proposers, transactions });
+            step.output.push(Output::Batch(Batch { epoch: e, proposers, transactions, stored }));
             self.epoch += 1;
+            let (now, later): (Vec<_>, Vec<_>) =
+                std::mem::take(&mut self.deferred_reads).into_iter().partition(|d| d.epoch < self.epoch);
+            self.deferred_reads = later;
+            for d in now {
+                step.extend(self.answer_read(d.from, d.epoch, d.read, d.proposer, d.chunks));
+            }
             // Messages that waited for the window to move.
             let horizon = self.epoch + self.config.max_future_epochs;
             let mut ready = Vec::new();
@@ -581,6 +803,15 @@ impl Beat {
         rng: &mut dyn rand_core::CryptoRngCore,
     ) -> Result<BeatStep, BeatError> {
         let e = msg.epoch;
+        match msg.content {
+            Content::ReadRequest { read, proposer, chunks } => {
+                return Ok(self.answer_read(from, e, read, proposer, chunks))
+            }
+            Content::ReadResponse { read, proposer, chunks, data, proofs } => {
+                return Ok(self.on_read_response(from, e, read, proposer, chunks, data.map(|d| d.into_vec()), proofs));
+            }
+            _ => {}
+        }
         if e < self.epoch {
             return Ok(Step::new());
         }
@@ -603,7 +834,361 @@ impl Beat {
                 }
                 Ok(self.handle_shares(e, from, proposer, shares))
             }
+            Content::ReadRequest { .. } | Content::ReadResponse { .. } => Ok(Step::new()),
         }
+    }
+
+    // ---- BEAT3/4 reads -------------------------------------------------------------------
+    //
+    // A read of (epoch, proposer) uses the agreed cross-checksum `cc`:
+    //
+    //   full read:   ask `need` holders (data holders first) for their fragment; keep each
+    //                fragment that verifies against cc (else fault BadFragment against the
+    //                holder and ask another); decode from `need` verified fragments.
+    //   range read (BEAT4, range inside one data fragment j): ask holder j for the covering
+    //                chunks with Merkle proofs; if they do not verify or j has none, ask the
+    //                rest of j's pyramid group for the same chunks and repair; if that fails
+    //                too, fall back to a full read.
+    //   RetryReads:  the driver's timer: ask every holder not asked yet (silent holders).
+
+    fn start_read(
+        &mut self,
+        id: ValueId,
+        range: Option<Range<u64>>,
+        rng: &mut dyn rand_core::CryptoRngCore,
+    ) -> BeatStep {
+        let read = self.next_read;
+        self.next_read += 1;
+        let mut step = Step::new();
+        let fail = |e: ReadError| ReadOutcome {
+            read,
+            id,
+            range: range.clone(),
+            result: Err(e),
+            nodes_contacted: 0,
+            bytes_fetched: 0,
+        };
+        let Some(code) = self.code.clone() else {
+            step.output.push(Output::Read(fail(ReadError::NotDispersed)));
+            return step;
+        };
+        let Some(cc) = self.checksums.get(&id) else {
+            step.output.push(Output::Read(fail(ReadError::Unknown(id))));
+            return step;
+        };
+        let size = cc.fragment_size();
+        let k = code.linear().k() as u64;
+        // Framed layout: 8-byte length prefix, then the value, over k data fragments.
+        let plan = match (&range, code.as_ref()) {
+            (Some(r), _) if r.start > r.end || r.end + 8 > k * size => {
+                step.output.push(Output::Read(fail(ReadError::OutOfBounds)));
+                return step;
+            }
+            (Some(r), DispersalCode::Pyramid(p)) if r.start < r.end && (r.start + 8) / size == (r.end + 7) / size => {
+                let chunk = crate::proto::avid_fp::PYRAMID_CHUNK as u64;
+                let target = ((r.start + 8) / size) as usize;
+                let (lo, hi) = ((r.start + 8) % size, (r.end + 7) % size + 1);
+                let chunks = ((lo / chunk) as u32, hi.div_ceil(chunk) as u32);
+                let base = u64::from(chunks.0) * chunk;
+                let cut = (lo - base) as usize..(hi - base) as usize;
+                let group = p.group_of(target).map(|g| p.group_members(g)).unwrap_or_default();
+                ReadPlan::Range { target, chunks, cut, group }
+            }
+            _ => ReadPlan::Full,
+        };
+        // Data holders first (their fragments decode without arithmetic), each part in random
+        // order so that no holder is always asked first.
+        let k = code.linear().k();
+        let mut order: Vec<NodeId> = self.params.nodes().collect();
+        rand::seq::SliceRandom::shuffle(&mut order[..k], &mut &mut *rng);
+        rand::seq::SliceRandom::shuffle(&mut order[k..], &mut &mut *rng);
+        let pending = PendingRead {
+            id,
+            range,
+            plan,
+            order,
+            want: k,
+            asked: BTreeSet::new(),
+            failed: BTreeSet::new(),
+            got: BTreeMap::new(),
+            bytes_fetched: 0,
+        };
+        self.reads.insert(read, pending);
+        step.extend(self.use_own_fragment(read));
+        step.extend(self.advance_read(read, false));
+        step
+    }
+
+    /// Our own fragment counts like a verified answer (no message needed).
+    fn use_own_fragment(&mut self, read: u64) -> BeatStep {
+        let me = self.keys.id;
+        let Some(r) = self.reads.get(&read) else { return Step::new() };
+        let Some(own) = self.store.get(r.id) else { return Step::new() };
+        let chunks = match &r.plan {
+            ReadPlan::Full => None,
+            ReadPlan::Range { target, group, .. } if *target != me && !group.contains(&me) => return Step::new(),
+            ReadPlan::Range { chunks, .. } => Some(*chunks),
+        };
+        let data = match chunks {
+            None => own,
+            Some((a, b)) => {
+                let chunk = crate::proto::avid_fp::PYRAMID_CHUNK;
+                let end = (b as usize * chunk).min(own.len());
+                own.get(a as usize * chunk..end).map(<[u8]>::to_vec).unwrap_or_default()
+            }
+        };
+        if let Some(r) = self.reads.get_mut(&read) {
+            r.asked.insert(me);
+            r.bytes_fetched += data.len() as u64;
+            r.got.insert(me, data);
+        }
+        Step::new()
+    }
+
+    /// Who a read still needs answers from; `all` asks every holder not yet asked.
+    fn advance_read(&mut self, read: u64, all: bool) -> BeatStep {
+        let mut step = Step::new();
+        let n = self.params.n;
+        let Some(r) = self.reads.get_mut(&read) else { return step };
+        let epoch = r.id.epoch;
+        let proposer = r.id.proposer;
+        let (wanted, chunks): (Vec<NodeId>, Option<(u32, u32)>) = match &r.plan {
+            ReadPlan::Full => {
+                let need = r.want;
+                let live =
+                    r.got.len() + r.asked.iter().filter(|j| !r.got.contains_key(j) && !r.failed.contains(j)).count();
+                let more = if all { n } else { need.saturating_sub(live) };
+                (r.order.iter().copied().filter(|j| !r.asked.contains(j)).take(more).collect(), None)
+            }
+            ReadPlan::Range { target, chunks, group, .. } => {
+                if r.failed.contains(target) || all {
+                    (group.iter().copied().filter(|j| !r.asked.contains(j)).collect(), Some(*chunks))
+                } else {
+                    ([*target].into_iter().filter(|j| !r.asked.contains(j)).collect(), Some(*chunks))
+                }
+            }
+        };
+        for j in wanted {
+            r.asked.insert(j);
+            step.send(Target::Node(j), Message { epoch, content: Content::ReadRequest { read, proposer, chunks } });
+        }
+        step.extend(self.try_finish_read(read));
+        step
+    }
+
+    fn retry_reads(&mut self) -> BeatStep {
+        let mut step = Step::new();
+        let reads: Vec<u64> = self.reads.keys().copied().collect();
+        for read in reads {
+            // A range read whose group cannot help any more becomes a full read.
+            if let Some(r) = self.reads.get_mut(&read) {
+                if let ReadPlan::Range { group, target, .. } = &r.plan {
+                    if group.iter().chain([target]).all(|j| r.asked.contains(j)) {
+                        r.plan = ReadPlan::Full;
+                        r.got.clear();
+                        r.asked.clear();
+                        r.failed.clear();
+                        step.extend(self.use_own_fragment(read));
+                    }
+                }
+            }
+            step.extend(self.advance_read(read, true));
+        }
+        step
+    }
+
+    fn answer_read(
+        &mut self,
+        from: NodeId,
+        epoch: u64,
+        read: u64,
+        proposer: NodeId,
+        chunks: Option<(u32, u32)>,
+    ) -> BeatStep {
+        let mut step = Step::new();
+        if proposer >= self.params.n || self.code.is_none() {
+            return Step::fault(from, FaultKind::OutOfRange);
+        }
+        if epoch >= self.epoch {
+            // Our fragment of an epoch we have not committed is still with its AVID-FP instance:
+            // answer once the epoch commits here.
+            if self.deferred_reads.iter().filter(|d| d.from == from).count() >= MAX_DEFERRED_READS {
+                return Step::fault(from, FaultKind::FutureEpochOverflow);
+            }
+            self.deferred_reads.push(DeferredRead { from, epoch, read, proposer, chunks });
+            return step;
+        }
+        let id = ValueId { epoch, proposer };
+        let fragment = self.store.get(id);
+        let (data, proofs) = match (fragment, chunks, self.code.as_deref()) {
+            (Some(f), None, _) => (Some(f), Vec::new()),
+            (Some(f), Some((a, b)), Some(code)) => {
+                let commitment = code.commitment();
+                match commitment.chunk_proofs(&f, a as usize..b as usize) {
+                    Ok(proofs) => {
+                        let chunk = crate::proto::avid_fp::PYRAMID_CHUNK;
+                        let end = (b as usize * chunk).min(f.len());
+                        (f.get(a as usize * chunk..end).map(<[u8]>::to_vec), proofs)
+                    }
+                    Err(_) => return Step::fault(from, FaultKind::OutOfRange),
+                }
+            }
+            _ => (None, Vec::new()),
+        };
+        let content =
+            Content::ReadResponse { read, proposer, chunks, data: data.map(serde_bytes::ByteBuf::from), proofs };
+        step.send(Target::Node(from), Message { epoch, content });
+        step
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn on_read_response(
+        &mut self,
+        from: NodeId,
+        epoch: u64,
+        read: u64,
+        proposer: NodeId,
+        chunks: Option<(u32, u32)>,
+        data: Option<Vec<u8>>,
+        proofs: Vec<ChunkProof>,
+    ) -> BeatStep {
+        let Some(code) = self.code.clone() else { return Step::new() };
+        let session = self.keys.public.session;
+        let Some(r) = self.reads.get_mut(&read) else { return Step::new() };
+        if r.id != (ValueId { epoch, proposer })
+            || !r.asked.contains(&from)
+            || r.got.contains_key(&from)
+            || r.failed.contains(&from)
+        {
+            return Step::new(); // stale, unsolicited or repeated
+        }
+        let Some(cc) = self.checksums.get(&r.id) else { return Step::new() };
+        r.bytes_fetched += data.as_ref().map_or(0, |d| d.len() as u64) + 64 * proofs.len() as u64;
+        let expected_chunks = match &r.plan {
+            ReadPlan::Full => None,
+            ReadPlan::Range { chunks, .. } => Some(*chunks),
+        };
+        if chunks != expected_chunks {
+            // An answer from before a range read became a full read: stale, not a fault.
+            return Step::new();
+        }
+        let had_data = data.is_some();
+        let verified = match (data, chunks) {
+            (None, _) => None,
+            (Some(d), None) => {
+                let ctx = fpc_context(&session, epoch, proposer);
+                cc.verify_fragment(code.linear(), code.commitment(), &ctx, from, &d).ok().map(|()| d)
+            }
+            (Some(d), Some((a, b))) => {
+                let commitment = code.commitment();
+                let size = cc.fragment_size() as usize;
+                let mut ok = proofs.len() == (b.saturating_sub(a)) as usize;
+                let mut offset = 0;
+                for (c, proof) in (a..b).zip(&proofs) {
+                    let Ok(range) = commitment.chunk_range(size, c as usize) else {
+                        ok = false;
+                        break;
+                    };
+                    let piece = d.get(offset..offset + range.len());
+                    ok &= piece.is_some_and(|p| cc.verify_chunk(commitment, from, c as usize, p, proof).is_ok());
+                    offset += range.len();
+                }
+                (ok && offset == d.len()).then_some(d)
+            }
+        };
+        let mut step = Step::new();
+        match verified {
+            Some(d) => {
+                r.got.insert(from, d);
+            }
+            None => {
+                // A holder that answers, but not with a fragment that verifies, is faulty if it
+                // claimed to have one; "none" is an honest answer from a node that never got its
+                // fragment.
+                r.failed.insert(from);
+                if had_data {
+                    step.faults.push(Fault { node: from, kind: FaultKind::BadFragment });
+                }
+            }
+        }
+        step.extend(self.advance_read(read, false));
+        step
+    }
+
+    fn try_finish_read(&mut self, read: u64) -> BeatStep {
+        let mut step = Step::new();
+        let Some(code) = self.code.clone() else { return step };
+        let Some(r) = self.reads.get(&read) else { return step };
+        let n = self.params.n;
+        let result: Option<Result<Vec<u8>, ReadError>> = match &r.plan {
+            ReadPlan::Full => {
+                let outstanding = r.asked.iter().any(|j| !r.got.contains_key(j) && !r.failed.contains(j));
+                let decoded = if r.got.len() >= r.want {
+                    let frags: Vec<(usize, &[u8])> = r.got.iter().map(|(j, d)| (*j, d.as_slice())).collect();
+                    // Verified fragments of one cross-checksum decode to one value (fpc).
+                    code.linear().decode(&frags).ok()
+                } else {
+                    None
+                };
+                match decoded {
+                    Some(mut v) => Some(match &r.range {
+                        None => Ok(v),
+                        Some(range) => {
+                            // The framed area: the value, then the zero padding of its fragments.
+                            let size = self.checksums.get(&r.id).map_or(0, |cc| cc.fragment_size() as usize);
+                            v.resize((code.linear().k() * size).saturating_sub(8).max(v.len()), 0);
+                            v.get(range.start as usize..range.end as usize)
+                                .map(<[u8]>::to_vec)
+                                .ok_or(ReadError::OutOfBounds)
+                        }
+                    }),
+                    None if r.failed.len() + code.reconstruct_from() > n || (r.asked.len() == n && !outstanding) => {
+                        Some(Err(ReadError::Unavailable))
+                    }
+                    None if r.got.len() >= r.want => {
+                        // A set that does not span the data (pyramid codes): ask one more holder.
+                        if let Some(r) = self.reads.get_mut(&read) {
+                            r.want += 1;
+                        }
+                        return self.advance_read(read, false);
+                    }
+                    None => None,
+                }
+            }
+            ReadPlan::Range { target, cut, group, .. } => {
+                if let Some(d) = r.got.get(target) {
+                    Some(d.get(cut.clone()).map(<[u8]>::to_vec).ok_or(ReadError::OutOfBounds))
+                } else if !group.is_empty() && group.iter().all(|j| j == target || r.got.contains_key(j)) {
+                    let avail: Vec<(usize, &[u8])> =
+                        group.iter().filter(|j| *j != target).map(|j| (*j, r.got[j].as_slice())).collect();
+                    match code.as_ref() {
+                        DispersalCode::Pyramid(p) => {
+                            let len = avail.first().map_or(0, |(_, d)| d.len());
+                            p.repair_range(*target, 0..len, &avail)
+                                .ok()
+                                .and_then(|d| d.get(cut.clone()).map(<[u8]>::to_vec))
+                                .map(Ok)
+                        }
+                        DispersalCode::ReedSolomon(_) => None,
+                    }
+                } else {
+                    None
+                }
+            }
+        };
+        if let Some(result) = result {
+            if let Some(r) = self.reads.remove(&read) {
+                step.output.push(Output::Read(ReadOutcome {
+                    read,
+                    id: r.id,
+                    range: r.range,
+                    result,
+                    nodes_contacted: r.asked.len(),
+                    bytes_fetched: r.bytes_fetched,
+                }));
+            }
+        }
+        step
     }
 
     fn finish(&mut self, mut step: BeatStep, rng: &mut dyn rand_core::CryptoRngCore) -> Result<BeatStep, BeatError> {
@@ -622,7 +1207,7 @@ impl Beat {
 impl Protocol for Beat {
     type Input = Input;
     type Message = Message;
-    type Output = Batch;
+    type Output = Output;
     type Error = BeatError;
 
     fn handle_input(&mut self, input: Input, rng: &mut dyn rand_core::CryptoRngCore) -> Result<BeatStep, BeatError> {
@@ -632,6 +1217,8 @@ impl Protocol for Beat {
                 Step::new()
             }
             Input::Propose => self.maybe_propose(true, rng)?,
+            Input::Read { id, range } => self.start_read(id, range, rng),
+            Input::RetryReads => self.retry_reads(),
         };
         self.finish(step, rng)
     }

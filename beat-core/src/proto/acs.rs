@@ -110,6 +110,11 @@ where
         self.delivered.get(proposer).is_some_and(|d| d.is_some())
     }
 
+    /// The broadcast instance of `proposer` (AVID-FP hands its fragment to the node's store).
+    pub fn broadcast_mut(&mut self, proposer: NodeId) -> Option<&mut B> {
+        self.broadcasts.get_mut(proposer)
+    }
+
     /// The agreement instances (for inspection).
     pub fn abas(&self) -> &[Aba] {
         &self.abas

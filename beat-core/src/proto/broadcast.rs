@@ -12,6 +12,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::avid::{Avid, AvidError, AvidMessage};
+use super::avid_fp::{AvidFp, AvidFpError, AvidFpMessage};
 use super::rbc::{Rbc, RbcError, RbcMessage};
 use super::step::{FaultKind, Protocol, Step};
 use crate::NodeId;
@@ -23,6 +24,8 @@ pub enum Broadcast {
     Rbc(Rbc),
     /// Erasure-coded reliable broadcast.
     Avid(Avid),
+    /// Dispersal with fingerprinted cross-checksums.
+    AvidFp(AvidFp),
 }
 
 /// A message of one of the broadcasts.
@@ -32,6 +35,8 @@ pub enum BroadcastMessage {
     Rbc(RbcMessage),
     /// AVID.
     Avid(AvidMessage),
+    /// AVID-FP.
+    AvidFp(AvidFpMessage),
 }
 
 /// Local misuse of a broadcast instance.
@@ -43,6 +48,9 @@ pub enum BroadcastError {
     /// AVID refused the input.
     #[error(transparent)]
     Avid(#[from] AvidError),
+    /// AVID-FP refused the input.
+    #[error(transparent)]
+    AvidFp(#[from] AvidFpError),
 }
 
 type BcStep = Step<BroadcastMessage, Vec<u8>>;
@@ -71,6 +79,7 @@ impl Protocol for Broadcast {
         match self {
             Broadcast::Rbc(b) => lift(b.handle_input(value, rng), BroadcastMessage::Rbc),
             Broadcast::Avid(b) => lift(b.handle_input(value, rng), BroadcastMessage::Avid),
+            Broadcast::AvidFp(b) => lift(b.handle_input(value, rng), BroadcastMessage::AvidFp),
         }
     }
 
@@ -87,6 +96,9 @@ impl Protocol for Broadcast {
             (Broadcast::Avid(b), BroadcastMessage::Avid(m)) => {
                 lift(b.handle_message(from, m, rng), BroadcastMessage::Avid)
             }
+            (Broadcast::AvidFp(b), BroadcastMessage::AvidFp(m)) => {
+                lift(b.handle_message(from, m, rng), BroadcastMessage::AvidFp)
+            }
             _ => Ok(Step::fault(from, FaultKind::Malformed)),
         }
     }
@@ -95,6 +107,7 @@ impl Protocol for Broadcast {
         match self {
             Broadcast::Rbc(b) => b.terminated(),
             Broadcast::Avid(b) => b.terminated(),
+            Broadcast::AvidFp(b) => b.terminated(),
         }
     }
 }

@@ -6,6 +6,7 @@
 pub mod aba;
 pub mod acs;
 pub mod avid;
+pub mod avid_fp;
 pub mod broadcast;
 pub mod rbc;
 pub mod step;

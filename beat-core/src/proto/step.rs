@@ -70,8 +70,11 @@ pub struct Fault {
 /// secrets and never influence the protocol.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Event {
-    /// This node, as proposer, gave a broadcast instance a value with this digest.
+    /// This node, as proposer, gave a broadcast instance a value; `digest` is what the
+    /// instance delivers (the value's digest; for AVID-FP the cross-checksum's).
     Proposed { epoch: u64, proposer: NodeId, digest: [u8; 32] },
+    /// AVID-FP: this node dispersed a value with this digest (what reads must return).
+    Dispersed { epoch: u64, proposer: NodeId, value_digest: [u8; 32] },
     /// A broadcast instance delivered a value with this digest.
     Delivered { epoch: u64, proposer: NodeId, digest: [u8; 32] },
     /// An ABA instance revealed its round coin.

@@ -21,15 +21,17 @@ use crate::codec;
 use crate::crypto::coin::{CoinName, CoinShare};
 use crate::crypto::elgamal::{Ciphertext, DecryptionShare};
 use crate::crypto::erasure::Code;
+use crate::crypto::fpc::CrossChecksum;
 use crate::crypto::hash::{Digest, Domain};
 use crate::crypto::merkle::MerkleTree;
 use crate::proto::aba::{AbaContent, AbaMessage, BoolSet, COIN_PROTOCOL, FIXED_COIN_ROUNDS};
 use crate::proto::acs::{AcsContent, AcsMessage};
 use crate::proto::avid::{AvidMessage, Fragment};
+use crate::proto::avid_fp::{fpc_context, AvidFpMessage, DispersalCode};
 use crate::proto::broadcast::BroadcastMessage;
 use crate::proto::rbc::{value_digest, RbcMessage};
 use crate::proto::Target;
-use crate::NodeId;
+use crate::{NodeId, Params};
 
 /// Everything an adversary may use: all keys (it knows the Byzantine nodes' secrets; the
 /// others are only used as the simulator's oracle for values the adversary could compute),
@@ -126,13 +128,17 @@ pub enum AdversaryKind {
     /// AVID: `f` proposers disperse fragments each valid against the root that do not form
     /// one codeword.
     InconsistentFragments,
+    /// BEAT3/4: `f` holders answer reads with altered fragments or chunks.
+    ByzantineHolder,
+    /// BEAT3/4: `f` holders never answer reads.
+    SilentHolders,
     /// Canary: `f + 1` colluding nodes split a broadcast; the checker must catch it.
     Canary,
 }
 
 impl AdversaryKind {
     /// Every adversary except the canary.
-    pub const ALL: [AdversaryKind; 13] = [
+    pub const ALL: [AdversaryKind; 15] = [
         AdversaryKind::None,
         AdversaryKind::Crash,
         AdversaryKind::Silent,
@@ -146,6 +152,8 @@ impl AdversaryKind {
         AdversaryKind::CoinSteering,
         AdversaryKind::BadFragment,
         AdversaryKind::InconsistentFragments,
+        AdversaryKind::ByzantineHolder,
+        AdversaryKind::SilentHolders,
     ];
 
     /// Whether the adversary attacks something `variant` has (decryption shares and
@@ -154,6 +162,7 @@ impl AdversaryKind {
         match self {
             AdversaryKind::BadDecShare | AdversaryKind::MalformedCiphertext => variant.encrypted(),
             AdversaryKind::BadFragment | AdversaryKind::InconsistentFragments => variant != Variant::Beat0,
+            AdversaryKind::ByzantineHolder | AdversaryKind::SilentHolders => variant.dispersed(),
             _ => true,
         }
     }
@@ -179,6 +188,8 @@ impl AdversaryKind {
             AdversaryKind::CoinSteering => "coin-steering",
             AdversaryKind::BadFragment => "bad-fragment",
             AdversaryKind::InconsistentFragments => "inconsistent-fragments",
+            AdversaryKind::ByzantineHolder => "byzantine-holder",
+            AdversaryKind::SilentHolders => "silent-holders",
             AdversaryKind::Canary => "canary",
         }
     }
@@ -192,7 +203,13 @@ impl AdversaryKind {
     pub fn build(self, n: usize, f: usize, rng: &mut ChaCha20Rng) -> Box<dyn Adversary> {
         // The faulty nodes: a random f-subset (f+1 for the canary).
         let count = if self == AdversaryKind::Canary { f + 1 } else { f };
-        let mut faulty: Vec<NodeId> = rand::seq::index::sample(rng, n, count).into_vec();
+        // Faulty holders hold data fragments (indices below n − 2f − 1 ≤ k), which readers ask
+        // first, so that every read meets them.
+        let pool = match self {
+            AdversaryKind::ByzantineHolder | AdversaryKind::SilentHolders => n - 2 * f - 1,
+            _ => n,
+        };
+        let mut faulty: Vec<NodeId> = rand::seq::index::sample(rng, pool, count).into_vec();
         faulty.sort_unstable();
         let quiet = rng.gen_range(200..800);
         match self {
@@ -228,6 +245,8 @@ impl AdversaryKind {
                 Box::new(Partition { side, heal: quiet })
             }
             AdversaryKind::BadFragment => Box::new(BadFragment { faulty }),
+            AdversaryKind::ByzantineHolder => Box::new(WrongReadData { faulty }),
+            AdversaryKind::SilentHolders => Box::new(SilentHolders { faulty }),
             AdversaryKind::InconsistentFragments => {
                 Box::new(InconsistentFragments { faulty, n, chosen: HashMap::new() })
             }
@@ -374,9 +393,53 @@ impl Dispersal {
     }
 }
 
+/// The AVID-FP code and cross-checksum context of `variant` (BEAT3/4).
+fn fp_code(variant: Variant, n: usize) -> DispersalCode {
+    let params = Params::new(n).expect("n ≥ 4");
+    let code =
+        if variant == Variant::Beat4 { DispersalCode::pyramid(params) } else { DispersalCode::reed_solomon(params) };
+    code.expect("valid params")
+}
+
+/// A Byzantine disperser's cross-checksum over `fragments` (consistent or not).
+fn fp_checksum(ctx: &Ctx<'_>, epoch: u64, proposer: NodeId, fragments: &[Vec<u8>]) -> CrossChecksum {
+    let code = fp_code(ctx.variant, ctx.keys.len());
+    let context = fpc_context(&ctx.keys[0].public.session, epoch, proposer);
+    CrossChecksum::build(code.linear(), code.commitment(), &context, fragments).expect("fragments of the code")
+}
+
+/// AVID / AVID-FP traffic of a Byzantine proposer dispersing `fragments` (AVID: under a Merkle
+/// tree; AVID-FP: under a cross-checksum): `Val` to `to` carries fragment `to`, `Echo` from
+/// `from` carries fragment `from` (AVID) or the cross-checksum (AVID-FP).
+fn dispersal_traffic(
+    ctx: &Ctx<'_>,
+    epoch: u64,
+    proposer: NodeId,
+    m: &BroadcastMessage,
+    from: NodeId,
+    to: NodeId,
+    d: &Dispersal,
+) -> BroadcastMessage {
+    match m {
+        BroadcastMessage::Rbc(m) => BroadcastMessage::Rbc(m.clone()),
+        BroadcastMessage::Avid(m) => BroadcastMessage::Avid(match m {
+            AvidMessage::Val(_) => AvidMessage::Val(d.fragment(to)),
+            AvidMessage::Echo(_) => AvidMessage::Echo(d.fragment(from)),
+            AvidMessage::Ready(_) => AvidMessage::Ready(d.tree.root()),
+        }),
+        BroadcastMessage::AvidFp(m) => {
+            let cc = fp_checksum(ctx, epoch, proposer, &d.fragments);
+            BroadcastMessage::AvidFp(match m {
+                AvidFpMessage::Val { .. } => AvidFpMessage::Val { cc, fragment: d.fragments[to].clone() },
+                AvidFpMessage::Echo(_) => AvidFpMessage::Echo(cc),
+                AvidFpMessage::Ready(_) => AvidFpMessage::Ready(cc.digest()),
+            })
+        }
+    }
+}
+
 /// Rewrites a Byzantine proposer's broadcast traffic so that it carries another value: for
-/// RBC the value itself, for AVID the fragment of that value the message's position needs
-/// (`Val` to `to` carries fragment `to`; `Echo` from `from` carries fragment `from`).
+/// RBC the value itself, for AVID and AVID-FP that value's dispersal.
 #[derive(Default)]
 struct Carrier {
     dispersals: HashMap<Digest, Dispersal>,
@@ -388,31 +451,44 @@ impl Carrier {
         Code::new(n - 2 * f, n).expect("n ≥ 4")
     }
 
-    fn dispersal(&mut self, n: usize, v: &[u8]) -> &Dispersal {
-        self.dispersals.entry(value_digest(v)).or_insert_with(|| Dispersal::new(Self::code(n).encode(v)))
+    /// The fragments of `v` under the variant's code.
+    fn fragments(variant: Variant, n: usize, v: &[u8]) -> Vec<Vec<u8>> {
+        if variant.dispersed() {
+            fp_code(variant, n).linear().encode(v)
+        } else {
+            Self::code(n).encode(v)
+        }
     }
 
-    fn carry(&mut self, n: usize, m: &BroadcastMessage, from: NodeId, to: NodeId, v: &[u8]) -> BroadcastMessage {
-        match m {
-            BroadcastMessage::Rbc(m) => BroadcastMessage::Rbc(match m {
+    #[allow(clippy::too_many_arguments)]
+    fn carry(
+        &mut self,
+        ctx: &Ctx<'_>,
+        epoch: u64,
+        proposer: NodeId,
+        m: &BroadcastMessage,
+        from: NodeId,
+        to: NodeId,
+        v: &[u8],
+    ) -> BroadcastMessage {
+        if let BroadcastMessage::Rbc(m) = m {
+            return BroadcastMessage::Rbc(match m {
                 RbcMessage::Val(_) => RbcMessage::Val(v.to_vec()),
                 RbcMessage::Echo(_) => RbcMessage::Echo(v.to_vec()),
                 RbcMessage::Ready(_) => RbcMessage::Ready(value_digest(v)),
-            }),
-            BroadcastMessage::Avid(m) => {
-                let d = self.dispersal(n, v);
-                BroadcastMessage::Avid(match m {
-                    AvidMessage::Val(_) => AvidMessage::Val(d.fragment(to)),
-                    AvidMessage::Echo(_) => AvidMessage::Echo(d.fragment(from)),
-                    AvidMessage::Ready(_) => AvidMessage::Ready(d.tree.root()),
-                })
-            }
+            });
         }
+        let n = ctx.keys.len();
+        let variant = ctx.variant;
+        let d =
+            self.dispersals.entry(value_digest(v)).or_insert_with(|| Dispersal::new(Self::fragments(variant, n, v)));
+        dispersal_traffic(ctx, epoch, proposer, m, from, to, d)
     }
 }
 
 /// A valid proposal of `proposer` for `epoch` with made-up transactions: an encrypted batch
-/// for BEAT0/1, a batch of client-encrypted transactions (from a made-up client) for BEAT2.
+/// for BEAT0/1, a batch of client-encrypted transactions (from a made-up client) for BEAT2, a
+/// plain batch for BEAT3/4.
 fn forged_proposal(ctx: &mut Ctx<'_>, epoch: u64, proposer: NodeId) -> Vec<u8> {
     let keys = &ctx.keys[proposer];
     let tx: Vec<u8> = format!("forged-{epoch}-{proposer}-{}", ctx.rng.gen::<u32>()).into_bytes();
@@ -420,6 +496,9 @@ fn forged_proposal(ctx: &mut Ctx<'_>, epoch: u64, proposer: NodeId) -> Vec<u8> {
     if ctx.variant.client_encrypted() {
         let mut client = Client::new(keys.public.clone(), (1 << 40) + ctx.rng.gen::<u32>() as u64);
         return Contribution::encode(&[client.encrypt(&tx, ctx.rng)]);
+    }
+    if ctx.variant.dispersed() {
+        return Contribution::encode(&[tx]);
     }
     let plaintext = Contribution::encode(&[tx]);
     let label = proposal_label(&keys.public.session, epoch, proposer);
@@ -469,7 +548,7 @@ impl Adversary for Equivocator {
         let (a, b) = self.alt.entry((e, p)).or_insert_with(|| (forged_proposal(ctx, e, p), forged_proposal(ctx, e, p)));
         let v = if in_b { b } else { a };
         *ctx.injected += 1;
-        vec![with_bc(e, p, self.carrier.carry(self.n, m, from, to, v))]
+        vec![with_bc(e, p, self.carrier.carry(ctx, e, p, m, from, to, v))]
     }
 }
 
@@ -677,7 +756,7 @@ impl Adversary for Malformed {
         }
         *ctx.injected += 1;
         let v = self.chosen[&(e, p)].clone();
-        vec![with_bc(e, p, self.carrier.carry(self.n, m, from, to, &v))]
+        vec![with_bc(e, p, self.carrier.carry(ctx, e, p, m, from, to, &v))]
     }
 }
 
@@ -685,6 +764,13 @@ impl Adversary for Malformed {
 /// send one node a corrupted fragment.
 struct BadFragment {
     faulty: Vec<NodeId>,
+}
+
+fn flip(data: &mut Vec<u8>, rng: &mut ChaCha20Rng) {
+    match data.len() {
+        0 => data.push(1),
+        len => data[rng.gen_range(0..len)] ^= 1 << rng.gen_range(0..8),
+    }
 }
 
 impl Adversary for BadFragment {
@@ -695,28 +781,34 @@ impl Adversary for BadFragment {
         self.faulty.clone()
     }
     fn tamper(&mut self, ctx: &mut Ctx<'_>, _from: NodeId, to: NodeId, msg: Message) -> Vec<Message> {
-        let Some((p, BroadcastMessage::Avid(m))) = bc_of(&msg) else { return vec![msg] };
-        let corrupt = |f: &Fragment, rng: &mut ChaCha20Rng| {
-            let mut f = f.clone();
-            match f.data.len() {
-                0 => f.data.push(1),
-                len => f.data[rng.gen_range(0..len)] ^= 1 << rng.gen_range(0..8),
-            }
-            f
-        };
+        let Some((p, m)) = bc_of(&msg) else { return vec![msg] };
+        let victim = to == (p + 1) % ctx.keys.len();
         let out = match m {
-            AvidMessage::Echo(f) => AvidMessage::Echo(corrupt(f, ctx.rng)),
-            AvidMessage::Val(f) if to == (p + 1) % ctx.keys.len() => AvidMessage::Val(corrupt(f, ctx.rng)),
+            BroadcastMessage::Avid(AvidMessage::Echo(f)) => {
+                let mut f = f.clone();
+                flip(&mut f.data, ctx.rng);
+                BroadcastMessage::Avid(AvidMessage::Echo(f))
+            }
+            BroadcastMessage::Avid(AvidMessage::Val(f)) if victim => {
+                let mut f = f.clone();
+                flip(&mut f.data, ctx.rng);
+                BroadcastMessage::Avid(AvidMessage::Val(f))
+            }
+            BroadcastMessage::AvidFp(AvidFpMessage::Val { cc, fragment }) if victim => {
+                let mut fragment = fragment.clone();
+                flip(&mut fragment, ctx.rng);
+                BroadcastMessage::AvidFp(AvidFpMessage::Val { cc: cc.clone(), fragment })
+            }
             _ => return vec![msg],
         };
         *ctx.injected += 1;
-        vec![with_bc(msg.epoch, p, BroadcastMessage::Avid(out))]
+        vec![with_bc(msg.epoch, p, out)]
     }
 }
 
-/// AVID: faulty proposers disperse fragments that are each valid against the Merkle root but
-/// are not one codeword (one parity fragment altered before the tree is built); faulty nodes
-/// echo their fragment of that dispersal.
+/// AVID / AVID-FP: faulty proposers disperse fragments that are each valid against the Merkle
+/// root (AVID) or the cross-checksum's commitments (AVID-FP) but are not one codeword (one
+/// parity fragment altered before committing); faulty nodes echo accordingly.
 struct InconsistentFragments {
     faulty: Vec<NodeId>,
     n: usize,
@@ -731,27 +823,67 @@ impl Adversary for InconsistentFragments {
         self.faulty.clone()
     }
     fn tamper(&mut self, ctx: &mut Ctx<'_>, from: NodeId, to: NodeId, msg: Message) -> Vec<Message> {
-        let Some((p, BroadcastMessage::Avid(m))) = bc_of(&msg) else { return vec![msg] };
-        if !self.faulty.contains(&p) {
+        let Some((p, m)) = bc_of(&msg) else { return vec![msg] };
+        if !self.faulty.contains(&p) || matches!(m, BroadcastMessage::Rbc(_)) {
             return vec![msg];
         }
         let (e, n) = (msg.epoch, self.n);
         let d = self.chosen.entry((e, p)).or_insert_with(|| {
             let v = forged_proposal(ctx, e, p);
-            let code = Carrier::code(n);
-            let mut fragments = code.encode(&v);
-            let victim = ctx.rng.gen_range(code.k()..n);
+            let mut fragments = Carrier::fragments(ctx.variant, n, &v);
+            let k = if ctx.variant.dispersed() { fp_code(ctx.variant, n).linear().k() } else { Carrier::code(n).k() };
+            let victim = ctx.rng.gen_range(k..n);
             let len = fragments[victim].len();
             fragments[victim][ctx.rng.gen_range(0..len)] ^= 0x5a;
             Dispersal::new(fragments)
         });
-        let out = match m {
-            AvidMessage::Val(_) => AvidMessage::Val(d.fragment(to)),
-            AvidMessage::Echo(_) => AvidMessage::Echo(d.fragment(from)),
-            AvidMessage::Ready(_) => AvidMessage::Ready(d.tree.root()),
-        };
+        let out = dispersal_traffic(ctx, e, p, m, from, to, d);
         *ctx.injected += 1;
-        vec![with_bc(e, p, BroadcastMessage::Avid(out))]
+        vec![with_bc(e, p, out)]
+    }
+}
+
+/// BEAT3/4: `f` Byzantine holders answer reads with altered fragments or chunks.
+struct WrongReadData {
+    faulty: Vec<NodeId>,
+}
+
+impl Adversary for WrongReadData {
+    fn name(&self) -> &'static str {
+        "byzantine-holder"
+    }
+    fn faulty(&self) -> Vec<NodeId> {
+        self.faulty.clone()
+    }
+    fn tamper(&mut self, ctx: &mut Ctx<'_>, _from: NodeId, _to: NodeId, mut msg: Message) -> Vec<Message> {
+        if let Content::ReadResponse { data, .. } = &mut msg.content {
+            let mut bytes = data.take().map(|d| d.into_vec()).unwrap_or_default();
+            flip(&mut bytes, ctx.rng);
+            *data = Some(serde_bytes::ByteBuf::from(bytes));
+            *ctx.injected += 1;
+        }
+        vec![msg]
+    }
+}
+
+/// BEAT3/4: `f` holders take part in consensus but never answer reads.
+struct SilentHolders {
+    faulty: Vec<NodeId>,
+}
+
+impl Adversary for SilentHolders {
+    fn name(&self) -> &'static str {
+        "silent-holders"
+    }
+    fn faulty(&self) -> Vec<NodeId> {
+        self.faulty.clone()
+    }
+    fn tamper(&mut self, ctx: &mut Ctx<'_>, _from: NodeId, _to: NodeId, msg: Message) -> Vec<Message> {
+        if matches!(msg.content, Content::ReadResponse { .. }) {
+            *ctx.injected += 1;
+            return Vec::new();
+        }
+        vec![msg]
     }
 }
 

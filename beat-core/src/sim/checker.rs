@@ -2,8 +2,9 @@
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
-use crate::beat::Batch;
+use crate::beat::{Batch, ReadOutcome};
 use crate::crypto::hash::{tagged_hash, Digest};
+use crate::proto::rbc::value_digest;
 use crate::proto::Event;
 use crate::NodeId;
 
@@ -16,9 +17,18 @@ pub struct Violation {
     pub detail: String,
 }
 
+/// A read: (epoch, proposer, byte range or the whole value).
+type ReadKey = (u64, NodeId, Option<(u64, u64)>);
+
 /// Watches the correct nodes' events, outputs and messages.
 #[derive(Debug, Default)]
 pub struct Checker {
+    /// BEAT3/4: digests of values correct nodes dispersed.
+    dispersed: HashMap<(u64, NodeId), Digest>,
+    /// BEAT3/4: the first successful read of each (epoch, proposer, range).
+    reads: HashMap<ReadKey, Digest>,
+    /// Reads checked.
+    pub reads_checked: u64,
     n: usize,
     f: usize,
     correct: Vec<bool>,
@@ -59,6 +69,53 @@ impl Checker {
         self.correct[node]
     }
 
+    /// BEAT3/4: a correct node finished a read of a committed value. Every read must succeed
+    /// (at least `n − 2f` correct nodes hold verified fragments), all reads of the same
+    /// value and range must return the same bytes, and a full read of a correct node's value
+    /// must return what it dispersed.
+    pub fn read(&mut self, node: NodeId, outcome: &ReadOutcome) {
+        if !self.correct[node] {
+            return;
+        }
+        self.reads_checked += 1;
+        let (epoch, proposer) = (outcome.id.epoch, outcome.id.proposer);
+        let bytes = match &outcome.result {
+            Ok(b) => b,
+            Err(e) => {
+                return self
+                    .violate("read-availability", format!("node {node} could not read ({epoch},{proposer}): {e}"))
+            }
+        };
+        let d = tagged_hash("sim/read", &[bytes]);
+        let key = (epoch, proposer, outcome.range.as_ref().map(|r| (r.start, r.end)));
+        match self.reads.get(&key) {
+            Some(prev) if *prev != d => self
+                .violate("read-agreement", format!("node {node} read other bytes for {key:?} than an earlier reader")),
+            Some(_) => {}
+            None => {
+                self.reads.insert(key, d);
+            }
+        }
+        if outcome.range.is_none() {
+            if let Some(v) = self.dispersed.get(&(epoch, proposer)) {
+                if *v != value_digest(bytes) {
+                    self.violate(
+                        "read-validity",
+                        format!("node {node} read ({epoch},{proposer}) but not what it dispersed"),
+                    );
+                }
+            }
+        }
+    }
+
+    /// BEAT3/4: a correct node stored a fragment; `ok` says whether it verifies against the
+    /// agreed cross-checksum.
+    pub fn fragment_stored(&mut self, node: NodeId, epoch: u64, proposer: NodeId, ok: bool) {
+        if self.correct[node] && !ok {
+            self.violate("fragment-check", format!("node {node} stored a bad fragment of ({epoch},{proposer})"));
+        }
+    }
+
     /// A transaction a client submitted, or that a Byzantine proposer made up (allowed: a
     /// faulty proposer may propose anything).
     pub fn allow_tx(&mut self, tx: &[u8]) {
@@ -85,6 +142,9 @@ impl Checker {
         }
         match *ev {
             Event::Proposed { epoch, proposer, digest } => self.honest_proposal(epoch, proposer, digest),
+            Event::Dispersed { epoch, proposer, value_digest } => {
+                self.dispersed.insert((epoch, proposer), value_digest);
+            }
             Event::Delivered { epoch, proposer, digest } => {
                 if !self.delivered_by.insert((epoch, proposer, node)) {
                     self.violate("rbc-integrity", format!("node {node} delivered RBC({epoch},{proposer}) twice"));

@@ -29,8 +29,9 @@ pub use adversary::{Adversary, AdversaryKind};
 pub use checker::{Checker, Violation};
 
 use crate::beat::client::Client;
-use crate::beat::{self, Beat, Config, Variant};
+use crate::beat::{self, Beat, Config, Output, ValueId, Variant};
 use crate::beat::{Content, Input, Message};
+use crate::proto::avid_fp::fpc_context;
 use crate::proto::rbc::value_digest;
 use crate::proto::{Protocol, Step};
 use crate::{NodeId, Params, SessionId};
@@ -113,6 +114,8 @@ pub struct Report {
     pub max_aba_round: u32,
     /// ABA rounds that used the threshold coin.
     pub threshold_coins: u64,
+    /// Reads of committed values (BEAT3/4) whose results the checker verified.
+    pub reads_checked: u64,
     /// Virtual time at the end.
     pub end_time: u64,
     /// Digest of the schedule and the outputs.
@@ -158,7 +161,11 @@ pub struct Simulation {
     committed_at_quiet: Vec<Option<usize>>,
     tx_counter: u64,
     clients: Option<Vec<Client>>,
+    next_retry: u64,
 }
+
+/// Virtual time after which a node's pending reads ask every remaining holder.
+const READ_TIMEOUT: u64 = 300;
 
 impl std::fmt::Debug for Simulation {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -219,6 +226,7 @@ impl Simulation {
             committed_at_quiet: vec![None; case.n],
             tx_counter: 0,
             clients,
+            next_retry: READ_TIMEOUT,
             case,
         }
     }
@@ -257,22 +265,42 @@ impl Simulation {
     }
 
     /// Send a node's step out through the adversary and the network, and check it.
-    fn process_step(&mut self, node: NodeId, step: Step<Message, beat::Batch>) {
+    fn process_step(&mut self, node: NodeId, step: Step<Message, Output>) {
         for ev in &step.events {
             self.checker.event(node, ev);
         }
         self.faults_detected += step.faults.len() as u64;
-        for batch in &step.output {
+        let mut reads = Vec::new();
+        for out in &step.output {
+            let batch = match out {
+                Output::Batch(b) => b,
+                Output::Read(r) => {
+                    self.trace.update(b"read");
+                    self.trace.update(node.to_le_bytes());
+                    if let Ok(bytes) = &r.result {
+                        self.trace.update(value_digest(bytes));
+                    }
+                    self.checker.read(node, r);
+                    continue;
+                }
+            };
             self.trace.update(b"commit");
             self.trace.update(node.to_le_bytes());
             self.trace.update(batch.epoch.to_le_bytes());
             for tx in &batch.transactions {
                 self.trace.update(value_digest(tx));
             }
+            for v in &batch.stored {
+                self.trace.update(v.digest);
+            }
             for tx in std::mem::take(&mut self.invented) {
                 self.checker.allow_tx(&tx);
             }
             self.checker.commit(node, batch);
+            if self.case.variant.dispersed() && self.checker.is_correct(node) {
+                self.check_fragments(node, batch);
+                reads.extend(self.plan_reads(batch));
+            }
         }
         let correct = self.checker.is_correct(node);
         for (target, msg) in step.messages {
@@ -304,6 +332,47 @@ impl Simulation {
         for tx in std::mem::take(&mut self.invented) {
             self.checker.allow_tx(&tx);
         }
+        for input in reads {
+            match self.nodes[node].handle_input(input, &mut self.node_rngs[node]) {
+                Ok(step) => self.process_step(node, step),
+                Err(e) => self
+                    .checker
+                    .violations
+                    .push(Violation { property: "no-local-error", detail: format!("node {node} refused a read: {e}") }),
+            }
+        }
+    }
+
+    /// BEAT3/4: every fragment a correct node stored for this batch verifies against the
+    /// agreed cross-checksum.
+    fn check_fragments(&mut self, node: NodeId, batch: &beat::Batch) {
+        let beat = &self.nodes[node];
+        let Some(code) = beat.dispersal_code() else { return };
+        for v in &batch.stored {
+            let id = ValueId { epoch: batch.epoch, proposer: v.proposer };
+            let (Some(fragment), Some(cc)) = (beat.fragment_store().get(id), beat.committed_checksum(id)) else {
+                continue;
+            };
+            let context = fpc_context(&self.keys[0].public.session, id.epoch, id.proposer);
+            let ok = cc.verify_fragment(code.linear(), code.commitment(), &context, node, &fragment).is_ok();
+            self.checker.fragment_stored(node, id.epoch, id.proposer, ok);
+        }
+    }
+
+    /// BEAT3/4: after committing, a correct node reads back one value of the epoch in full
+    /// and, for BEAT4, a byte range of it (chosen by the seed).
+    fn plan_reads(&mut self, batch: &beat::Batch) -> Vec<Input> {
+        if batch.stored.is_empty() {
+            return Vec::new();
+        }
+        let v = &batch.stored[self.net_rng.gen_range(0..batch.stored.len())];
+        let id = ValueId { epoch: batch.epoch, proposer: v.proposer };
+        let mut reads = vec![Input::Read { id, range: None }];
+        if self.case.variant == Variant::Beat4 {
+            let start = self.net_rng.gen_range(0..v.fragment_size.saturating_sub(40).max(1));
+            reads.push(Input::Read { id, range: Some(start..start + 24) });
+        }
+        reads
     }
 
     fn submit_transactions(&mut self) {
@@ -337,6 +406,20 @@ impl Simulation {
         }
     }
 
+    /// The driver's read timer: every live node with reads waiting asks the holders it has not
+    /// asked yet. Returns whether anything was sent.
+    fn retry_reads(&mut self) -> bool {
+        let mut any = false;
+        for i in 0..self.case.n {
+            if self.alive(i) && self.nodes[i].pending_reads() > 0 {
+                let step = self.nodes[i].handle_input(Input::RetryReads, &mut self.node_rngs[i]).expect("retry");
+                any |= !step.messages.is_empty();
+                self.process_step(i, step);
+            }
+        }
+        any
+    }
+
     fn alive(&self, node: NodeId) -> bool {
         !self.crashed[node]
     }
@@ -355,6 +438,9 @@ impl Simulation {
         for i in 0..self.case.n {
             if !self.checker.is_correct(i) {
                 continue;
+            }
+            if self.nodes[i].pending_reads() > 0 && self.alive(i) {
+                all = false;
             }
             let c = self.checker.committed_by(i);
             if self.now >= quiet && self.committed_at_quiet[i].is_none() {
@@ -381,9 +467,10 @@ impl Simulation {
                 break;
             }
             let Some(Reverse((time, _, slot))) = self.queue.pop() else {
-                // Nothing in flight: nudge every live node to propose (an idle committee with
-                // empty buffers would otherwise wait for a client).
-                let mut any = false;
+                // Nothing in flight: fire the read timers of nodes with reads waiting (a silent
+                // holder never answers), and nudge every live node to propose (an idle
+                // committee with empty buffers would otherwise wait for a client).
+                let mut any = self.retry_reads();
                 for i in 0..self.case.n {
                     if self.alive(i) {
                         let step = self.nodes[i].handle_input(Input::Propose, &mut self.node_rngs[i]).expect("propose");
@@ -398,6 +485,10 @@ impl Simulation {
                 continue;
             };
             self.now = self.now.max(time);
+            if self.now >= self.next_retry {
+                self.next_retry = self.now + READ_TIMEOUT;
+                self.retry_reads();
+            }
             self.update_crashes();
             let Some(env) = self.slots[slot].take() else { continue };
             self.free.push(slot);
@@ -432,6 +523,7 @@ impl Simulation {
             faults_detected: self.faults_detected,
             max_aba_round: self.checker.max_aba_round,
             threshold_coins: self.checker.threshold_coins,
+            reads_checked: self.checker.reads_checked,
             end_time: self.now,
             trace_hash: self.trace.finalize().into(),
             case: self.case,
