@@ -14,6 +14,7 @@
 //! | [`beat`] | BEAT epochs composed from `proto` and `crypto` |
 //! | `sim` | (feature `sim`) the deterministic simulator with named Byzantine adversaries |
 //! | [`keystore`] | trusted-dealer setup: public cluster file (TOML), sealed node key files (Argon2id + ChaCha20-Poly1305), ed25519 identities |
+//! | [`state`] | the node's persistent [`state::Store`]: WAL, snapshots, committed log, fragments, metadata; in memory, redb (default feature `redb`), sled (feature `sled`) |
 //!
 //! Every protocol is a *sans-IO state machine*: a message or an input goes in, a
 //! [`proto::Step`] (messages to send, outputs, faults observed) comes out. No protocol touches
@@ -28,6 +29,7 @@ pub mod keystore;
 pub mod proto;
 #[cfg(feature = "sim")]
 pub mod sim;
+pub mod state;
 
 mod types;
 pub use types::{NodeId, Params, ParamsError, SessionId};
