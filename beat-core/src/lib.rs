@@ -13,6 +13,8 @@
 //! | [`proto`] | sans-IO protocols: [`proto::rbc`], [`proto::aba`], [`proto::acs`], and the [`proto::Step`] / [`proto::Fault`] they return |
 //! | [`beat`] | BEAT epochs composed from `proto` and `crypto` |
 //! | `sim` | (feature `sim`) the deterministic simulator with named Byzantine adversaries |
+//! | [`keystore`] | trusted-dealer setup: public cluster file (TOML), sealed node key files (Argon2id + ChaCha20-Poly1305), ed25519 identities |
+//! | [`state`] | the node's persistent [`state::Store`]: WAL, snapshots, committed log, fragments, metadata; in memory, redb (default feature `redb`), sled (feature `sled`) |
 //!
 //! Every protocol is a *sans-IO state machine*: a message or an input goes in, a
 //! [`proto::Step`] (messages to send, outputs, faults observed) comes out. No protocol touches
@@ -23,9 +25,11 @@
 pub mod beat;
 pub mod codec;
 pub mod crypto;
+pub mod keystore;
 pub mod proto;
 #[cfg(feature = "sim")]
 pub mod sim;
+pub mod state;
 
 mod types;
 pub use types::{NodeId, Params, ParamsError, SessionId};

@@ -71,6 +71,9 @@ const BIT_TAG: &str = "BEAT/coin-bit";
 /// Length of a compressed G2 point.
 const G2_COMPRESSED_LEN: usize = 96;
 
+/// Length of a compressed G1 point (a public key or public key share).
+pub const G1_COMPRESSED_LEN: usize = 48;
+
 /// `H(m)` for the coin `name`: the RFC 9380 hash of `domain ‖ round` to G2.
 fn hash_name(name: &CoinName<'_>) -> G2Affine {
     let msg = name.domain.encode(&[&name.round.to_be_bytes()]);
@@ -167,6 +170,55 @@ impl std::fmt::Debug for CoinSecretShare {
 }
 
 impl CoinPublicKey {
+    /// Rebuild a public key from compressed G1 points (keystore loading) and check it.
+    ///
+    /// Refuses: a point that is not on the curve or not in the prime-order subgroup, an
+    /// identity group key, `threshold ≥ n` (with `n = key_shares.len()`), and key shares that
+    /// do not lie on one polynomial of degree `threshold` through the group key. The last
+    /// check interpolates every window of `threshold + 1` consecutive shares at zero: two
+    /// neighbouring windows share `threshold` points, and with the group key that is
+    /// `threshold + 1` points, so their polynomials coincide; by induction all shares lie on
+    /// one polynomial.
+    pub fn from_compressed(
+        group_key: &[u8; G1_COMPRESSED_LEN],
+        key_shares: &[[u8; G1_COMPRESSED_LEN]],
+        threshold: usize,
+    ) -> Result<Self, CryptoError> {
+        let decode = |bytes: &[u8; G1_COMPRESSED_LEN], what: &'static str| {
+            Option::<G1Affine>::from(G1Affine::from_compressed(bytes)).ok_or(CryptoError::InvalidEncoding(what))
+        };
+        let group_key = decode(group_key, "coin group key")?;
+        if bool::from(group_key.is_identity()) {
+            return Err(CryptoError::InvalidEncoding("coin group key (identity)"));
+        }
+        let key_shares =
+            key_shares.iter().map(|b| decode(b, "coin key share")).collect::<Result<Vec<G1Affine>, CryptoError>>()?;
+        let n = key_shares.len();
+        if threshold >= n {
+            return Err(CryptoError::NotEnoughShares { needed: threshold.saturating_add(1), have: n });
+        }
+        for start in 0..n - threshold {
+            let indices: Vec<NodeId> = (start..=start + threshold).collect();
+            let lambdas = super::lagrange_at_zero(&indices, Scalar::from, |d| Option::from(d.invert()))
+                .ok_or(CryptoError::BadShareIndex(start))?;
+            let at_zero = indices
+                .iter()
+                .zip(&lambdas)
+                .map(|(&i, l)| key_shares[i] * l)
+                .fold(G1Projective::identity(), |acc, p| acc + p);
+            if G1Affine::from(at_zero) != group_key {
+                return Err(CryptoError::InconsistentKeyShare(start + threshold));
+            }
+        }
+        Ok(CoinPublicKey { group_key, key_shares, threshold })
+    }
+    /// Check a node's secret share against its public key share `pk_i = g1^sk_i`.
+    pub fn verify_key_share(&self, share: &CoinSecretShare) -> bool {
+        match self.key_shares.get(share.index) {
+            Some(pk) => G1Affine::from(G1Affine::generator() * share.secret) == *pk,
+            None => false,
+        }
+    }
     /// Check node `index`'s share for `name` (two pairings).
     pub fn verify_share(&self, index: NodeId, name: &CoinName<'_>, share: &CoinShare) -> bool {
         match self.key_shares.get(index) {
@@ -559,6 +611,86 @@ mod tests {
         let dbg = format!("{:?}", sks[2]);
         assert_eq!(dbg, "CoinSecretShare { index: 2, .. }");
         assert!(!dbg.contains(&hex::encode(*sks[2].to_bytes())));
+    }
+
+    #[test]
+    fn public_key_from_compressed_round_trip_and_checks() {
+        let mut r = rng(14);
+        let (pk, sks) = deal(7, 2, &mut r);
+        let group = pk.group_key.to_compressed();
+        let shares: Vec<[u8; 48]> = pk.key_shares.iter().map(G1Affine::to_compressed).collect();
+        let back = CoinPublicKey::from_compressed(&group, &shares, 2).expect("dealt key");
+        assert_eq!(back, pk);
+        assert!(sks.iter().all(|sk| back.verify_key_share(sk)));
+
+        // A share moved to another index, or from another dealing, does not verify.
+        let moved = CoinSecretShare::from_bytes(3, &sks[2].to_bytes()).expect("canonical");
+        assert!(!pk.verify_key_share(&moved));
+        let out_of_range = CoinSecretShare::from_bytes(7, &sks[2].to_bytes()).expect("canonical");
+        assert!(!pk.verify_key_share(&out_of_range));
+        let (_, other) = deal(7, 2, &mut r);
+        assert!(other.iter().all(|sk| !pk.verify_key_share(sk)));
+
+        // Any single share changed (to the generator added onto it) breaks consistency,
+        // whichever window it falls in.
+        for j in 0..7 {
+            let mut bad = shares.clone();
+            bad[j] = G1Affine::from(G1Projective::from(pk.key_shares[j]) + G1Affine::generator()).to_compressed();
+            let err = CoinPublicKey::from_compressed(&group, &bad, 2).expect_err("inconsistent");
+            assert!(matches!(err, CryptoError::InconsistentKeyShare(_)), "{j}: {err:?}");
+        }
+        // Two shares swapped.
+        let mut swapped = shares.clone();
+        swapped.swap(1, 5);
+        assert!(CoinPublicKey::from_compressed(&group, &swapped, 2).is_err());
+        // Too low a threshold (the shares are not on a line), a threshold >= n, a missing share.
+        // (A higher threshold below n is consistent: a degree-2 polynomial has degree <= 3.)
+        assert!(CoinPublicKey::from_compressed(&group, &shares, 1).is_err());
+        assert!(CoinPublicKey::from_compressed(&group, &shares, 3).is_ok());
+        assert_eq!(
+            CoinPublicKey::from_compressed(&group, &shares, 7),
+            Err(CryptoError::NotEnoughShares { needed: 8, have: 7 })
+        );
+        assert_eq!(
+            CoinPublicKey::from_compressed(&group, &shares[..2], 2),
+            Err(CryptoError::NotEnoughShares { needed: 3, have: 2 })
+        );
+        // Another dealing's group key.
+        let (pk2, _) = deal(7, 2, &mut r);
+        assert!(CoinPublicKey::from_compressed(&pk2.group_key.to_compressed(), &shares, 2).is_err());
+        // Identity group key, garbage, and points outside the prime-order subgroup.
+        let identity = G1Affine::identity().to_compressed();
+        assert_eq!(
+            CoinPublicKey::from_compressed(&identity, &shares, 2),
+            Err(CryptoError::InvalidEncoding("coin group key (identity)"))
+        );
+        assert!(CoinPublicKey::from_compressed(&[0xff; 48], &shares, 2).is_err());
+        let mut garbage = shares.clone();
+        garbage[4] = [0u8; 48];
+        assert_eq!(
+            CoinPublicKey::from_compressed(&group, &garbage, 2),
+            Err(CryptoError::InvalidEncoding("coin key share"))
+        );
+        let mut found = 0;
+        while found < 3 {
+            let mut bytes = [0u8; 48];
+            r.fill_bytes(&mut bytes);
+            bytes[0] = 0x80 | (bytes[0] & 0x0f);
+            let point: Option<G1Affine> = G1Affine::from_compressed_unchecked(&bytes).into();
+            if let Some(p) = point.filter(|p| !bool::from(p.is_torsion_free())) {
+                found += 1;
+                let mut bad = shares.clone();
+                bad[0] = p.to_compressed();
+                assert_eq!(
+                    CoinPublicKey::from_compressed(&group, &bad, 2),
+                    Err(CryptoError::InvalidEncoding("coin key share"))
+                );
+                assert_eq!(
+                    CoinPublicKey::from_compressed(&bytes, &shares, 2),
+                    Err(CryptoError::InvalidEncoding("coin group key"))
+                );
+            }
+        }
     }
 
     #[test]

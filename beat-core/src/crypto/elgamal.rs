@@ -258,6 +258,32 @@ impl PublicKey {
         let verification_keys_compressed = verification_keys.iter().map(RistrettoPoint::compress).collect();
         PublicKey { commitments, verification_keys, verification_keys_compressed, h_table }
     }
+    /// [`PublicKey::from_commitments`] for commitments that came from outside (keystore
+    /// loading): refuses an empty list, `threshold ≥ n` and an identity group key `C_0`.
+    pub fn try_from_commitments(commitments: Vec<RistrettoPoint>, n: usize) -> Result<Self, CryptoError> {
+        let Some(group_key) = commitments.first() else {
+            return Err(CryptoError::InvalidEncoding("elgamal commitments (none)"));
+        };
+        if group_key.is_identity() {
+            return Err(CryptoError::InvalidEncoding("elgamal group key (identity)"));
+        }
+        if commitments.len() > n {
+            return Err(CryptoError::NotEnoughShares { needed: commitments.len(), have: n });
+        }
+        Ok(Self::from_commitments(commitments, n))
+    }
+    /// [`PublicKey::try_from_commitments`] from compressed Ristretto points.
+    pub fn from_compressed_commitments(commitments: &[[u8; 32]], n: usize) -> Result<Self, CryptoError> {
+        let points = commitments
+            .iter()
+            .map(|c| CompressedRistretto(*c).decompress().ok_or(CryptoError::InvalidEncoding("elgamal commitment")))
+            .collect::<Result<Vec<_>, _>>()?;
+        Self::try_from_commitments(points, n)
+    }
+    /// Node `index`'s verification key `h_i = g^{x_i}`, compressed.
+    pub fn verification_key(&self, index: NodeId) -> Option<&CompressedRistretto> {
+        self.verification_keys_compressed.get(index)
+    }
     /// The Feldman commitments.
     pub fn commitments(&self) -> &[RistrettoPoint] {
         &self.commitments
@@ -818,6 +844,42 @@ mod tests {
             [pk.verification_keys[1], pk.verification_keys[4], pk.verification_keys[6]],
         );
         assert_eq!(c0, pk.commitments()[0]);
+    }
+
+    #[test]
+    fn public_key_from_compressed_commitments() {
+        let (pk, sks, mut rng) = setup(7, 2, 42);
+        let compressed: Vec<[u8; 32]> = pk.commitments().iter().map(|c| c.compress().to_bytes()).collect();
+        let back = PublicKey::from_compressed_commitments(&compressed, 7).unwrap();
+        assert_eq!(back.verification_keys, pk.verification_keys);
+        assert!(sks.iter().all(|sk| back.verify_key_share(sk)));
+        for i in 0..7 {
+            assert_eq!(back.verification_key(i), Some(&pk.verification_keys_compressed[i]));
+        }
+        assert_eq!(back.verification_key(7), None);
+        let vct = back.verify_ciphertext(back.encrypt(b"l", b"m", &mut rng)).unwrap();
+        let shares = all_shares(&sks, &vct, &mut rng);
+        assert_eq!(pk.combine(&vct, &pick(&shares, &[0, 4, 6])).unwrap(), b"m");
+
+        assert_eq!(
+            PublicKey::from_compressed_commitments(&[], 7).map(|_| ()),
+            Err(CryptoError::InvalidEncoding("elgamal commitments (none)"))
+        );
+        let mut identity = compressed.clone();
+        identity[0] = [0; 32];
+        assert_eq!(
+            PublicKey::from_compressed_commitments(&identity, 7).map(|_| ()),
+            Err(CryptoError::InvalidEncoding("elgamal group key (identity)"))
+        );
+        let mut garbage = compressed.clone();
+        garbage[1] = [0xff; 32];
+        assert_eq!(
+            PublicKey::from_compressed_commitments(&garbage, 7).map(|_| ()),
+            Err(CryptoError::InvalidEncoding("elgamal commitment"))
+        );
+        // f + 1 commitments for fewer than f + 1 nodes.
+        assert!(PublicKey::from_compressed_commitments(&compressed, 2).is_err());
+        assert!(PublicKey::from_compressed_commitments(&compressed, 3).is_ok());
     }
 
     #[test]

@@ -1,0 +1,794 @@
+//! Trusted-dealer setup of a committee, the cluster file, and the node key files.
+//!
+//! ## The cluster file (`cluster.toml`, public)
+//!
+//! ```toml
+//! version = 1
+//! session = "<64 hex digits>"
+//! n = 4
+//! f = 1
+//! coin_group_key = "<96 hex digits: BLS12-381 G1, compressed>"      # pk = g1^p(0)
+//! encryption_commitments = ["<64 hex: Ristretto255>", ...]          # Feldman C_0 .. C_f
+//!
+//! [[nodes]]
+//! id = 0
+//! identity = "<64 hex: ed25519 public key>"
+//! coin_key = "<96 hex: pk_0 = g1^p(1)>"
+//! encryption_key = "<64 hex: h_0 = g^x_0>"                          # implied by the commitments
+//!
+//! [nodes.addresses]
+//! clearnet = "127.0.0.1:7000"
+//! tor = "xxxx.onion:7000"                                           # optional
+//! i2p = "xxxx.b32.i2p:7000"                                         # optional
+//! ```
+//!
+//! Operators may edit the addresses; everything else is key material, checked on load
+//! ([`ClusterConfig::from_file`] lists the checks). Unknown fields are refused, so a misspelt
+//! key is an error rather than silently ignored.
+//!
+//! ## The node key file (`node-<id>.key`, secret)
+//!
+//! The plaintext is a fixed 141-byte layout, sealed by [`storage`](super::storage):
+//!
+//! ```text
+//! offset size  field
+//!      0    1  format = 1
+//!      1   32  session id
+//!     33    4  node id, u32 big-endian
+//!     37    4  n, u32 big-endian
+//!     41    4  f, u32 big-endian
+//!     45   32  coin secret share (BLS12-381 scalar, canonical little-endian)
+//!     77   32  decryption secret share (Ristretto255 scalar, canonical little-endian)
+//!    109   32  ed25519 identity seed
+//! ```
+
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use serde::{Deserialize, Serialize};
+use zeroize::Zeroizing;
+
+use super::identity::{IdentityKey, IdentityPublic};
+use super::storage::{self, KdfParams, KeySource};
+use super::KeystoreError;
+use crate::beat::keys::{NodeKeys, PublicKeys};
+use crate::crypto::coin::{CoinPublicKey, CoinSecretShare, G1_COMPRESSED_LEN};
+use crate::crypto::elgamal;
+use crate::{NodeId, Params, SessionId};
+
+/// Name of the cluster file the dealer writes.
+pub const CLUSTER_FILE_NAME: &str = "cluster.toml";
+/// The cluster file version this build writes and reads.
+pub const CLUSTER_FILE_VERSION: u32 = 1;
+/// Largest cluster file read (a 64-node cluster file is about 30 KB).
+const MAX_CLUSTER_FILE_BYTES: usize = 1 << 20;
+/// Format byte of the node key file plaintext.
+const NODE_KEY_FORMAT: u8 = 1;
+/// Length of the node key file plaintext.
+const NODE_KEY_LEN: usize = 1 + 32 + 3 * 4 + 3 * 32;
+/// Longest address accepted.
+const MAX_ADDRESS_LEN: usize = 255;
+
+/// The name of node `id`'s key file: `node-<id>.key`.
+pub fn node_key_file_name(id: NodeId) -> String {
+    format!("node-{id}.key")
+}
+
+/// Where a node can be reached, per transport. At least one must be set.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Addresses {
+    /// TCP `host:port`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub clearnet: Option<String>,
+    /// Tor onion service `xxxx.onion:port`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tor: Option<String>,
+    /// I2P destination (`xxxx.b32.i2p:port`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub i2p: Option<String>,
+}
+
+impl Addresses {
+    /// Only a clearnet address.
+    pub fn clearnet(address: impl Into<String>) -> Self {
+        Addresses { clearnet: Some(address.into()), ..Addresses::default() }
+    }
+
+    /// At least one address; each non-empty, at most 255 characters, no whitespace or control characters.
+    fn check(&self, id: NodeId) -> Result<(), KeystoreError> {
+        let all = [("clearnet", &self.clearnet), ("tor", &self.tor), ("i2p", &self.i2p)];
+        if all.iter().all(|(_, a)| a.is_none()) {
+            return Err(KeystoreError::InvalidCluster(format!("node {id}: no address (set clearnet, tor or i2p)")));
+        }
+        for (kind, address) in all {
+            if let Some(a) = address {
+                if a.is_empty() || a.len() > MAX_ADDRESS_LEN || a.chars().any(|c| c.is_whitespace() || c.is_control()) {
+                    return Err(KeystoreError::InvalidCluster(format!("node {id}: invalid {kind} address {a:?}")));
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The cluster file as written on disk (TOML, hex strings). Validate it with
+/// [`ClusterConfig::from_file`] before use.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClusterFile {
+    /// [`CLUSTER_FILE_VERSION`].
+    pub version: u32,
+    /// Session id, 64 hex digits.
+    pub session: String,
+    /// Committee size.
+    pub n: usize,
+    /// Faults tolerated.
+    pub f: usize,
+    /// Coin group key `g1^p(0)`, compressed G1, 96 hex digits.
+    pub coin_group_key: String,
+    /// Feldman commitments `C_0 .. C_f` of the encryption key, compressed Ristretto255, 64 hex digits each.
+    pub encryption_commitments: Vec<String>,
+    /// One entry per node.
+    pub nodes: Vec<NodeFileEntry>,
+}
+
+/// One node in the cluster file.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NodeFileEntry {
+    /// Node id, `0..n`.
+    pub id: NodeId,
+    /// ed25519 identity public key, 64 hex digits.
+    pub identity: String,
+    /// Coin public key share `g1^p(id + 1)`, 96 hex digits.
+    pub coin_key: String,
+    /// Encryption verification key `h_id`, 64 hex digits (implied by the commitments; checked).
+    pub encryption_key: String,
+    /// Where the node listens.
+    pub addresses: Addresses,
+}
+
+/// A validated cluster file.
+#[derive(Clone, Debug)]
+pub struct ClusterConfig {
+    /// Session, parameters and threshold public keys.
+    pub public: PublicKeys,
+    /// Every node, indexed by id.
+    pub nodes: Vec<NodeInfo>,
+}
+
+/// A node's public identity and addresses.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NodeInfo {
+    /// Its id.
+    pub id: NodeId,
+    /// Its ed25519 identity.
+    pub identity: IdentityPublic,
+    /// Where it listens.
+    pub addresses: Addresses,
+}
+
+fn hex_array<const N: usize>(s: &str, what: &dyn std::fmt::Display) -> Result<[u8; N], KeystoreError> {
+    let mut out = [0u8; N];
+    hex::decode_to_slice(s, &mut out)
+        .map_err(|_| KeystoreError::InvalidCluster(format!("{what}: expected {} hex digits", 2 * N)))?;
+    Ok(out)
+}
+
+impl ClusterConfig {
+    /// Committee parameters.
+    pub fn params(&self) -> Params {
+        self.public.params
+    }
+
+    /// Session id.
+    pub fn session(&self) -> SessionId {
+        self.public.session
+    }
+
+    /// Validate a parsed cluster file: version; `n`, `f` ([`Params::with_f`]); nodes are
+    /// exactly `0..n`, each with a distinct valid identity and at least one valid address;
+    /// the coin keys decode to G1 subgroup points lying on one degree-`f` polynomial through
+    /// the group key; there are `f + 1` encryption commitments, they decode, and each node's
+    /// `encryption_key` is the verification key they imply.
+    pub fn from_file(file: &ClusterFile) -> Result<Self, KeystoreError> {
+        let invalid = KeystoreError::InvalidCluster;
+        if file.version != CLUSTER_FILE_VERSION {
+            return Err(invalid(format!("version {} (this build reads version {CLUSTER_FILE_VERSION})", file.version)));
+        }
+        let session = SessionId(hex_array(&file.session, &"session")?);
+        let params = Params::with_f(file.n, file.f)?;
+        if file.nodes.len() != params.n {
+            return Err(invalid(format!("{} nodes listed, but n = {}", file.nodes.len(), params.n)));
+        }
+        let mut by_id: Vec<Option<&NodeFileEntry>> = vec![None; params.n];
+        for entry in &file.nodes {
+            match by_id.get_mut(entry.id) {
+                None => return Err(invalid(format!("node id {} is not below n = {}", entry.id, params.n))),
+                Some(Some(_)) => return Err(invalid(format!("node {} is listed twice", entry.id))),
+                Some(slot) => *slot = Some(entry),
+            }
+        }
+        // n entries with distinct ids < n: every slot is filled.
+        let entries: Vec<&NodeFileEntry> = by_id.into_iter().flatten().collect();
+
+        let group_key: [u8; G1_COMPRESSED_LEN] = hex_array(&file.coin_group_key, &"coin_group_key")?;
+        let coin_keys = entries
+            .iter()
+            .map(|e| hex_array::<G1_COMPRESSED_LEN>(&e.coin_key, &format_args!("node {}: coin_key", e.id)))
+            .collect::<Result<Vec<_>, _>>()?;
+        let coin = CoinPublicKey::from_compressed(&group_key, &coin_keys, params.f)
+            .map_err(|e| invalid(format!("coin keys: {e}")))?;
+
+        if file.encryption_commitments.len() != params.f + 1 {
+            return Err(invalid(format!(
+                "{} encryption_commitments, but f + 1 = {}",
+                file.encryption_commitments.len(),
+                params.f + 1
+            )));
+        }
+        let commitments = file
+            .encryption_commitments
+            .iter()
+            .enumerate()
+            .map(|(j, c)| hex_array::<32>(c, &format_args!("encryption_commitments[{j}]")))
+            .collect::<Result<Vec<_>, _>>()?;
+        let encryption = elgamal::PublicKey::from_compressed_commitments(&commitments, params.n)
+            .map_err(|e| invalid(format!("encryption_commitments: {e}")))?;
+
+        let mut identities = HashSet::new();
+        let mut nodes = Vec::with_capacity(params.n);
+        for e in entries {
+            let key: [u8; 32] = hex_array(&e.encryption_key, &format_args!("node {}: encryption_key", e.id))?;
+            if encryption.verification_key(e.id).map(|h| h.to_bytes()) != Some(key) {
+                return Err(invalid(format!(
+                    "node {}: encryption_key does not match the encryption_commitments",
+                    e.id
+                )));
+            }
+            let identity = IdentityPublic::from_hex(&e.identity)
+                .map_err(|err| invalid(format!("node {}: identity: {err}", e.id)))?;
+            if !identities.insert(identity) {
+                return Err(invalid(format!("node {}: identity is also another node's", e.id)));
+            }
+            e.addresses.check(e.id)?;
+            nodes.push(NodeInfo { id: e.id, identity, addresses: e.addresses.clone() });
+        }
+        let public = PublicKeys { params, session, coin: Arc::new(coin), encryption: Arc::new(encryption) };
+        Ok(ClusterConfig { public, nodes })
+    }
+
+    /// The on-disk form.
+    pub fn to_file(&self) -> ClusterFile {
+        let coin = &self.public.coin;
+        let enc = &self.public.encryption;
+        ClusterFile {
+            version: CLUSTER_FILE_VERSION,
+            session: hex::encode(self.public.session.0),
+            n: self.public.params.n,
+            f: self.public.params.f,
+            coin_group_key: hex::encode(coin.group_key.to_compressed()),
+            encryption_commitments: enc.commitments().iter().map(|c| hex::encode(c.compress().as_bytes())).collect(),
+            nodes: self
+                .nodes
+                .iter()
+                .map(|node| NodeFileEntry {
+                    id: node.id,
+                    identity: node.identity.to_hex(),
+                    coin_key: coin.key_shares.get(node.id).map(|k| hex::encode(k.to_compressed())).unwrap_or_default(),
+                    encryption_key: enc
+                        .verification_key(node.id)
+                        .map(|h| hex::encode(h.as_bytes()))
+                        .unwrap_or_default(),
+                    addresses: node.addresses.clone(),
+                })
+                .collect(),
+        }
+    }
+
+    /// The cluster file's TOML text (with an explanatory comment on top).
+    pub fn to_toml(&self) -> Result<String, KeystoreError> {
+        let body = toml::to_string_pretty(&self.to_file()).map_err(|e| KeystoreError::InvalidCluster(e.to_string()))?;
+        Ok(format!(
+            "# BEAT cluster file (public). Operators may edit the [nodes.addresses] tables;\n\
+             # every other value is key material and is checked when a node loads this file.\n\n{body}"
+        ))
+    }
+
+    /// Parse and validate a cluster file's TOML text.
+    pub fn from_toml(text: &str) -> Result<Self, KeystoreError> {
+        let file: ClusterFile = toml::from_str(text).map_err(|e| KeystoreError::InvalidCluster(e.to_string()))?;
+        Self::from_file(&file)
+    }
+}
+
+/// One node's secrets, as sealed in its key file. Zeroized on drop (each part is);
+/// `Debug` prints the id, the session and the public identity only.
+pub struct NodeKeyFile {
+    /// The node.
+    pub id: NodeId,
+    /// The session the keys belong to.
+    pub session: SessionId,
+    /// The committee's `n` and `f`.
+    pub params: Params,
+    /// Coin secret share.
+    pub coin_secret: CoinSecretShare,
+    /// Decryption secret share.
+    pub decryption_secret: elgamal::SecretKeyShare,
+    /// ed25519 identity.
+    pub identity: IdentityKey,
+}
+
+impl std::fmt::Debug for NodeKeyFile {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NodeKeyFile")
+            .field("id", &self.id)
+            .field("session", &self.session)
+            .field("params", &self.params)
+            .field("identity", &self.identity.public())
+            .finish_non_exhaustive()
+    }
+}
+
+impl NodeKeyFile {
+    /// The fixed 141-byte plaintext layout (see the module docs), in a zeroized buffer.
+    pub fn to_bytes(&self) -> Zeroizing<Vec<u8>> {
+        let mut out = Zeroizing::new(Vec::with_capacity(NODE_KEY_LEN));
+        out.push(NODE_KEY_FORMAT);
+        out.extend_from_slice(&self.session.0);
+        // id < n ≤ Params::MAX_N, so these fit in a u32.
+        for v in [self.id, self.params.n, self.params.f] {
+            out.extend_from_slice(&(v as u32).to_be_bytes());
+        }
+        out.extend_from_slice(self.coin_secret.to_bytes().as_slice());
+        out.extend_from_slice(self.decryption_secret.to_bytes().as_slice());
+        out.extend_from_slice(self.identity.to_bytes().as_slice());
+        out
+    }
+
+    /// Parse the plaintext layout; refuses a wrong length or format byte, bad `n`/`f`,
+    /// `id ≥ n` and non-canonical scalars.
+    pub fn from_bytes(bytes: &[u8]) -> Result<Self, KeystoreError> {
+        if bytes.len() != NODE_KEY_LEN {
+            return Err(KeystoreError::MalformedKeyFile("wrong length"));
+        }
+        if bytes[0] != NODE_KEY_FORMAT {
+            return Err(KeystoreError::MalformedKeyFile("unknown format"));
+        }
+        let array32 = |at: usize| -> Zeroizing<[u8; 32]> {
+            let mut a = Zeroizing::new([0u8; 32]);
+            a.copy_from_slice(&bytes[at..at + 32]);
+            a
+        };
+        let u32_at = |at: usize| u32::from_be_bytes([bytes[at], bytes[at + 1], bytes[at + 2], bytes[at + 3]]) as usize;
+        let session = SessionId(*array32(1));
+        let (id, n, f) = (u32_at(33), u32_at(37), u32_at(41));
+        let params = Params::with_f(n, f)?;
+        if id >= n {
+            return Err(KeystoreError::MalformedKeyFile("node id not below n"));
+        }
+        let coin_secret = CoinSecretShare::from_bytes(id, &array32(45))?;
+        let decryption_secret = elgamal::SecretKeyShare::from_bytes(id, &array32(77))?;
+        let identity = IdentityKey::from_bytes(&array32(109));
+        Ok(NodeKeyFile { id, session, params, coin_secret, decryption_secret, identity })
+    }
+}
+
+/// Deal a committee of `addresses.len()` nodes (`f = ⌊(n−1)/3⌋`) for `session`: threshold
+/// keys from [`crate::beat::keys::deal`] and a fresh ed25519 identity per node.
+pub fn deal_cluster(
+    session: SessionId,
+    addresses: &[Addresses],
+    rng: &mut impl rand_core::CryptoRngCore,
+) -> Result<(ClusterConfig, Vec<NodeKeyFile>), KeystoreError> {
+    let params = Params::new(addresses.len())?;
+    for (id, a) in addresses.iter().enumerate() {
+        a.check(id)?;
+    }
+    let keys = crate::beat::keys::deal(params, session, rng);
+    let public = match keys.first() {
+        Some(k) => k.public.clone(),
+        None => return Err(KeystoreError::Params(crate::ParamsError::TooFewNodes(0))),
+    };
+    let mut nodes = Vec::with_capacity(params.n);
+    let mut secrets = Vec::with_capacity(params.n);
+    for (k, a) in keys.into_iter().zip(addresses) {
+        let identity = IdentityKey::generate(rng);
+        nodes.push(NodeInfo { id: k.id, identity: identity.public(), addresses: a.clone() });
+        secrets.push(NodeKeyFile {
+            id: k.id,
+            session,
+            params,
+            coin_secret: (*k.coin_secret).clone(),
+            decryption_secret: (*k.decryption_secret).clone(),
+            identity,
+        });
+    }
+    Ok((ClusterConfig { public, nodes }, secrets))
+}
+
+/// Deal a committee and write `dir/cluster.toml` (mode 0644) and `dir/node-<id>.key`
+/// (mode 0600, sealed under `key`; `kdf` applies to a passphrase). Creates `dir` if needed and
+/// refuses to overwrite any existing file (checked before anything is written).
+pub fn write_cluster(
+    dir: &Path,
+    session: SessionId,
+    addresses: &[Addresses],
+    key: &KeySource,
+    kdf: &KdfParams,
+    rng: &mut impl rand_core::CryptoRngCore,
+) -> Result<ClusterConfig, KeystoreError> {
+    std::fs::create_dir_all(dir).map_err(|source| KeystoreError::Io { path: dir.to_path_buf(), source })?;
+    let cluster_path = dir.join(CLUSTER_FILE_NAME);
+    let key_paths: Vec<PathBuf> = (0..addresses.len()).map(|id| dir.join(node_key_file_name(id))).collect();
+    if let Some(existing) = std::iter::once(&cluster_path).chain(&key_paths).find(|p| p.exists()) {
+        return Err(KeystoreError::Exists(existing.clone()));
+    }
+    let (config, secrets) = deal_cluster(session, addresses, rng)?;
+    // Seal everything before writing anything, so a bad key source leaves no partial cluster.
+    let sealed =
+        secrets.iter().map(|s| storage::seal(&s.to_bytes(), key, kdf, rng)).collect::<Result<Vec<Vec<u8>>, _>>()?;
+    storage::write_new_file(&cluster_path, config.to_toml()?.as_bytes(), false)?;
+    for (path, bytes) in key_paths.iter().zip(&sealed) {
+        storage::write_new_file(path, bytes, true)?;
+    }
+    Ok(config)
+}
+
+/// Read and validate a cluster file.
+pub fn load_cluster(path: &Path) -> Result<ClusterConfig, KeystoreError> {
+    let bytes = storage::read_capped(path, MAX_CLUSTER_FILE_BYTES)?;
+    let text = std::str::from_utf8(&bytes)
+        .map_err(|_| KeystoreError::InvalidCluster(format!("{} is not UTF-8 text", path.display())))?;
+    ClusterConfig::from_toml(text)
+}
+
+/// Open a node's key file and check it against the cluster: same session and `n`, `f`; coin
+/// and decryption shares matching that node's verification keys; identity matching its
+/// public identity. Returns the node's keys and its identity.
+pub fn load_node_keys(
+    path: &Path,
+    key: &KeySource,
+    cluster: &ClusterConfig,
+) -> Result<(NodeKeys, IdentityKey), KeystoreError> {
+    let plaintext = storage::open_file(path, key)?;
+    let file = NodeKeyFile::from_bytes(&plaintext)?;
+    if file.session != cluster.public.session {
+        return Err(KeystoreError::KeyFileMismatch("session"));
+    }
+    if file.params != cluster.public.params {
+        return Err(KeystoreError::KeyFileMismatch("committee size (n, f)"));
+    }
+    let node = cluster.nodes.get(file.id).ok_or(KeystoreError::KeyFileMismatch("node id"))?;
+    if !cluster.public.coin.verify_key_share(&file.coin_secret) {
+        return Err(KeystoreError::KeyFileMismatch("coin key share"));
+    }
+    if !cluster.public.encryption.verify_key_share(&file.decryption_secret) {
+        return Err(KeystoreError::KeyFileMismatch("decryption key share"));
+    }
+    if file.identity.public() != node.identity {
+        return Err(KeystoreError::KeyFileMismatch("identity key"));
+    }
+    let NodeKeyFile { id, coin_secret, decryption_secret, identity, .. } = file;
+    let keys = NodeKeys {
+        id,
+        public: cluster.public.clone(),
+        coin_secret: Arc::new(coin_secret),
+        decryption_secret: Arc::new(decryption_secret),
+    };
+    Ok((keys, identity))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::crypto::coin::CoinName;
+    use crate::crypto::hash::Domain;
+    use rand_chacha::rand_core::SeedableRng;
+    use rand_chacha::ChaCha20Rng;
+
+    fn fast() -> KdfParams {
+        KdfParams::new(64, 1, 1).unwrap()
+    }
+
+    fn addresses(n: usize) -> Vec<Addresses> {
+        (0..n).map(|i| Addresses::clearnet(format!("127.0.0.1:{}", 7000 + i))).collect()
+    }
+
+    fn pass() -> KeySource {
+        KeySource::passphrase("dealer passphrase")
+    }
+
+    /// Write a 4-node cluster into a fresh directory.
+    fn written(seed: u64) -> (tempfile::TempDir, ClusterConfig) {
+        let dir = tempfile::tempdir().unwrap();
+        let mut rng = ChaCha20Rng::seed_from_u64(seed);
+        let session = SessionId::from_name("dealer-test");
+        let config = write_cluster(dir.path(), session, &addresses(4), &pass(), &fast(), &mut rng).unwrap();
+        (dir, config)
+    }
+
+    #[test]
+    fn written_cluster_loads_and_the_keys_work_together() {
+        let (dir, written) = written(1);
+        let cluster = load_cluster(&dir.path().join(CLUSTER_FILE_NAME)).unwrap();
+        assert_eq!(cluster.params(), Params::new(4).unwrap());
+        assert_eq!(cluster.session(), SessionId::from_name("dealer-test"));
+        assert_eq!(cluster.nodes, written.nodes);
+        assert_eq!(*cluster.public.coin, *written.public.coin);
+        assert_eq!(cluster.nodes[2].addresses.clearnet.as_deref(), Some("127.0.0.1:7002"));
+
+        let loaded: Vec<(NodeKeys, IdentityKey)> = (0..4)
+            .map(|id| load_node_keys(&dir.path().join(node_key_file_name(id)), &pass(), &cluster).unwrap())
+            .collect();
+        let session = cluster.session();
+        let name = CoinName { domain: Domain { protocol: "t", session: &session, epoch: 1, instance: 0 }, round: 0 };
+        let shares: Vec<_> = loaded.iter().map(|(k, _)| (k.id, k.coin_secret.sign(&name))).collect();
+        for (i, s) in &shares {
+            assert!(cluster.public.coin.verify_share(*i, &name, s));
+        }
+        let sig = cluster.public.coin.combine(&shares[1..3]).unwrap();
+        assert!(cluster.public.coin.verify(&name, &sig));
+
+        let mut rng = ChaCha20Rng::seed_from_u64(2);
+        let ct = cluster.public.encryption.encrypt(b"label", b"secret batch", &mut rng);
+        let vct = cluster.public.encryption.verify_ciphertext(ct).unwrap();
+        let dec: Vec<_> =
+            loaded.iter().take(2).map(|(k, _)| (k.id, k.decryption_secret.decrypt_share(&vct, &mut rng))).collect();
+        assert_eq!(cluster.public.encryption.combine(&vct, &dec).unwrap(), b"secret batch");
+
+        for (keys, identity) in &loaded {
+            assert_eq!(identity.public(), cluster.nodes[keys.id].identity);
+            assert!(cluster.nodes[keys.id].identity.verify(b"hello", &identity.sign(b"hello")));
+        }
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt as _;
+            let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+            assert_eq!(mode(&dir.path().join("node-3.key")), 0o600);
+            assert_eq!(mode(&dir.path().join(CLUSTER_FILE_NAME)), 0o644);
+        }
+    }
+
+    #[test]
+    fn cluster_file_is_readable_toml_and_addresses_can_be_edited() {
+        let (dir, _) = written(3);
+        let path = dir.path().join(CLUSTER_FILE_NAME);
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert!(text.starts_with("# BEAT cluster file"), "{text}");
+        assert!(text.contains("[[nodes]]"), "{text}");
+        assert!(text.contains("clearnet = \"127.0.0.1:7001\""), "{text}");
+        assert!(!text.contains("tor ="), "unset addresses are omitted: {text}");
+        // An operator moves node 1 and gives it an onion address.
+        let edited = text.replace(
+            "clearnet = \"127.0.0.1:7001\"",
+            "clearnet = \"10.0.0.2:7001\"\ntor = \"abcdefghijklmnop.onion:7001\"",
+        );
+        let cluster = ClusterConfig::from_toml(&edited).unwrap();
+        assert_eq!(cluster.nodes[1].addresses.clearnet.as_deref(), Some("10.0.0.2:7001"));
+        assert_eq!(cluster.nodes[1].addresses.tor.as_deref(), Some("abcdefghijklmnop.onion:7001"));
+        // Node 1's keys still load against the edited file.
+        std::fs::write(&path, &edited).unwrap();
+        let cluster = load_cluster(&path).unwrap();
+        assert!(load_node_keys(&dir.path().join("node-1.key"), &pass(), &cluster).is_ok());
+        // A misspelt field is an error, not ignored.
+        let typo = text.replacen("clearnet = ", "clearnt = ", 1);
+        assert!(matches!(ClusterConfig::from_toml(&typo), Err(KeystoreError::InvalidCluster(_))));
+    }
+
+    /// Each mutation of a valid cluster file must be refused, with the given text in the error.
+    #[test]
+    fn invalid_cluster_files_are_refused() {
+        let mut rng = ChaCha20Rng::seed_from_u64(4);
+        let (config, _) = deal_cluster(SessionId::from_name("v"), &addresses(4), &mut rng).unwrap();
+        let (other, _) = deal_cluster(SessionId::from_name("v"), &addresses(4), &mut rng).unwrap();
+        let good = config.to_file();
+        assert!(ClusterConfig::from_file(&good).is_ok());
+        let other = other.to_file();
+        type Mutation = Box<dyn Fn(&mut ClusterFile)>;
+        let cases: Vec<(&str, Mutation)> = vec![
+            ("version 2", Box::new(|f| f.version = 2)),
+            ("session", Box::new(|f| f.session = "00".repeat(31))),
+            ("session", Box::new(|f| f.session = "xy".repeat(32))),
+            ("at least 4 nodes", Box::new(|f| f.n = 3)),
+            ("cannot tolerate", Box::new(|f| f.f = 2)),
+            // f = 0 is valid for n = 4, but the coin shares are on a degree-1 polynomial.
+            ("coin keys", Box::new(|f| f.f = 0)),
+            ("3 encryption_commitments, but f + 1 = 2", Box::new(|f| f.encryption_commitments.push("00".repeat(32)))),
+            (
+                "1 encryption_commitments, but f + 1 = 2",
+                Box::new(|f| {
+                    f.encryption_commitments.pop();
+                }),
+            ),
+            (
+                "3 nodes listed",
+                Box::new(|f| {
+                    f.nodes.pop();
+                }),
+            ),
+            ("listed twice", Box::new(|f| f.nodes[3].id = 0)),
+            ("not below n", Box::new(|f| f.nodes[3].id = 4)),
+            ("coin_group_key", Box::new(|f| f.coin_group_key.truncate(94))),
+            ("coin keys", Box::new(move |f| f.coin_group_key = other.coin_group_key.clone())),
+            (
+                "coin keys",
+                Box::new(|f| {
+                    let k0 = std::mem::take(&mut f.nodes[0].coin_key);
+                    f.nodes[0].coin_key = std::mem::replace(&mut f.nodes[1].coin_key, k0);
+                }),
+            ),
+            ("node 2: coin_key", Box::new(|f| f.nodes[2].coin_key = "zz".into())),
+            ("coin keys", Box::new(|f| f.nodes[2].coin_key = f.nodes[1].coin_key.clone())),
+            ("encryption_commitments[1]", Box::new(|f| f.encryption_commitments[1] = "00".into())),
+            ("encryption_commitments: invalid encoding", Box::new(|f| f.encryption_commitments[1] = "ff".repeat(32))),
+            ("does not match the encryption_commitments", Box::new(|f| f.encryption_commitments.swap(0, 1))),
+            ("node 1: encryption_key does not match", Box::new(|f| f.nodes[1].encryption_key = "00".repeat(32))),
+            ("node 3: identity", Box::new(|f| f.nodes[3].identity = format!("01{}", "00".repeat(31)))),
+            ("also another node's", Box::new(|f| f.nodes[3].identity = f.nodes[0].identity.clone())),
+            ("node 0: no address", Box::new(|f| f.nodes[0].addresses = Addresses::default())),
+            ("invalid tor address", Box::new(|f| f.nodes[0].addresses.tor = Some("a b.onion".into()))),
+            ("invalid clearnet address", Box::new(|f| f.nodes[0].addresses.clearnet = Some(String::new()))),
+        ];
+        for (expected, mutate) in cases {
+            let mut file = good.clone();
+            mutate(&mut file);
+            let err = ClusterConfig::from_file(&file).expect_err(expected).to_string();
+            assert!(err.contains(expected), "expected {expected:?} in {err:?}");
+            // The same through TOML text.
+            let text = toml::to_string(&file).unwrap();
+            assert!(ClusterConfig::from_toml(&text).is_err(), "{expected}");
+        }
+        // The order of the [[nodes]] entries does not matter.
+        let mut shuffled = good.clone();
+        shuffled.nodes.reverse();
+        assert_eq!(ClusterConfig::from_file(&shuffled).unwrap().nodes, config.nodes);
+        // Not TOML, or not UTF-8.
+        assert!(ClusterConfig::from_toml("n = [").is_err());
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(CLUSTER_FILE_NAME);
+        std::fs::write(&path, [0xff, 0xfe, 0x00]).unwrap();
+        assert!(matches!(load_cluster(&path), Err(KeystoreError::InvalidCluster(_))));
+    }
+
+    #[test]
+    fn key_files_must_match_the_cluster_file() {
+        let (dir_a, a) = written(5);
+        let (dir_b, b) = written(6); // same session name, different keys
+        let key_a1 = dir_a.path().join("node-1.key");
+        assert!(load_node_keys(&key_a1, &pass(), &a).is_ok());
+        assert!(matches!(load_node_keys(&key_a1, &pass(), &b), Err(KeystoreError::KeyFileMismatch("coin key share"))));
+        // A cluster file for another session.
+        let mut rng = ChaCha20Rng::seed_from_u64(7);
+        let other_dir = tempfile::tempdir().unwrap();
+        let c =
+            write_cluster(other_dir.path(), SessionId::from_name("other"), &addresses(4), &pass(), &fast(), &mut rng)
+                .unwrap();
+        assert!(matches!(load_node_keys(&key_a1, &pass(), &c), Err(KeystoreError::KeyFileMismatch("session"))));
+        // A cluster of another size.
+        let d = write_cluster(&other_dir.path().join("n5"), a.session(), &addresses(5), &pass(), &fast(), &mut rng)
+            .unwrap();
+        assert!(matches!(
+            load_node_keys(&key_a1, &pass(), &d),
+            Err(KeystoreError::KeyFileMismatch("committee size (n, f)"))
+        ));
+        // The cluster file with node 1's identity replaced by a fresh one.
+        let mut file = a.to_file();
+        file.nodes[1].identity = IdentityKey::generate(&mut rng).public().to_hex();
+        let swapped = ClusterConfig::from_file(&file).unwrap();
+        assert!(matches!(
+            load_node_keys(&key_a1, &pass(), &swapped),
+            Err(KeystoreError::KeyFileMismatch("identity key"))
+        ));
+        assert!(load_node_keys(&dir_a.path().join("node-2.key"), &pass(), &swapped).is_ok());
+        // The decryption share is checked independently of the coin share: a key file with
+        // a's coin share and b's decryption share.
+        let mut plain = storage::open_file(&key_a1, &pass()).unwrap();
+        let b_plain = storage::open_file(&dir_b.path().join("node-1.key"), &pass()).unwrap();
+        plain[77..109].copy_from_slice(&b_plain[77..109]);
+        let mixed = other_dir.path().join("mixed.key");
+        storage::seal_to_file(&mixed, &plain, &pass(), &fast(), &mut rng).unwrap();
+        assert!(matches!(
+            load_node_keys(&mixed, &pass(), &a),
+            Err(KeystoreError::KeyFileMismatch("decryption key share"))
+        ));
+        // Wrong passphrase.
+        assert!(matches!(
+            load_node_keys(&key_a1, &KeySource::passphrase("nope"), &a),
+            Err(KeystoreError::WrongKeyOrTampered)
+        ));
+    }
+
+    #[test]
+    fn node_key_file_layout_round_trips_and_rejects_garbage() {
+        let mut rng = ChaCha20Rng::seed_from_u64(8);
+        let (_, secrets) = deal_cluster(SessionId::from_name("k"), &addresses(7), &mut rng).unwrap();
+        let bytes = secrets[5].to_bytes();
+        assert_eq!(bytes.len(), NODE_KEY_LEN);
+        assert_eq!(bytes.len(), 141);
+        let back = NodeKeyFile::from_bytes(&bytes).unwrap();
+        assert_eq!((back.id, back.session, back.params), (5, secrets[5].session, Params::new(7).unwrap()));
+        assert_eq!(*back.to_bytes(), *bytes);
+
+        let refused = |mutate: &dyn Fn(&mut Vec<u8>)| {
+            let mut b = bytes.to_vec();
+            mutate(&mut b);
+            NodeKeyFile::from_bytes(&b).is_err()
+        };
+        assert!(refused(&|b| b.truncate(140)));
+        assert!(refused(&|b| b.push(0)));
+        assert!(refused(&|b| b[0] = 2));
+        assert!(refused(&|b| b[36] = 7)); // id = n
+        assert!(refused(&|b| b[40] = 3)); // n = 3
+        assert!(refused(&|b| b[44] = 3)); // f = 3 > (7 - 1) / 3
+        assert!(refused(&|b| b[45..77].fill(0xff))); // non-canonical coin scalar
+        assert!(refused(&|b| b[77..109].fill(0xff))); // non-canonical decryption scalar
+        assert!(NodeKeyFile::from_bytes(&[]).is_err());
+    }
+
+    #[test]
+    fn dealer_refuses_to_overwrite_or_deal_bad_sizes() {
+        let (dir, _) = written(9);
+        let before = std::fs::read(dir.path().join("node-0.key")).unwrap();
+        let mut rng = ChaCha20Rng::seed_from_u64(10);
+        let err = write_cluster(dir.path(), SessionId::from_name("x"), &addresses(4), &pass(), &fast(), &mut rng)
+            .unwrap_err();
+        assert!(matches!(err, KeystoreError::Exists(_)), "{err}");
+        assert_eq!(std::fs::read(dir.path().join("node-0.key")).unwrap(), before);
+
+        let fresh = tempfile::tempdir().unwrap();
+        assert!(matches!(
+            write_cluster(fresh.path(), SessionId::from_name("x"), &addresses(3), &pass(), &fast(), &mut rng),
+            Err(KeystoreError::Params(_))
+        ));
+        // An empty passphrase fails before anything is written.
+        assert!(matches!(
+            write_cluster(
+                fresh.path(),
+                SessionId::from_name("x"),
+                &addresses(4),
+                &KeySource::passphrase(""),
+                &fast(),
+                &mut rng
+            ),
+            Err(KeystoreError::EmptyPassphrase)
+        ));
+        assert_eq!(std::fs::read_dir(fresh.path()).unwrap().count(), 0);
+        // Raw-key sealing works end to end.
+        let raw = KeySource::Raw(Zeroizing::new([3; 32]));
+        let cluster =
+            write_cluster(fresh.path(), SessionId::from_name("x"), &addresses(4), &raw, &fast(), &mut rng).unwrap();
+        assert!(load_node_keys(&fresh.path().join("node-0.key"), &raw, &cluster).is_ok());
+        assert!(matches!(
+            load_node_keys(&fresh.path().join("node-0.key"), &pass(), &cluster),
+            Err(KeystoreError::KeySourceMismatch { .. })
+        ));
+    }
+
+    #[test]
+    fn debug_output_never_contains_secrets() {
+        let mut rng = ChaCha20Rng::seed_from_u64(11);
+        let (cluster, secrets) = deal_cluster(SessionId::from_name("d"), &addresses(4), &mut rng).unwrap();
+        let file = &secrets[1];
+        let secret_hex = [
+            hex::encode(*file.coin_secret.to_bytes()),
+            hex::encode(*file.decryption_secret.to_bytes()),
+            hex::encode(*file.identity.to_bytes()),
+        ];
+        let keys = NodeKeys {
+            id: 1,
+            public: cluster.public.clone(),
+            coin_secret: Arc::new(file.coin_secret.clone()),
+            decryption_secret: Arc::new(file.decryption_secret.clone()),
+        };
+        for dbg in [format!("{file:?}"), format!("{file:#?}"), format!("{keys:?}"), format!("{cluster:?}")] {
+            for s in &secret_hex {
+                assert!(!dbg.contains(s.as_str()), "secret {s} in {dbg}");
+            }
+        }
+        // The public identity is shown (so the Debug output is useful).
+        assert!(format!("{file:?}").contains(&file.identity.public().to_hex()));
+    }
+}

@@ -1,0 +1,158 @@
+//! [`MemStore`]: the [`Store`] contract in memory, for the simulator and tests. Nothing survives
+//! the process; everything else (ordering, immutability of committed epochs, pruning) behaves
+//! as in the persistent backends.
+
+use std::collections::BTreeMap;
+use std::sync::{Mutex, MutexGuard};
+
+use super::{check_wal_order, FragmentKey, Store, StoreError, WalRecord, SNAPSHOTS_KEPT};
+
+/// An in-memory [`Store`].
+#[derive(Debug, Default)]
+pub struct MemStore {
+    inner: Mutex<Inner>,
+}
+
+#[derive(Debug, Default)]
+struct Inner {
+    wal: BTreeMap<u64, Vec<u8>>,
+    wal_high: Option<u64>,
+    snapshots: BTreeMap<u64, Vec<u8>>,
+    committed: BTreeMap<u64, Vec<u8>>,
+    fragments: BTreeMap<FragmentKey, Vec<u8>>,
+    meta: BTreeMap<Vec<u8>, Vec<u8>>,
+}
+
+impl MemStore {
+    /// An empty store.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    fn lock(&self) -> Result<MutexGuard<'_, Inner>, StoreError> {
+        self.inner.lock().map_err(|_| StoreError::Poisoned)
+    }
+}
+
+impl Store for MemStore {
+    fn wal_append(&self, records: &[(u64, &[u8])]) -> Result<(), StoreError> {
+        let mut inner = self.lock()?;
+        check_wal_order(inner.wal_high, records)?;
+        for &(seq, bytes) in records {
+            inner.wal.insert(seq, bytes.to_vec());
+            inner.wal_high = Some(seq);
+        }
+        Ok(())
+    }
+
+    fn wal_iter(&self, from_seq: u64) -> Result<Vec<WalRecord>, StoreError> {
+        Ok(self.lock()?.wal.range(from_seq..).map(|(s, b)| (*s, b.clone())).collect())
+    }
+
+    fn wal_truncate_before(&self, seq: u64) -> Result<(), StoreError> {
+        let mut inner = self.lock()?;
+        let kept = inner.wal.split_off(&seq);
+        inner.wal = kept;
+        Ok(())
+    }
+
+    fn wal_last_seq(&self) -> Result<Option<u64>, StoreError> {
+        Ok(self.lock()?.wal_high)
+    }
+
+    fn put_snapshot(&self, epoch: u64, bytes: &[u8]) -> Result<(), StoreError> {
+        let mut inner = self.lock()?;
+        inner.snapshots.insert(epoch, bytes.to_vec());
+        while inner.snapshots.len() > SNAPSHOTS_KEPT {
+            inner.snapshots.pop_first();
+        }
+        Ok(())
+    }
+
+    fn latest_snapshot(&self) -> Result<Option<(u64, Vec<u8>)>, StoreError> {
+        Ok(self.lock()?.snapshots.last_key_value().map(|(e, b)| (*e, b.clone())))
+    }
+
+    fn get_snapshot(&self, epoch: u64) -> Result<Option<Vec<u8>>, StoreError> {
+        Ok(self.lock()?.snapshots.get(&epoch).cloned())
+    }
+
+    fn put_committed(&self, epoch: u64, bytes: &[u8]) -> Result<(), StoreError> {
+        let mut inner = self.lock()?;
+        match inner.committed.get(&epoch) {
+            Some(existing) if existing == bytes => Ok(()),
+            Some(_) => Err(StoreError::CommittedConflict(epoch)),
+            None => {
+                inner.committed.insert(epoch, bytes.to_vec());
+                Ok(())
+            }
+        }
+    }
+
+    fn get_committed(&self, epoch: u64) -> Result<Option<Vec<u8>>, StoreError> {
+        Ok(self.lock()?.committed.get(&epoch).cloned())
+    }
+
+    fn committed_range(&self) -> Result<Option<(u64, u64)>, StoreError> {
+        let inner = self.lock()?;
+        Ok(inner.committed.first_key_value().zip(inner.committed.last_key_value()).map(|((lo, _), (hi, _))| (*lo, *hi)))
+    }
+
+    fn prune_committed_before(&self, epoch: u64) -> Result<(), StoreError> {
+        let mut inner = self.lock()?;
+        inner.committed = inner.committed.split_off(&epoch);
+        Ok(())
+    }
+
+    fn put_fragment(&self, key: &FragmentKey, bytes: &[u8]) -> Result<(), StoreError> {
+        self.lock()?.fragments.insert(*key, bytes.to_vec());
+        Ok(())
+    }
+
+    fn get_fragment(&self, key: &FragmentKey) -> Result<Option<Vec<u8>>, StoreError> {
+        Ok(self.lock()?.fragments.get(key).cloned())
+    }
+
+    fn prune_fragments_before(&self, epoch: u64) -> Result<(), StoreError> {
+        let mut inner = self.lock()?;
+        inner.fragments = inner.fragments.split_off(&FragmentKey { epoch, proposer: 0, index: 0 });
+        Ok(())
+    }
+
+    fn put_meta(&self, key: &[u8], value: &[u8]) -> Result<(), StoreError> {
+        self.lock()?.meta.insert(key.to_vec(), value.to_vec());
+        Ok(())
+    }
+
+    fn get_meta(&self, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
+        Ok(self.lock()?.meta.get(key).cloned())
+    }
+
+    fn delete_meta(&self, key: &[u8]) -> Result<(), StoreError> {
+        self.lock()?.meta.remove(key);
+        Ok(())
+    }
+
+    fn delete_meta_range(&self, from: &[u8], to: &[u8]) -> Result<(), StoreError> {
+        if from >= to {
+            return Ok(());
+        }
+        let mut inner = self.lock()?;
+        let mut tail = inner.meta.split_off(from);
+        let mut rest = tail.split_off(to);
+        inner.meta.append(&mut rest);
+        Ok(())
+    }
+
+    fn size_on_disk(&self) -> Result<u64, StoreError> {
+        let inner = self.lock()?;
+        let values = |m: &BTreeMap<u64, Vec<u8>>| m.values().map(|v| 8 + v.len() as u64).sum::<u64>();
+        let fragments: u64 = inner.fragments.values().map(|v| 16 + v.len() as u64).sum();
+        let meta: u64 = inner.meta.iter().map(|(k, v)| (k.len() + v.len()) as u64).sum();
+        Ok(values(&inner.wal) + values(&inner.snapshots) + values(&inner.committed) + fragments + meta)
+    }
+
+    fn flush(&self) -> Result<(), StoreError> {
+        Ok(())
+    }
+}
