@@ -24,6 +24,9 @@ step "clippy"
 cargo clippy --workspace --all-targets --release -- -D warnings
 cargo clippy -p beat-core --all-targets --release --all-features -- -D warnings
 
+step "rustdoc (broken or redundant intra-doc links are errors)"
+RUSTDOCFLAGS="-D warnings" cargo doc -p beat-core --no-deps --release
+
 step "tests"
 cargo test --workspace --all-targets --release
 cargo test --workspace --doc --release

@@ -151,7 +151,7 @@ pub(crate) fn check_range<'a>(
 
 /// An `(k, n)` systematic Reed–Solomon code.
 ///
-/// Its generator matrix over [`gf16`](super::gf16) (see [`Code::generator`]) is computed on
+/// Its generator matrix over [`gf16`] (see [`Code::generator`]) is computed on
 /// first use and cached; it takes `n · k` symbols, which is meant for committee-sized codes.
 #[derive(Clone, Debug)]
 pub struct Code {
@@ -284,7 +284,7 @@ impl Code {
     }
 
     /// The generator matrix: row `i` holds the `k` coefficients `c_ij` in
-    /// [`gf16`](super::gf16) with `fragment_i = Σ_j c_ij · data_j`, symbol by symbol.
+    /// [`gf16`] with `fragment_i = Σ_j c_ij · data_j`, symbol by symbol.
     ///
     /// Computed once by encoding unit vectors through the codec itself: data shard `j` holds
     /// the field's one at symbol `j` and zeros elsewhere, so symbol `j` of parity shard `i`

@@ -28,7 +28,7 @@
 //!
 //! ## The node key file (`node-<id>.key`, secret)
 //!
-//! The plaintext is a fixed 141-byte layout, sealed by [`storage`](super::storage):
+//! The plaintext is a fixed 141-byte layout, sealed by [`storage`]:
 //!
 //! ```text
 //! offset size  field

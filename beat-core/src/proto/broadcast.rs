@@ -4,7 +4,7 @@
 //! |---|---|---|
 //! | BEAT0 | [`Rbc`] (Bracha) | the value |
 //! | BEAT1, BEAT2 | [`Avid`] (erasure-coded, Merkle) | the value |
-//! | BEAT3, BEAT4 | [`AvidFp`](super::avid_fp::AvidFp) (AVID-FP) | the agreed commitment; each node keeps only its fragment |
+//! | BEAT3, BEAT4 | [`AvidFp`] (AVID-FP) | the agreed commitment; each node keeps only its fragment |
 //!
 //! All nodes of a committee run the same broadcast; a message of another kind is a
 //! [`FaultKind::Malformed`] fault against its sender.
