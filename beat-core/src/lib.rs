@@ -22,10 +22,15 @@
 //! whole simulated run.
 #![forbid(unsafe_code)]
 
+pub mod app;
 pub mod beat;
 pub mod codec;
 pub mod crypto;
+#[cfg(feature = "node")]
+pub mod driver;
 pub mod keystore;
+#[cfg(feature = "node")]
+pub mod net;
 pub mod proto;
 #[cfg(feature = "sim")]
 pub mod sim;

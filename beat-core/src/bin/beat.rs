@@ -1,0 +1,400 @@
+//! `beat`: the BEAT node daemon.
+//!
+//! ```text
+//! beat local [--nodes N] [--seconds S] [--variant V]   a whole cluster on loopback with load
+//! beat [ID [PORT [METRICS_PORT]]]                      one node (config from CLI and env)
+//! beat keygen --nodes N --out DIR [--host H] [--base-port P]
+//! ```
+//!
+//! Node settings (CLI positionals win over the environment):
+//!
+//! | env | meaning | default |
+//! |---|---|---|
+//! | `BEAT_NODE_ID` | this node's id | — (required) |
+//! | `BEAT_PORT` | listen port | `7000 + id` |
+//! | `BEAT_METRICS_PORT` | metrics port (reserved; the endpoint is not served yet) | `9090 + id` |
+//! | `BEAT_PEERS` | `host:port` of every node, comma-separated, by id | `127.0.0.1:7000..7003` |
+//! | `BEAT_DATA_DIR` | the node's store | `./beat-data/node-<id>` |
+//! | `BEAT_VARIANT` | `BEAT0` … `BEAT4` (the daemon's key-value app uses BEAT0–BEAT1) | `BEAT0` |
+//! | `BEAT_CLUSTER` / `BEAT_KEY_FILE` | cluster file and sealed key file from `beat keygen` | insecure dev keys |
+//! | `BEAT_PASSPHRASE` / `BEAT_KEY_HEX` | the key file's passphrase or raw 32-byte key (hex) | — |
+//!
+//! Without key files the node uses **insecure deterministic dev keys** (anyone can derive
+//! them), with a loud warning, and only when every peer is on loopback.
+
+use std::net::{SocketAddr, TcpListener};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use beat_core::app::KvApp;
+use beat_core::beat::{self, Variant};
+use beat_core::driver::{BeatNode, CommitListener, NodeConfig};
+use beat_core::keystore::{self, Addresses, KdfParams, KeySource};
+use beat_core::{Params, SessionId};
+use rand::SeedableRng;
+
+fn fail(msg: &str) -> ExitCode {
+    eprintln!("beat: error: {msg}");
+    ExitCode::from(2)
+}
+
+/// Insecure keys anyone can derive: for a local development cluster only.
+fn dev_keys(n: usize) -> Result<Vec<beat::NodeKeys>, String> {
+    let params = Params::new(n).map_err(|e| format!("committee of {n}: {e}"))?;
+    let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(0x0BEA_7DE7);
+    Ok(beat::deal(params, SessionId::from_name("beat-dev-cluster"), &mut rng))
+}
+
+fn is_loopback(peer: &str) -> bool {
+    let host = peer.rsplit_once(':').map_or(peer, |(h, _)| h);
+    host == "localhost" || host.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback())
+}
+
+fn free_port() -> Result<u16, String> {
+    let l = TcpListener::bind("127.0.0.1:0").map_err(|e| format!("no free port: {e}"))?;
+    l.local_addr().map(|a| a.port()).map_err(|e| e.to_string())
+}
+
+fn env(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|v| !v.trim().is_empty())
+}
+
+fn parse_port(what: &str, v: &str) -> Result<u16, String> {
+    v.trim()
+        .parse::<u16>()
+        .ok()
+        .filter(|p| *p > 0)
+        .ok_or_else(|| format!("{what} {v:?} is not a port number (1-65535)"))
+}
+
+fn install_ctrlc(flag: Arc<AtomicBool>) {
+    // A tiny runtime thread that waits for SIGINT / SIGTERM.
+    std::thread::spawn(move || {
+        let Ok(rt) = tokio::runtime::Builder::new_current_thread().enable_all().build() else { return };
+        rt.block_on(async {
+            #[cfg(unix)]
+            {
+                let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                    Ok(s) => s,
+                    Err(_) => return,
+                };
+                tokio::select! { _ = tokio::signal::ctrl_c() => {}, _ = term.recv() => {} }
+            }
+            #[cfg(not(unix))]
+            let _ = tokio::signal::ctrl_c().await;
+        });
+        flag.store(true, Ordering::SeqCst);
+    });
+}
+
+/// Commit latencies seen at node 0 of the local cluster.
+struct Latency {
+    submitted: Mutex<std::collections::HashMap<Vec<u8>, Instant>>,
+    samples: Mutex<Vec<Duration>>,
+    committed: std::sync::atomic::AtomicU64,
+    epochs: std::sync::atomic::AtomicU64,
+}
+
+impl CommitListener for Latency {
+    fn on_commit(&self, epoch: u64, transactions: &[Vec<u8>]) {
+        self.epochs.store(epoch + 1, Ordering::Relaxed);
+        self.committed.fetch_add(transactions.len() as u64, Ordering::Relaxed);
+        let now = Instant::now();
+        if let (Ok(mut sub), Ok(mut samples)) = (self.submitted.lock(), self.samples.lock()) {
+            for tx in transactions {
+                if let Some(t) = sub.remove(tx) {
+                    samples.push(now - t);
+                }
+            }
+        }
+    }
+}
+
+fn percentile(samples: &mut [Duration], p: f64) -> f64 {
+    if samples.is_empty() {
+        return f64::NAN;
+    }
+    samples.sort_unstable();
+    let i = ((samples.len() as f64 - 1.0) * p).round() as usize;
+    samples[i].as_secs_f64() * 1000.0
+}
+
+fn local(args: &[String]) -> ExitCode {
+    let (mut n, mut seconds, mut variant) = (4usize, 0u64, Variant::Beat0);
+    let mut it = args.iter();
+    while let Some(flag) = it.next() {
+        let v = it.next();
+        let r = match (flag.as_str(), v) {
+            ("--nodes", Some(v)) => v.parse().map(|x| n = x).map_err(|_| format!("--nodes {v:?} is not a number")),
+            ("--seconds", Some(v)) => {
+                v.parse().map(|x| seconds = x).map_err(|_| format!("--seconds {v:?} is not a number"))
+            }
+            ("--variant", Some(v)) => Variant::from_name(v)
+                .filter(|v| !v.client_encrypted() && !v.dispersed())
+                .map(|x| variant = x)
+                .ok_or_else(|| format!("--variant {v:?}: the local key-value cluster runs BEAT0 or BEAT1")),
+            (f, None) => Err(format!("{f} needs a value")),
+            (f, _) => Err(format!("unknown flag {f:?}")),
+        };
+        if let Err(e) = r {
+            return fail(&e);
+        }
+    }
+    let keys = match dev_keys(n) {
+        Ok(k) => k,
+        Err(e) => return fail(&e),
+    };
+    let ports: Result<Vec<u16>, String> = (0..n).map(|_| free_port()).collect();
+    let ports = match ports {
+        Ok(p) => p,
+        Err(e) => return fail(&e),
+    };
+    let peers: Vec<String> = ports.iter().map(|p| format!("127.0.0.1:{p}")).collect();
+    let dir = std::env::temp_dir().join(format!("beat-local-{}", std::process::id()));
+    eprintln!("beat local: {n} nodes ({variant}) on {}, data in {}, insecure dev keys", peers.join(","), dir.display());
+    let latency = Arc::new(Latency {
+        submitted: Mutex::new(Default::default()),
+        samples: Mutex::new(Vec::new()),
+        committed: Default::default(),
+        epochs: Default::default(),
+    });
+    let mut nodes = Vec::new();
+    for (i, k) in keys.into_iter().enumerate() {
+        let config = NodeConfig {
+            keys: k,
+            peers: peers.clone(),
+            listen: SocketAddr::from(([127, 0, 0, 1], ports[i])),
+            beat: beat::Config { variant, batch_size: 500, ..beat::Config::default() },
+            data_dir: dir.join(format!("node-{i}")),
+            snapshot_every: 16,
+            submit_queue: 20_000,
+        };
+        let listener: Option<Arc<dyn CommitListener>> = (i == 0).then(|| latency.clone() as Arc<dyn CommitListener>);
+        match BeatNode::start(config, KvApp::default(), listener) {
+            Ok(node) => nodes.push(node),
+            Err(e) => return fail(&format!("node {i}: {e}")),
+        }
+    }
+    let stop = Arc::new(AtomicBool::new(false));
+    install_ctrlc(stop.clone());
+    let start = Instant::now();
+    let mut next_report = start + Duration::from_secs(1);
+    let (mut counter, mut last_committed) = (0u64, 0u64);
+    println!("epoch  committed  tx/s   p50_ms  p99_ms   (Ctrl-C to stop)");
+    while !stop.load(Ordering::SeqCst) && (seconds == 0 || start.elapsed() < Duration::from_secs(seconds)) {
+        // Synthetic load: keep a few hundred transactions in flight, spread over the nodes.
+        let in_flight = latency.submitted.lock().map(|s| s.len()).unwrap_or(0);
+        for _ in 0..(800usize.saturating_sub(in_flight)).min(200) {
+            counter += 1;
+            let tx = format!("set key{} value{}", counter % 1000, counter).into_bytes();
+            if nodes[(counter as usize) % n].submit(tx.clone()).is_ok() {
+                if let Ok(mut s) = latency.submitted.lock() {
+                    s.insert(tx, Instant::now());
+                }
+            }
+        }
+        std::thread::sleep(Duration::from_millis(20));
+        if Instant::now() >= next_report {
+            next_report += Duration::from_secs(1);
+            let committed = latency.committed.load(Ordering::Relaxed);
+            let mut samples = latency.samples.lock().map(|mut s| std::mem::take(&mut *s)).unwrap_or_default();
+            println!(
+                "{:>5}  {:>9}  {:>5}  {:>6.0}  {:>6.0}",
+                latency.epochs.load(Ordering::Relaxed),
+                committed,
+                committed - last_committed,
+                percentile(&mut samples, 0.5),
+                percentile(&mut samples, 0.99)
+            );
+            last_committed = committed;
+        }
+    }
+    let epochs = latency.epochs.load(Ordering::Relaxed);
+    let committed = latency.committed.load(Ordering::Relaxed);
+    let states: Vec<Option<(u64, u64)>> =
+        nodes.iter().map(|nd| nd.with_app(|a| (a.applied_epochs, a.applied_txs))).collect();
+    for node in nodes {
+        node.shutdown();
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+    println!(
+        "BEAT-LOCAL nodes={n} variant={variant} seconds={:.1} epochs={epochs} committed_txs={committed} tx_s={:.0}",
+        start.elapsed().as_secs_f64(),
+        committed as f64 / start.elapsed().as_secs_f64()
+    );
+    eprintln!("per-node (epochs applied, txs applied): {states:?}");
+    ExitCode::SUCCESS
+}
+
+fn keygen(args: &[String]) -> ExitCode {
+    let (mut n, mut out, mut host, mut base) = (4usize, None::<PathBuf>, "127.0.0.1".to_string(), 7000u16);
+    let mut it = args.iter();
+    while let Some(flag) = it.next() {
+        let Some(v) = it.next() else { return fail(&format!("{flag} needs a value")) };
+        match flag.as_str() {
+            "--nodes" => match v.parse() {
+                Ok(x) => n = x,
+                Err(_) => return fail(&format!("--nodes {v:?} is not a number")),
+            },
+            "--out" => out = Some(PathBuf::from(v)),
+            "--host" => host = v.clone(),
+            "--base-port" => match parse_port("--base-port", v) {
+                Ok(p) => base = p,
+                Err(e) => return fail(&e),
+            },
+            f => return fail(&format!("unknown flag {f:?}")),
+        }
+    }
+    let Some(out) = out else { return fail("keygen needs --out DIR") };
+    if let Err(e) = Params::new(n) {
+        return fail(&format!("--nodes {n}: {e}"));
+    }
+    let key = match (env("BEAT_PASSPHRASE"), env("BEAT_KEY_HEX")) {
+        (Some(p), _) => KeySource::passphrase(p),
+        (None, Some(h)) => match KeySource::raw_from_hex(&h) {
+            Ok(k) => k,
+            Err(e) => return fail(&format!("BEAT_KEY_HEX: {e}")),
+        },
+        (None, None) => return fail("set BEAT_PASSPHRASE (or BEAT_KEY_HEX) to seal the key files"),
+    };
+    let addresses: Vec<Addresses> =
+        (0..n).map(|i| Addresses::clearnet(format!("{host}:{}", base as usize + i))).collect();
+    let session = SessionId(rand::random());
+    match keystore::write_cluster(&out, session, &addresses, &key, &KdfParams::OWASP, &mut rand::rngs::OsRng) {
+        Ok(_) => {
+            println!("wrote {}/cluster.toml and {n} sealed key files", out.display());
+            ExitCode::SUCCESS
+        }
+        Err(e) => fail(&e.to_string()),
+    }
+}
+
+fn run_node(args: &[String]) -> ExitCode {
+    let id_s = args.first().cloned().or_else(|| env("BEAT_NODE_ID"));
+    let Some(id_s) = id_s else { return fail("no node id (give it as the first argument or BEAT_NODE_ID)") };
+    let Ok(id) = id_s.trim().parse::<usize>() else { return fail(&format!("node id {id_s:?} is not a number")) };
+    let port = match args.get(1).cloned().or_else(|| env("BEAT_PORT")) {
+        Some(p) => match parse_port("port", &p) {
+            Ok(p) => p,
+            Err(e) => return fail(&e),
+        },
+        None => match u16::try_from(7000 + id) {
+            Ok(p) => p,
+            Err(_) => return fail(&format!("node id {id} is too large for the default port 7000 + id")),
+        },
+    };
+    if let Some(m) = args.get(2).cloned().or_else(|| env("BEAT_METRICS_PORT")) {
+        if let Err(e) = parse_port("metrics port", &m) {
+            return fail(&e);
+        }
+    }
+    if args.len() > 3 {
+        return fail(&format!("unexpected argument {:?}", args[3]));
+    }
+    let peers: Vec<String> = match env("BEAT_PEERS") {
+        Some(p) => p.split(',').map(|s| s.trim().to_string()).collect(),
+        None => (0..4).map(|i| format!("127.0.0.1:{}", 7000 + i)).collect(),
+    };
+    if let Some(bad) =
+        peers.iter().find(|p| p.rsplit_once(':').is_none_or(|(h, port)| h.is_empty() || parse_port("", port).is_err()))
+    {
+        return fail(&format!("BEAT_PEERS entry {bad:?} is not host:port"));
+    }
+    if let Err(e) = Params::new(peers.len()) {
+        return fail(&format!("BEAT_PEERS names {} nodes: {e}", peers.len()));
+    }
+    if id >= peers.len() {
+        return fail(&format!("node id {id} is not in a committee of {} (ids 0..{})", peers.len(), peers.len() - 1));
+    }
+    let variant = match env("BEAT_VARIANT") {
+        Some(v) => match Variant::from_name(&v).filter(|v| !v.client_encrypted() && !v.dispersed()) {
+            Some(v) => v,
+            None => return fail(&format!("BEAT_VARIANT {v:?}: the daemon's key-value app runs BEAT0 or BEAT1")),
+        },
+        None => Variant::Beat0,
+    };
+    let keys = match (env("BEAT_CLUSTER"), env("BEAT_KEY_FILE")) {
+        (Some(cluster), Some(key_file)) => {
+            let secret = match (env("BEAT_PASSPHRASE"), env("BEAT_KEY_HEX")) {
+                (Some(p), _) => KeySource::passphrase(p),
+                (None, Some(h)) => match KeySource::raw_from_hex(&h) {
+                    Ok(k) => k,
+                    Err(e) => return fail(&format!("BEAT_KEY_HEX: {e}")),
+                },
+                (None, None) => return fail("BEAT_KEY_FILE needs BEAT_PASSPHRASE or BEAT_KEY_HEX"),
+            };
+            let cluster = match keystore::load_cluster(std::path::Path::new(&cluster)) {
+                Ok(c) => c,
+                Err(e) => return fail(&format!("BEAT_CLUSTER {cluster}: {e}")),
+            };
+            match keystore::load_node_keys(std::path::Path::new(&key_file), &secret, &cluster) {
+                Ok((k, _identity)) if k.id == id => k,
+                Ok((k, _)) => return fail(&format!("key file {key_file} is node {}'s, not node {id}'s", k.id)),
+                Err(e) => return fail(&format!("BEAT_KEY_FILE {key_file}: {e}")),
+            }
+        }
+        (None, None) => {
+            if let Some(remote) = peers.iter().find(|p| !is_loopback(p)) {
+                return fail(&format!(
+                    "insecure dev keys are only for loopback clusters, but BEAT_PEERS names {remote}; \
+                     create keys with `beat keygen` and set BEAT_CLUSTER and BEAT_KEY_FILE"
+                ));
+            }
+            eprintln!("beat: WARNING: INSECURE DEVELOPMENT KEYS (anyone can derive them); for a real cluster use `beat keygen`");
+            match dev_keys(peers.len()) {
+                Ok(mut k) => k.swap_remove(id),
+                Err(e) => return fail(&e),
+            }
+        }
+        _ => return fail("set both BEAT_CLUSTER and BEAT_KEY_FILE, or neither (dev keys)"),
+    };
+    let data_dir = env("BEAT_DATA_DIR").map_or_else(|| PathBuf::from(format!("beat-data/node-{id}")), PathBuf::from);
+    let config = NodeConfig {
+        keys,
+        peers,
+        listen: SocketAddr::from(([0, 0, 0, 0], port)),
+        beat: beat::Config { variant, ..beat::Config::default() },
+        data_dir,
+        snapshot_every: 64,
+        submit_queue: 20_000,
+    };
+    let node = match BeatNode::start(config, KvApp::default(), None) {
+        Ok(n) => n,
+        Err(e) => return fail(&e.to_string()),
+    };
+    eprintln!("beat: node {id} listening on port {port}; Ctrl-C or SIGTERM to stop");
+    let stop = Arc::new(AtomicBool::new(false));
+    install_ctrlc(stop.clone());
+    let mut last = Instant::now();
+    while !stop.load(Ordering::SeqCst) {
+        std::thread::sleep(Duration::from_millis(100));
+        if last.elapsed() >= Duration::from_secs(5) {
+            last = Instant::now();
+            let s = node.status();
+            eprintln!(
+                "beat: node {id} epoch={} committed_txs={} peers_connected={}",
+                s.epoch, s.committed_txs, s.peers_connected_clearnet
+            );
+        }
+    }
+    let s = node.status();
+    node.shutdown();
+    eprintln!("beat: node {id} stopped at epoch {} (store flushed)", s.epoch);
+    ExitCode::SUCCESS
+}
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    match args.first().map(String::as_str) {
+        Some("local") => local(&args[1..]),
+        Some("keygen") => keygen(&args[1..]),
+        Some("-h" | "--help" | "help") => {
+            println!("usage: beat local [--nodes N] [--seconds S] [--variant V]\n       beat [ID [PORT [METRICS_PORT]]]\n       beat keygen --nodes N --out DIR [--host H] [--base-port P]");
+            ExitCode::SUCCESS
+        }
+        _ => run_node(&args),
+    }
+}

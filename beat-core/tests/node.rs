@@ -1,0 +1,131 @@
+//! The node runtime: a 4-node cluster over TCP on loopback, restart from the store, and the
+//! daemon's refusal of bad configuration.
+#![cfg(feature = "node")]
+#![allow(clippy::unwrap_used)] // test helpers: a failure is a test failure
+
+use std::net::{SocketAddr, TcpListener};
+use std::path::Path;
+use std::process::Command;
+use std::time::Duration;
+
+use beat_core::app::KvApp;
+use beat_core::beat::{self, NodeKeys};
+use beat_core::driver::{wait_until, BeatNode, NodeConfig, SubmitError};
+use beat_core::{Params, SessionId};
+use rand::SeedableRng;
+
+fn ports(n: usize) -> Vec<u16> {
+    // Hold all listeners at once so the ports are distinct, then release them.
+    let ls: Vec<TcpListener> = (0..n).map(|_| TcpListener::bind("127.0.0.1:0").unwrap()).collect();
+    ls.iter().map(|l| l.local_addr().unwrap().port()).collect()
+}
+
+fn config(keys: &NodeKeys, ports: &[u16], dir: &Path) -> NodeConfig {
+    NodeConfig {
+        keys: keys.clone(),
+        peers: ports.iter().map(|p| format!("127.0.0.1:{p}")).collect(),
+        listen: SocketAddr::from(([127, 0, 0, 1], ports[keys.id])),
+        beat: beat::Config { batch_size: 64, ..beat::Config::default() },
+        data_dir: dir.join(format!("node-{}", keys.id)),
+        snapshot_every: 4,
+        submit_queue: 1000,
+    }
+}
+
+fn cluster_keys(n: usize, seed: u64) -> Vec<NodeKeys> {
+    let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(seed);
+    beat::deal(Params::new(n).unwrap(), SessionId::from_name(&format!("node-test-{seed}")), &mut rng)
+}
+
+fn applied(node: &BeatNode<KvApp>) -> (u64, u64) {
+    node.with_app(|a| (a.applied_epochs, a.applied_txs)).unwrap()
+}
+
+#[test]
+fn cluster_commits_restarts_and_agrees() {
+    let dir = tempfile::tempdir().unwrap();
+    let keys = cluster_keys(4, 1);
+    let ports = ports(4);
+    let mut nodes: Vec<Option<BeatNode<KvApp>>> = keys
+        .iter()
+        .map(|k| Some(BeatNode::start(config(k, &ports, dir.path()), KvApp::default(), None).unwrap()))
+        .collect();
+    let submit = |nodes: &[Option<BeatNode<KvApp>>], from: usize, to: usize| {
+        for i in from..to {
+            let node = nodes[i % 4].as_ref().or(nodes[(i + 1) % 4].as_ref()).unwrap();
+            node.submit(format!("set k{i} v{i}").into_bytes()).unwrap();
+        }
+    };
+    // The application refuses what it cannot apply, with a clear error.
+    assert!(matches!(nodes[0].as_ref().unwrap().submit(b"get k1".to_vec()), Err(SubmitError::Invalid(_))));
+    submit(&nodes, 0, 200);
+    let all_have = |nodes: &[Option<BeatNode<KvApp>>], txs: u64| {
+        nodes.iter().flatten().all(|n| n.with_app(|a| a.map.len() as u64 >= txs).unwrap_or(false))
+    };
+    assert!(wait_until(Duration::from_secs(60), || all_have(&nodes, 200)), "cluster did not commit 200 transactions");
+
+    // Stop node 3 (graceful), keep committing with the other three, then restart it from its
+    // store: it replays its log, gets the backlog its peers kept for it, and converges.
+    let before = applied(nodes[3].as_ref().unwrap());
+    nodes[3].take().unwrap().shutdown();
+    submit(&nodes, 200, 300);
+    assert!(wait_until(Duration::from_secs(60), || all_have(&nodes, 300)), "three nodes did not go on committing");
+    nodes[3] = Some(BeatNode::start(config(&keys[3], &ports, dir.path()), KvApp::default(), None).unwrap());
+    let restarted = applied(nodes[3].as_ref().unwrap());
+    assert!(restarted.0 >= before.0, "restart lost committed epochs: {restarted:?} < {before:?}");
+    submit(&nodes, 300, 400);
+    assert!(wait_until(Duration::from_secs(60), || all_have(&nodes, 400)), "restarted node did not converge");
+    // Same committed state everywhere once all reached the same epoch (no lost, no duplicate
+    // batch: `applied_txs` counts every applied transaction, replays included).
+    assert!(wait_until(Duration::from_secs(30), || {
+        let s: Vec<(u64, u64)> = nodes.iter().flatten().map(applied).collect();
+        s.windows(2).all(|w| w[0] == w[1])
+    }));
+    let maps: Vec<_> = nodes.iter().flatten().map(|n| n.with_app(|a| a.clone()).unwrap()).collect();
+    assert!(maps.windows(2).all(|w| w[0] == w[1]), "nodes disagree");
+    assert_eq!(maps[0].map.len(), 400);
+}
+
+fn beat_bin() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_beat"))
+}
+
+fn refused(cmd: &mut Command, needle: &str) {
+    let out = cmd.env_remove("BEAT_NODE_ID").output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "expected exit 2, stderr: {err}");
+    assert_eq!(err.lines().count(), 1, "one error line, got: {err}");
+    assert!(err.contains(needle), "error {err:?} does not mention {needle:?}");
+}
+
+#[test]
+fn daemon_refuses_bad_config_with_one_clear_line() {
+    refused(beat_bin().arg("9"), "not in a committee of 4");
+    refused(beat_bin().arg("x"), "is not a number");
+    refused(beat_bin().arg("0").env("BEAT_PEERS", "127.0.0.1:7000,nonsense"), "is not host:port");
+    refused(beat_bin().arg("0").env("BEAT_PEERS", "127.0.0.1:7000,127.0.0.1:7001,127.0.0.1:7002"), "names 3 nodes");
+    refused(beat_bin().args(["0", "99999"]), "not a port number");
+    refused(
+        beat_bin().arg("0").env("BEAT_PEERS", "10.0.0.1:7000,10.0.0.2:7000,10.0.0.3:7000,10.0.0.4:7000"),
+        "insecure dev keys are only for loopback",
+    );
+    refused(
+        beat_bin().arg("0").env("BEAT_CLUSTER", "/nonexistent/cluster.toml"),
+        "set both BEAT_CLUSTER and BEAT_KEY_FILE",
+    );
+    let busy = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = busy.local_addr().unwrap().port();
+    let dir = tempfile::tempdir().unwrap();
+    let peers = format!("127.0.0.1:{port},127.0.0.1:1,127.0.0.1:2,127.0.0.1:3");
+    // Port in use: the node listens on 0.0.0.0:<port>, which the loopback listener blocks on Linux.
+    let out = beat_bin()
+        .args(["0", &port.to_string()])
+        .env("BEAT_PEERS", &peers)
+        .env("BEAT_DATA_DIR", dir.path())
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "stderr: {err}");
+    assert!(err.contains("cannot listen"), "{err}");
+    drop(busy);
+}
