@@ -31,6 +31,7 @@ use crate::app::ConsensusApp;
 use crate::beat::{self, Beat, Input, Message, NodeKeys, Output};
 use crate::codec::{self, Envelope};
 use crate::crypto::hash::tagged_hash;
+use crate::metrics::{FaultLabel, NodeMetrics, TransportLabel};
 use crate::net::clearnet::Clearnet;
 use crate::proto::{Protocol, Step};
 use crate::state::{RedbStore, Store, StoreError};
@@ -53,6 +54,8 @@ pub struct NodeConfig {
     pub snapshot_every: u64,
     /// Client transactions waiting for the protocol; `submit` fails beyond it.
     pub submit_queue: usize,
+    /// Where to serve `GET /metrics`, if anywhere.
+    pub metrics_listen: Option<SocketAddr>,
 }
 
 /// Receives committed batches (after the application applied them).
@@ -144,6 +147,7 @@ pub struct BeatNode<A: ConsensusApp> {
     app: Arc<Mutex<A>>,
     status: Arc<Mutex<Status>>,
     queue_cap: usize,
+    registry: Arc<Mutex<prometheus_client::registry::Registry>>,
 }
 
 impl<A: ConsensusApp> std::fmt::Debug for BeatNode<A> {
@@ -159,6 +163,11 @@ fn record_rng(seed: &[u8; 32], seq: u64) -> ChaCha20Rng {
 }
 
 struct Driver<A: ConsensusApp> {
+    metrics: NodeMetrics,
+    /// Local submit times by transaction digest (bounded), for the commit-latency histogram.
+    submitted: std::collections::HashMap<crate::crypto::hash::Digest, Instant>,
+    net_seen: [u64; 5],
+    replaying: bool,
     me: NodeId,
     n: usize,
     session: crate::SessionId,
@@ -184,7 +193,12 @@ impl<A: ConsensusApp> Driver<A> {
                     Err(_) => Ok(Step::fault(from as usize, crate::proto::FaultKind::Malformed)),
                 }
             }
-            WalEntry::Submit(tx) => self.beat.handle_input(Input::Submit(tx.into_vec()), &mut rng),
+            WalEntry::Submit(tx) => {
+                if !self.replaying && self.submitted.len() < 100_000 {
+                    self.submitted.insert(tagged_hash("BEAT/node/tx", &[&tx]), Instant::now());
+                }
+                self.beat.handle_input(Input::Submit(tx.into_vec()), &mut rng)
+            }
         };
         let step = match step {
             Ok(s) => s,
@@ -193,6 +207,14 @@ impl<A: ConsensusApp> Driver<A> {
         };
         if let Ok(mut st) = self.status.lock() {
             st.faults += step.faults.len() as u64;
+        }
+        for f in &step.faults {
+            self.metrics.faults.get_or_create(&FaultLabel { kind: format!("{:?}", f.kind) }).inc();
+        }
+        for ev in &step.events {
+            if let crate::proto::Event::Decided { round, .. } = ev {
+                self.metrics.aba_decision_round.observe(f64::from(*round));
+            }
         }
         for out in step.output {
             if let Output::Batch(b) = out {
@@ -212,6 +234,18 @@ impl<A: ConsensusApp> Driver<A> {
             if self.snapshot_every > 0 && (b.epoch + 1) % self.snapshot_every == 0 {
                 let snap = app.snapshot();
                 let _ = self.store.put_snapshot(b.epoch, &snap);
+                self.metrics.snapshot_size_bytes.set(snap.len() as i64);
+            }
+        }
+        self.metrics.epoch.set((b.epoch + 1) as i64);
+        self.metrics.epochs_committed.inc();
+        self.metrics.transactions_committed.inc_by(b.transactions.len() as u64);
+        if !self.submitted.is_empty() {
+            let now = Instant::now();
+            for tx in &b.transactions {
+                if let Some(t) = self.submitted.remove(&tagged_hash("BEAT/node/tx", &[tx])) {
+                    self.metrics.commit_latency.observe((now - t).as_secs_f64());
+                }
             }
         }
         self.applied_next = b.epoch + 1;
@@ -252,12 +286,38 @@ impl<A: ConsensusApp> Driver<A> {
             self.send(out);
         }
         let buffered = self.beat.buffered();
+        self.sync_metrics();
         if let Ok(mut st) = self.status.lock() {
             st.buffered = buffered;
             st.wal_records = self.next_seq;
             st.peers_connected_clearnet = self.net.as_ref().map_or(0, Clearnet::peers_connected);
         }
         Ok(())
+    }
+}
+
+impl<A: ConsensusApp> Driver<A> {
+    fn sync_metrics(&mut self) {
+        use std::sync::atomic::Ordering::Relaxed;
+        let m = &self.metrics;
+        m.buffered_transactions.set(self.beat.buffered() as i64);
+        m.wal_records.set(self.next_seq as i64);
+        let Some(net) = &self.net else { return };
+        let label = TransportLabel { transport: "clearnet".into() };
+        let c = &net.counters;
+        let now = [
+            c.frames_sent.load(Relaxed),
+            c.bytes_sent.load(Relaxed),
+            c.frames_received.load(Relaxed),
+            c.bytes_received.load(Relaxed),
+            c.dropped.load(Relaxed),
+        ];
+        let fams = [&m.messages_sent, &m.bytes_sent, &m.messages_received, &m.bytes_received, &m.messages_dropped];
+        for ((fam, now), seen) in fams.into_iter().zip(now).zip(self.net_seen.iter_mut()) {
+            fam.get_or_create(&label).inc_by(now.saturating_sub(*seen));
+            *seen = now;
+        }
+        m.peers_connected.get_or_create(&label).set(net.peers_connected() as i64);
     }
 }
 
@@ -297,7 +357,12 @@ impl<A: ConsensusApp> BeatNode<A> {
         let status = Arc::new(Mutex::new(Status { epoch: applied_next, ..Status::default() }));
         let me = config.keys.id;
         let session = config.keys.public.session;
+        let (metrics, registry) = NodeMetrics::new();
         let mut driver = Driver {
+            metrics,
+            submitted: Default::default(),
+            net_seen: [0; 5],
+            replaying: true,
             me,
             n,
             session,
@@ -320,6 +385,7 @@ impl<A: ConsensusApp> BeatNode<A> {
             resend.extend(driver.process(seq, entry));
             driver.next_seq = seq + 1;
         }
+        driver.replaying = false;
         let open_epoch = driver.beat.epoch();
         resend.retain(|(_, m)| m.epoch >= open_epoch);
         let (in_tx, mut in_rx) = mpsc::channel::<(NodeId, Vec<u8>)>(8192);
@@ -331,6 +397,11 @@ impl<A: ConsensusApp> BeatNode<A> {
                 .await
                 .map_err(|source| NodeError::Listen { addr: listen, source })?;
             driver.net = Some(Clearnet::start(me, session, listener, peers, in_tx));
+            if let Some(addr) = config.metrics_listen {
+                let l =
+                    tokio::net::TcpListener::bind(addr).await.map_err(|source| NodeError::Listen { addr, source })?;
+                tokio::spawn(crate::metrics::serve(l, registry.clone()));
+            }
             Ok::<(), NodeError>(())
         })?;
         driver.send(resend);
@@ -373,7 +444,7 @@ impl<A: ConsensusApp> BeatNode<A> {
                 }
             }
         });
-        Ok(BeatNode { runtime: Some(runtime), cmds: cmd_tx, app, status, queue_cap: config.submit_queue })
+        Ok(BeatNode { runtime: Some(runtime), cmds: cmd_tx, app, status, queue_cap: config.submit_queue, registry })
     }
 
     /// Queue a client transaction (non-blocking).
@@ -390,6 +461,11 @@ impl<A: ConsensusApp> BeatNode<A> {
     /// What the node is doing.
     pub fn status(&self) -> Status {
         self.status.lock().map(|s| s.clone()).unwrap_or_default()
+    }
+
+    /// The node's metrics in Prometheus text format (what `GET /metrics` serves).
+    pub fn metrics_text(&self) -> String {
+        crate::metrics::render(&self.registry)
     }
 
     /// Read the application state.

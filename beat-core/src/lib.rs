@@ -30,6 +30,8 @@ pub mod crypto;
 pub mod driver;
 pub mod keystore;
 #[cfg(feature = "node")]
+pub mod metrics;
+#[cfg(feature = "node")]
 pub mod net;
 pub mod proto;
 #[cfg(feature = "sim")]

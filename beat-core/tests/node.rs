@@ -29,6 +29,7 @@ fn config(keys: &NodeKeys, ports: &[u16], dir: &Path) -> NodeConfig {
         data_dir: dir.join(format!("node-{}", keys.id)),
         snapshot_every: 4,
         submit_queue: 1000,
+        metrics_listen: None,
     }
 }
 
@@ -84,6 +85,20 @@ fn cluster_commits_restarts_and_agrees() {
     let maps: Vec<_> = nodes.iter().flatten().map(|n| n.with_app(|a| a.clone()).unwrap()).collect();
     assert!(maps.windows(2).all(|w| w[0] == w[1]), "nodes disagree");
     assert_eq!(maps[0].map.len(), 400);
+    // Metrics move: epochs and transactions committed, frames on the clearnet transport.
+    let text = nodes[0].as_ref().unwrap().metrics_text();
+    let value = |name: &str| -> f64 {
+        text.lines()
+            .find(|l| l.starts_with(name))
+            .and_then(|l| l.rsplit(' ').next())
+            .and_then(|v| v.parse().ok())
+            .unwrap_or_else(|| panic!("{name} missing from:\n{text}"))
+    };
+    assert!(value("beat_consensus_epochs_committed_total") >= 1.0);
+    assert!(value("beat_consensus_transactions_committed_total") >= 400.0);
+    assert!(value("beat_net_messages_sent_total{transport=\"clearnet\"}") > 0.0);
+    assert!(value("beat_consensus_commit_latency_seconds_count") > 0.0);
+    assert!(text.contains("beat_build_info{version="));
 }
 
 fn beat_bin() -> Command {

@@ -12,7 +12,7 @@
 //! |---|---|---|
 //! | `BEAT_NODE_ID` | this node's id | — (required) |
 //! | `BEAT_PORT` | listen port | `7000 + id` |
-//! | `BEAT_METRICS_PORT` | metrics port (reserved; the endpoint is not served yet) | `9090 + id` |
+//! | `BEAT_METRICS_PORT` | Prometheus `GET /metrics` port | `9090 + id` |
 //! | `BEAT_PEERS` | `host:port` of every node, comma-separated, by id | `127.0.0.1:7000..7003` |
 //! | `BEAT_DATA_DIR` | the node's store | `./beat-data/node-<id>` |
 //! | `BEAT_VARIANT` | `BEAT0` … `BEAT4` (the daemon's key-value app uses BEAT0–BEAT1) | `BEAT0` |
@@ -171,6 +171,7 @@ fn local(args: &[String]) -> ExitCode {
             data_dir: dir.join(format!("node-{i}")),
             snapshot_every: 16,
             submit_queue: 20_000,
+            metrics_listen: None,
         };
         let listener: Option<Arc<dyn CommitListener>> = (i == 0).then(|| latency.clone() as Arc<dyn CommitListener>);
         match BeatNode::start(config, KvApp::default(), listener) {
@@ -286,11 +287,16 @@ fn run_node(args: &[String]) -> ExitCode {
             Err(_) => return fail(&format!("node id {id} is too large for the default port 7000 + id")),
         },
     };
-    if let Some(m) = args.get(2).cloned().or_else(|| env("BEAT_METRICS_PORT")) {
-        if let Err(e) = parse_port("metrics port", &m) {
-            return fail(&e);
-        }
-    }
+    let metrics_port = match args.get(2).cloned().or_else(|| env("BEAT_METRICS_PORT")) {
+        Some(m) => match parse_port("metrics port", &m) {
+            Ok(p) => p,
+            Err(e) => return fail(&e),
+        },
+        None => match u16::try_from(9090 + id) {
+            Ok(p) => p,
+            Err(_) => return fail(&format!("node id {id} is too large for the default metrics port 9090 + id")),
+        },
+    };
     if args.len() > 3 {
         return fail(&format!("unexpected argument {:?}", args[3]));
     }
@@ -360,12 +366,15 @@ fn run_node(args: &[String]) -> ExitCode {
         data_dir,
         snapshot_every: 64,
         submit_queue: 20_000,
+        metrics_listen: Some(SocketAddr::from(([0, 0, 0, 0], metrics_port))),
     };
     let node = match BeatNode::start(config, KvApp::default(), None) {
         Ok(n) => n,
         Err(e) => return fail(&e.to_string()),
     };
-    eprintln!("beat: node {id} listening on port {port}; Ctrl-C or SIGTERM to stop");
+    eprintln!(
+        "beat: node {id} listening on port {port}, metrics on :{metrics_port}/metrics; Ctrl-C or SIGTERM to stop"
+    );
     let stop = Arc::new(AtomicBool::new(false));
     install_ctrlc(stop.clone());
     let mut last = Instant::now();

@@ -1,0 +1,191 @@
+//! Prometheus metrics of a node (feature `node`).
+//!
+//! No global registry: [`NodeMetrics::register`] adds the node's metrics to a registry the
+//! embedding host owns (or [`NodeMetrics::new`] makes one), and [`serve`] exposes it as
+//! `GET /metrics` in the text format. Names follow `beat_<subsystem>_<name>_<unit>`, counters
+//! end in `_total`, latencies are histograms in seconds. No metric carries key material.
+
+use std::sync::atomic::AtomicU64;
+use std::sync::{Arc, Mutex};
+
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
+use prometheus_client::registry::Registry;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+/// Label: the transport.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct TransportLabel {
+    /// `clearnet` (Tor and I2P with the network switch).
+    pub transport: String,
+}
+
+/// Label: a fault kind.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct FaultLabel {
+    /// The `FaultKind`, as its Debug name.
+    pub kind: String,
+}
+
+/// Label: build information.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct BuildLabel {
+    /// Crate version.
+    pub version: String,
+}
+
+/// Every metric a node updates.
+#[derive(Debug, Clone)]
+pub struct NodeMetrics {
+    /// The lowest epoch not yet committed.
+    pub epoch: Gauge,
+    /// Epochs committed.
+    pub epochs_committed: Counter,
+    /// Transactions committed.
+    pub transactions_committed: Counter,
+    /// From `submit` at this node to its commit here.
+    pub commit_latency: Histogram,
+    /// The round at which ABA instances decided.
+    pub aba_decision_round: Histogram,
+    /// Frames sent, per transport.
+    pub messages_sent: Family<TransportLabel, Counter<u64, AtomicU64>>,
+    /// Payload bytes sent, per transport.
+    pub bytes_sent: Family<TransportLabel, Counter<u64, AtomicU64>>,
+    /// Frames received, per transport.
+    pub messages_received: Family<TransportLabel, Counter<u64, AtomicU64>>,
+    /// Payload bytes received, per transport.
+    pub bytes_received: Family<TransportLabel, Counter<u64, AtomicU64>>,
+    /// Frames dropped on full peer queues, per transport.
+    pub messages_dropped: Family<TransportLabel, Counter<u64, AtomicU64>>,
+    /// Peers with an open connection, per transport.
+    pub peers_connected: Family<TransportLabel, Gauge>,
+    /// Faults recorded against peers, per kind.
+    pub faults: Family<FaultLabel, Counter>,
+    /// Client transactions queued for the protocol.
+    pub submit_queue_length: Gauge,
+    /// Transactions in the protocol's buffer.
+    pub buffered_transactions: Gauge,
+    /// WAL records written.
+    pub wal_records: Gauge,
+    /// Bytes of the store on disk.
+    pub store_size_bytes: Gauge,
+    /// Bytes of the latest application snapshot.
+    pub snapshot_size_bytes: Gauge,
+    /// Build information (value 1).
+    pub build_info: Family<BuildLabel, Gauge>,
+}
+
+impl NodeMetrics {
+    /// A node's metrics in a new registry.
+    pub fn new() -> (Self, Arc<Mutex<Registry>>) {
+        let mut registry = Registry::default();
+        let m = Self::register(&mut registry);
+        (m, Arc::new(Mutex::new(registry)))
+    }
+
+    /// Register a node's metrics in `registry` (an embedding host's own).
+    pub fn register(registry: &mut Registry) -> Self {
+        let m = NodeMetrics {
+            epoch: Gauge::default(),
+            epochs_committed: Counter::default(),
+            transactions_committed: Counter::default(),
+            commit_latency: Histogram::new(exponential_buckets(0.001, 2.0, 16)),
+            aba_decision_round: Histogram::new([0.0, 1.0, 2.0, 3.0, 5.0, 8.0, 13.0].into_iter()),
+            messages_sent: Family::default(),
+            bytes_sent: Family::default(),
+            messages_received: Family::default(),
+            bytes_received: Family::default(),
+            messages_dropped: Family::default(),
+            peers_connected: Family::default(),
+            faults: Family::default(),
+            submit_queue_length: Gauge::default(),
+            buffered_transactions: Gauge::default(),
+            wal_records: Gauge::default(),
+            store_size_bytes: Gauge::default(),
+            snapshot_size_bytes: Gauge::default(),
+            build_info: Family::default(),
+        };
+        let r = registry.sub_registry_with_prefix("beat");
+        r.register("consensus_epoch", "Lowest epoch not yet committed", m.epoch.clone());
+        r.register("consensus_epochs_committed", "Epochs committed", m.epochs_committed.clone());
+        r.register("consensus_transactions_committed", "Transactions committed", m.transactions_committed.clone());
+        r.register_with_unit(
+            "consensus_commit_latency",
+            "Time from submit at this node to commit",
+            prometheus_client::registry::Unit::Seconds,
+            m.commit_latency.clone(),
+        );
+        r.register("aba_decision_round", "ABA round at decision", m.aba_decision_round.clone());
+        r.register("net_messages_sent", "Frames sent", m.messages_sent.clone());
+        r.register_with_unit(
+            "net_sent",
+            "Payload bytes sent",
+            prometheus_client::registry::Unit::Bytes,
+            m.bytes_sent.clone(),
+        );
+        r.register("net_messages_received", "Frames received", m.messages_received.clone());
+        r.register_with_unit(
+            "net_received",
+            "Payload bytes received",
+            prometheus_client::registry::Unit::Bytes,
+            m.bytes_received.clone(),
+        );
+        r.register("net_messages_dropped", "Frames dropped on full peer queues", m.messages_dropped.clone());
+        r.register("net_peers_connected", "Peers with an open connection", m.peers_connected.clone());
+        r.register("faults_detected", "Faults recorded against peers", m.faults.clone());
+        r.register("node_submit_queue_length", "Client transactions queued", m.submit_queue_length.clone());
+        r.register(
+            "node_buffered_transactions",
+            "Transactions in the protocol buffer",
+            m.buffered_transactions.clone(),
+        );
+        r.register("store_wal_records", "WAL records written", m.wal_records.clone());
+        r.register_with_unit(
+            "store_size",
+            "Store size on disk",
+            prometheus_client::registry::Unit::Bytes,
+            m.store_size_bytes.clone(),
+        );
+        r.register_with_unit(
+            "store_snapshot_size",
+            "Latest application snapshot",
+            prometheus_client::registry::Unit::Bytes,
+            m.snapshot_size_bytes.clone(),
+        );
+        r.register("build_info", "Build information", m.build_info.clone());
+        m.build_info.get_or_create(&BuildLabel { version: env!("CARGO_PKG_VERSION").to_string() }).set(1);
+        m
+    }
+}
+
+/// The registry in Prometheus text format.
+pub fn render(registry: &Mutex<Registry>) -> String {
+    let mut out = String::new();
+    if let Ok(r) = registry.lock() {
+        let _ = prometheus_client::encoding::text::encode(&mut out, &r);
+    }
+    out
+}
+
+/// Serve `GET /metrics` (any path) on `listener` until the runtime stops.
+pub async fn serve(listener: tokio::net::TcpListener, registry: Arc<Mutex<Registry>>) {
+    loop {
+        let Ok((mut stream, _)) = listener.accept().await else { continue };
+        let registry = registry.clone();
+        tokio::spawn(async move {
+            let mut buf = [0u8; 2048];
+            // Read the request head (bounded); the body, if any, is ignored.
+            let _ = tokio::time::timeout(std::time::Duration::from_secs(2), stream.read(&mut buf)).await;
+            let body = render(&registry);
+            let head = format!(
+                "HTTP/1.1 200 OK\r\nContent-Type: application/openmetrics-text; version=1.0.0; charset=utf-8\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                body.len()
+            );
+            let _ = stream.write_all(head.as_bytes()).await;
+            let _ = stream.write_all(body.as_bytes()).await;
+        });
+    }
+}
