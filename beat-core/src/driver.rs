@@ -13,9 +13,14 @@
 //! snapshotted every `snapshot_every` epochs together with the epoch it reached. On restart it
 //! is restored from the latest snapshot and only later batches are applied again.
 //!
+//! **Catch-up.** A node that sees `f + 1` peers at least `CATCH_UP_LAG` epochs ahead asks all
+//! peers for their committed batches from its current epoch on, and takes the batch of its
+//! current epoch once `f + 1` peers sent the same bytes (at least one of them is correct, and
+//! correct nodes commit the same batch); `Beat::fast_forward` then closes the epoch without
+//! running it. The accepted batch is a WAL record like any input, so replay repeats it.
+//!
 //! Not yet (tracked in the durable-node issue): WAL truncation behind snapshots (the protocol
-//! state is rebuilt by replaying the whole log), catch-up of epochs missed while down, and
-//! authenticated channels.
+//! state is rebuilt by replaying the whole log) and authenticated channels.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -56,6 +61,8 @@ pub struct NodeConfig {
     pub submit_queue: usize,
     /// Where to serve `GET /metrics`, if anywhere.
     pub metrics_listen: Option<SocketAddr>,
+    /// Frames kept per peer while it is slow or down (beyond them, it catches up instead).
+    pub peer_queue: usize,
 }
 
 /// Receives committed batches (after the application applied them).
@@ -127,13 +134,35 @@ pub struct Status {
     pub wal_records: u64,
     /// Faults recorded against peers.
     pub faults: u64,
+    /// Epochs taken from peers by catch-up (since start, replays included).
+    pub caught_up_epochs: u64,
 }
 
 #[derive(Serialize, Deserialize)]
 enum WalEntry {
+    /// A peer's frame (an `Envelope<Wire::Consensus>`), as received.
     Message { from: u32, frame: serde_bytes::ByteBuf },
+    /// A client transaction.
     Submit(serde_bytes::ByteBuf),
+    /// A committed batch of our current epoch, confirmed by `f + 1` peers (catch-up).
+    CatchUp(serde_bytes::ByteBuf),
 }
+
+/// What nodes send each other: consensus traffic, and catch-up of committed epochs.
+#[derive(Serialize, Deserialize)]
+enum Wire {
+    /// A protocol message.
+    Consensus(Message),
+    /// "Send me your committed batches of epochs `from .. from + count`."
+    FetchCommitted { from: u64, count: u32 },
+    /// A committed batch (the encoded `Batch`, as stored).
+    Committed { epoch: u64, batch: serde_bytes::ByteBuf },
+}
+
+/// Epochs a node may lag behind `f + 1` peers before it fetches committed batches.
+const CATCH_UP_LAG: u64 = 5;
+/// Committed batches asked for (and answered) per request.
+const CATCH_UP_BATCH: u32 = 64;
 
 enum Cmd {
     Submit(Vec<u8>),
@@ -168,6 +197,12 @@ struct Driver<A: ConsensusApp> {
     submitted: std::collections::HashMap<crate::crypto::hash::Digest, Instant>,
     net_seen: [u64; 5],
     replaying: bool,
+    /// Highest epoch seen in each peer's consensus traffic.
+    peer_epoch: Vec<u64>,
+    /// Catch-up answers: epoch → batch digest → (senders, batch bytes).
+    catch_up:
+        std::collections::BTreeMap<u64, std::collections::HashMap<crate::crypto::hash::Digest, (Vec<NodeId>, Vec<u8>)>>,
+    last_fetch: Option<Instant>,
     me: NodeId,
     n: usize,
     session: crate::SessionId,
@@ -188,11 +223,23 @@ impl<A: ConsensusApp> Driver<A> {
         let mut rng = record_rng(&self.seed, seq);
         let step = match entry {
             WalEntry::Message { from, frame } => {
-                match Envelope::<Message>::from_bytes(&frame, &self.session, codec::MAX_FRAME_BYTES) {
-                    Ok(env) => self.beat.handle_message(from as usize, env.message, &mut rng),
-                    Err(_) => Ok(Step::fault(from as usize, crate::proto::FaultKind::Malformed)),
+                match Envelope::<Wire>::from_bytes(&frame, &self.session, codec::MAX_FRAME_BYTES) {
+                    Ok(Envelope { message: Wire::Consensus(m), .. }) => {
+                        self.beat.handle_message(from as usize, m, &mut rng)
+                    }
+                    _ => Ok(Step::fault(from as usize, crate::proto::FaultKind::Malformed)),
                 }
             }
+            WalEntry::CatchUp(bytes) => match codec::decode::<beat::Batch>(&bytes, codec::MAX_FRAME_BYTES) {
+                Ok(batch) if batch.epoch == self.beat.epoch() => {
+                    if let Ok(mut st) = self.status.lock() {
+                        st.caught_up_epochs += 1;
+                    }
+                    Ok(self.beat.fast_forward(batch, &mut rng).unwrap_or_default())
+                }
+                // A batch for an epoch we committed meanwhile is simply stale.
+                _ => Ok(Step::new()),
+            },
             WalEntry::Submit(tx) => {
                 if !self.replaying && self.submitted.len() < 100_000 {
                     self.submitted.insert(tagged_hash("BEAT/node/tx", &[&tx]), Instant::now());
@@ -261,7 +308,7 @@ impl<A: ConsensusApp> Driver<A> {
     fn send(&self, messages: Vec<(crate::proto::Target, Message)>) {
         let Some(net) = &self.net else { return };
         for (target, msg) in messages {
-            let frame = Arc::new(Envelope::new(self.session, msg).to_bytes());
+            let frame = Arc::new(Envelope::new(self.session, Wire::Consensus(msg)).to_bytes());
             for to in 0..self.n {
                 if target.includes(self.me, to) {
                     net.send(to, frame.clone());
@@ -297,6 +344,84 @@ impl<A: ConsensusApp> Driver<A> {
 }
 
 impl<A: ConsensusApp> Driver<A> {
+    fn send_wire(&self, to: NodeId, wire: Wire) {
+        if let Some(net) = &self.net {
+            net.send(to, Arc::new(Envelope::new(self.session, wire).to_bytes()));
+        }
+    }
+
+    /// Sort an inbound frame: consensus traffic goes to the WAL (returned), catch-up requests
+    /// are answered from the store, catch-up answers are counted.
+    fn inbound(&mut self, from: NodeId, frame: Vec<u8>) -> Option<WalEntry> {
+        let env = match Envelope::<Wire>::from_bytes(&frame, &self.session, codec::MAX_FRAME_BYTES) {
+            Ok(env) => env,
+            Err(_) => {
+                self.metrics.faults.get_or_create(&FaultLabel { kind: "Malformed".into() }).inc();
+                return None;
+            }
+        };
+        match env.message {
+            Wire::Consensus(m) => {
+                self.peer_epoch[from] = self.peer_epoch[from].max(m.epoch);
+                Some(WalEntry::Message { from: from as u32, frame: frame.into() })
+            }
+            Wire::FetchCommitted { from: first, count } => {
+                for e in first..first.saturating_add(u64::from(count.min(CATCH_UP_BATCH))) {
+                    match self.store.get_committed(e) {
+                        Ok(Some(batch)) => self.send_wire(from, Wire::Committed { epoch: e, batch: batch.into() }),
+                        _ => break,
+                    }
+                }
+                None
+            }
+            Wire::Committed { epoch, batch } => {
+                let current = self.beat.epoch();
+                if epoch >= current && epoch < current + 2 * u64::from(CATCH_UP_BATCH) {
+                    let d = tagged_hash("BEAT/node/catch-up", &[&batch]);
+                    let votes = self.catch_up.entry(epoch).or_default();
+                    if votes.len() < self.n {
+                        let entry = votes.entry(d).or_insert_with(|| (Vec::new(), batch.into_vec()));
+                        if !entry.0.contains(&from) {
+                            entry.0.push(from);
+                        }
+                    }
+                }
+                None
+            }
+        }
+    }
+
+    /// Take every catch-up batch for our current epoch that `f + 1` peers confirmed, and ask
+    /// for more when `f + 1` peers are `CATCH_UP_LAG` epochs ahead.
+    fn catch_up(&mut self) -> Result<(), StoreError> {
+        let f = (self.n - 1) / 3;
+        loop {
+            let current = self.beat.epoch();
+            while self.catch_up.first_key_value().is_some_and(|(e, _)| *e < current) {
+                self.catch_up.pop_first();
+            }
+            let confirmed = self
+                .catch_up
+                .get(&current)
+                .and_then(|votes| votes.values().find(|(senders, _)| senders.len() > f))
+                .map(|(_, bytes)| bytes.clone());
+            let Some(bytes) = confirmed else { break };
+            self.log_and_process(vec![WalEntry::CatchUp(bytes.into())])?;
+            if self.beat.epoch() == current {
+                break; // not applied (cannot happen for a current-epoch batch); avoid spinning
+            }
+        }
+        let current = self.beat.epoch();
+        let ahead = self.peer_epoch.iter().filter(|e| **e >= current + CATCH_UP_LAG).count();
+        if ahead > f && self.last_fetch.is_none_or(|t| t.elapsed() >= Duration::from_millis(300)) {
+            self.last_fetch = Some(Instant::now());
+            for to in (0..self.n).filter(|j| *j != self.me) {
+                self.send_wire(to, Wire::FetchCommitted { from: current, count: CATCH_UP_BATCH });
+            }
+        }
+        Ok(())
+    }
+
     fn sync_metrics(&mut self) {
         use std::sync::atomic::Ordering::Relaxed;
         let m = &self.metrics;
@@ -363,6 +488,9 @@ impl<A: ConsensusApp> BeatNode<A> {
             submitted: Default::default(),
             net_seen: [0; 5],
             replaying: true,
+            peer_epoch: vec![0; n],
+            catch_up: Default::default(),
+            last_fetch: None,
             me,
             n,
             session,
@@ -396,7 +524,7 @@ impl<A: ConsensusApp> BeatNode<A> {
             let listener = tokio::net::TcpListener::bind(listen)
                 .await
                 .map_err(|source| NodeError::Listen { addr: listen, source })?;
-            driver.net = Some(Clearnet::start(me, session, listener, peers, in_tx));
+            driver.net = Some(Clearnet::start(me, session, listener, peers, in_tx, config.peer_queue));
             if let Some(addr) = config.metrics_listen {
                 let l =
                     tokio::net::TcpListener::bind(addr).await.map_err(|source| NodeError::Listen { addr, source })?;
@@ -411,7 +539,7 @@ impl<A: ConsensusApp> BeatNode<A> {
                 let mut entries = Vec::new();
                 let mut stop: Option<oneshot::Sender<()>> = None;
                 tokio::select! {
-                    Some((from, frame)) = in_rx.recv() => entries.push(WalEntry::Message { from: from as u32, frame: frame.into() }),
+                    Some((from, frame)) = in_rx.recv() => entries.extend(driver.inbound(from, frame)),
                     cmd = cmd_rx.recv() => match cmd {
                         Some(Cmd::Submit(tx)) => entries.push(WalEntry::Submit(tx.into())),
                         Some(Cmd::Shutdown(done)) => stop = Some(done),
@@ -420,9 +548,9 @@ impl<A: ConsensusApp> BeatNode<A> {
                     _ = tick.tick() => {}
                 }
                 // Take whatever else is ready, up to a batch, into the same durable append.
-                while entries.len() < 512 {
+                for _ in 0..512 {
                     match in_rx.try_recv() {
-                        Ok((from, frame)) => entries.push(WalEntry::Message { from: from as u32, frame: frame.into() }),
+                        Ok((from, frame)) => entries.extend(driver.inbound(from, frame)),
                         Err(_) => break,
                     }
                 }
@@ -433,7 +561,7 @@ impl<A: ConsensusApp> BeatNode<A> {
                         Err(_) => break,
                     }
                 }
-                if driver.log_and_process(entries).is_err() {
+                if driver.log_and_process(entries).is_err() || driver.catch_up().is_err() {
                     // Without a durable log the node must not go on sending.
                     return;
                 }

@@ -30,6 +30,7 @@ fn config(keys: &NodeKeys, ports: &[u16], dir: &Path) -> NodeConfig {
         snapshot_every: 4,
         submit_queue: 1000,
         metrics_listen: None,
+        peer_queue: beat_core::net::clearnet::PEER_QUEUE,
     }
 }
 
@@ -143,4 +144,51 @@ fn daemon_refuses_bad_config_with_one_clear_line() {
     assert_eq!(out.status.code(), Some(2), "stderr: {err}");
     assert!(err.contains("cannot listen"), "{err}");
     drop(busy);
+}
+
+/// A node that lost its disk while the others ran 100+ epochs comes back empty, fetches the
+/// committed epochs from its peers (f + 1 matching answers), applies them, and rejoins.
+#[test]
+fn wiped_node_catches_up_over_100_epochs() {
+    let dir = tempfile::tempdir().unwrap();
+    let keys = cluster_keys(4, 2);
+    let ports = ports(4);
+    let mut cfgs: Vec<NodeConfig> = keys.iter().map(|k| config(k, &ports, dir.path())).collect();
+    for c in &mut cfgs {
+        c.beat.batch_size = 4;
+        // Keep little backlog for an absent peer, so node 3 must fetch committed epochs.
+        c.peer_queue = 64;
+    }
+    let mut nodes: Vec<Option<BeatNode<KvApp>>> =
+        cfgs.iter().take(3).map(|c| Some(BeatNode::start(c.clone(), KvApp::default(), None).unwrap())).collect();
+    nodes.push(None);
+    let mut i = 0u64;
+    let ok = wait_until(Duration::from_secs(120), || {
+        for _ in 0..4 {
+            i += 1;
+            let _ = nodes[(i % 3) as usize].as_ref().unwrap().submit(format!("set c{i} {i}").into_bytes());
+        }
+        nodes[0].as_ref().unwrap().status().epoch >= 110
+    });
+    assert!(ok, "three nodes did not reach epoch 110");
+    // Node 3 starts with an empty store.
+    let mut c3 = cfgs[3].clone();
+    c3.data_dir = dir.path().join("node-3-fresh");
+    nodes[3] = Some(BeatNode::start(c3, KvApp::default(), None).unwrap());
+    let target = nodes[0].as_ref().unwrap().status().epoch;
+    let caught = wait_until(Duration::from_secs(120), || {
+        let _ = nodes[(i % 3) as usize].as_ref().unwrap().submit(format!("set c{i} {i}").into_bytes());
+        i += 1;
+        nodes[3].as_ref().unwrap().status().epoch >= target + 2
+    });
+    let s3 = nodes[3].as_ref().unwrap().status();
+    assert!(caught, "node 3 did not catch up: {s3:?}, others at {target}");
+    assert!(s3.caught_up_epochs >= 100, "only {} epochs by catch-up", s3.caught_up_epochs);
+    // Its state equals the others' at the same epoch.
+    assert!(wait_until(Duration::from_secs(30), || {
+        let s: Vec<(u64, u64)> = nodes.iter().flatten().map(applied).collect();
+        s.windows(2).all(|w| w[0] == w[1])
+    }));
+    let maps: Vec<_> = nodes.iter().flatten().map(|n| n.with_app(|a| a.map.clone()).unwrap()).collect();
+    assert!(maps.windows(2).all(|w| w[0] == w[1]), "caught-up node disagrees");
 }

@@ -166,6 +166,14 @@ pub enum BeatError {
     /// An internal protocol error (a bug, never a peer's doing).
     #[error("common subset: {0}")]
     Acs(#[from] AcsError<BroadcastError>),
+    /// `fast_forward` was given a batch for another epoch than the current one.
+    #[error("catch-up batch for epoch {got}, but the node is at epoch {current}")]
+    NotCurrentEpoch {
+        /// The batch's epoch.
+        got: u64,
+        /// The node's epoch.
+        current: u64,
+    },
 }
 
 /// What the application feeds a node.
@@ -758,41 +766,76 @@ impl Beat {
                 // Our dispersed batch is committed (as a stored value, not as transactions).
                 digests.extend(std::mem::take(&mut state.own));
             }
-            // Forget committed transactions from the buffer, remember them for dedup.
-            if !digests.is_empty() {
-                let committed: HashSet<Digest> = digests.iter().copied().collect();
-                self.buffer.retain(|(d, _)| !committed.contains(d));
-                self.buffered.retain(|d| !committed.contains(d));
-            }
-            self.recent_set.extend(digests.iter().copied());
-            self.recent.push_back((e, digests));
-            while self.recent.front().is_some_and(|(old, _)| old + self.config.dedup_epochs <= e) {
-                if let Some((_, old)) = self.recent.pop_front() {
-                    for d in old {
-                        self.recent_set.remove(&d);
-                    }
+            step.extend(self.finish_epoch(Batch { epoch: e, proposers, transactions, stored }, digests, rng)?);
+        }
+        Ok(step)
+    }
+
+    /// Close epoch `batch.epoch` (the current one): forget its transactions from the buffer,
+    /// remember them for de-duplication, output the batch, move the window, answer deferred
+    /// reads and process the messages that waited for the window.
+    fn finish_epoch(
+        &mut self,
+        batch: Batch,
+        digests: Vec<Digest>,
+        rng: &mut dyn rand_core::CryptoRngCore,
+    ) -> Result<BeatStep, BeatError> {
+        let mut step = Step::new();
+        let e = batch.epoch;
+        if !digests.is_empty() {
+            let committed: HashSet<Digest> = digests.iter().copied().collect();
+            self.buffer.retain(|(d, _)| !committed.contains(d));
+            self.buffered.retain(|d| !committed.contains(d));
+        }
+        self.recent_set.extend(digests.iter().copied());
+        self.recent.push_back((e, digests));
+        while self.recent.front().is_some_and(|(old, _)| old + self.config.dedup_epochs <= e) {
+            if let Some((_, old)) = self.recent.pop_front() {
+                for d in old {
+                    self.recent_set.remove(&d);
                 }
             }
-            step.output.push(Output::Batch(Batch { epoch: e, proposers, transactions, stored }));
-            self.epoch += 1;
-            let (now, later): (Vec<_>, Vec<_>) =
-                std::mem::take(&mut self.deferred_reads).into_iter().partition(|d| d.epoch < self.epoch);
-            self.deferred_reads = later;
-            for d in now {
-                step.extend(self.answer_read(d.from, d.epoch, d.read, d.proposer, d.chunks));
-            }
-            // Messages that waited for the window to move.
-            let horizon = self.epoch + self.config.max_future_epochs;
-            let mut ready = Vec::new();
-            for (from, queue) in self.future.iter_mut().enumerate() {
-                let (now, later): (Vec<Message>, Vec<Message>) = queue.drain(..).partition(|m| m.epoch <= horizon);
-                queue.extend(later);
-                ready.extend(now.into_iter().map(|m| (from, m)));
-            }
-            for (from, m) in ready {
-                step.extend(self.dispatch(from, m, rng)?);
-            }
         }
+        step.output.push(Output::Batch(batch));
+        self.epoch += 1;
+        let (now, later): (Vec<_>, Vec<_>) =
+            std::mem::take(&mut self.deferred_reads).into_iter().partition(|d| d.epoch < self.epoch);
+        self.deferred_reads = later;
+        for d in now {
+            step.extend(self.answer_read(d.from, d.epoch, d.read, d.proposer, d.chunks));
+        }
+        // Messages that waited for the window to move.
+        let horizon = self.epoch + self.config.max_future_epochs;
+        let mut ready = Vec::new();
+        for (from, queue) in self.future.iter_mut().enumerate() {
+            let (now, later): (Vec<Message>, Vec<Message>) = queue.drain(..).partition(|m| m.epoch <= horizon);
+            queue.extend(later);
+            ready.extend(now.into_iter().map(|m| (from, m)));
+        }
+        for (from, m) in ready {
+            step.extend(self.dispatch(from, m, rng)?);
+        }
+        Ok(step)
+    }
+
+    /// Catch-up: take `batch`, which `f + 1` peers confirmed as the committed batch of our
+    /// current epoch, as committed without running the epoch (the driver checks the
+    /// confirmations). The epoch's protocol state is dropped; nothing more is sent for it.
+    /// De-duplication learns the batch's transaction digests (for BEAT2, plaintext digests);
+    /// BEAT3/4 reads of its values are not possible here (no cross-checksums).
+    pub fn fast_forward(
+        &mut self,
+        batch: Batch,
+        rng: &mut dyn rand_core::CryptoRngCore,
+    ) -> Result<BeatStep, BeatError> {
+        if batch.epoch != self.epoch {
+            return Err(BeatError::NotCurrentEpoch { got: batch.epoch, current: self.epoch });
+        }
+        self.epochs.remove(&batch.epoch);
+        let digests = batch.transactions.iter().map(|tx| tx_digest(tx)).collect();
+        let step = self.finish_epoch(batch, digests, rng)?;
+        let mut step = step;
+        step.extend(self.finish(Step::new(), rng)?);
         Ok(step)
     }
 

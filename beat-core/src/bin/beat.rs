@@ -172,6 +172,7 @@ fn local(args: &[String]) -> ExitCode {
             snapshot_every: 16,
             submit_queue: 20_000,
             metrics_listen: None,
+            peer_queue: beat_core::net::clearnet::PEER_QUEUE,
         };
         let listener: Option<Arc<dyn CommitListener>> = (i == 0).then(|| latency.clone() as Arc<dyn CommitListener>);
         match BeatNode::start(config, KvApp::default(), listener) {
@@ -367,6 +368,7 @@ fn run_node(args: &[String]) -> ExitCode {
         snapshot_every: 64,
         submit_queue: 20_000,
         metrics_listen: Some(SocketAddr::from(([0, 0, 0, 0], metrics_port))),
+        peer_queue: beat_core::net::clearnet::PEER_QUEUE,
     };
     let node = match BeatNode::start(config, KvApp::default(), None) {
         Ok(n) => n,

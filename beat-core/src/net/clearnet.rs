@@ -23,7 +23,7 @@ use crate::{NodeId, SessionId};
 
 /// Largest frame accepted or sent.
 pub const MAX_FRAME: usize = crate::codec::MAX_FRAME_BYTES;
-/// Frames queued per peer before new ones are dropped.
+/// Default frames queued per peer before new ones are dropped.
 pub const PEER_QUEUE: usize = 65_536;
 
 #[derive(Serialize, Deserialize)]
@@ -75,13 +75,15 @@ async fn write_frame(s: &mut TcpStream, payload: &[u8]) -> std::io::Result<()> {
 
 impl Clearnet {
     /// Start listening on `listener` and dialling `peers[j]` (`None` for ourselves). Inbound
-    /// frames go to `inbound` as `(sender, payload)`.
+    /// frames go to `inbound` as `(sender, payload)`; at most `peer_queue` frames wait for each
+    /// peer (kept while it is unreachable, so a short outage loses nothing).
     pub fn start(
         me: NodeId,
         session: SessionId,
         listener: TcpListener,
         peers: Vec<Option<String>>,
         inbound: mpsc::Sender<(NodeId, Vec<u8>)>,
+        peer_queue: usize,
     ) -> Self {
         let n = peers.len();
         let counters = Arc::new(NetCounters::default());
@@ -134,7 +136,7 @@ impl Clearnet {
                 queues.push(None);
                 continue;
             };
-            let (qtx, mut qrx) = mpsc::channel::<Arc<Vec<u8>>>(PEER_QUEUE);
+            let (qtx, mut qrx) = mpsc::channel::<Arc<Vec<u8>>>(peer_queue.max(1));
             queues.push(Some(qtx));
             let (c, conn) = (counters.clone(), connected.clone());
             tokio::spawn(async move {
