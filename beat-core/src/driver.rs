@@ -159,6 +159,9 @@ enum Wire {
     Committed { epoch: u64, batch: serde_bytes::ByteBuf },
 }
 
+/// Catch-up answers for one epoch: batch digest → (senders, batch bytes).
+type CatchUpVotes = std::collections::HashMap<crate::crypto::hash::Digest, (Vec<NodeId>, Vec<u8>)>;
+
 /// Epochs a node may lag behind `f + 1` peers before it fetches committed batches.
 const CATCH_UP_LAG: u64 = 5;
 /// Committed batches asked for (and answered) per request.
@@ -200,8 +203,7 @@ struct Driver<A: ConsensusApp> {
     /// Highest epoch seen in each peer's consensus traffic.
     peer_epoch: Vec<u64>,
     /// Catch-up answers: epoch → batch digest → (senders, batch bytes).
-    catch_up:
-        std::collections::BTreeMap<u64, std::collections::HashMap<crate::crypto::hash::Digest, (Vec<NodeId>, Vec<u8>)>>,
+    catch_up: std::collections::BTreeMap<u64, CatchUpVotes>,
     last_fetch: Option<Instant>,
     me: NodeId,
     n: usize,
