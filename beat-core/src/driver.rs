@@ -159,6 +159,9 @@ enum Wire {
     Committed { epoch: u64, batch: serde_bytes::ByteBuf },
 }
 
+/// A frame we sent and to whom.
+type SentFrame = (NodeId, Arc<Vec<u8>>);
+
 /// Catch-up answers for one epoch: batch digest → (senders, batch bytes).
 type CatchUpVotes = std::collections::HashMap<crate::crypto::hash::Digest, (Vec<NodeId>, Vec<u8>)>;
 
@@ -205,6 +208,11 @@ struct Driver<A: ConsensusApp> {
     /// Catch-up answers: epoch → batch digest → (senders, batch bytes).
     catch_up: std::collections::BTreeMap<u64, CatchUpVotes>,
     last_fetch: Option<Instant>,
+    /// When our epoch last advanced (a stall with peers ahead triggers catch-up).
+    last_progress: Instant,
+    progress_epoch: u64,
+    /// Frames we sent for epochs still open here, by epoch: resent to a peer on reconnection.
+    sent: std::collections::BTreeMap<u64, Vec<SentFrame>>,
     me: NodeId,
     n: usize,
     session: crate::SessionId,
@@ -307,13 +315,34 @@ impl<A: ConsensusApp> Driver<A> {
         }
     }
 
-    fn send(&self, messages: Vec<(crate::proto::Target, Message)>) {
-        let Some(net) = &self.net else { return };
+    fn send(&mut self, messages: Vec<(crate::proto::Target, Message)>) {
+        let open = self.beat.epoch().saturating_sub(1);
+        while self.sent.first_key_value().is_some_and(|(e, _)| *e < open) {
+            self.sent.pop_first();
+        }
         for (target, msg) in messages {
+            let epoch = msg.epoch;
             let frame = Arc::new(Envelope::new(self.session, Wire::Consensus(msg)).to_bytes());
             for to in 0..self.n {
                 if target.includes(self.me, to) {
-                    net.send(to, frame.clone());
+                    if let Some(net) = &self.net {
+                        net.send(to, frame.clone());
+                    }
+                    if epoch >= open {
+                        self.sent.entry(epoch).or_default().push((to, frame.clone()));
+                    }
+                }
+            }
+        }
+    }
+
+    /// A connection to `peer` was (re)established: resend our messages of open epochs.
+    fn resend(&self, peer: NodeId) {
+        let Some(net) = &self.net else { return };
+        for frames in self.sent.values() {
+            for (to, frame) in frames {
+                if *to == peer {
+                    net.send(peer, frame.clone());
                 }
             }
         }
@@ -414,8 +443,18 @@ impl<A: ConsensusApp> Driver<A> {
             }
         }
         let current = self.beat.epoch();
-        let ahead = self.peer_epoch.iter().filter(|e| **e >= current + CATCH_UP_LAG).count();
-        if ahead > f && self.last_fetch.is_none_or(|t| t.elapsed() >= Duration::from_millis(300)) {
+        if current != self.progress_epoch {
+            self.progress_epoch = current;
+            self.last_progress = Instant::now();
+        }
+        let far = self.peer_epoch.iter().filter(|e| **e >= current + CATCH_UP_LAG).count();
+        // Peers ahead of a node that has not moved for a while: it may have lost messages of
+        // epochs they already closed (a crash drops what was in flight), so fetch those.
+        let near = self.peer_epoch.iter().filter(|e| **e > current).count();
+        let stalled = self.last_progress.elapsed() >= Duration::from_millis(800);
+        if (far > f || (near > f && stalled))
+            && self.last_fetch.is_none_or(|t| t.elapsed() >= Duration::from_millis(400))
+        {
             self.last_fetch = Some(Instant::now());
             for to in (0..self.n).filter(|j| *j != self.me) {
                 self.send_wire(to, Wire::FetchCommitted { from: current, count: CATCH_UP_BATCH });
@@ -493,6 +532,9 @@ impl<A: ConsensusApp> BeatNode<A> {
             peer_epoch: vec![0; n],
             catch_up: Default::default(),
             last_fetch: None,
+            last_progress: Instant::now(),
+            progress_epoch: 0,
+            sent: Default::default(),
             me,
             n,
             session,
@@ -520,13 +562,14 @@ impl<A: ConsensusApp> BeatNode<A> {
         resend.retain(|(_, m)| m.epoch >= open_epoch);
         let (in_tx, mut in_rx) = mpsc::channel::<(NodeId, Vec<u8>)>(8192);
         let (cmd_tx, mut cmd_rx) = mpsc::channel::<Cmd>(config.submit_queue.max(1));
+        let (conn_tx, mut conn_rx) = mpsc::unbounded_channel::<NodeId>();
         let listen = config.listen;
         let peers: Vec<Option<String>> = config.peers.iter().map(|p| Some(p.clone())).collect();
         runtime.block_on(async {
             let listener = tokio::net::TcpListener::bind(listen)
                 .await
                 .map_err(|source| NodeError::Listen { addr: listen, source })?;
-            driver.net = Some(Clearnet::start(me, session, listener, peers, in_tx, config.peer_queue));
+            driver.net = Some(Clearnet::start(me, session, listener, peers, in_tx, config.peer_queue, conn_tx));
             if let Some(addr) = config.metrics_listen {
                 let l =
                     tokio::net::TcpListener::bind(addr).await.map_err(|source| NodeError::Listen { addr, source })?;
@@ -542,6 +585,7 @@ impl<A: ConsensusApp> BeatNode<A> {
                 let mut stop: Option<oneshot::Sender<()>> = None;
                 tokio::select! {
                     Some((from, frame)) = in_rx.recv() => entries.extend(driver.inbound(from, frame)),
+                    Some(peer) = conn_rx.recv() => driver.resend(peer),
                     cmd = cmd_rx.recv() => match cmd {
                         Some(Cmd::Submit(tx)) => entries.push(WalEntry::Submit(tx.into())),
                         Some(Cmd::Shutdown(done)) => stop = Some(done),

@@ -18,6 +18,9 @@
 //! | `BEAT_VARIANT` | `BEAT0` … `BEAT4` (the daemon's key-value app uses BEAT0–BEAT1) | `BEAT0` |
 //! | `BEAT_CLUSTER` / `BEAT_KEY_FILE` | cluster file and sealed key file from `beat keygen` | insecure dev keys |
 //! | `BEAT_PASSPHRASE` / `BEAT_KEY_HEX` | the key file's passphrase or raw 32-byte key (hex) | — |
+//! | `BEAT_PEER_QUEUE` | frames kept per peer while it is down (beyond: it catches up) | 65536 |
+//! | `BEAT_LOAD_TPS` | submit this many synthetic `set` transactions per second (demo, tests) | 0 |
+//! | `BEAT_LOG_COMMITS` | `1`: print `commit epoch=<e> digest=<hex> txs=<k>` per committed epoch | off |
 //!
 //! Without key files the node uses **insecure deterministic dev keys** (anyone can derive
 //! them), with a loud warning, and only when every peer is on loopback.
@@ -35,6 +38,7 @@ use beat_core::driver::{BeatNode, CommitListener, NodeConfig};
 use beat_core::keystore::{self, Addresses, KdfParams, KeySource};
 use beat_core::{Params, SessionId};
 use rand::SeedableRng;
+use sha2::Digest as _;
 
 fn fail(msg: &str) -> ExitCode {
     eprintln!("beat: error: {msg}");
@@ -70,24 +74,42 @@ fn parse_port(what: &str, v: &str) -> Result<u16, String> {
         .ok_or_else(|| format!("{what} {v:?} is not a port number (1-65535)"))
 }
 
+/// Set `flag` on SIGINT or SIGTERM. The handlers are registered before this returns, so a
+/// signal that arrives during start-up (a long WAL replay) is not lost.
 fn install_ctrlc(flag: Arc<AtomicBool>) {
-    // A tiny runtime thread that waits for SIGINT / SIGTERM.
-    std::thread::spawn(move || {
-        let Ok(rt) = tokio::runtime::Builder::new_current_thread().enable_all().build() else { return };
-        rt.block_on(async {
-            #[cfg(unix)]
-            {
-                let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-                    Ok(s) => s,
-                    Err(_) => return,
-                };
-                tokio::select! { _ = tokio::signal::ctrl_c() => {}, _ = term.recv() => {} }
-            }
-            #[cfg(not(unix))]
-            let _ = tokio::signal::ctrl_c().await;
+    let Ok(rt) = tokio::runtime::Builder::new_current_thread().enable_all().build() else { return };
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        let signals = rt.block_on(async { (signal(SignalKind::interrupt()), signal(SignalKind::terminate())) });
+        let (Ok(mut int), Ok(mut term)) = signals else { return };
+        std::thread::spawn(move || {
+            rt.block_on(async {
+                tokio::select! { _ = int.recv() => {}, _ = term.recv() => {} }
+            });
+            flag.store(true, Ordering::SeqCst);
         });
+    }
+    #[cfg(not(unix))]
+    std::thread::spawn(move || {
+        let _ = rt.block_on(tokio::signal::ctrl_c());
         flag.store(true, Ordering::SeqCst);
     });
+}
+
+/// Prints one line per committed epoch (`BEAT_LOG_COMMITS=1`).
+struct CommitLog;
+
+impl CommitListener for CommitLog {
+    fn on_commit(&self, epoch: u64, transactions: &[Vec<u8>]) {
+        let mut h = sha2::Sha256::new();
+        for tx in transactions {
+            sha2::Digest::update(&mut h, (tx.len() as u64).to_le_bytes());
+            sha2::Digest::update(&mut h, tx);
+        }
+        let digest = hex::encode(&sha2::Digest::finalize(h)[..8]);
+        println!("commit epoch={epoch} digest={digest} txs={}", transactions.len());
+    }
 }
 
 /// Commit latencies seen at node 0 of the local cluster.
@@ -359,6 +381,22 @@ fn run_node(args: &[String]) -> ExitCode {
         _ => return fail("set both BEAT_CLUSTER and BEAT_KEY_FILE, or neither (dev keys)"),
     };
     let data_dir = env("BEAT_DATA_DIR").map_or_else(|| PathBuf::from(format!("beat-data/node-{id}")), PathBuf::from);
+    let peer_queue = match env("BEAT_PEER_QUEUE") {
+        Some(q) => match q.trim().parse::<usize>() {
+            Ok(q) if q > 0 => q,
+            _ => return fail(&format!("BEAT_PEER_QUEUE {q:?} is not a positive number")),
+        },
+        None => beat_core::net::clearnet::PEER_QUEUE,
+    };
+    let load_tps = match env("BEAT_LOAD_TPS") {
+        Some(t) => match t.trim().parse::<u64>() {
+            Ok(t) => t,
+            Err(_) => return fail(&format!("BEAT_LOAD_TPS {t:?} is not a number")),
+        },
+        None => 0,
+    };
+    let log_commits: Option<Arc<dyn CommitListener>> =
+        (env("BEAT_LOG_COMMITS").as_deref() == Some("1")).then(|| Arc::new(CommitLog) as Arc<dyn CommitListener>);
     let config = NodeConfig {
         keys,
         peers,
@@ -368,20 +406,29 @@ fn run_node(args: &[String]) -> ExitCode {
         snapshot_every: 64,
         submit_queue: 20_000,
         metrics_listen: Some(SocketAddr::from(([0, 0, 0, 0], metrics_port))),
-        peer_queue: beat_core::net::clearnet::PEER_QUEUE,
+        peer_queue,
     };
-    let node = match BeatNode::start(config, KvApp::default(), None) {
+    let stop = Arc::new(AtomicBool::new(false));
+    install_ctrlc(stop.clone());
+    let node = match BeatNode::start(config, KvApp::default(), log_commits) {
         Ok(n) => n,
         Err(e) => return fail(&e.to_string()),
     };
     eprintln!(
         "beat: node {id} listening on port {port}, metrics on :{metrics_port}/metrics; Ctrl-C or SIGTERM to stop"
     );
-    let stop = Arc::new(AtomicBool::new(false));
-    install_ctrlc(stop.clone());
     let mut last = Instant::now();
+    let (run, mut k, started) = (rand::random::<u32>(), 0u64, Instant::now());
     while !stop.load(Ordering::SeqCst) {
-        std::thread::sleep(Duration::from_millis(100));
+        std::thread::sleep(Duration::from_millis(if load_tps > 0 { 10 } else { 100 }));
+        // Synthetic load: catch up to `load_tps` per second since start.
+        let due = (started.elapsed().as_secs_f64() * load_tps as f64) as u64;
+        while k < due {
+            k += 1;
+            if node.submit(format!("set n{id}-{run:08x}-{k} {k}").into_bytes()).is_err() {
+                break;
+            }
+        }
         if last.elapsed() >= Duration::from_secs(5) {
             last = Instant::now();
             let s = node.status();
@@ -393,7 +440,7 @@ fn run_node(args: &[String]) -> ExitCode {
     }
     let s = node.status();
     node.shutdown();
-    eprintln!("beat: node {id} stopped at epoch {} (store flushed)", s.epoch);
+    eprintln!("beat: node {id} stopped at epoch {} caught_up_epochs={} (store flushed)", s.epoch, s.caught_up_epochs);
     ExitCode::SUCCESS
 }
 

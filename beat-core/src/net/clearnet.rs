@@ -76,7 +76,9 @@ async fn write_frame(s: &mut TcpStream, payload: &[u8]) -> std::io::Result<()> {
 impl Clearnet {
     /// Start listening on `listener` and dialling `peers[j]` (`None` for ourselves). Inbound
     /// frames go to `inbound` as `(sender, payload)`; at most `peer_queue` frames wait for each
-    /// peer (kept while it is unreachable, so a short outage loses nothing).
+    /// peer while it is unreachable. Every (re)established outbound connection is reported on
+    /// `connected_events`: frames written into a connection that then broke may be lost, so
+    /// the node resends its messages of open epochs to that peer.
     pub fn start(
         me: NodeId,
         session: SessionId,
@@ -84,6 +86,7 @@ impl Clearnet {
         peers: Vec<Option<String>>,
         inbound: mpsc::Sender<(NodeId, Vec<u8>)>,
         peer_queue: usize,
+        connected_events: mpsc::UnboundedSender<NodeId>,
     ) -> Self {
         let n = peers.len();
         let counters = Arc::new(NetCounters::default());
@@ -138,7 +141,7 @@ impl Clearnet {
             };
             let (qtx, mut qrx) = mpsc::channel::<Arc<Vec<u8>>>(peer_queue.max(1));
             queues.push(Some(qtx));
-            let (c, conn) = (counters.clone(), connected.clone());
+            let (c, conn, events) = (counters.clone(), connected.clone(), connected_events.clone());
             tokio::spawn(async move {
                 let hello = crate::codec::encode(&Hello { session, from: me as u32 });
                 let mut backoff = Duration::from_millis(50);
@@ -159,6 +162,8 @@ impl Clearnet {
                     }
                     backoff = Duration::from_millis(50);
                     conn[j].store(true, Ordering::Relaxed);
+                    // The node resends what the peer may have lost with the old connection.
+                    let _ = events.send(j);
                     loop {
                         let frame = match pending.take() {
                             Some(f) => f,
