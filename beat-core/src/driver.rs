@@ -13,14 +13,20 @@
 //! snapshotted every `snapshot_every` epochs together with the epoch it reached. On restart it
 //! is restored from the latest snapshot and only later batches are applied again.
 //!
+//! **Checkpoints and WAL truncation.** With each snapshot the driver stores the protocol's
+//! [`beat::Checkpoint`] (next epoch, buffer, de-duplication window), then drops the WAL prefix
+//! before the first record holding a message of an epoch from the checkpoint on. A restart
+//! resumes from the checkpoint and replays the rest; proposals and decryption shares use
+//! randomness derived from the node's secret and the epoch, so the rebuilt state sends
+//! exactly the messages sent before.
+//!
 //! **Catch-up.** A node that sees `f + 1` peers at least `CATCH_UP_LAG` epochs ahead asks all
 //! peers for their committed batches from its current epoch on, and takes the batch of its
 //! current epoch once `f + 1` peers sent the same bytes (at least one of them is correct, and
 //! correct nodes commit the same batch); `Beat::fast_forward` then closes the epoch without
 //! running it. The accepted batch is a WAL record like any input, so replay repeats it.
 //!
-//! Not yet (tracked in the durable-node issue): WAL truncation behind snapshots (the protocol
-//! state is rebuilt by replaying the whole log) and authenticated channels.
+//! Not yet (the network issue): authenticated channels.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -130,8 +136,10 @@ pub struct Status {
     pub buffered: usize,
     /// Peers with an open outbound clearnet connection.
     pub peers_connected_clearnet: usize,
-    /// WAL records.
+    /// WAL records written since the node was created.
     pub wal_records: u64,
+    /// WAL records kept (the rest was truncated behind checkpoints).
+    pub wal_retained: u64,
     /// Faults recorded against peers.
     pub faults: u64,
     /// Epochs taken from peers by catch-up (since start, replays included).
@@ -161,6 +169,14 @@ enum Wire {
 
 /// A frame we sent and to whom.
 type SentFrame = (NodeId, Arc<Vec<u8>>);
+
+/// Epochs after a checkpoint whose messages the WAL keeps for the rebuild (messages for
+/// later epochs, which only a far-ahead or faulty peer sends, are dropped with the prefix).
+const CHECKPOINT_SPAN: u64 = 8;
+
+fn checkpoint_key(epoch: u64) -> Vec<u8> {
+    format!("checkpoint/{epoch:020}").into_bytes()
+}
 
 /// Catch-up answers for one epoch: batch digest → (senders, batch bytes).
 type CatchUpVotes = std::collections::HashMap<crate::crypto::hash::Digest, (Vec<NodeId>, Vec<u8>)>;
@@ -208,6 +224,12 @@ struct Driver<A: ConsensusApp> {
     /// Catch-up answers: epoch → batch digest → (senders, batch bytes).
     catch_up: std::collections::BTreeMap<u64, CatchUpVotes>,
     last_fetch: Option<Instant>,
+    /// Lowest WAL record number holding a message of each epoch (for truncation).
+    epoch_first_seq: std::collections::BTreeMap<u64, u64>,
+    /// Epoch of the latest checkpoint.
+    last_checkpoint: u64,
+    /// First WAL record kept.
+    wal_first: u64,
     /// When our epoch last advanced (a stall with peers ahead triggers catch-up).
     last_progress: Instant,
     progress_epoch: u64,
@@ -235,6 +257,7 @@ impl<A: ConsensusApp> Driver<A> {
             WalEntry::Message { from, frame } => {
                 match Envelope::<Wire>::from_bytes(&frame, &self.session, codec::MAX_FRAME_BYTES) {
                     Ok(Envelope { message: Wire::Consensus(m), .. }) => {
+                        self.epoch_first_seq.entry(m.epoch).or_insert(seq);
                         self.beat.handle_message(from as usize, m, &mut rng)
                     }
                     _ => Ok(Step::fault(from as usize, crate::proto::FaultKind::Malformed)),
@@ -288,11 +311,6 @@ impl<A: ConsensusApp> Driver<A> {
         let _ = self.store.put_committed(b.epoch, &codec::encode(&b));
         if let Ok(mut app) = self.app.lock() {
             app.apply(b.epoch, &b.transactions);
-            if self.snapshot_every > 0 && (b.epoch + 1) % self.snapshot_every == 0 {
-                let snap = app.snapshot();
-                let _ = self.store.put_snapshot(b.epoch, &snap);
-                self.metrics.snapshot_size_bytes.set(snap.len() as i64);
-            }
         }
         self.metrics.epoch.set((b.epoch + 1) as i64);
         self.metrics.epochs_committed.inc();
@@ -360,14 +378,17 @@ impl<A: ConsensusApp> Driver<A> {
         self.store.wal_append(&records)?;
         self.next_seq += entries.len() as u64;
         for (i, e) in entries.into_iter().enumerate() {
-            let out = self.process(first + i as u64, e);
+            let seq = first + i as u64;
+            let out = self.process(seq, e);
             self.send(out);
+            self.maybe_checkpoint(seq)?;
         }
         let buffered = self.beat.buffered();
         self.sync_metrics();
         if let Ok(mut st) = self.status.lock() {
             st.buffered = buffered;
             st.wal_records = self.next_seq;
+            st.wal_retained = self.next_seq - self.wal_first;
             st.peers_connected_clearnet = self.net.as_ref().map_or(0, Clearnet::peers_connected);
         }
         Ok(())
@@ -463,6 +484,36 @@ impl<A: ConsensusApp> Driver<A> {
         Ok(())
     }
 
+    /// Every `snapshot_every` epochs: store the protocol checkpoint and the application
+    /// snapshot (in that order), then drop the WAL records no longer needed: those before the
+    /// first one holding a message of an epoch from the checkpoint on (and after `seq`, the
+    /// record just processed, nothing).
+    fn maybe_checkpoint(&mut self, seq: u64) -> Result<(), StoreError> {
+        let epoch = self.beat.epoch();
+        if self.snapshot_every == 0 || epoch < self.last_checkpoint + self.snapshot_every || self.applied_next != epoch
+        {
+            return Ok(());
+        }
+        let cp = self.beat.checkpoint();
+        self.store.put_meta(&checkpoint_key(epoch), &codec::encode(&cp))?;
+        let snap = self.app.lock().map(|a| a.snapshot()).unwrap_or_default();
+        self.store.put_snapshot(epoch - 1, &snap)?;
+        self.metrics.snapshot_size_bytes.set(snap.len() as i64);
+        // Keep checkpoints of the two snapshots the store keeps.
+        if self.last_checkpoint > 0 {
+            self.store.delete_meta_range(&checkpoint_key(0), &checkpoint_key(self.last_checkpoint))?;
+        }
+        self.last_checkpoint = epoch;
+        self.epoch_first_seq = self.epoch_first_seq.split_off(&epoch);
+        let needed = self.epoch_first_seq.range(epoch..=epoch + CHECKPOINT_SPAN).map(|(_, s)| *s).min();
+        let keep_from = needed.unwrap_or(seq + 1).min(seq + 1);
+        if keep_from > self.wal_first {
+            self.store.wal_truncate_before(keep_from)?;
+            self.wal_first = keep_from;
+        }
+        Ok(())
+    }
+
     fn sync_metrics(&mut self) {
         use std::sync::atomic::Ordering::Relaxed;
         let m = &self.metrics;
@@ -519,6 +570,13 @@ impl<A: ConsensusApp> BeatNode<A> {
             app.restore(&bytes).map_err(NodeError::Snapshot)?;
             applied_next = epoch + 1;
         }
+        // The protocol checkpoint taken with that snapshot (written before it).
+        let checkpoint: Option<beat::Checkpoint> = match store.get_meta(&checkpoint_key(applied_next))? {
+            Some(bytes) if applied_next > 0 => {
+                Some(codec::decode(&bytes, codec::MAX_FRAME_BYTES).map_err(|_| NodeError::Wal(applied_next))?)
+            }
+            _ => None,
+        };
         let app = Arc::new(Mutex::new(app));
         let status = Arc::new(Mutex::new(Status { epoch: applied_next, ..Status::default() }));
         let me = config.keys.id;
@@ -532,13 +590,19 @@ impl<A: ConsensusApp> BeatNode<A> {
             peer_epoch: vec![0; n],
             catch_up: Default::default(),
             last_fetch: None,
+            epoch_first_seq: Default::default(),
+            last_checkpoint: checkpoint.as_ref().map_or(0, |c| c.epoch),
+            wal_first: 0,
             last_progress: Instant::now(),
             progress_epoch: 0,
             sent: Default::default(),
             me,
             n,
             session,
-            beat: Beat::new(config.keys.clone(), config.beat.clone()),
+            beat: match &checkpoint {
+                Some(cp) => Beat::resume(config.keys.clone(), config.beat.clone(), cp),
+                None => Beat::new(config.keys.clone(), config.beat.clone()),
+            },
             store: store.clone(),
             app: app.clone(),
             listener,
@@ -552,10 +616,21 @@ impl<A: ConsensusApp> BeatNode<A> {
         // Replay the whole input log.
         let mut resend = Vec::new();
         for (seq, bytes) in store.wal_iter(0)? {
+            if driver.next_seq == 0 {
+                driver.wal_first = seq;
+            }
             let entry: WalEntry =
                 codec::decode(&bytes, codec::MAX_FRAME_BYTES + 1024).map_err(|_| NodeError::Wal(seq))?;
             resend.extend(driver.process(seq, entry));
             driver.next_seq = seq + 1;
+        }
+        // Record numbers continue after the highest ever written, even if truncation emptied the log.
+        let after_last = store.wal_last_seq()?.map_or(0, |s| s + 1);
+        if driver.next_seq < after_last {
+            if driver.next_seq == 0 {
+                driver.wal_first = after_last;
+            }
+            driver.next_seq = after_last;
         }
         driver.replaying = false;
         let open_epoch = driver.beat.epoch();

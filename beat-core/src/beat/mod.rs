@@ -19,7 +19,7 @@ pub mod store;
 
 pub use batch::Batch;
 pub use keys::{deal, NodeKeys, PublicKeys};
-pub use node::{Beat, BeatError, Config, Content, Input, Message, Output, ReadError, ReadOutcome};
+pub use node::{Beat, BeatError, Checkpoint, Config, Content, Input, Message, Output, ReadError, ReadOutcome};
 pub use store::{FragmentStore, MemFragmentStore, ValueId};
 
 /// The five BEAT variants (this project's numbering; see `docs/modules.md` for the paper's).

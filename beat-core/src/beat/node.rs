@@ -196,6 +196,20 @@ pub enum Input {
     RetryReads,
 }
 
+/// What a node needs to resume right after a committed epoch without replaying its history:
+/// the next epoch, the buffered transactions and the de-duplication window. Taken with
+/// [`Beat::checkpoint`] between inputs, restored with [`Beat::resume`]. (BEAT0–BEAT2; BEAT3/4
+/// cross-checksums for reads are not part of it.)
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Checkpoint {
+    /// The lowest epoch not yet committed.
+    pub epoch: u64,
+    /// Buffered transactions, in buffer order.
+    pub buffer: Vec<serde_bytes::ByteBuf>,
+    /// Per recent epoch, the committed identities (32-byte digests, concatenated).
+    pub recent: Vec<(u64, serde_bytes::ByteBuf)>,
+}
+
 /// What a node outputs.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Output {
@@ -295,6 +309,8 @@ pub struct Beat {
     /// Identities committed in recent epochs, oldest first.
     recent: VecDeque<(u64, Vec<Digest>)>,
     recent_set: HashSet<Digest>,
+    /// Key of the randomness derived per epoch (proposals, decryption-share proofs).
+    nonce_key: zeroize::Zeroizing<[u8; 32]>,
     /// BEAT3/4: the dispersal code, the fragment store, committed cross-checksums and reads.
     code: Option<Arc<DispersalCode>>,
     store: Box<dyn FragmentStore>,
@@ -354,6 +370,12 @@ pub fn proposal_label(session: &SessionId, epoch: u64, proposer: NodeId) -> Vec<
     Domain { protocol: PROPOSAL_PROTOCOL, session, epoch, instance: proposer as u64 }.encode(&[])
 }
 
+/// A ChaCha20 stream keyed by `H(nonce_key, purpose, epoch, extra)`.
+fn nonce_rng(nonce_key: &[u8; 32], purpose: &str, epoch: u64, extra: &[u8]) -> rand_chacha::ChaCha20Rng {
+    let seed = tagged_hash("BEAT/node/derived-rng", &[nonce_key, purpose.as_bytes(), &epoch.to_le_bytes(), extra]);
+    <rand_chacha::ChaCha20Rng as rand::SeedableRng>::from_seed(seed)
+}
+
 fn tx_digest(tx: &[u8]) -> Digest {
     tagged_hash("BEAT/tx", &[tx])
 }
@@ -362,6 +384,10 @@ impl Beat {
     /// A node with the given keys and configuration, starting at epoch 0.
     pub fn new(keys: NodeKeys, config: Config) -> Self {
         let params = keys.public.params;
+        let nonce_key = zeroize::Zeroizing::new(tagged_hash(
+            "BEAT/node/nonce-key",
+            &[&keys.decryption_secret.to_bytes()[..], &keys.coin_secret.to_bytes()[..]],
+        ));
         let variant = config.variant;
         Beat {
             params,
@@ -374,6 +400,7 @@ impl Beat {
             buffered: HashSet::new(),
             recent: VecDeque::new(),
             recent_set: HashSet::new(),
+            nonce_key,
             code: match variant {
                 // `Params` guarantees n ≥ 3f + 1, so both codes exist.
                 Variant::Beat3 => Some(Arc::new(DispersalCode::reed_solomon(params).expect("valid params"))),
@@ -386,6 +413,38 @@ impl Beat {
             next_read: 0,
             deferred_reads: Vec::new(),
         }
+    }
+
+    /// The state to resume from after the epochs committed so far (see [`Checkpoint`]).
+    pub fn checkpoint(&self) -> Checkpoint {
+        Checkpoint {
+            epoch: self.epoch,
+            buffer: self.buffer.iter().map(|(_, tx)| serde_bytes::ByteBuf::from(tx.clone())).collect(),
+            recent: self.recent.iter().map(|(e, ds)| (*e, serde_bytes::ByteBuf::from(ds.concat()))).collect(),
+        }
+    }
+
+    /// A node resuming from `checkpoint`: its protocol state for epochs from
+    /// `checkpoint.epoch` on is rebuilt by feeding it the messages of those epochs again.
+    /// Proposals and decryption shares use randomness derived from the node's secret and the
+    /// epoch, so the rebuilt node sends exactly what it sent before.
+    pub fn resume(keys: NodeKeys, config: Config, checkpoint: &Checkpoint) -> Self {
+        let mut beat = Beat::new(keys, config);
+        beat.epoch = checkpoint.epoch;
+        for (e, ds) in &checkpoint.recent {
+            let digests: Vec<Digest> = ds.chunks_exact(32).filter_map(|c| c.try_into().ok()).collect();
+            beat.recent_set.extend(digests.iter().copied());
+            beat.recent.push_back((*e, digests));
+        }
+        for tx in &checkpoint.buffer {
+            // Re-checked like any submit; a transaction that no longer fits is dropped.
+            let _ = beat.submit(tx.to_vec());
+        }
+        beat
+    }
+
+    fn derived_rng(&self, purpose: &str, epoch: u64, extra: &[u8]) -> rand_chacha::ChaCha20Rng {
+        nonce_rng(&self.nonce_key, purpose, epoch, extra)
     }
 
     /// A node that keeps its BEAT3/4 fragments in `store`.
@@ -516,7 +575,10 @@ impl Beat {
         // ⌈b/n⌉ transactions drawn at random from the first b.
         let window = self.buffer.len().min(self.config.batch_size);
         let take = self.config.batch_size.div_ceil(self.params.n).min(window);
-        let mut idx = rand::seq::index::sample(&mut *rng, window, take).into_vec();
+        // Randomness derived from our secret and the epoch (not from `rng`): a node that
+        // rebuilds its state after a restart makes exactly the same proposal.
+        let mut select = self.derived_rng("select", e, &[]);
+        let mut idx = rand::seq::index::sample(&mut select, window, take).into_vec();
         idx.sort_unstable();
         let txs: Vec<Vec<u8>> = idx.iter().map(|&i| self.buffer[i].1.clone()).collect();
         let own: Vec<Digest> = idx.iter().map(|&i| self.buffer[i].0).collect();
@@ -525,25 +587,27 @@ impl Beat {
             plaintext
         } else {
             let label = self.proposal_label(e, self.keys.id);
-            codec::encode(&self.keys.public.encryption.encrypt(&label, &plaintext, &mut &mut *rng))
+            // The encryption randomness also covers the plaintext, so it is never reused for
+            // another plaintext.
+            let mut enc = self.derived_rng("encrypt", e, &tagged_hash("BEAT/plaintext", &[&plaintext]));
+            codec::encode(&self.keys.public.encryption.encrypt(&label, &plaintext, &mut enc))
         };
         let state = self.epoch_state(e);
         state.proposed = true;
         state.own = own;
         let acs_step = state.acs.handle_input(value, rng)?;
-        self.handle_acs_step(e, acs_step, rng)
+        self.handle_acs_step(e, acs_step)
     }
 
     fn handle_acs_step(
         &mut self,
         e: u64,
         acs_step: Step<AcsMessage<BroadcastMessage>, AcsOutput>,
-        rng: &mut dyn rand_core::CryptoRngCore,
     ) -> Result<BeatStep, BeatError> {
         let mut step = Step::new();
         let outputs = step.lift(acs_step, |m| Message { epoch: e, content: Content::Acs(m) });
         for out in outputs {
-            step.extend(self.on_acs_output(e, out, rng));
+            step.extend(self.on_acs_output(e, out));
         }
         Ok(step)
     }
@@ -584,7 +648,7 @@ impl Beat {
     }
 
     /// The epoch's common set is fixed: check the ciphertexts and release our shares.
-    fn on_acs_output(&mut self, e: u64, out: AcsOutput, rng: &mut dyn rand_core::CryptoRngCore) -> BeatStep {
+    fn on_acs_output(&mut self, e: u64, out: AcsOutput) -> BeatStep {
         let mut step = Step::new();
         if !self.config.variant.encrypted() {
             // BEAT3/4: ACS agreed on cross-checksums (decoded by our own AVID-FP instances, so
@@ -603,6 +667,7 @@ impl Beat {
         let me = self.keys.id;
         let checked: Vec<_> = out.iter().map(|(j, v)| (*j, self.checked_ciphertexts(e, *j, v))).collect();
         let secret = self.keys.decryption_secret.clone();
+        let nonce_key = self.nonce_key.clone();
         let n = self.params.n;
         let state = self.epoch_state(e);
         state.accepted = Some(checked.iter().map(|(j, _)| *j).collect());
@@ -615,7 +680,10 @@ impl Beat {
                 continue;
             }
             let (ids, cts): (Vec<_>, Vec<_>) = cts.into_iter().unzip();
-            let shares: Vec<DecryptionShare> = cts.iter().map(|ct| secret.decrypt_share(ct, &mut &mut *rng)).collect();
+            // DLEQ nonces derived from our secret, the epoch and the proposer (RFC 6979 style):
+            // the same ciphertext always gets the same share and proof.
+            let mut nonces = nonce_rng(&nonce_key, "decrypt", e, &(j as u64).to_le_bytes());
+            let shares: Vec<DecryptionShare> = cts.iter().map(|ct| secret.decrypt_share(ct, &mut nonces)).collect();
             step.send(
                 Target::All,
                 Message { epoch: e, content: Content::DecShares { proposer: j, shares: shares.clone() } },
@@ -869,7 +937,7 @@ impl Beat {
         match msg.content {
             Content::Acs(m) => {
                 let acs_step = self.epoch_state(e).acs.handle_message(from, m, rng)?;
-                self.handle_acs_step(e, acs_step, rng)
+                self.handle_acs_step(e, acs_step)
             }
             Content::DecShares { proposer, shares } => {
                 if proposer >= self.params.n {

@@ -18,6 +18,7 @@
 //! | `BEAT_VARIANT` | `BEAT0` … `BEAT4` (the daemon's key-value app uses BEAT0–BEAT1) | `BEAT0` |
 //! | `BEAT_CLUSTER` / `BEAT_KEY_FILE` | cluster file and sealed key file from `beat keygen` | insecure dev keys |
 //! | `BEAT_PASSPHRASE` / `BEAT_KEY_HEX` | the key file's passphrase or raw 32-byte key (hex) | — |
+//! | `BEAT_SNAPSHOT_EVERY` | checkpoint + snapshot every this many epochs (WAL truncated behind) | 64 |
 //! | `BEAT_PEER_QUEUE` | frames kept per peer while it is down (beyond: it catches up) | 65536 |
 //! | `BEAT_LOAD_TPS` | submit this many synthetic `set` transactions per second (demo, tests) | 0 |
 //! | `BEAT_LOG_COMMITS` | `1`: print `commit epoch=<e> digest=<hex> txs=<k>` per committed epoch | off |
@@ -388,6 +389,13 @@ fn run_node(args: &[String]) -> ExitCode {
         },
         None => beat_core::net::clearnet::PEER_QUEUE,
     };
+    let snapshot_every = match env("BEAT_SNAPSHOT_EVERY") {
+        Some(v) => match v.trim().parse::<u64>() {
+            Ok(v) if v > 0 => v,
+            _ => return fail(&format!("BEAT_SNAPSHOT_EVERY {v:?} is not a positive number")),
+        },
+        None => 64,
+    };
     let load_tps = match env("BEAT_LOAD_TPS") {
         Some(t) => match t.trim().parse::<u64>() {
             Ok(t) => t,
@@ -403,7 +411,7 @@ fn run_node(args: &[String]) -> ExitCode {
         listen: SocketAddr::from(([0, 0, 0, 0], port)),
         beat: beat::Config { variant, ..beat::Config::default() },
         data_dir,
-        snapshot_every: 64,
+        snapshot_every,
         submit_queue: 20_000,
         metrics_listen: Some(SocketAddr::from(([0, 0, 0, 0], metrics_port))),
         peer_queue,
