@@ -134,6 +134,8 @@ pub struct Status {
     pub committed_txs: u64,
     /// Transactions in the protocol's buffer.
     pub buffered: usize,
+    /// Client transactions queued for the protocol (`submit` fails at `submit_queue`).
+    pub submit_queue: usize,
     /// Peers with an open outbound clearnet connection.
     pub peers_connected_clearnet: usize,
     /// WAL records written since the node was created.
@@ -499,6 +501,9 @@ impl<A: ConsensusApp> Driver<A> {
         let snap = self.app.lock().map(|a| a.snapshot()).unwrap_or_default();
         self.store.put_snapshot(epoch - 1, &snap)?;
         self.metrics.snapshot_size_bytes.set(snap.len() as i64);
+        if let Ok(size) = self.store.size_on_disk() {
+            self.metrics.store_size_bytes.set(size as i64);
+        }
         // Keep checkpoints of the two snapshots the store keeps.
         if self.last_checkpoint > 0 {
             self.store.delete_meta_range(&checkpoint_key(0), &checkpoint_key(self.last_checkpoint))?;
@@ -709,7 +714,9 @@ impl<A: ConsensusApp> BeatNode<A> {
 
     /// What the node is doing.
     pub fn status(&self) -> Status {
-        self.status.lock().map(|s| s.clone()).unwrap_or_default()
+        let mut s = self.status.lock().map(|s| s.clone()).unwrap_or_default();
+        s.submit_queue = self.cmds.max_capacity() - self.cmds.capacity();
+        s
     }
 
     /// The node's metrics in Prometheus text format (what `GET /metrics` serves).

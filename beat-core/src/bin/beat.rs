@@ -13,7 +13,7 @@
 //! | `BEAT_NODE_ID` | this node's id | — (required) |
 //! | `BEAT_PORT` | listen port | `7000 + id` |
 //! | `BEAT_METRICS_PORT` | Prometheus `GET /metrics` port | `9090 + id` |
-//! | `BEAT_PEERS` | `host:port` of every node, comma-separated, by id | `127.0.0.1:7000..7003` |
+//! | `BEAT_PEERS` | `host:port` of every node, comma-separated, by id | the cluster file's, else `127.0.0.1:7000..7003` |
 //! | `BEAT_DATA_DIR` | the node's store | `./beat-data/node-<id>` |
 //! | `BEAT_VARIANT` | `BEAT0` … `BEAT4` (the daemon's key-value app uses BEAT0–BEAT1) | `BEAT0` |
 //! | `BEAT_CLUSTER` / `BEAT_KEY_FILE` | cluster file and sealed key file from `beat keygen` | insecure dev keys |
@@ -324,9 +324,21 @@ fn run_node(args: &[String]) -> ExitCode {
     if args.len() > 3 {
         return fail(&format!("unexpected argument {:?}", args[3]));
     }
-    let peers: Vec<String> = match env("BEAT_PEERS") {
-        Some(p) => p.split(',').map(|s| s.trim().to_string()).collect(),
-        None => (0..4).map(|i| format!("127.0.0.1:{}", 7000 + i)).collect(),
+    let cluster = match env("BEAT_CLUSTER") {
+        Some(path) => match keystore::load_cluster(std::path::Path::new(&path)) {
+            Ok(c) => Some(c),
+            Err(e) => return fail(&format!("BEAT_CLUSTER {path}: {e}")),
+        },
+        None => None,
+    };
+    let peers: Vec<String> = match (env("BEAT_PEERS"), &cluster) {
+        (Some(p), _) => p.split(',').map(|s| s.trim().to_string()).collect(),
+        // The cluster file's clearnet addresses.
+        (None, Some(c)) => match c.nodes.iter().map(|n| n.addresses.clearnet.clone()).collect::<Option<Vec<_>>>() {
+            Some(p) => p,
+            None => return fail("the cluster file lacks a clearnet address for some node; set BEAT_PEERS"),
+        },
+        (None, None) => (0..4).map(|i| format!("127.0.0.1:{}", 7000 + i)).collect(),
     };
     if let Some(bad) =
         peers.iter().find(|p| p.rsplit_once(':').is_none_or(|(h, port)| h.is_empty() || parse_port("", port).is_err()))
@@ -346,7 +358,7 @@ fn run_node(args: &[String]) -> ExitCode {
         },
         None => Variant::Beat0,
     };
-    let keys = match (env("BEAT_CLUSTER"), env("BEAT_KEY_FILE")) {
+    let keys = match (cluster, env("BEAT_KEY_FILE")) {
         (Some(cluster), Some(key_file)) => {
             let secret = match (env("BEAT_PASSPHRASE"), env("BEAT_KEY_HEX")) {
                 (Some(p), _) => KeySource::passphrase(p),
@@ -356,10 +368,13 @@ fn run_node(args: &[String]) -> ExitCode {
                 },
                 (None, None) => return fail("BEAT_KEY_FILE needs BEAT_PASSPHRASE or BEAT_KEY_HEX"),
             };
-            let cluster = match keystore::load_cluster(std::path::Path::new(&cluster)) {
-                Ok(c) => c,
-                Err(e) => return fail(&format!("BEAT_CLUSTER {cluster}: {e}")),
-            };
+            if cluster.nodes.len() != peers.len() {
+                return fail(&format!(
+                    "BEAT_PEERS names {} nodes but the cluster file {}",
+                    peers.len(),
+                    cluster.nodes.len()
+                ));
+            }
             match keystore::load_node_keys(std::path::Path::new(&key_file), &secret, &cluster) {
                 Ok((k, _identity)) if k.id == id => k,
                 Ok((k, _)) => return fail(&format!("key file {key_file} is node {}'s, not node {id}'s", k.id)),

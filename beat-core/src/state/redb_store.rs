@@ -75,7 +75,13 @@ impl RedbStore {
         std::fs::create_dir_all(dir).map_err(|source| StoreError::Io { path: dir.to_path_buf(), source })?;
         let path = dir.join(FILE_NAME);
         let open_err = |message: String| StoreError::Open { backend: BACKEND, path: path.clone(), message };
-        let db = Database::create(&path).map_err(|e| open_err(e.to_string()))?;
+        // redb asserts (panics) on some damaged files, e.g. one truncated below its header's
+        // layout; that must be an error naming the file, not a crash of the node.
+        let opened = std::panic::catch_unwind(|| Database::create(&path));
+        let db = match opened {
+            Ok(r) => r.map_err(|e| open_err(e.to_string()))?,
+            Err(_) => return Err(open_err("the database file is damaged (truncated or corrupt)".into())),
+        };
         let store = RedbStore { db, path: path.clone() };
         // Create every table and check (or record) the format in one durable transaction.
         store.write("open", |txn| {
