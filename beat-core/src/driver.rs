@@ -69,6 +69,11 @@ pub struct NodeConfig {
     pub metrics_listen: Option<SocketAddr>,
     /// Frames kept per peer while it is slow or down (beyond them, it catches up instead).
     pub peer_queue: usize,
+    /// A store to use instead of the redb store in `data_dir` (e.g. `state::MemStore`, or
+    /// `state::SledStore` with the `sled` feature).
+    pub store: Option<Arc<dyn Store>>,
+    /// A registry of the embedding host to put the node's metrics in (else the node's own).
+    pub registry: Option<Arc<Mutex<prometheus_client::registry::Registry>>>,
 }
 
 /// Receives committed batches (after the application applied them).
@@ -557,9 +562,14 @@ impl<A: ConsensusApp> BeatNode<A> {
             .thread_name("beat-node")
             .build()
             .map_err(NodeError::Runtime)?;
-        std::fs::create_dir_all(&config.data_dir)
-            .map_err(|source| NodeError::Store(StoreError::Io { path: config.data_dir.clone(), source }))?;
-        let store: Arc<dyn Store> = Arc::new(RedbStore::open(&config.data_dir)?);
+        let store: Arc<dyn Store> = match &config.store {
+            Some(store) => store.clone(),
+            None => {
+                std::fs::create_dir_all(&config.data_dir)
+                    .map_err(|source| NodeError::Store(StoreError::Io { path: config.data_dir.clone(), source }))?;
+                Arc::new(RedbStore::open(&config.data_dir)?)
+            }
+        };
         let seed: [u8; 32] = match store.get_meta(NODE_SEED_KEY)? {
             Some(s) if s.len() == 32 => s.try_into().unwrap_or([0; 32]),
             _ => {
@@ -586,7 +596,13 @@ impl<A: ConsensusApp> BeatNode<A> {
         let status = Arc::new(Mutex::new(Status { epoch: applied_next, ..Status::default() }));
         let me = config.keys.id;
         let session = config.keys.public.session;
-        let (metrics, registry) = NodeMetrics::new();
+        let (metrics, registry) = match &config.registry {
+            Some(r) => {
+                let m = r.lock().map(|mut reg| NodeMetrics::register(&mut reg));
+                (m.map_err(|_| NodeError::Snapshot("metrics registry lock poisoned".into()))?, r.clone())
+            }
+            None => NodeMetrics::new(),
+        };
         let mut driver = Driver {
             metrics,
             submitted: Default::default(),

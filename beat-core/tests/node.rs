@@ -31,6 +31,8 @@ fn config(keys: &NodeKeys, ports: &[u16], dir: &Path) -> NodeConfig {
         submit_queue: 1000,
         metrics_listen: None,
         peer_queue: beat_core::net::clearnet::PEER_QUEUE,
+        store: None,
+        registry: None,
     }
 }
 
@@ -277,4 +279,38 @@ fn torn_store_tails_are_harmless_or_refused() {
     std::fs::write(&file, &original).unwrap();
     assert!(RedbStore::open(dir.path()).is_ok(), "the undamaged file must open again");
     assert_eq!(outcomes.0 + outcomes.1, 12);
+}
+
+/// An embedder passes its own store (here in memory) and its own metrics registry.
+#[test]
+fn embedder_store_and_registry() {
+    use prometheus_client::metrics::counter::Counter;
+    use std::sync::{Arc, Mutex};
+    let dir = tempfile::tempdir().unwrap();
+    let keys = cluster_keys(4, 3);
+    let ports = ports(4);
+    let mut host = prometheus_client::registry::Registry::default();
+    let host_counter: Counter = Counter::default();
+    host.register("host_requests", "the host's own metric", host_counter.clone());
+    host_counter.inc();
+    let host = Arc::new(Mutex::new(host));
+    let nodes: Vec<BeatNode<KvApp>> = keys
+        .iter()
+        .map(|k| {
+            let mut c = config(k, &ports, dir.path());
+            c.store = Some(Arc::new(beat_core::state::MemStore::default()));
+            if k.id == 0 {
+                c.registry = Some(host.clone());
+            }
+            BeatNode::start(c, KvApp::default(), None).unwrap()
+        })
+        .collect();
+    for i in 0..20 {
+        nodes[i % 4].submit(format!("set m{i} {i}").into_bytes()).unwrap();
+    }
+    assert!(wait_until(Duration::from_secs(60), || nodes.iter().all(|n| applied(n).1 >= 20)));
+    assert!(!dir.path().join("node-0").exists(), "a node with its own store must not create a redb store");
+    let text = beat_core::metrics::render(&host);
+    assert!(text.contains("host_requests_total 1"), "{text}");
+    assert!(text.contains("beat_consensus_epochs_committed_total"), "{text}");
 }

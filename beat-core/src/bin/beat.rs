@@ -196,6 +196,8 @@ fn local(args: &[String]) -> ExitCode {
             submit_queue: 20_000,
             metrics_listen: None,
             peer_queue: beat_core::net::clearnet::PEER_QUEUE,
+            store: None,
+            registry: None,
         };
         let listener: Option<Arc<dyn CommitListener>> = (i == 0).then(|| latency.clone() as Arc<dyn CommitListener>);
         match BeatNode::start(config, KvApp::default(), listener) {
@@ -430,6 +432,8 @@ fn run_node(args: &[String]) -> ExitCode {
         submit_queue: 20_000,
         metrics_listen: Some(SocketAddr::from(([0, 0, 0, 0], metrics_port))),
         peer_queue,
+        store: None,
+        registry: None,
     };
     let stop = Arc::new(AtomicBool::new(false));
     install_ctrlc(stop.clone());
