@@ -151,6 +151,8 @@ pub struct Status {
     pub faults: u64,
     /// Epochs taken from peers by catch-up (since start, replays included).
     pub caught_up_epochs: u64,
+    /// Why the node stopped on its own (its store failed), if it did.
+    pub failed: Option<String>,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -231,6 +233,8 @@ struct Driver<A: ConsensusApp> {
     /// Catch-up answers: epoch → batch digest → (senders, batch bytes).
     catch_up: std::collections::BTreeMap<u64, CatchUpVotes>,
     last_fetch: Option<Instant>,
+    /// A failed write of the committed log, reported after the current record.
+    store_error: Option<StoreError>,
     /// Lowest WAL record number holding a message of each epoch (for truncation).
     epoch_first_seq: std::collections::BTreeMap<u64, u64>,
     /// Epoch of the latest checkpoint.
@@ -315,7 +319,11 @@ impl<A: ConsensusApp> Driver<A> {
         if b.epoch < self.applied_next {
             return; // applied before the snapshot we restored
         }
-        let _ = self.store.put_committed(b.epoch, &codec::encode(&b));
+        if let Err(e) = self.store.put_committed(b.epoch, &codec::encode(&b)) {
+            // Peers catch up from this log; a node that cannot keep it stops (checked after
+            // the record) rather than run on with a hole in it.
+            self.store_error.get_or_insert(e);
+        }
         if let Ok(mut app) = self.app.lock() {
             app.apply(b.epoch, &b.transactions);
         }
@@ -387,6 +395,9 @@ impl<A: ConsensusApp> Driver<A> {
         for (i, e) in entries.into_iter().enumerate() {
             let seq = first + i as u64;
             let out = self.process(seq, e);
+            if let Some(e) = self.store_error.take() {
+                return Err(e);
+            }
             self.send(out);
             self.maybe_checkpoint(seq)?;
         }
@@ -611,6 +622,7 @@ impl<A: ConsensusApp> BeatNode<A> {
             peer_epoch: vec![0; n],
             catch_up: Default::default(),
             last_fetch: None,
+            store_error: None,
             epoch_first_seq: Default::default(),
             last_checkpoint: checkpoint.as_ref().map_or(0, |c| c.epoch),
             wal_first: 0,
@@ -703,8 +715,11 @@ impl<A: ConsensusApp> BeatNode<A> {
                         Err(_) => break,
                     }
                 }
-                if driver.log_and_process(entries).is_err() || driver.catch_up().is_err() {
-                    // Without a durable log the node must not go on sending.
+                if let Err(e) = driver.log_and_process(entries).and_then(|()| driver.catch_up()) {
+                    // Without a durable log the node must not go on sending: it stops, and says why.
+                    if let Ok(mut st) = driver.status.lock() {
+                        st.failed = Some(format!("store: {e}"));
+                    }
                     return;
                 }
                 if let Some(done) = stop {

@@ -459,6 +459,9 @@ fn run_node(args: &[String]) -> ExitCode {
         if last.elapsed() >= Duration::from_secs(5) {
             last = Instant::now();
             let s = node.status();
+            if let Some(why) = &s.failed {
+                return fail(&format!("node {id} stopped: {why}"));
+            }
             eprintln!(
                 "beat: node {id} epoch={} committed_txs={} peers_connected={}",
                 s.epoch, s.committed_txs, s.peers_connected_clearnet
