@@ -26,7 +26,8 @@
 //! correct nodes commit the same batch); `Beat::fast_forward` then closes the epoch without
 //! running it. The accepted batch is a WAL record like any input, so replay repeats it.
 //!
-//! Not yet (the network issue): authenticated channels.
+//! Channels are the Noise channels of [`crate::net::handshake`]; the Tor/I2P switch is the
+//! network issue's work.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -53,6 +54,10 @@ use crate::NodeId;
 pub struct NodeConfig {
     /// This node's keys (its id is `keys.id`).
     pub keys: NodeKeys,
+    /// This node's ed25519 identity (authenticates its channels).
+    pub identity: crate::keystore::IdentityKey,
+    /// Every node's identity, by id (from the cluster file).
+    pub peer_identities: Vec<crate::keystore::IdentityPublic>,
     /// Every node's `host:port`, by id (ours is ignored for dialling).
     pub peers: Vec<String>,
     /// Where to listen.
@@ -105,6 +110,9 @@ pub enum NodeError {
         /// Committee size.
         n: usize,
     },
+    /// Our identity is not the one the cluster lists for our id.
+    #[error("this node's identity key is not the one the cluster file lists for its id")]
+    Identity,
     /// The tokio runtime could not be built.
     #[error("runtime: {0}")]
     Runtime(std::io::Error),
@@ -564,9 +572,18 @@ impl<A: ConsensusApp> BeatNode<A> {
     /// tokio runtime (two worker threads).
     pub fn start(config: NodeConfig, app: A, listener: Option<Arc<dyn CommitListener>>) -> Result<Self, NodeError> {
         let n = config.keys.public.params.n;
-        if config.peers.len() != n {
-            return Err(NodeError::Peers { got: config.peers.len(), n });
+        if config.peers.len() != n || config.peer_identities.len() != n {
+            return Err(NodeError::Peers { got: config.peers.len().min(config.peer_identities.len()), n });
         }
+        if config.peer_identities[config.keys.id] != config.identity.public() {
+            return Err(NodeError::Identity);
+        }
+        let channel_keys = Arc::new(crate::net::handshake::ChannelKeys::new(
+            config.keys.id,
+            &config.identity,
+            &config.peer_identities,
+            &config.keys.public.session,
+        ));
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .enable_all()
@@ -677,7 +694,7 @@ impl<A: ConsensusApp> BeatNode<A> {
             let listener = tokio::net::TcpListener::bind(listen)
                 .await
                 .map_err(|source| NodeError::Listen { addr: listen, source })?;
-            driver.net = Some(Clearnet::start(me, session, listener, peers, in_tx, config.peer_queue, conn_tx));
+            driver.net = Some(Clearnet::start(me, channel_keys, listener, peers, in_tx, config.peer_queue, conn_tx));
             if let Some(addr) = config.metrics_listen {
                 let l =
                     tokio::net::TcpListener::bind(addr).await.map_err(|source| NodeError::Listen { addr, source })?;

@@ -20,9 +20,16 @@ fn ports(n: usize) -> Vec<u16> {
     ls.iter().map(|l| l.local_addr().unwrap().port()).collect()
 }
 
+fn identities(n: usize) -> Vec<beat_core::keystore::IdentityKey> {
+    (0..n).map(|i| beat_core::keystore::IdentityKey::from_bytes(&[i as u8 + 1; 32])).collect()
+}
+
 fn config(keys: &NodeKeys, ports: &[u16], dir: &Path) -> NodeConfig {
+    let ids = identities(ports.len());
     NodeConfig {
         keys: keys.clone(),
+        identity: ids[keys.id].clone(),
+        peer_identities: ids.iter().map(|i| i.public()).collect(),
         peers: ports.iter().map(|p| format!("127.0.0.1:{p}")).collect(),
         listen: SocketAddr::from(([127, 0, 0, 1], ports[keys.id])),
         beat: beat::Config { batch_size: 64, ..beat::Config::default() },

@@ -53,6 +53,16 @@ fn dev_keys(n: usize) -> Result<Vec<beat::NodeKeys>, String> {
     Ok(beat::deal(params, SessionId::from_name("beat-dev-cluster"), &mut rng))
 }
 
+/// Insecure channel identities anyone can derive: for a local development cluster only.
+fn dev_identities(n: usize) -> Vec<keystore::IdentityKey> {
+    (0..n)
+        .map(|i| {
+            let seed = beat_core::crypto::hash::tagged_hash("BEAT/dev-identity", &[&(i as u64).to_le_bytes()]);
+            keystore::IdentityKey::from_bytes(&seed)
+        })
+        .collect()
+}
+
 fn is_loopback(peer: &str) -> bool {
     let host = peer.rsplit_once(':').map_or(peer, |(h, _)| h);
     host == "localhost" || host.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback())
@@ -185,9 +195,12 @@ fn local(args: &[String]) -> ExitCode {
         epochs: Default::default(),
     });
     let mut nodes = Vec::new();
+    let ids = dev_identities(n);
     for (i, k) in keys.into_iter().enumerate() {
         let config = NodeConfig {
             keys: k,
+            identity: ids[i].clone(),
+            peer_identities: ids.iter().map(|id| id.public()).collect(),
             peers: peers.clone(),
             listen: SocketAddr::from(([127, 0, 0, 1], ports[i])),
             beat: beat::Config { variant, batch_size: 500, ..beat::Config::default() },
@@ -360,7 +373,7 @@ fn run_node(args: &[String]) -> ExitCode {
         },
         None => Variant::Beat0,
     };
-    let keys = match (cluster, env("BEAT_KEY_FILE")) {
+    let (keys, identity, peer_identities) = match (cluster, env("BEAT_KEY_FILE")) {
         (Some(cluster), Some(key_file)) => {
             let secret = match (env("BEAT_PASSPHRASE"), env("BEAT_KEY_HEX")) {
                 (Some(p), _) => KeySource::passphrase(p),
@@ -378,7 +391,7 @@ fn run_node(args: &[String]) -> ExitCode {
                 ));
             }
             match keystore::load_node_keys(std::path::Path::new(&key_file), &secret, &cluster) {
-                Ok((k, _identity)) if k.id == id => k,
+                Ok((k, identity)) if k.id == id => (k, identity, cluster.nodes.iter().map(|n| n.identity).collect()),
                 Ok((k, _)) => return fail(&format!("key file {key_file} is node {}'s, not node {id}'s", k.id)),
                 Err(e) => return fail(&format!("BEAT_KEY_FILE {key_file}: {e}")),
             }
@@ -392,7 +405,10 @@ fn run_node(args: &[String]) -> ExitCode {
             }
             eprintln!("beat: WARNING: INSECURE DEVELOPMENT KEYS (anyone can derive them); for a real cluster use `beat keygen`");
             match dev_keys(peers.len()) {
-                Ok(mut k) => k.swap_remove(id),
+                Ok(mut k) => {
+                    let ids = dev_identities(peers.len());
+                    (k.swap_remove(id), ids[id].clone(), ids.iter().map(|i| i.public()).collect())
+                }
                 Err(e) => return fail(&e),
             }
         }
@@ -424,6 +440,8 @@ fn run_node(args: &[String]) -> ExitCode {
         (env("BEAT_LOG_COMMITS").as_deref() == Some("1")).then(|| Arc::new(CommitLog) as Arc<dyn CommitListener>);
     let config = NodeConfig {
         keys,
+        identity,
+        peer_identities,
         peers,
         listen: SocketAddr::from(([0, 0, 0, 0], port)),
         beat: beat::Config { variant, ..beat::Config::default() },

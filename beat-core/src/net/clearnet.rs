@@ -1,36 +1,27 @@
 //! Clearnet TCP transport: length-prefixed frames with a maximum size.
 //!
-//! Each connection starts with a `Hello { session, from }` frame; after it, every frame is
-//! `u32 big-endian length ‖ payload`, at most [`MAX_FRAME`] bytes. One outbound connection per
-//! peer, redialled with exponential backoff and jitter; each peer has a bounded queue, and a
-//! full queue drops (and counts) instead of blocking the node.
-//!
-//! **Not yet authenticated.** The `Hello` names its sender but proves nothing: until the
-//! Noise channels of the network issue land, run clusters only on networks you trust
-//! (loopback, a private network). The node refuses a `Hello` for another session or an
-//! out-of-range id.
+//! Every connection starts with the Noise `XX` handshake of [`super::handshake`]: mutual
+//! authentication with the nodes' ed25519 identities, bound to the session. A dialler whose
+//! key is not in the cluster is refused; after the handshake every frame is encrypted and
+//! authenticated (at most [`MAX_FRAME`] bytes), and a tampered or replayed frame closes the
+//! connection. Both are counted in [`NetCounters::refused`]. One outbound connection per peer,
+//! redialled with exponential backoff and jitter; each peer has a bounded queue, and a full
+//! queue drops (and counts) instead of blocking the node.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use serde::{Deserialize, Serialize};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::mpsc;
 
-use crate::{NodeId, SessionId};
+use super::handshake::{self, ChannelKeys};
+use crate::NodeId;
 
 /// Largest frame accepted or sent.
 pub const MAX_FRAME: usize = crate::codec::MAX_FRAME_BYTES;
 /// Default frames queued per peer before new ones are dropped.
 pub const PEER_QUEUE: usize = 65_536;
-
-#[derive(Serialize, Deserialize)]
-struct Hello {
-    session: SessionId,
-    from: u32,
-}
 
 /// Transport counters (read by metrics and `status()`).
 #[derive(Debug, Default)]
@@ -45,7 +36,8 @@ pub struct NetCounters {
     pub bytes_received: AtomicU64,
     /// Frames dropped because a peer's queue was full.
     pub dropped: AtomicU64,
-    /// Inbound connections refused (bad hello, oversized frame).
+    /// Inbound connections refused or closed: failed handshake, unknown key, oversized,
+    /// tampered or replayed frame.
     pub refused: AtomicU64,
 }
 
@@ -58,20 +50,8 @@ pub struct Clearnet {
     pub counters: Arc<NetCounters>,
 }
 
-async fn read_frame(s: &mut TcpStream) -> std::io::Result<Vec<u8>> {
-    let len = s.read_u32().await? as usize;
-    if len > MAX_FRAME {
-        return Err(std::io::Error::new(std::io::ErrorKind::InvalidData, format!("frame of {len} bytes")));
-    }
-    let mut buf = vec![0; len];
-    s.read_exact(&mut buf).await?;
-    Ok(buf)
-}
-
-async fn write_frame(s: &mut TcpStream, payload: &[u8]) -> std::io::Result<()> {
-    s.write_u32(payload.len() as u32).await?;
-    s.write_all(payload).await
-}
+/// How long a handshake may take before the connection is dropped (slow or half-open peers).
+const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 
 impl Clearnet {
     /// Start listening on `listener` and dialling `peers[j]` (`None` for ourselves). Inbound
@@ -81,7 +61,7 @@ impl Clearnet {
     /// the node resends its messages of open epochs to that peer.
     pub fn start(
         me: NodeId,
-        session: SessionId,
+        keys: Arc<ChannelKeys>,
         listener: TcpListener,
         peers: Vec<Option<String>>,
         inbound: mpsc::Sender<(NodeId, Vec<u8>)>,
@@ -92,28 +72,25 @@ impl Clearnet {
         let counters = Arc::new(NetCounters::default());
         let connected = Arc::new((0..n).map(|_| std::sync::atomic::AtomicBool::new(false)).collect::<Vec<_>>());
         // Inbound.
-        let (c, tx) = (counters.clone(), inbound);
+        let (c, tx, inbound_keys) = (counters.clone(), inbound, keys.clone());
         tokio::spawn(async move {
             loop {
                 let Ok((mut stream, _)) = listener.accept().await else { continue };
                 let (c, tx) = (c.clone(), tx.clone());
+                let keys = inbound_keys.clone();
                 tokio::spawn(async move {
                     let _ = stream.set_nodelay(true);
-                    let hello = match read_frame(&mut stream).await {
-                        Ok(b) => crate::codec::decode::<Hello>(&b, 1024).ok(),
-                        Err(_) => None,
+                    let hs = tokio::time::timeout(HANDSHAKE_TIMEOUT, handshake::respond(&mut stream, &keys)).await;
+                    let Ok(Ok((from, mut channel))) = hs else {
+                        c.refused.fetch_add(1, Ordering::Relaxed);
+                        return;
                     };
-                    let from = match hello {
-                        Some(h) if h.session == session && (h.from as usize) < n && h.from as usize != me => {
-                            h.from as usize
-                        }
-                        _ => {
-                            c.refused.fetch_add(1, Ordering::Relaxed);
-                            return;
-                        }
-                    };
+                    if from >= n {
+                        c.refused.fetch_add(1, Ordering::Relaxed);
+                        return;
+                    }
                     loop {
-                        match read_frame(&mut stream).await {
+                        match channel.recv(&mut stream, MAX_FRAME).await {
                             Ok(frame) => {
                                 c.frames_received.fetch_add(1, Ordering::Relaxed);
                                 c.bytes_received.fetch_add(frame.len() as u64, Ordering::Relaxed);
@@ -121,10 +98,9 @@ impl Clearnet {
                                     return;
                                 }
                             }
-                            Err(e) => {
-                                if e.kind() == std::io::ErrorKind::InvalidData {
-                                    c.refused.fetch_add(1, Ordering::Relaxed);
-                                }
+                            Err(handshake::ChannelError::Io(_)) => return, // closed
+                            Err(_) => {
+                                c.refused.fetch_add(1, Ordering::Relaxed);
                                 return;
                             }
                         }
@@ -141,9 +117,8 @@ impl Clearnet {
             };
             let (qtx, mut qrx) = mpsc::channel::<Arc<Vec<u8>>>(peer_queue.max(1));
             queues.push(Some(qtx));
-            let (c, conn, events) = (counters.clone(), connected.clone(), connected_events.clone());
+            let (c, conn, events, keys) = (counters.clone(), connected.clone(), connected_events.clone(), keys.clone());
             tokio::spawn(async move {
-                let hello = crate::codec::encode(&Hello { session, from: me as u32 });
                 let mut backoff = Duration::from_millis(50);
                 let mut pending: Option<Arc<Vec<u8>>> = None;
                 loop {
@@ -157,9 +132,13 @@ impl Clearnet {
                         }
                     };
                     let _ = stream.set_nodelay(true);
-                    if write_frame(&mut stream, &hello).await.is_err() {
+                    let hs = tokio::time::timeout(HANDSHAKE_TIMEOUT, handshake::initiate(&mut stream, &keys, j)).await;
+                    let Ok(Ok(mut channel)) = hs else {
+                        // Not the node we expected, or no answer: back off and try again.
+                        tokio::time::sleep(backoff).await;
+                        backoff = (backoff * 2).min(Duration::from_secs(2));
                         continue;
-                    }
+                    };
                     backoff = Duration::from_millis(50);
                     conn[j].store(true, Ordering::Relaxed);
                     // The node resends what the peer may have lost with the old connection.
@@ -172,7 +151,7 @@ impl Clearnet {
                                 None => return, // node shut down
                             },
                         };
-                        if write_frame(&mut stream, &frame).await.is_err() {
+                        if channel.send(&mut stream, &frame).await.is_err() {
                             // Keep the frame for the next connection.
                             pending = Some(frame);
                             conn[j].store(false, Ordering::Relaxed);
