@@ -173,6 +173,9 @@ enum WalEntry {
     CatchUp(serde_bytes::ByteBuf),
 }
 
+/// A WAL entry about to be logged, with its already-decoded consensus message (if any).
+type Pending = (WalEntry, Option<Message>);
+
 /// What nodes send each other: consensus traffic, and catch-up of committed epochs.
 #[derive(Serialize, Deserialize)]
 enum Wire {
@@ -270,16 +273,24 @@ struct Driver<A: ConsensusApp> {
 }
 
 impl<A: ConsensusApp> Driver<A> {
-    fn process(&mut self, seq: u64, entry: WalEntry) -> Vec<(crate::proto::Target, Message)> {
+    /// Process WAL record `seq`; `decoded` is the record's message when the live path has
+    /// already decoded it (replay decodes the frame again).
+    fn process(&mut self, seq: u64, entry: WalEntry, decoded: Option<Message>) -> Vec<(crate::proto::Target, Message)> {
         let mut rng = record_rng(&self.seed, seq);
         let step = match entry {
             WalEntry::Message { from, frame } => {
-                match Envelope::<Wire>::from_bytes(&frame, &self.session, codec::MAX_FRAME_BYTES) {
-                    Ok(Envelope { message: Wire::Consensus(m), .. }) => {
+                let message = decoded.or_else(|| {
+                    match Envelope::<Wire>::from_bytes(&frame, &self.session, codec::MAX_FRAME_BYTES) {
+                        Ok(Envelope { message: Wire::Consensus(m), .. }) => Some(m),
+                        _ => None,
+                    }
+                });
+                match message {
+                    Some(m) => {
                         self.epoch_first_seq.entry(m.epoch).or_insert(seq);
                         self.beat.handle_message(from as usize, m, &mut rng)
                     }
-                    _ => Ok(Step::fault(from as usize, crate::proto::FaultKind::Malformed)),
+                    None => Ok(Step::fault(from as usize, crate::proto::FaultKind::Malformed)),
                 }
             }
             WalEntry::CatchUp(bytes) => match codec::decode::<beat::Batch>(&bytes, codec::MAX_FRAME_BYTES) {
@@ -390,19 +401,19 @@ impl<A: ConsensusApp> Driver<A> {
     }
 
     /// Log `entries` durably, then process them in order and send what they produce.
-    fn log_and_process(&mut self, entries: Vec<WalEntry>) -> Result<(), StoreError> {
+    fn log_and_process(&mut self, entries: Vec<Pending>) -> Result<(), StoreError> {
         if entries.is_empty() {
             return Ok(());
         }
         let first = self.next_seq;
-        let bytes: Vec<Vec<u8>> = entries.iter().map(codec::encode).collect();
+        let bytes: Vec<Vec<u8>> = entries.iter().map(|(e, _)| codec::encode(e)).collect();
         let records: Vec<(u64, &[u8])> =
             bytes.iter().enumerate().map(|(i, b)| (first + i as u64, b.as_slice())).collect();
         self.store.wal_append(&records)?;
         self.next_seq += entries.len() as u64;
-        for (i, e) in entries.into_iter().enumerate() {
+        for (i, (e, decoded)) in entries.into_iter().enumerate() {
             let seq = first + i as u64;
-            let out = self.process(seq, e);
+            let out = self.process(seq, e, decoded);
             if let Some(e) = self.store_error.take() {
                 return Err(e);
             }
@@ -430,7 +441,7 @@ impl<A: ConsensusApp> Driver<A> {
 
     /// Sort an inbound frame: consensus traffic goes to the WAL (returned), catch-up requests
     /// are answered from the store, catch-up answers are counted.
-    fn inbound(&mut self, from: NodeId, frame: Vec<u8>) -> Option<WalEntry> {
+    fn inbound(&mut self, from: NodeId, frame: Vec<u8>) -> Option<Pending> {
         let env = match Envelope::<Wire>::from_bytes(&frame, &self.session, codec::MAX_FRAME_BYTES) {
             Ok(env) => env,
             Err(_) => {
@@ -441,7 +452,7 @@ impl<A: ConsensusApp> Driver<A> {
         match env.message {
             Wire::Consensus(m) => {
                 self.peer_epoch[from] = self.peer_epoch[from].max(m.epoch);
-                Some(WalEntry::Message { from: from as u32, frame: frame.into() })
+                Some((WalEntry::Message { from: from as u32, frame: frame.into() }, Some(m)))
             }
             Wire::FetchCommitted { from: first, count } => {
                 for e in first..first.saturating_add(u64::from(count.min(CATCH_UP_BATCH))) {
@@ -484,7 +495,7 @@ impl<A: ConsensusApp> Driver<A> {
                 .and_then(|votes| votes.values().find(|(senders, _)| senders.len() > f))
                 .map(|(_, bytes)| bytes.clone());
             let Some(bytes) = confirmed else { break };
-            self.log_and_process(vec![WalEntry::CatchUp(bytes.into())])?;
+            self.log_and_process(vec![(WalEntry::CatchUp(bytes.into()), None)])?;
             if self.beat.epoch() == current {
                 break; // not applied (cannot happen for a current-epoch batch); avoid spinning
             }
@@ -671,7 +682,7 @@ impl<A: ConsensusApp> BeatNode<A> {
             }
             let entry: WalEntry =
                 codec::decode(&bytes, codec::MAX_FRAME_BYTES + 1024).map_err(|_| NodeError::Wal(seq))?;
-            resend.extend(driver.process(seq, entry));
+            resend.extend(driver.process(seq, entry, None));
             driver.next_seq = seq + 1;
         }
         // Record numbers continue after the highest ever written, even if truncation emptied the log.
@@ -712,7 +723,7 @@ impl<A: ConsensusApp> BeatNode<A> {
                     Some((from, frame)) = in_rx.recv() => entries.extend(driver.inbound(from, frame)),
                     Some(peer) = conn_rx.recv() => driver.resend(peer),
                     cmd = cmd_rx.recv() => match cmd {
-                        Some(Cmd::Submit(tx)) => entries.push(WalEntry::Submit(tx.into())),
+                        Some(Cmd::Submit(tx)) => entries.push((WalEntry::Submit(tx.into()), None)),
                         Some(Cmd::Shutdown(done)) => stop = Some(done),
                         None => return,
                     },
@@ -727,7 +738,7 @@ impl<A: ConsensusApp> BeatNode<A> {
                 }
                 while entries.len() < 1024 && stop.is_none() {
                     match cmd_rx.try_recv() {
-                        Ok(Cmd::Submit(tx)) => entries.push(WalEntry::Submit(tx.into())),
+                        Ok(Cmd::Submit(tx)) => entries.push((WalEntry::Submit(tx.into()), None)),
                         Ok(Cmd::Shutdown(done)) => stop = Some(done),
                         Err(_) => break,
                     }

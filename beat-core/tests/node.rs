@@ -251,7 +251,6 @@ fn torn_store_tails_are_harmless_or_refused() {
     }
     let file = dir.path().join(beat_core::state::redb_store::FILE_NAME);
     let original = std::fs::read(&file).unwrap();
-    let mut outcomes = (0, 0);
     for cut in [1usize, 7, 100, 4096, original.len() / 3, original.len() / 2] {
         for extend in [false, true] {
             let mut damaged = original.clone();
@@ -274,18 +273,13 @@ fn torn_store_tails_are_harmless_or_refused() {
                     });
                     assert!(wal.is_err() || intact, "cut={cut} extend={extend}: WAL came back altered");
                     assert!(committed_ok, "cut={cut} extend={extend}: a committed epoch came back altered or lost");
-                    outcomes.0 += 1;
                 }
-                Err(e) => {
-                    assert!(!e.to_string().is_empty());
-                    outcomes.1 += 1;
-                }
+                Err(e) => assert!(!e.to_string().is_empty()),
             }
         }
     }
     std::fs::write(&file, &original).unwrap();
     assert!(RedbStore::open(dir.path()).is_ok(), "the undamaged file must open again");
-    assert_eq!(outcomes.0 + outcomes.1, 12);
 }
 
 /// An embedder passes its own store (here in memory) and its own metrics registry.

@@ -902,9 +902,7 @@ impl Beat {
         self.epochs.remove(&batch.epoch);
         let digests = batch.transactions.iter().map(|tx| tx_digest(tx)).collect();
         let step = self.finish_epoch(batch, digests, rng)?;
-        let mut step = step;
-        step.extend(self.finish(Step::new(), rng)?);
-        Ok(step)
+        self.finish(step, rng)
     }
 
     fn dispatch(
