@@ -26,8 +26,10 @@
 //! correct nodes commit the same batch); `Beat::fast_forward` then closes the epoch without
 //! running it. The accepted batch is a WAL record like any input, so replay repeats it.
 //!
-//! Channels are the Noise channels of [`crate::net::handshake`]; the Tor/I2P switch is the
-//! network issue's work.
+//! **Networks.** Frames go out through the [`crate::net::switch::Switch`] on every configured
+//! transport (clearnet, Tor, I2P) over Noise channels bound to the nodes' identities; the first
+//! copy in wins. A link that reconnects gets the node's frames of open epochs again, with
+//! their original message ids.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -41,10 +43,14 @@ use tokio::sync::{mpsc, oneshot};
 
 use crate::app::ConsensusApp;
 use crate::beat::{self, Beat, Input, Message, NodeKeys, Output};
-use crate::codec::{self, Envelope};
+use crate::codec;
 use crate::crypto::hash::tagged_hash;
-use crate::metrics::{FaultLabel, NodeMetrics, TransportLabel};
-use crate::net::clearnet::Clearnet;
+use crate::metrics::{FaultLabel, LinkLabel, NodeMetrics, TransportLabel};
+use crate::net::censor::{Censored, Censors};
+use crate::net::reconnect::LinkStatus;
+use crate::net::router::{self, Route, Wire};
+use crate::net::switch::{Switch, TransportSetup};
+use crate::net::TransportConfig;
 use crate::proto::{Protocol, Step};
 use crate::state::{RedbStore, Store, StoreError};
 use crate::NodeId;
@@ -58,10 +64,9 @@ pub struct NodeConfig {
     pub identity: crate::keystore::IdentityKey,
     /// Every node's identity, by id (from the cluster file).
     pub peer_identities: Vec<crate::keystore::IdentityPublic>,
-    /// Every node's `host:port`, by id (ours is ignored for dialling).
-    pub peers: Vec<String>,
-    /// Where to listen.
-    pub listen: SocketAddr,
+    /// The networks to use (at least one), each with every node's address on it. Every frame
+    /// goes out on all of them.
+    pub transports: Vec<TransportConfig>,
     /// Protocol tunables (variant, batch size, …).
     pub beat: beat::Config,
     /// Directory of the node's store.
@@ -79,6 +84,8 @@ pub struct NodeConfig {
     pub store: Option<Arc<dyn Store>>,
     /// A registry of the embedding host to put the node's metrics in (else the node's own).
     pub registry: Option<Arc<Mutex<prometheus_client::registry::Registry>>>,
+    /// Put every transport behind these censors (tests and chaos drills; `None` in production).
+    pub censors: Option<Censors>,
 }
 
 /// Receives committed batches (after the application applied them).
@@ -102,6 +109,12 @@ pub enum NodeError {
         /// Why.
         source: std::io::Error,
     },
+    /// A transport could not be opened (the message names it and says why).
+    #[error("transport {0}")]
+    Transport(String),
+    /// No transport is configured.
+    #[error("no transport configured: a node needs at least one of clearnet, Tor and I2P")]
+    NoTransport,
     /// The peer list does not match the committee.
     #[error("the peer list has {got} entries but the committee has {n} nodes")]
     Peers {
@@ -149,8 +162,15 @@ pub struct Status {
     pub buffered: usize,
     /// Client transactions queued for the protocol (`submit` fails at `submit_queue`).
     pub submit_queue: usize,
-    /// Peers with an open outbound clearnet connection.
-    pub peers_connected_clearnet: usize,
+    /// Peers reachable (an answering link) on at least one transport.
+    pub peers_connected: usize,
+    /// Every (peer, transport) link: up or not, reconnections, failures, round trip.
+    pub links: Vec<LinkStatus>,
+    /// Inbound connections refused or closed on all transports (bad handshakes, unknown keys,
+    /// garbage, oversized or tampered frames, handshake floods).
+    pub connections_refused: u64,
+    /// Inbound frames dropped as copies already delivered by another transport.
+    pub duplicates_dropped: u64,
     /// WAL records written since the node was created.
     pub wal_records: u64,
     /// WAL records kept (the rest was truncated behind checkpoints).
@@ -176,19 +196,8 @@ enum WalEntry {
 /// A WAL entry about to be logged, with its already-decoded consensus message (if any).
 type Pending = (WalEntry, Option<Message>);
 
-/// What nodes send each other: consensus traffic, and catch-up of committed epochs.
-#[derive(Serialize, Deserialize)]
-enum Wire {
-    /// A protocol message.
-    Consensus(Message),
-    /// "Send me your committed batches of epochs `from .. from + count`."
-    FetchCommitted { from: u64, count: u32 },
-    /// A committed batch (the encoded `Batch`, as stored).
-    Committed { epoch: u64, batch: serde_bytes::ByteBuf },
-}
-
-/// A frame we sent and to whom.
-type SentFrame = (NodeId, Arc<Vec<u8>>);
+/// A frame we sent: to whom, its message id, the frame.
+type SentFrame = (NodeId, u64, Arc<Vec<u8>>);
 
 /// Epochs after a checkpoint whose messages the WAL keeps for the rebuild (messages for
 /// later epochs, which only a far-ahead or faulty peer sends, are dropped with the prefix).
@@ -237,7 +246,8 @@ struct Driver<A: ConsensusApp> {
     metrics: NodeMetrics,
     /// Local submit times by transaction digest (bounded), for the commit-latency histogram.
     submitted: std::collections::HashMap<crate::crypto::hash::Digest, Instant>,
-    net_seen: [u64; 5],
+    /// Transport counters already added to the metrics, per transport.
+    net_seen: Vec<[u64; 7]>,
     replaying: bool,
     /// Highest epoch seen in each peer's consensus traffic.
     peer_epoch: Vec<u64>,
@@ -269,7 +279,7 @@ struct Driver<A: ConsensusApp> {
     next_seq: u64,
     applied_next: u64,
     snapshot_every: u64,
-    net: Option<Clearnet>,
+    net: Option<Switch>,
 }
 
 impl<A: ConsensusApp> Driver<A> {
@@ -279,11 +289,9 @@ impl<A: ConsensusApp> Driver<A> {
         let mut rng = record_rng(&self.seed, seq);
         let step = match entry {
             WalEntry::Message { from, frame } => {
-                let message = decoded.or_else(|| {
-                    match Envelope::<Wire>::from_bytes(&frame, &self.session, codec::MAX_FRAME_BYTES) {
-                        Ok(Envelope { message: Wire::Consensus(m), .. }) => Some(m),
-                        _ => None,
-                    }
+                let message = decoded.or_else(|| match router::route(&frame, &self.session) {
+                    Ok(Route::Consensus(m)) => Some(m),
+                    _ => None,
                 });
                 match message {
                     Some(m) => {
@@ -374,27 +382,27 @@ impl<A: ConsensusApp> Driver<A> {
         }
         for (target, msg) in messages {
             let epoch = msg.epoch;
-            let frame = Arc::new(Envelope::new(self.session, Wire::Consensus(msg)).to_bytes());
+            let frame = Arc::new(router::encode(self.session, Wire::Consensus(msg)));
             for to in 0..self.n {
                 if target.includes(self.me, to) {
-                    if let Some(net) = &self.net {
-                        net.send(to, frame.clone());
-                    }
+                    let Some(net) = &self.net else { continue };
+                    let id = net.send(to, frame.clone());
                     if epoch >= open {
-                        self.sent.entry(epoch).or_default().push((to, frame.clone()));
+                        self.sent.entry(epoch).or_default().push((to, id, frame.clone()));
                     }
                 }
             }
         }
     }
 
-    /// A connection to `peer` was (re)established: resend our messages of open epochs.
-    fn resend(&self, peer: NodeId) {
+    /// A link to `peer` on transport `t` was (re)established: resend our frames of open
+    /// epochs on it, with their ids (a peer that has a copy from another network drops it).
+    fn resend(&self, peer: NodeId, t: usize) {
         let Some(net) = &self.net else { return };
         for frames in self.sent.values() {
-            for (to, frame) in frames {
+            for (to, id, frame) in frames {
                 if *to == peer {
-                    net.send(peer, frame.clone());
+                    net.resend(peer, t, *id, frame.clone());
                 }
             }
         }
@@ -426,7 +434,6 @@ impl<A: ConsensusApp> Driver<A> {
             st.buffered = buffered;
             st.wal_records = self.next_seq;
             st.wal_retained = self.next_seq - self.wal_first;
-            st.peers_connected_clearnet = self.net.as_ref().map_or(0, Clearnet::peers_connected);
         }
         Ok(())
     }
@@ -435,26 +442,26 @@ impl<A: ConsensusApp> Driver<A> {
 impl<A: ConsensusApp> Driver<A> {
     fn send_wire(&self, to: NodeId, wire: Wire) {
         if let Some(net) = &self.net {
-            net.send(to, Arc::new(Envelope::new(self.session, wire).to_bytes()));
+            net.send(to, Arc::new(router::encode(self.session, wire)));
         }
     }
 
     /// Sort an inbound frame: consensus traffic goes to the WAL (returned), catch-up requests
     /// are answered from the store, catch-up answers are counted.
     fn inbound(&mut self, from: NodeId, frame: Vec<u8>) -> Option<Pending> {
-        let env = match Envelope::<Wire>::from_bytes(&frame, &self.session, codec::MAX_FRAME_BYTES) {
-            Ok(env) => env,
+        let route = match router::route(&frame, &self.session) {
+            Ok(route) => route,
             Err(_) => {
                 self.metrics.faults.get_or_create(&FaultLabel { kind: "Malformed".into() }).inc();
                 return None;
             }
         };
-        match env.message {
-            Wire::Consensus(m) => {
+        match route {
+            Route::Consensus(m) => {
                 self.peer_epoch[from] = self.peer_epoch[from].max(m.epoch);
                 Some((WalEntry::Message { from: from as u32, frame: frame.into() }, Some(m)))
             }
-            Wire::FetchCommitted { from: first, count } => {
+            Route::Fetch { from: first, count } => {
                 for e in first..first.saturating_add(u64::from(count.min(CATCH_UP_BATCH))) {
                     match self.store.get_committed(e) {
                         Ok(Some(batch)) => self.send_wire(from, Wire::Committed { epoch: e, batch: batch.into() }),
@@ -463,13 +470,13 @@ impl<A: ConsensusApp> Driver<A> {
                 }
                 None
             }
-            Wire::Committed { epoch, batch } => {
+            Route::Committed { epoch, batch } => {
                 let current = self.beat.epoch();
                 if epoch >= current && epoch < current + 2 * u64::from(CATCH_UP_BATCH) {
                     let d = tagged_hash("BEAT/node/catch-up", &[&batch]);
                     let votes = self.catch_up.entry(epoch).or_default();
                     if votes.len() < self.n {
-                        let entry = votes.entry(d).or_insert_with(|| (Vec::new(), batch.into_vec()));
+                        let entry = votes.entry(d).or_insert_with(|| (Vec::new(), batch));
                         if !entry.0.contains(&from) {
                             entry.0.push(from);
                         }
@@ -554,27 +561,51 @@ impl<A: ConsensusApp> Driver<A> {
         Ok(())
     }
 
+    /// Put the network's state in `status()` (also while nothing commits).
+    fn refresh_net_status(&self) {
+        let Some(net) = &self.net else { return };
+        let (mut refused, mut duplicates) = (0, 0);
+        for (_, c) in net.counters() {
+            let snap = c.snapshot();
+            refused += snap[5];
+            duplicates += snap[6];
+        }
+        if let Ok(mut st) = self.status.lock() {
+            st.peers_connected = net.peers_reachable();
+            st.links = net.links();
+            st.connections_refused = refused;
+            st.duplicates_dropped = duplicates;
+        }
+    }
+
     fn sync_metrics(&mut self) {
-        use std::sync::atomic::Ordering::Relaxed;
         let m = &self.metrics;
         m.buffered_transactions.set(self.beat.buffered() as i64);
         m.wal_records.set(self.next_seq as i64);
         let Some(net) = &self.net else { return };
-        let label = TransportLabel { transport: "clearnet".into() };
-        let c = &net.counters;
-        let now = [
-            c.frames_sent.load(Relaxed),
-            c.bytes_sent.load(Relaxed),
-            c.frames_received.load(Relaxed),
-            c.bytes_received.load(Relaxed),
-            c.dropped.load(Relaxed),
+        let fams = [
+            &m.messages_sent,
+            &m.bytes_sent,
+            &m.messages_received,
+            &m.bytes_received,
+            &m.messages_dropped,
+            &m.connections_refused,
+            &m.duplicates_dropped,
         ];
-        let fams = [&m.messages_sent, &m.bytes_sent, &m.messages_received, &m.bytes_received, &m.messages_dropped];
-        for ((fam, now), seen) in fams.into_iter().zip(now).zip(self.net_seen.iter_mut()) {
-            fam.get_or_create(&label).inc_by(now.saturating_sub(*seen));
-            *seen = now;
+        for (t, (kind, counters)) in net.counters().enumerate() {
+            let label = TransportLabel { transport: kind.name().into() };
+            let now = counters.snapshot();
+            for ((fam, now), seen) in fams.iter().zip(now).zip(self.net_seen[t].iter_mut()) {
+                fam.get_or_create(&label).inc_by(now.saturating_sub(*seen));
+                *seen = now;
+            }
+            m.peers_connected.get_or_create(&label).set(net.peers_up_on(t) as i64);
         }
-        m.peers_connected.get_or_create(&label).set(net.peers_connected() as i64);
+        for link in net.links() {
+            let label = LinkLabel { peer: link.peer as u32, transport: link.transport.name().into() };
+            m.link_up.get_or_create(&label).set(i64::from(link.up));
+            m.link_connects.get_or_create(&label).set(link.connects as i64);
+        }
     }
 }
 
@@ -583,8 +614,16 @@ impl<A: ConsensusApp> BeatNode<A> {
     /// tokio runtime (two worker threads).
     pub fn start(config: NodeConfig, app: A, listener: Option<Arc<dyn CommitListener>>) -> Result<Self, NodeError> {
         let n = config.keys.public.params.n;
-        if config.peers.len() != n || config.peer_identities.len() != n {
-            return Err(NodeError::Peers { got: config.peers.len().min(config.peer_identities.len()), n });
+        if config.transports.is_empty() {
+            return Err(NodeError::NoTransport);
+        }
+        for t in &config.transports {
+            if t.peers().len() != n {
+                return Err(NodeError::Peers { got: t.peers().len(), n });
+            }
+        }
+        if config.peer_identities.len() != n {
+            return Err(NodeError::Peers { got: config.peer_identities.len(), n });
         }
         if config.peer_identities[config.keys.id] != config.identity.public() {
             return Err(NodeError::Identity);
@@ -645,7 +684,7 @@ impl<A: ConsensusApp> BeatNode<A> {
         let mut driver = Driver {
             metrics,
             submitted: Default::default(),
-            net_seen: [0; 5],
+            net_seen: vec![[0; 7]; config.transports.len()],
             replaying: true,
             peer_epoch: vec![0; n],
             catch_up: Default::default(),
@@ -698,14 +737,19 @@ impl<A: ConsensusApp> BeatNode<A> {
         resend.retain(|(_, m)| m.epoch >= open_epoch);
         let (in_tx, mut in_rx) = mpsc::channel::<(NodeId, Vec<u8>)>(8192);
         let (cmd_tx, mut cmd_rx) = mpsc::channel::<Cmd>(config.submit_queue.max(1));
-        let (conn_tx, mut conn_rx) = mpsc::unbounded_channel::<NodeId>();
-        let listen = config.listen;
-        let peers: Vec<Option<String>> = config.peers.iter().map(|p| Some(p.clone())).collect();
+        let (conn_tx, mut conn_rx) = mpsc::unbounded_channel::<(NodeId, usize)>();
         runtime.block_on(async {
-            let listener = tokio::net::TcpListener::bind(listen)
-                .await
-                .map_err(|source| NodeError::Listen { addr: listen, source })?;
-            driver.net = Some(Clearnet::start(me, channel_keys, listener, peers, in_tx, config.peer_queue, conn_tx));
+            let name = format!("beat-{}-{me}", hex::encode(&session.0[..4]));
+            let mut setups = Vec::new();
+            for t in &config.transports {
+                let mut transport = t.open(&name).await.map_err(NodeError::Transport)?;
+                if let Some(censors) = &config.censors {
+                    transport = Arc::new(Censored::new(transport, censors.of(t.kind()).clone()));
+                }
+                let peers = t.peers().iter().map(|p| Some(p.clone())).collect();
+                setups.push(TransportSetup { transport, peers });
+            }
+            driver.net = Some(Switch::start(me, channel_keys, setups, in_tx, config.peer_queue, conn_tx));
             if let Some(addr) = config.metrics_listen {
                 let l =
                     tokio::net::TcpListener::bind(addr).await.map_err(|source| NodeError::Listen { addr, source })?;
@@ -721,13 +765,13 @@ impl<A: ConsensusApp> BeatNode<A> {
                 let mut stop: Option<oneshot::Sender<()>> = None;
                 tokio::select! {
                     Some((from, frame)) = in_rx.recv() => entries.extend(driver.inbound(from, frame)),
-                    Some(peer) = conn_rx.recv() => driver.resend(peer),
+                    Some((peer, t)) = conn_rx.recv() => driver.resend(peer, t),
                     cmd = cmd_rx.recv() => match cmd {
                         Some(Cmd::Submit(tx)) => entries.push((WalEntry::Submit(tx.into()), None)),
                         Some(Cmd::Shutdown(done)) => stop = Some(done),
                         None => return,
                     },
-                    _ = tick.tick() => {}
+                    _ = tick.tick() => driver.sync_metrics(),
                 }
                 // Take whatever else is ready, up to a batch, into the same durable append.
                 for _ in 0..512 {
@@ -750,6 +794,7 @@ impl<A: ConsensusApp> BeatNode<A> {
                     }
                     return;
                 }
+                driver.refresh_net_status();
                 if let Some(done) = stop {
                     let _ = driver.store.flush();
                     let _ = done.send(());

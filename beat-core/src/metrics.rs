@@ -19,7 +19,16 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 /// Label: the transport.
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct TransportLabel {
-    /// `clearnet` (Tor and I2P with the network switch).
+    /// `clearnet`, `tor` or `i2p`.
+    pub transport: String,
+}
+
+/// Label: one (peer, transport) link.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct LinkLabel {
+    /// The peer's id.
+    pub peer: u32,
+    /// `clearnet`, `tor` or `i2p`.
     pub transport: String,
 }
 
@@ -60,8 +69,17 @@ pub struct NodeMetrics {
     pub bytes_received: Family<TransportLabel, Counter<u64, AtomicU64>>,
     /// Frames dropped on full peer queues, per transport.
     pub messages_dropped: Family<TransportLabel, Counter<u64, AtomicU64>>,
-    /// Peers with an open connection, per transport.
+    /// Peers with an answering link, per transport.
     pub peers_connected: Family<TransportLabel, Gauge>,
+    /// Inbound connections refused or closed (bad handshake, unknown key, garbage, oversized
+    /// or tampered frames, floods), per transport.
+    pub connections_refused: Family<TransportLabel, Counter<u64, AtomicU64>>,
+    /// Inbound frames that another transport had already delivered, per transport.
+    pub duplicates_dropped: Family<TransportLabel, Counter<u64, AtomicU64>>,
+    /// 1 while the (peer, transport) link is connected and answering health checks, else 0.
+    pub link_up: Family<LinkLabel, Gauge>,
+    /// Connections established on the (peer, transport) link (1 + reconnections).
+    pub link_connects: Family<LinkLabel, Gauge>,
     /// Faults recorded against peers, per kind.
     pub faults: Family<FaultLabel, Counter>,
     /// Client transactions queued for the protocol.
@@ -100,6 +118,10 @@ impl NodeMetrics {
             bytes_received: Family::default(),
             messages_dropped: Family::default(),
             peers_connected: Family::default(),
+            connections_refused: Family::default(),
+            duplicates_dropped: Family::default(),
+            link_up: Family::default(),
+            link_connects: Family::default(),
             faults: Family::default(),
             submit_queue_length: Gauge::default(),
             buffered_transactions: Gauge::default(),
@@ -134,7 +156,15 @@ impl NodeMetrics {
             m.bytes_received.clone(),
         );
         r.register("net_messages_dropped", "Frames dropped on full peer queues", m.messages_dropped.clone());
-        r.register("net_peers_connected", "Peers with an open connection", m.peers_connected.clone());
+        r.register("net_peers_connected", "Peers with an answering link", m.peers_connected.clone());
+        r.register("net_connections_refused", "Inbound connections refused or closed", m.connections_refused.clone());
+        r.register(
+            "net_duplicates_dropped",
+            "Inbound frames already delivered by another transport",
+            m.duplicates_dropped.clone(),
+        );
+        r.register("net_link_up", "Link connected and answering health checks", m.link_up.clone());
+        r.register("net_link_connects", "Connections established on the link", m.link_connects.clone());
         r.register("faults_detected", "Faults recorded against peers", m.faults.clone());
         r.register("node_submit_queue_length", "Client transactions queued", m.submit_queue_length.clone());
         r.register(

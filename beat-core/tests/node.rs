@@ -11,6 +11,7 @@ use std::time::Duration;
 use beat_core::app::KvApp;
 use beat_core::beat::{self, NodeKeys};
 use beat_core::driver::{wait_until, BeatNode, NodeConfig, SubmitError};
+use beat_core::net::TransportConfig;
 use beat_core::{Params, SessionId};
 use rand::SeedableRng;
 
@@ -30,16 +31,19 @@ fn config(keys: &NodeKeys, ports: &[u16], dir: &Path) -> NodeConfig {
         keys: keys.clone(),
         identity: ids[keys.id].clone(),
         peer_identities: ids.iter().map(|i| i.public()).collect(),
-        peers: ports.iter().map(|p| format!("127.0.0.1:{p}")).collect(),
-        listen: SocketAddr::from(([127, 0, 0, 1], ports[keys.id])),
+        transports: vec![TransportConfig::Clearnet {
+            listen: SocketAddr::from(([127, 0, 0, 1], ports[keys.id])),
+            peers: ports.iter().map(|p| format!("127.0.0.1:{p}")).collect(),
+        }],
         beat: beat::Config { batch_size: 64, ..beat::Config::default() },
         data_dir: dir.join(format!("node-{}", keys.id)),
         snapshot_every: 4,
         submit_queue: 1000,
         metrics_listen: None,
-        peer_queue: beat_core::net::clearnet::PEER_QUEUE,
+        peer_queue: beat_core::net::switch::PEER_QUEUE,
         store: None,
         registry: None,
+        censors: None,
     }
 }
 

@@ -37,6 +37,8 @@ use beat_core::app::KvApp;
 use beat_core::beat::{self, Variant};
 use beat_core::driver::{BeatNode, CommitListener, NodeConfig};
 use beat_core::keystore::{self, Addresses, KdfParams, KeySource};
+use beat_core::net::switch::PEER_QUEUE;
+use beat_core::net::TransportConfig;
 use beat_core::{Params, SessionId};
 use rand::SeedableRng;
 use sha2::Digest as _;
@@ -201,16 +203,19 @@ fn local(args: &[String]) -> ExitCode {
             keys: k,
             identity: ids[i].clone(),
             peer_identities: ids.iter().map(|id| id.public()).collect(),
-            peers: peers.clone(),
-            listen: SocketAddr::from(([127, 0, 0, 1], ports[i])),
+            transports: vec![TransportConfig::Clearnet {
+                listen: SocketAddr::from(([127, 0, 0, 1], ports[i])),
+                peers: peers.clone(),
+            }],
             beat: beat::Config { variant, batch_size: 500, ..beat::Config::default() },
             data_dir: dir.join(format!("node-{i}")),
             snapshot_every: 16,
             submit_queue: 20_000,
             metrics_listen: None,
-            peer_queue: beat_core::net::clearnet::PEER_QUEUE,
+            peer_queue: PEER_QUEUE,
             store: None,
             registry: None,
+            censors: None,
         };
         let listener: Option<Arc<dyn CommitListener>> = (i == 0).then(|| latency.clone() as Arc<dyn CommitListener>);
         match BeatNode::start(config, KvApp::default(), listener) {
@@ -312,6 +317,170 @@ fn keygen(args: &[String]) -> ExitCode {
     }
 }
 
+/// A comma-separated list of `n` addresses from `var`, else the cluster file's.
+fn addresses_for(
+    var: &str,
+    n: usize,
+    cluster: Option<&[Addresses]>,
+    pick: fn(&Addresses) -> Option<String>,
+    check: fn(&str) -> bool,
+    form: &str,
+) -> Result<Vec<String>, String> {
+    let list: Vec<String> = match (env(var), cluster) {
+        (Some(v), _) => v.split(',').map(|s| s.trim().to_string()).collect(),
+        (None, Some(c)) => c
+            .iter()
+            .map(pick)
+            .collect::<Option<Vec<_>>>()
+            .ok_or_else(|| format!("the cluster file lacks this network's address for some node; set {var}"))?,
+        (None, None) => return Err(format!("set {var} ({form} of every node, comma-separated, by id)")),
+    };
+    if list.len() != n {
+        return Err(format!("{var} names {} nodes but the committee has {n}", list.len()));
+    }
+    if let Some(bad) = list.iter().find(|a| !check(a)) {
+        return Err(format!("{var} entry {bad:?} is not {form}"));
+    }
+    Ok(list)
+}
+
+fn socket_addr(var: &str, v: &str) -> Result<SocketAddr, String> {
+    v.trim().parse().map_err(|_| format!("{var} {v:?} is not ip:port"))
+}
+
+/// The transports of `BEAT_TRANSPORTS` (default: clearnet, plus Tor and I2P when their
+/// settings are present), each with every node's address.
+fn transports_from_env(
+    id: usize,
+    port: u16,
+    clearnet_peers: Vec<String>,
+    cluster: Option<&[Addresses]>,
+    data_dir: &std::path::Path,
+    dev: bool,
+) -> Result<Vec<TransportConfig>, String> {
+    let n = clearnet_peers.len();
+    let wanted: Vec<String> = match env("BEAT_TRANSPORTS") {
+        Some(list) => list.split(',').map(|s| s.trim().to_ascii_lowercase()).collect(),
+        None => {
+            let mut w = vec!["clearnet".to_string()];
+            if env("BEAT_TOR_SOCKS").is_some() {
+                w.push("tor".into());
+            }
+            if env("BEAT_I2P_SAM").is_some() || env("BEAT_I2P_SOCKS").is_some() {
+                w.push("i2p".into());
+            }
+            w
+        }
+    };
+    if wanted.is_empty() {
+        return Err("BEAT_TRANSPORTS is empty: name at least one of clearnet, tor, i2p".into());
+    }
+    if dev && wanted.iter().any(|w| w != "clearnet") {
+        return Err("insecure dev keys are only for loopback clearnet clusters; create keys with `beat keygen` \
+                    and set BEAT_CLUSTER and BEAT_KEY_FILE to use Tor or I2P"
+            .into());
+    }
+    let is_onion = |a: &str| {
+        a.rsplit_once(':').is_some_and(|(h, p)| {
+            h.strip_suffix(".onion").is_some_and(|b| b.len() == 56 && b.bytes().all(|c| c.is_ascii_alphanumeric()))
+                && p.parse::<u16>().is_ok()
+        })
+    };
+    let is_i2p = |a: &str| {
+        let host = a.rsplit_once(':').map_or(a, |(h, _)| h);
+        host.ends_with(".b32.i2p") || beat_core::net::sam::b32_address(host).is_ok()
+    };
+    let mut out = Vec::new();
+    for w in &wanted {
+        match w.as_str() {
+            "clearnet" => out.push(TransportConfig::Clearnet {
+                listen: SocketAddr::from(([0, 0, 0, 0], port)),
+                peers: clearnet_peers.clone(),
+            }),
+            "tor" => {
+                let socks =
+                    env("BEAT_TOR_SOCKS").ok_or("tor needs BEAT_TOR_SOCKS (the tor daemon's SocksPort, ip:port)")?;
+                socket_addr("BEAT_TOR_SOCKS", &socks)?;
+                let listen = match env("BEAT_TOR_LISTEN") {
+                    Some(l) => socket_addr("BEAT_TOR_LISTEN", &l)?,
+                    None => SocketAddr::from((
+                        [127, 0, 0, 1],
+                        port.checked_add(1000).ok_or("BEAT_PORT too large for the default BEAT_TOR_LISTEN")?,
+                    )),
+                };
+                let peers = addresses_for(
+                    "BEAT_TOR_PEERS",
+                    n,
+                    cluster,
+                    |a| a.tor.clone(),
+                    is_onion,
+                    "<56 characters>.onion:port",
+                )?;
+                out.push(TransportConfig::TorSocks { socks, listen, peers });
+            }
+            "i2p" => {
+                let peers = addresses_for(
+                    "BEAT_I2P_PEERS",
+                    n,
+                    cluster,
+                    |a| a.i2p.clone(),
+                    is_i2p,
+                    "an I2P destination or <name>.b32.i2p",
+                )?;
+                if let Some(socks) = env("BEAT_I2P_SOCKS") {
+                    socket_addr("BEAT_I2P_SOCKS", &socks)?;
+                    let listen = env("BEAT_I2P_LISTEN")
+                        .ok_or("BEAT_I2P_SOCKS needs BEAT_I2P_LISTEN (the target of the router's server tunnel)")?;
+                    let listen = socket_addr("BEAT_I2P_LISTEN", &listen)?;
+                    out.push(TransportConfig::I2pSocks { socks, listen, peers });
+                    continue;
+                }
+                let sam = env("BEAT_I2P_SAM")
+                    .ok_or("i2p needs BEAT_I2P_SAM (the router's SAM bridge, ip:port) or BEAT_I2P_SOCKS")?;
+                socket_addr("BEAT_I2P_SAM", &sam)?;
+                let destination = i2p_destination(&sam, data_dir)?;
+                eprintln!(
+                    "beat: node {id} i2p address {}",
+                    beat_core::net::sam::public_destination(&destination)
+                        .and_then(|d| beat_core::net::sam::b32_address(&d))
+                        .unwrap_or_default()
+                );
+                out.push(TransportConfig::I2pSam { sam, destination, peers });
+            }
+            other => return Err(format!("BEAT_TRANSPORTS: unknown transport {other:?} (clearnet, tor, i2p)")),
+        }
+    }
+    Ok(out)
+}
+
+/// The node's I2P private destination: `BEAT_I2P_KEY` (default `<data dir>/i2p-destination.key`),
+/// created through the SAM bridge on first start.
+fn i2p_destination(sam: &str, data_dir: &std::path::Path) -> Result<String, String> {
+    let path = env("BEAT_I2P_KEY").map_or_else(|| data_dir.join("i2p-destination.key"), PathBuf::from);
+    if let Ok(text) = std::fs::read_to_string(&path) {
+        let key = text.trim().to_string();
+        beat_core::net::sam::public_destination(&key).map_err(|e| format!("BEAT_I2P_KEY {}: {e}", path.display()))?;
+        return Ok(key);
+    }
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(|e| e.to_string())?;
+    let (_, private) = rt
+        .block_on(beat_core::net::sam::generate_destination(sam))
+        .map_err(|e| format!("creating an I2P destination through BEAT_I2P_SAM {sam}: {e}"))?;
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    }
+    write_private(&path, private.as_bytes()).map_err(|e| format!("BEAT_I2P_KEY {}: {e}", path.display()))?;
+    Ok(private)
+}
+
+/// Write a secret file readable by its owner only.
+fn write_private(path: &std::path::Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut f = std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(path)?;
+    std::io::Write::write_all(&mut f, bytes)?;
+    f.sync_all()
+}
+
 fn run_node(args: &[String]) -> ExitCode {
     let id_s = args.first().cloned().or_else(|| env("BEAT_NODE_ID"));
     let Some(id_s) = id_s else { return fail("no node id (give it as the first argument or BEAT_NODE_ID)") };
@@ -373,6 +542,9 @@ fn run_node(args: &[String]) -> ExitCode {
         },
         None => Variant::Beat0,
     };
+    let cluster_addresses: Option<Vec<Addresses>> =
+        cluster.as_ref().map(|c| c.nodes.iter().map(|n| n.addresses.clone()).collect());
+    let dev = cluster.is_none();
     let (keys, identity, peer_identities) = match (cluster, env("BEAT_KEY_FILE")) {
         (Some(cluster), Some(key_file)) => {
             let secret = match (env("BEAT_PASSPHRASE"), env("BEAT_KEY_HEX")) {
@@ -415,12 +587,16 @@ fn run_node(args: &[String]) -> ExitCode {
         _ => return fail("set both BEAT_CLUSTER and BEAT_KEY_FILE, or neither (dev keys)"),
     };
     let data_dir = env("BEAT_DATA_DIR").map_or_else(|| PathBuf::from(format!("beat-data/node-{id}")), PathBuf::from);
+    let transports = match transports_from_env(id, port, peers, cluster_addresses.as_deref(), &data_dir, dev) {
+        Ok(t) => t,
+        Err(e) => return fail(&e),
+    };
     let peer_queue = match env("BEAT_PEER_QUEUE") {
         Some(q) => match q.trim().parse::<usize>() {
             Ok(q) if q > 0 => q,
             _ => return fail(&format!("BEAT_PEER_QUEUE {q:?} is not a positive number")),
         },
-        None => beat_core::net::clearnet::PEER_QUEUE,
+        None => PEER_QUEUE,
     };
     let snapshot_every = match env("BEAT_SNAPSHOT_EVERY") {
         Some(v) => match v.trim().parse::<u64>() {
@@ -442,8 +618,7 @@ fn run_node(args: &[String]) -> ExitCode {
         keys,
         identity,
         peer_identities,
-        peers,
-        listen: SocketAddr::from(([0, 0, 0, 0], port)),
+        transports,
         beat: beat::Config { variant, ..beat::Config::default() },
         data_dir,
         snapshot_every,
@@ -452,6 +627,7 @@ fn run_node(args: &[String]) -> ExitCode {
         peer_queue,
         store: None,
         registry: None,
+        censors: None,
     };
     let stop = Arc::new(AtomicBool::new(false));
     install_ctrlc(stop.clone());
@@ -482,7 +658,7 @@ fn run_node(args: &[String]) -> ExitCode {
             }
             eprintln!(
                 "beat: node {id} epoch={} committed_txs={} peers_connected={}",
-                s.epoch, s.committed_txs, s.peers_connected_clearnet
+                s.epoch, s.committed_txs, s.peers_connected
             );
         }
     }

@@ -14,6 +14,8 @@
 //!   with ChaCha20-Poly1305 and Noise's counter nonces: a tampered, replayed, reordered or
 //!   truncated frame fails to decrypt and closes the connection (counted by the transport).
 
+use std::sync::Arc;
+
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use zeroize::Zeroizing;
 
@@ -85,14 +87,66 @@ impl ChannelKeys {
     }
 }
 
-/// One direction of an established channel.
+/// An established channel: a [`ChannelSender`] and a [`ChannelReceiver`] that may be used
+/// from different tasks (see [`Channel::split`]).
 pub struct Channel {
-    state: snow::TransportState,
+    sender: ChannelSender,
+    receiver: ChannelReceiver,
 }
 
 impl std::fmt::Debug for Channel {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("Channel")
+    }
+}
+
+/// The sending direction of a channel.
+pub struct ChannelSender {
+    state: Arc<snow::StatelessTransportState>,
+    nonce: u64,
+}
+
+/// The receiving direction of a channel. It expects the peer's nonces in order, so a
+/// replayed, reordered or dropped message fails to decrypt.
+pub struct ChannelReceiver {
+    state: Arc<snow::StatelessTransportState>,
+    nonce: u64,
+}
+
+impl std::fmt::Debug for ChannelSender {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ChannelSender").field("nonce", &self.nonce).finish_non_exhaustive()
+    }
+}
+
+impl std::fmt::Debug for ChannelReceiver {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ChannelReceiver").field("nonce", &self.nonce).finish_non_exhaustive()
+    }
+}
+
+impl Channel {
+    fn new(state: snow::StatelessTransportState) -> Self {
+        let state = Arc::new(state);
+        Channel {
+            sender: ChannelSender { state: state.clone(), nonce: 0 },
+            receiver: ChannelReceiver { state, nonce: 0 },
+        }
+    }
+
+    /// The two directions, for a writer task and a reader task.
+    pub fn split(self) -> (ChannelSender, ChannelReceiver) {
+        (self.sender, self.receiver)
+    }
+
+    /// Encrypt and send one frame.
+    pub async fn send<S: AsyncWriteExt + Unpin>(&mut self, s: &mut S, frame: &[u8]) -> Result<(), ChannelError> {
+        self.sender.send(s, frame).await
+    }
+
+    /// Receive and decrypt one frame of at most `max` bytes.
+    pub async fn recv<S: AsyncReadExt + Unpin>(&mut self, s: &mut S, max: usize) -> Result<Vec<u8>, ChannelError> {
+        self.receiver.recv(s, max).await
     }
 }
 
@@ -126,7 +180,7 @@ pub async fn initiate<S: AsyncReadExt + AsyncWriteExt + Unpin>(
     }
     let n = hs.write_message(&[], &mut buf).map_err(noise)?;
     write_msg(s, &buf[..n]).await?;
-    Ok(Channel { state: hs.into_transport_mode().map_err(noise)? })
+    Ok(Channel::new(hs.into_stateless_transport_mode().map_err(noise)?))
 }
 
 /// Listen side: run the handshake and name the dialler, refusing keys outside the cluster.
@@ -147,24 +201,31 @@ pub async fn respond<S: AsyncReadExt + AsyncWriteExt + Unpin>(
     if from == keys.me {
         return Err(ChannelError::UnknownPeer);
     }
-    Ok((from, Channel { state: hs.into_transport_mode().map_err(noise)? }))
+    Ok((from, Channel::new(hs.into_stateless_transport_mode().map_err(noise)?)))
 }
 
-impl Channel {
+impl ChannelSender {
     /// Encrypt and send one frame.
     pub async fn send<S: AsyncWriteExt + Unpin>(&mut self, s: &mut S, frame: &[u8]) -> Result<(), ChannelError> {
-        s.write_u32(frame.len() as u32).await?;
+        // One buffer for the whole frame: a single write, so a frame is never interleaved
+        // with a partial one if the writer is cancelled between chunks.
+        let count = frame.len().div_ceil(CHUNK).max(1);
+        let mut out = Vec::with_capacity(4 + frame.len() + count * TAG);
+        out.extend_from_slice(&(frame.len() as u32).to_be_bytes());
         let mut buf = vec![0u8; NOISE_MAX];
         // An empty frame is still one (empty) message, as `recv` expects.
-        let count = frame.len().div_ceil(CHUNK).max(1);
         for i in 0..count {
             let chunk = &frame[(i * CHUNK).min(frame.len())..((i + 1) * CHUNK).min(frame.len())];
-            let n = self.state.write_message(chunk, &mut buf).map_err(noise)?;
-            s.write_all(&buf[..n]).await?;
+            let n = self.state.write_message(self.nonce, chunk, &mut buf).map_err(noise)?;
+            self.nonce += 1;
+            out.extend_from_slice(&buf[..n]);
         }
+        s.write_all(&out).await?;
         Ok(())
     }
+}
 
+impl ChannelReceiver {
     /// Receive and decrypt one frame of at most `max` bytes.
     pub async fn recv<S: AsyncReadExt + Unpin>(&mut self, s: &mut S, max: usize) -> Result<Vec<u8>, ChannelError> {
         let len = s.read_u32().await? as usize;
@@ -179,7 +240,8 @@ impl Channel {
         loop {
             let take = left.min(CHUNK);
             s.read_exact(&mut cipher[..take + TAG]).await?;
-            let n = self.state.read_message(&cipher[..take + TAG], &mut plain).map_err(noise)?;
+            let n = self.state.read_message(self.nonce, &cipher[..take + TAG], &mut plain).map_err(noise)?;
+            self.nonce += 1;
             out.extend_from_slice(&plain[..n]);
             left -= take;
             if left == 0 {

@@ -1,0 +1,300 @@
+//! One outbound link per (peer, transport): dial, handshake, send, health-check, and redial.
+//!
+//! * **Backoff.** A failed dial, handshake or link waits `50 ms · 2^k` (capped at
+//!   [`BACKOFF_MAX`]) plus up to half of it in random jitter before the next attempt, so a
+//!   committee whose network comes back does not redial in lock-step. A link that stays up
+//!   resets it.
+//! * **Health.** Every [`PING_EVERY`] the link sends a ping on the channel; the peer answers on
+//!   the same connection. A link without an answer for [`DEAD_AFTER`] — a blackholed route, a
+//!   stalled proxy, a Tor circuit that died — is closed and redialled. The round-trip time of
+//!   the last answer is in the link's status.
+//! * **No loss on redial.** The frame being written when a link died is kept for the next
+//!   connection, and every (re)connection is reported to the node, which resends its frames of
+//!   open epochs on that link (with their original message ids, so a peer that already has a
+//!   copy drops it).
+
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use tokio::io::AsyncWriteExt;
+use tokio::sync::mpsc;
+
+use super::handshake::{self, ChannelKeys};
+use super::{Transport, TransportKind};
+use crate::NodeId;
+
+/// Interval between health-check pings on a link.
+pub const PING_EVERY: Duration = Duration::from_secs(2);
+/// A link whose peer has not answered for this long is closed and redialled.
+pub const DEAD_AFTER: Duration = Duration::from_secs(7);
+/// Longest wait between attempts.
+pub const BACKOFF_MAX: Duration = Duration::from_secs(5);
+/// How long a dial may take (Tor and I2P build circuits/tunnels: generous).
+pub const DIAL_TIMEOUT: Duration = Duration::from_secs(60);
+/// How long a handshake may take before the connection is dropped (slow or half-open peers).
+pub const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(20);
+
+/// Link-layer frame kinds inside a channel.
+pub(crate) const KIND_DATA: u8 = 0;
+pub(crate) const KIND_PING: u8 = 1;
+pub(crate) const KIND_PONG: u8 = 2;
+
+/// Exponential backoff with jitter.
+#[derive(Debug, Clone)]
+pub struct Backoff {
+    next: Duration,
+    min: Duration,
+    max: Duration,
+}
+
+impl Backoff {
+    /// Start at `min`, double up to `max`.
+    pub fn new(min: Duration, max: Duration) -> Self {
+        Backoff { next: min, min, max }
+    }
+
+    /// The wait before the next attempt: the current step plus up to half of it at random.
+    pub fn next_delay(&mut self) -> Duration {
+        let base = self.next;
+        self.next = (self.next * 2).min(self.max);
+        let half = u64::try_from(base.as_micros() / 2).unwrap_or(u64::MAX).max(1);
+        base + Duration::from_micros(rand::random::<u64>() % half)
+    }
+
+    /// After a success: start again from the minimum.
+    pub fn reset(&mut self) {
+        self.next = self.min;
+    }
+}
+
+/// Live health of one (peer, transport) link, shared with `status()` and metrics.
+#[derive(Debug, Default)]
+pub struct LinkHealth {
+    up: AtomicBool,
+    connects: AtomicU64,
+    failures: AtomicU64,
+    rtt_us: AtomicU64,
+    last_error: Mutex<Option<String>>,
+}
+
+impl LinkHealth {
+    fn failed(&self, why: String) {
+        self.up.store(false, Ordering::Relaxed);
+        self.failures.fetch_add(1, Ordering::Relaxed);
+        if let Ok(mut e) = self.last_error.lock() {
+            *e = Some(why);
+        }
+    }
+
+    /// Whether the link is connected and answering.
+    pub fn is_up(&self) -> bool {
+        self.up.load(Ordering::Relaxed)
+    }
+
+    /// Connections established so far.
+    pub fn connects(&self) -> u64 {
+        self.connects.load(Ordering::Relaxed)
+    }
+}
+
+/// What `status()` reports about one (peer, transport) link.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LinkStatus {
+    /// The peer.
+    pub peer: NodeId,
+    /// The transport.
+    pub transport: TransportKind,
+    /// Connected, and the last health-check answer is recent.
+    pub up: bool,
+    /// Connections established so far (the first plus reconnections).
+    pub connects: u64,
+    /// Dials, handshakes and links that failed.
+    pub failures: u64,
+    /// Round trip of the last health-check ping, in milliseconds.
+    pub rtt_ms: Option<u64>,
+    /// Why the link last failed.
+    pub last_error: Option<String>,
+}
+
+impl LinkStatus {
+    pub(crate) fn of(peer: NodeId, transport: TransportKind, h: &LinkHealth) -> Self {
+        let rtt = h.rtt_us.load(Ordering::Relaxed);
+        LinkStatus {
+            peer,
+            transport,
+            up: h.is_up(),
+            connects: h.connects(),
+            failures: h.failures.load(Ordering::Relaxed),
+            rtt_ms: (rtt > 0).then_some(rtt / 1000),
+            last_error: h.last_error.lock().ok().and_then(|e| e.clone()),
+        }
+    }
+}
+
+/// A frame queued on a link: the switch's message id and the payload.
+pub(crate) type QueuedFrame = (u64, Arc<Vec<u8>>);
+
+/// Everything one link needs.
+pub(crate) struct Link {
+    pub peer: NodeId,
+    pub addr: String,
+    pub transport: Arc<dyn Transport>,
+    /// Index of the transport in the switch.
+    pub index: usize,
+    pub keys: Arc<ChannelKeys>,
+    pub health: Arc<LinkHealth>,
+    pub counters: Arc<super::switch::NetCounters>,
+    /// `(peer, transport index)` on every established connection.
+    pub events: mpsc::UnboundedSender<(NodeId, usize)>,
+}
+
+/// A data frame on the channel: kind, message id, payload.
+pub(crate) fn data_frame(id: u64, payload: &[u8]) -> Vec<u8> {
+    let mut f = Vec::with_capacity(9 + payload.len());
+    f.push(KIND_DATA);
+    f.extend_from_slice(&id.to_be_bytes());
+    f.extend_from_slice(payload);
+    f
+}
+
+pub(crate) fn control_frame(kind: u8, value: u64) -> Vec<u8> {
+    let mut f = vec![kind];
+    f.extend_from_slice(&value.to_be_bytes());
+    f
+}
+
+impl Link {
+    /// Run until the queue closes (the node stopped).
+    pub async fn run(self, mut queue: mpsc::Receiver<QueuedFrame>) {
+        let mut backoff = Backoff::new(Duration::from_millis(50), BACKOFF_MAX);
+        let mut pending: Option<QueuedFrame> = None;
+        loop {
+            match self.connect_once(&mut queue, &mut pending, &mut backoff).await {
+                Ok(()) => return, // queue closed
+                Err(why) => {
+                    self.health.failed(why);
+                    tokio::time::sleep(backoff.next_delay()).await;
+                }
+            }
+        }
+    }
+
+    async fn connect_once(
+        &self,
+        queue: &mut mpsc::Receiver<QueuedFrame>,
+        pending: &mut Option<QueuedFrame>,
+        backoff: &mut Backoff,
+    ) -> Result<(), String> {
+        let kind = self.transport.kind();
+        let mut stream = match tokio::time::timeout(DIAL_TIMEOUT, self.transport.dial(&self.addr)).await {
+            Ok(Ok(s)) => s,
+            Ok(Err(e)) => return Err(format!("{kind} dial {}: {e}", self.addr)),
+            Err(_) => return Err(format!("{kind} dial {}: timed out", self.addr)),
+        };
+        let channel = match tokio::time::timeout(
+            HANDSHAKE_TIMEOUT,
+            handshake::initiate(&mut stream, &self.keys, self.peer),
+        )
+        .await
+        {
+            Ok(Ok(c)) => c,
+            Ok(Err(e)) => return Err(format!("{kind} handshake: {e}")),
+            Err(_) => return Err(format!("{kind} handshake: timed out")),
+        };
+        let (mut tx, mut rx) = channel.split();
+        let (mut rd, mut wr) = tokio::io::split(stream);
+        let start = Instant::now();
+        let last_answer = AtomicU64::new(0); // µs since `start`
+        self.health.connects.fetch_add(1, Ordering::Relaxed);
+        self.health.up.store(true, Ordering::Relaxed);
+        let _ = self.events.send((self.peer, self.index));
+        let mut inflight: Option<QueuedFrame> = pending.take();
+        let mut confirmed = false;
+        let result = {
+            let reader = async {
+                loop {
+                    let f = rx.recv(&mut rd, 64).await.map_err(|e| format!("{kind} link: {e}"))?;
+                    if f.len() != 9 || f[0] != KIND_PONG {
+                        return Err::<(), String>(format!("{kind} link: unexpected frame from the peer"));
+                    }
+                    let sent = u64::from_be_bytes(f[1..9].try_into().unwrap_or_default());
+                    let now = start.elapsed().as_micros() as u64;
+                    self.health.rtt_us.store(now.saturating_sub(sent).max(1), Ordering::Relaxed);
+                    last_answer.store(now, Ordering::Relaxed);
+                }
+            };
+            let watchdog = async {
+                loop {
+                    tokio::time::sleep(Duration::from_millis(500)).await;
+                    let silent =
+                        start.elapsed().saturating_sub(Duration::from_micros(last_answer.load(Ordering::Relaxed)));
+                    if silent >= DEAD_AFTER {
+                        return Err::<(), String>(format!("{kind} link: no answer for {} s", silent.as_secs()));
+                    }
+                }
+            };
+            let writer = async {
+                let mut ping = tokio::time::interval(PING_EVERY);
+                loop {
+                    let frame = match inflight.take() {
+                        Some(f) => f,
+                        None => tokio::select! {
+                            f = queue.recv() => match f {
+                                Some(f) => f,
+                                None => return Ok(()),
+                            },
+                            _ = ping.tick() => {
+                                let now = start.elapsed().as_micros() as u64;
+                                tx.send(&mut wr, &control_frame(KIND_PING, now)).await.map_err(|e| format!("{kind} link: {e}"))?;
+                                // A link counts as healthy only once the peer answered.
+                                if !confirmed && last_answer.load(Ordering::Relaxed) > 0 {
+                                    confirmed = true;
+                                    backoff.reset();
+                                }
+                                continue;
+                            }
+                        },
+                    };
+                    inflight = Some(frame.clone());
+                    tx.send(&mut wr, &data_frame(frame.0, &frame.1)).await.map_err(|e| format!("{kind} link: {e}"))?;
+                    inflight = None;
+                    self.counters.frames_sent.fetch_add(1, Ordering::Relaxed);
+                    self.counters.bytes_sent.fetch_add(frame.1.len() as u64, Ordering::Relaxed);
+                }
+            };
+            tokio::select! {
+                r = reader => r,
+                r = watchdog => r,
+                r = writer => r,
+            }
+        };
+        let _ = wr.shutdown().await;
+        // What was being written when the link died goes first on the next one.
+        *pending = inflight;
+        result
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_grows_with_jitter_and_resets() {
+        let mut b = Backoff::new(Duration::from_millis(50), Duration::from_secs(5));
+        let first = b.next_delay();
+        assert!(first >= Duration::from_millis(50) && first < Duration::from_millis(75));
+        let mut last = Duration::ZERO;
+        for _ in 0..10 {
+            last = b.next_delay();
+        }
+        assert!(last >= Duration::from_secs(5) && last < Duration::from_millis(7500), "{last:?}");
+        b.reset();
+        assert!(b.next_delay() < Duration::from_millis(75));
+        // Jitter: not every delay of the same step is equal.
+        let delays: std::collections::HashSet<Duration> =
+            (0..20).map(|_| Backoff::new(Duration::from_millis(50), BACKOFF_MAX).next_delay()).collect();
+        assert!(delays.len() > 1);
+    }
+}
