@@ -110,14 +110,14 @@ fn coin_attacks_engage_and_terminate() {
 /// commits.
 #[test]
 fn regression_seed_34_read_before_commit() {
-    assert_ok(Case::from_seed(34));
+    assert_ok(Case::new(34, 5, Variant::Beat4, AdversaryKind::Silent));
 }
 
 /// Seed 479 (BEAT4, n = 7, equivocating proposer): answers to a range read that had become a
 /// full read were taken as failures of their holders. Stale answers are now ignored.
 #[test]
 fn regression_seed_479_stale_range_answers() {
-    assert_ok(Case::from_seed(479));
+    assert_ok(Case::new(479, 7, Variant::Beat4, AdversaryKind::EquivocatingProposer));
 }
 
 /// Faulty holders that answer reads with wrong bytes are caught and attributed.

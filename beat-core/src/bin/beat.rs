@@ -3,7 +3,8 @@
 //! ```text
 //! beat local [--nodes N] [--seconds S] [--variant V]   a whole cluster on loopback with load
 //! beat [ID [PORT [METRICS_PORT]]]                      one node (config from CLI and env)
-//! beat keygen --nodes N --out DIR [--host H] [--base-port P]
+//! beat keygen --nodes N --out DIR [--host H] [--base-port P] [--tor-port P]
+//! beat onion-key --out DIR                             this node's onion key, as a tor HiddenServiceDir
 //! ```
 //!
 //! Node settings (CLI positionals win over the environment):
@@ -22,6 +23,14 @@
 //! | `BEAT_PEER_QUEUE` | frames kept per peer while it is down (beyond: it catches up) | 65536 |
 //! | `BEAT_LOAD_TPS` | submit this many synthetic `set` transactions per second (demo, tests) | 0 |
 //! | `BEAT_LOG_COMMITS` | `1`: print `commit epoch=<e> digest=<hex> txs=<k>` per committed epoch | off |
+//! | `BEAT_TRANSPORTS` | networks to use: `clearnet,tor,i2p` (any non-empty subset) | clearnet, plus Tor / I2P when configured |
+//! | `BEAT_TOR_SOCKS` | a tor daemon's SocksPort (`ip:port`) | — |
+//! | `BEAT_TOR_LISTEN` | where the node listens for its onion service (`HiddenServicePort` target) | `127.0.0.1:<port + 1000>` |
+//! | `BEAT_TOR_PEERS` | every node's `….onion:port`, by id | the cluster file's `tor` addresses |
+//! | `BEAT_I2P_SAM` | an I2P router's SAMv3 bridge (`ip:port`) | — |
+//! | `BEAT_I2P_KEY` | file with the node's I2P private destination (created through SAM if missing) | `<data dir>/i2p-destination.key` |
+//! | `BEAT_I2P_SOCKS` / `BEAT_I2P_LISTEN` | instead of SAM: a router's SOCKS proxy, and the target of its server tunnel | — |
+//! | `BEAT_I2P_PEERS` | every node's I2P destination or `….b32.i2p`, by id | the cluster file's `i2p` addresses |
 //!
 //! Without key files the node uses **insecure deterministic dev keys** (anyone can derive
 //! them), with a loud warning, and only when every peer is on loopback.
@@ -276,6 +285,7 @@ fn local(args: &[String]) -> ExitCode {
 
 fn keygen(args: &[String]) -> ExitCode {
     let (mut n, mut out, mut host, mut base) = (4usize, None::<PathBuf>, "127.0.0.1".to_string(), 7000u16);
+    let mut tor_port = None;
     let mut it = args.iter();
     while let Some(flag) = it.next() {
         let Some(v) = it.next() else { return fail(&format!("{flag} needs a value")) };
@@ -288,6 +298,10 @@ fn keygen(args: &[String]) -> ExitCode {
             "--host" => host = v.clone(),
             "--base-port" => match parse_port("--base-port", v) {
                 Ok(p) => base = p,
+                Err(e) => return fail(&e),
+            },
+            "--tor-port" => match parse_port("--tor-port", v) {
+                Ok(p) => tor_port = Some(p),
                 Err(e) => return fail(&e),
             },
             f => return fail(&format!("unknown flag {f:?}")),
@@ -308,7 +322,8 @@ fn keygen(args: &[String]) -> ExitCode {
     let addresses: Vec<Addresses> =
         (0..n).map(|i| Addresses::clearnet(format!("{host}:{}", base as usize + i))).collect();
     let session = SessionId(rand::random());
-    match keystore::write_cluster(&out, session, &addresses, &key, &KdfParams::OWASP, &mut rand::rngs::OsRng) {
+    match keystore::write_cluster(&out, session, &addresses, tor_port, &key, &KdfParams::OWASP, &mut rand::rngs::OsRng)
+    {
         Ok(_) => {
             println!("wrote {}/cluster.toml and {n} sealed key files", out.display());
             ExitCode::SUCCESS
@@ -481,6 +496,47 @@ fn write_private(path: &std::path::Path, bytes: &[u8]) -> std::io::Result<()> {
     f.sync_all()
 }
 
+/// `beat onion-key --out DIR`: write this node's onion service key (derived from its identity)
+/// as a tor daemon's `HiddenServiceDir`, and print the onion address.
+fn onion_key(args: &[String]) -> ExitCode {
+    let out = match args {
+        [flag, dir] if flag == "--out" => PathBuf::from(dir),
+        _ => return fail(
+            "usage: beat onion-key --out DIR (with BEAT_CLUSTER, BEAT_KEY_FILE and BEAT_PASSPHRASE or BEAT_KEY_HEX)",
+        ),
+    };
+    let (Some(cluster), Some(key_file)) = (env("BEAT_CLUSTER"), env("BEAT_KEY_FILE")) else {
+        return fail("onion-key needs BEAT_CLUSTER and BEAT_KEY_FILE");
+    };
+    let cluster = match keystore::load_cluster(std::path::Path::new(&cluster)) {
+        Ok(c) => c,
+        Err(e) => return fail(&format!("BEAT_CLUSTER {cluster}: {e}")),
+    };
+    let secret = match key_source() {
+        Ok(s) => s,
+        Err(e) => return fail(&e),
+    };
+    let identity = match keystore::load_node_keys(std::path::Path::new(&key_file), &secret, &cluster) {
+        Ok((_, identity)) => identity,
+        Err(e) => return fail(&format!("BEAT_KEY_FILE {key_file}: {e}")),
+    };
+    let key = keystore::OnionKey::derive(&identity);
+    if let Err(e) = key.write_tor_service_dir(&out) {
+        return fail(&format!("{}: {e}", out.display()));
+    }
+    println!("{}", key.hostname());
+    ExitCode::SUCCESS
+}
+
+/// The key file's secret from `BEAT_PASSPHRASE` or `BEAT_KEY_HEX`.
+fn key_source() -> Result<KeySource, String> {
+    match (env("BEAT_PASSPHRASE"), env("BEAT_KEY_HEX")) {
+        (Some(p), _) => Ok(KeySource::passphrase(p)),
+        (None, Some(h)) => KeySource::raw_from_hex(&h).map_err(|e| format!("BEAT_KEY_HEX: {e}")),
+        (None, None) => Err("BEAT_KEY_FILE needs BEAT_PASSPHRASE or BEAT_KEY_HEX".into()),
+    }
+}
+
 fn run_node(args: &[String]) -> ExitCode {
     let id_s = args.first().cloned().or_else(|| env("BEAT_NODE_ID"));
     let Some(id_s) = id_s else { return fail("no node id (give it as the first argument or BEAT_NODE_ID)") };
@@ -547,13 +603,9 @@ fn run_node(args: &[String]) -> ExitCode {
     let dev = cluster.is_none();
     let (keys, identity, peer_identities) = match (cluster, env("BEAT_KEY_FILE")) {
         (Some(cluster), Some(key_file)) => {
-            let secret = match (env("BEAT_PASSPHRASE"), env("BEAT_KEY_HEX")) {
-                (Some(p), _) => KeySource::passphrase(p),
-                (None, Some(h)) => match KeySource::raw_from_hex(&h) {
-                    Ok(k) => k,
-                    Err(e) => return fail(&format!("BEAT_KEY_HEX: {e}")),
-                },
-                (None, None) => return fail("BEAT_KEY_FILE needs BEAT_PASSPHRASE or BEAT_KEY_HEX"),
+            let secret = match key_source() {
+                Ok(s) => s,
+                Err(e) => return fail(&e),
             };
             if cluster.nodes.len() != peers.len() {
                 return fail(&format!(
@@ -673,8 +725,9 @@ fn main() -> ExitCode {
     match args.first().map(String::as_str) {
         Some("local") => local(&args[1..]),
         Some("keygen") => keygen(&args[1..]),
+        Some("onion-key") => onion_key(&args[1..]),
         Some("-h" | "--help" | "help") => {
-            println!("usage: beat local [--nodes N] [--seconds S] [--variant V]\n       beat [ID [PORT [METRICS_PORT]]]\n       beat keygen --nodes N --out DIR [--host H] [--base-port P]");
+            println!("usage: beat local [--nodes N] [--seconds S] [--variant V]\n       beat [ID [PORT [METRICS_PORT]]]\n       beat keygen --nodes N --out DIR [--host H] [--base-port P] [--tor-port P]\n       beat onion-key --out DIR");
             ExitCode::SUCCESS
         }
         _ => run_node(&args),

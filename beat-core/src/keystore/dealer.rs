@@ -381,6 +381,7 @@ impl NodeKeyFile {
 pub fn deal_cluster(
     session: SessionId,
     addresses: &[Addresses],
+    onion_port: Option<u16>,
     rng: &mut impl rand_core::CryptoRngCore,
 ) -> Result<(ClusterConfig, Vec<NodeKeyFile>), KeystoreError> {
     let params = Params::new(addresses.len())?;
@@ -396,7 +397,12 @@ pub fn deal_cluster(
     let mut secrets = Vec::with_capacity(params.n);
     for (k, a) in keys.into_iter().zip(addresses) {
         let identity = IdentityKey::generate(rng);
-        nodes.push(NodeInfo { id: k.id, identity: identity.public(), addresses: a.clone() });
+        let mut addresses = a.clone();
+        // The onion service key is derived from the identity: its address is known now.
+        if let (Some(port), None) = (onion_port, &addresses.tor) {
+            addresses.tor = Some(format!("{}:{port}", super::OnionKey::derive(&identity).hostname()));
+        }
+        nodes.push(NodeInfo { id: k.id, identity: identity.public(), addresses });
         secrets.push(NodeKeyFile {
             id: k.id,
             session,
@@ -416,6 +422,7 @@ pub fn write_cluster(
     dir: &Path,
     session: SessionId,
     addresses: &[Addresses],
+    onion_port: Option<u16>,
     key: &KeySource,
     kdf: &KdfParams,
     rng: &mut impl rand_core::CryptoRngCore,
@@ -426,7 +433,7 @@ pub fn write_cluster(
     if let Some(existing) = std::iter::once(&cluster_path).chain(&key_paths).find(|p| p.exists()) {
         return Err(KeystoreError::Exists(existing.clone()));
     }
-    let (config, secrets) = deal_cluster(session, addresses, rng)?;
+    let (config, secrets) = deal_cluster(session, addresses, onion_port, rng)?;
     // Seal everything before writing anything, so a bad key source leaves no partial cluster.
     let sealed =
         secrets.iter().map(|s| storage::seal(&s.to_bytes(), key, kdf, rng)).collect::<Result<Vec<Vec<u8>>, _>>()?;
@@ -506,7 +513,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let mut rng = ChaCha20Rng::seed_from_u64(seed);
         let session = SessionId::from_name("dealer-test");
-        let config = write_cluster(dir.path(), session, &addresses(4), &pass(), &fast(), &mut rng).unwrap();
+        let config = write_cluster(dir.path(), session, &addresses(4), None, &pass(), &fast(), &mut rng).unwrap();
         (dir, config)
     }
 
@@ -582,8 +589,8 @@ mod tests {
     #[test]
     fn invalid_cluster_files_are_refused() {
         let mut rng = ChaCha20Rng::seed_from_u64(4);
-        let (config, _) = deal_cluster(SessionId::from_name("v"), &addresses(4), &mut rng).unwrap();
-        let (other, _) = deal_cluster(SessionId::from_name("v"), &addresses(4), &mut rng).unwrap();
+        let (config, _) = deal_cluster(SessionId::from_name("v"), &addresses(4), None, &mut rng).unwrap();
+        let (other, _) = deal_cluster(SessionId::from_name("v"), &addresses(4), None, &mut rng).unwrap();
         let good = config.to_file();
         assert!(ClusterConfig::from_file(&good).is_ok());
         let other = other.to_file();
@@ -663,13 +670,21 @@ mod tests {
         // A cluster file for another session.
         let mut rng = ChaCha20Rng::seed_from_u64(7);
         let other_dir = tempfile::tempdir().unwrap();
-        let c =
-            write_cluster(other_dir.path(), SessionId::from_name("other"), &addresses(4), &pass(), &fast(), &mut rng)
-                .unwrap();
+        let c = write_cluster(
+            other_dir.path(),
+            SessionId::from_name("other"),
+            &addresses(4),
+            None,
+            &pass(),
+            &fast(),
+            &mut rng,
+        )
+        .unwrap();
         assert!(matches!(load_node_keys(&key_a1, &pass(), &c), Err(KeystoreError::KeyFileMismatch("session"))));
         // A cluster of another size.
-        let d = write_cluster(&other_dir.path().join("n5"), a.session(), &addresses(5), &pass(), &fast(), &mut rng)
-            .unwrap();
+        let d =
+            write_cluster(&other_dir.path().join("n5"), a.session(), &addresses(5), None, &pass(), &fast(), &mut rng)
+                .unwrap();
         assert!(matches!(
             load_node_keys(&key_a1, &pass(), &d),
             Err(KeystoreError::KeyFileMismatch("committee size (n, f)"))
@@ -704,7 +719,7 @@ mod tests {
     #[test]
     fn node_key_file_layout_round_trips_and_rejects_garbage() {
         let mut rng = ChaCha20Rng::seed_from_u64(8);
-        let (_, secrets) = deal_cluster(SessionId::from_name("k"), &addresses(7), &mut rng).unwrap();
+        let (_, secrets) = deal_cluster(SessionId::from_name("k"), &addresses(7), None, &mut rng).unwrap();
         let bytes = secrets[5].to_bytes();
         assert_eq!(bytes.len(), NODE_KEY_LEN);
         assert_eq!(bytes.len(), 141);
@@ -733,14 +748,14 @@ mod tests {
         let (dir, _) = written(9);
         let before = std::fs::read(dir.path().join("node-0.key")).unwrap();
         let mut rng = ChaCha20Rng::seed_from_u64(10);
-        let err = write_cluster(dir.path(), SessionId::from_name("x"), &addresses(4), &pass(), &fast(), &mut rng)
+        let err = write_cluster(dir.path(), SessionId::from_name("x"), &addresses(4), None, &pass(), &fast(), &mut rng)
             .unwrap_err();
         assert!(matches!(err, KeystoreError::Exists(_)), "{err}");
         assert_eq!(std::fs::read(dir.path().join("node-0.key")).unwrap(), before);
 
         let fresh = tempfile::tempdir().unwrap();
         assert!(matches!(
-            write_cluster(fresh.path(), SessionId::from_name("x"), &addresses(3), &pass(), &fast(), &mut rng),
+            write_cluster(fresh.path(), SessionId::from_name("x"), &addresses(3), None, &pass(), &fast(), &mut rng),
             Err(KeystoreError::Params(_))
         ));
         // An empty passphrase fails before anything is written.
@@ -749,6 +764,7 @@ mod tests {
                 fresh.path(),
                 SessionId::from_name("x"),
                 &addresses(4),
+                None,
                 &KeySource::passphrase(""),
                 &fast(),
                 &mut rng
@@ -758,9 +774,15 @@ mod tests {
         assert_eq!(std::fs::read_dir(fresh.path()).unwrap().count(), 0);
         // Raw-key sealing works end to end.
         let raw = KeySource::Raw(Zeroizing::new([3; 32]));
+        // With an onion port, every node's Tor address is its identity-derived onion.
         let cluster =
-            write_cluster(fresh.path(), SessionId::from_name("x"), &addresses(4), &raw, &fast(), &mut rng).unwrap();
-        assert!(load_node_keys(&fresh.path().join("node-0.key"), &raw, &cluster).is_ok());
+            write_cluster(fresh.path(), SessionId::from_name("x"), &addresses(4), Some(7500), &raw, &fast(), &mut rng)
+                .unwrap();
+        for (id, node) in cluster.nodes.iter().enumerate() {
+            let (_, identity) = load_node_keys(&fresh.path().join(node_key_file_name(id)), &raw, &cluster).unwrap();
+            let onion = format!("{}:7500", crate::keystore::OnionKey::derive(&identity).hostname());
+            assert_eq!(node.addresses.tor.as_deref(), Some(onion.as_str()));
+        }
         assert!(matches!(
             load_node_keys(&fresh.path().join("node-0.key"), &pass(), &cluster),
             Err(KeystoreError::KeySourceMismatch { .. })
@@ -770,7 +792,7 @@ mod tests {
     #[test]
     fn debug_output_never_contains_secrets() {
         let mut rng = ChaCha20Rng::seed_from_u64(11);
-        let (cluster, secrets) = deal_cluster(SessionId::from_name("d"), &addresses(4), &mut rng).unwrap();
+        let (cluster, secrets) = deal_cluster(SessionId::from_name("d"), &addresses(4), None, &mut rng).unwrap();
         let file = &secrets[1];
         let secret_hex = [
             hex::encode(*file.coin_secret.to_bytes()),

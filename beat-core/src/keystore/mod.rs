@@ -40,6 +40,7 @@
 
 pub mod dealer;
 pub mod identity;
+pub mod onion;
 pub mod storage;
 
 use std::path::PathBuf;
@@ -49,6 +50,7 @@ pub use dealer::{
     ClusterFile, NodeFileEntry, NodeInfo, NodeKeyFile, CLUSTER_FILE_NAME, CLUSTER_FILE_VERSION,
 };
 pub use identity::{IdentityKey, IdentityPublic};
+pub use onion::OnionKey;
 pub use storage::{KdfParams, KeySource};
 
 use crate::crypto::CryptoError;

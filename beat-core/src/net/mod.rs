@@ -27,6 +27,8 @@ use std::sync::Arc;
 
 use tokio::io::{AsyncRead, AsyncWrite};
 
+#[cfg(feature = "tor")]
+pub mod arti;
 pub mod censor;
 pub mod clearnet;
 pub mod handshake;

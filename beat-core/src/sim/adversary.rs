@@ -132,13 +132,18 @@ pub enum AdversaryKind {
     ByzantineHolder,
     /// BEAT3/4: `f` holders never answer reads.
     SilentHolders,
+    /// The three-network switch under a censor: every message travels on clearnet, Tor and
+    /// I2P with separate delays; a schedule blocks networks (at some nodes or everywhere, at
+    /// times all three) until a heal time. A copy on a blocked network arrives after it
+    /// reopens (the switch resends on reconnection); the first copy in wins.
+    Censor,
     /// Canary: `f + 1` colluding nodes split a broadcast; the checker must catch it.
     Canary,
 }
 
 impl AdversaryKind {
     /// Every adversary except the canary.
-    pub const ALL: [AdversaryKind; 15] = [
+    pub const ALL: [AdversaryKind; 16] = [
         AdversaryKind::None,
         AdversaryKind::Crash,
         AdversaryKind::Silent,
@@ -154,6 +159,7 @@ impl AdversaryKind {
         AdversaryKind::InconsistentFragments,
         AdversaryKind::ByzantineHolder,
         AdversaryKind::SilentHolders,
+        AdversaryKind::Censor,
     ];
 
     /// Whether the adversary attacks something `variant` has (decryption shares and
@@ -190,6 +196,7 @@ impl AdversaryKind {
             AdversaryKind::InconsistentFragments => "inconsistent-fragments",
             AdversaryKind::ByzantineHolder => "byzantine-holder",
             AdversaryKind::SilentHolders => "silent-holders",
+            AdversaryKind::Censor => "censor",
             AdversaryKind::Canary => "canary",
         }
     }
@@ -250,6 +257,7 @@ impl AdversaryKind {
             AdversaryKind::InconsistentFragments => {
                 Box::new(InconsistentFragments { faulty, n, chosen: HashMap::new() })
             }
+            AdversaryKind::Censor => Box::new(Censor::new(n, quiet, rng)),
             AdversaryKind::CoinSteering => {
                 Box::new(CoinSteering { faulty, split: Split { n, quiet }, learned: HashMap::new() })
             }
@@ -358,6 +366,88 @@ impl Adversary for Partition {
         } else {
             base
         }
+    }
+    fn quiet_after(&self) -> u64 {
+        self.heal
+    }
+}
+
+/// Networks of the switch (clearnet, Tor, I2P).
+const NETWORKS: usize = 3;
+/// Ticks a link takes to come back after its network reopens (redial with backoff).
+const RECONNECT: u64 = 15;
+
+/// One censorship phase: from `start`, network `k` is blocked at the nodes in `blocked[k]`.
+struct Phase {
+    start: u64,
+    blocked: [Vec<bool>; NETWORKS],
+}
+
+struct Censor {
+    phases: Vec<Phase>,
+    heal: u64,
+}
+
+impl Censor {
+    fn new(n: usize, heal: u64, rng: &mut ChaCha20Rng) -> Self {
+        let mut phases = Vec::new();
+        let mut t = 0;
+        while t < heal {
+            let all_blocked = rng.gen_bool(0.2);
+            let blocked = std::array::from_fn(|_| {
+                if all_blocked {
+                    return vec![true; n];
+                }
+                match rng.gen_range(0..3) {
+                    0 => vec![false; n],
+                    1 => vec![true; n],
+                    _ => (0..n).map(|_| rng.gen_bool(0.5)).collect(),
+                }
+            });
+            phases.push(Phase { start: t, blocked });
+            t += rng.gen_range(30..150);
+        }
+        Censor { phases, heal }
+    }
+
+    /// Whether network `k` is blocked between `a` and `b` at time `t`.
+    fn blocked(&self, k: usize, a: NodeId, b: NodeId, t: u64) -> bool {
+        if t >= self.heal {
+            return false;
+        }
+        let phase = self.phases.iter().rev().find(|p| p.start <= t);
+        phase.is_some_and(|p| p.blocked[k][a] || p.blocked[k][b])
+    }
+
+    /// When network `k` next carries traffic between `a` and `b`, from `t` on.
+    fn open_at(&self, k: usize, a: NodeId, b: NodeId, t: u64) -> u64 {
+        if !self.blocked(k, a, b, t) {
+            return t;
+        }
+        let next = self.phases.iter().map(|p| p.start).filter(|s| *s > t).chain([self.heal]);
+        next.into_iter().find(|s| !self.blocked(k, a, b, *s)).unwrap_or(self.heal) + RECONNECT
+    }
+}
+
+impl Adversary for Censor {
+    fn name(&self) -> &'static str {
+        "censor"
+    }
+    fn faulty(&self) -> Vec<NodeId> {
+        Vec::new()
+    }
+    fn delay(&mut self, ctx: &mut Ctx<'_>, from: NodeId, to: NodeId, _: &Message, base: u64) -> u64 {
+        let now = ctx.now;
+        // Each network has its own latency (Tor and I2P are slower than clearnet).
+        let arrivals = (0..NETWORKS).map(|k| {
+            let own = if k == 0 { base } else { base + ctx.rng.gen_range(0..=20 * k as u64) };
+            self.open_at(k, from, to, now) + own
+        });
+        let first = arrivals.min().unwrap_or(now + base);
+        if first > now + base {
+            *ctx.injected += 1;
+        }
+        first - now
     }
     fn quiet_after(&self) -> u64 {
         self.heal
@@ -986,5 +1076,37 @@ impl Adversary for CoinSteering {
             }
         }
         self.split.delay(ctx, to, msg, base)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn censor_delivers_on_the_first_open_network_and_holds_when_all_are_blocked() {
+        let n = 4;
+        let open = vec![false; n];
+        let all = vec![true; n];
+        let censor = Censor {
+            phases: vec![
+                // 0..100: clearnet and Tor blocked everywhere, I2P open.
+                Phase { start: 0, blocked: [all.clone(), all.clone(), open.clone()] },
+                // 100..200: everything blocked.
+                Phase { start: 100, blocked: [all.clone(), all.clone(), all.clone()] },
+                // 200..300: only Tor open.
+                Phase { start: 200, blocked: [all.clone(), open.clone(), all.clone()] },
+                // 300..: clearnet blocked at node 2 only.
+                Phase { start: 300, blocked: [vec![false, false, true, false], open.clone(), open.clone()] },
+            ],
+            heal: 400,
+        };
+        assert_eq!(censor.open_at(2, 0, 1, 50), 50, "I2P carries it at once");
+        assert_eq!(censor.open_at(0, 0, 1, 50), 300 + RECONNECT, "clearnet reopens at 300");
+        assert_eq!(censor.open_at(1, 0, 1, 150), 200 + RECONNECT, "Tor reopens at 200");
+        assert_eq!(censor.open_at(2, 0, 1, 150), 300 + RECONNECT);
+        assert!(censor.blocked(0, 2, 3, 350) && !censor.blocked(0, 0, 1, 350), "per-node block");
+        assert_eq!(censor.open_at(0, 2, 3, 350), 400 + RECONNECT, "healed at 400");
+        assert!(!censor.blocked(0, 2, 3, 400));
     }
 }

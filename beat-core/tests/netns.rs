@@ -1,0 +1,526 @@
+//! Censorship with real networks: four `beat` daemons, each on clearnet, Tor and I2P at once,
+//! inside a network namespace with nftables as the censor.
+//!
+//! * Tor is a private Tor network on the namespace's loopback (`scripts/tor-testnet.sh`: 3
+//!   authorities, 6 relays, one tor client per node with its onion service); the nodes use
+//!   their client's SOCKS port and onion service.
+//! * I2P is a private I2P network of emissary routers (`beat-i2pnet`, from `tools/beat-testnet`);
+//!   the nodes use their router's SAMv3 bridge.
+//! * The censor drops packets (nftables, in the namespace) on the nodes' clearnet ports, on the
+//!   Tor relays' ports, on the I2P routers' ports, or any combination.
+//!
+//! Cases: all open; each network blocked alone; each pair blocked (so Tor alone, I2P alone and
+//! clearnet alone carry the committee); all three blocked (the committee must stall); one
+//! reopened (it must resume). Then bad input on every listener. Commit latency is measured per
+//! case, and the `BEAT-NET …` summary line is printed.
+//!
+//! Needs root (network namespaces, nftables), `ip`, `nft`, `tor` and `python3`; the test
+//! command installs them. The test re-runs itself inside a fresh namespace.
+#![cfg(feature = "node")]
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a failure here is a test failure
+
+use std::collections::HashMap;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+const N: usize = 4;
+const INSIDE: &str = "BEAT_NETNS_INSIDE";
+const CLEARNET_BASE: u16 = 7000;
+const METRICS_BASE: u16 = 9090;
+const TOR_BASE: u16 = 15000;
+const I2P_NET_BASE: u16 = 16000;
+const I2P_SAM_BASE: u16 = 17000;
+/// The node clients' source address on the private Tor network.
+const TOR_CLIENT: &str = "127.0.0.2";
+const KEY_HEX: &str = "6b6579206f66207468652063656e736f72736869702074657374206b65797321";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+enum Net {
+    Clearnet,
+    Tor,
+    I2p,
+}
+
+impl Net {
+    fn name(self) -> &'static str {
+        match self {
+            Net::Clearnet => "clearnet",
+            Net::Tor => "tor",
+            Net::I2p => "i2p",
+        }
+    }
+}
+
+const ALL: [Net; 3] = [Net::Clearnet, Net::Tor, Net::I2p];
+
+fn sh(cmd: &str, args: &[&str]) -> Result<String, String> {
+    let out = Command::new(cmd).args(args).output().map_err(|e| format!("{cmd}: {e}"))?;
+    if !out.status.success() {
+        return Err(format!(
+            "{cmd} {}: {}{}",
+            args.join(" "),
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        ));
+    }
+    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+struct Namespace(String);
+
+impl Drop for Namespace {
+    fn drop(&mut self) {
+        let _ = Command::new("ip").args(["netns", "del", &self.0]).status();
+    }
+}
+
+#[test]
+fn censorship_with_real_tor_and_i2p() {
+    if std::env::var(INSIDE).is_ok() {
+        return inside();
+    }
+    for tool in ["ip", "nft", "tor", "python3"] {
+        assert!(
+            Command::new("sh").args(["-c", &format!("command -v {tool}")]).output().unwrap().status.success(),
+            "{tool} is missing (the test command installs iproute2, nftables, tor and python3)"
+        );
+    }
+    let ns = Namespace(format!("beatnet{}", std::process::id()));
+    sh("ip", &["netns", "add", &ns.0]).expect("creating a network namespace needs root");
+    sh("ip", &["netns", "exec", &ns.0, "ip", "link", "set", "lo", "up"]).unwrap();
+    let exe = std::env::current_exe().unwrap();
+    let status = Command::new("ip")
+        .args(["netns", "exec", &ns.0])
+        .arg(&exe)
+        .args(["--exact", "censorship_with_real_tor_and_i2p", "--nocapture", "--test-threads=1"])
+        .env(INSIDE, &ns.0)
+        .status()
+        .unwrap();
+    assert!(status.success(), "the censorship run inside namespace {} failed", ns.0);
+}
+
+/// `KEY=value` lines of a shell env file (values may be double-quoted).
+fn read_env(path: &Path) -> HashMap<String, String> {
+    let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    text.lines()
+        .filter_map(|l| l.split_once('='))
+        .map(|(k, v)| (k.trim().to_string(), v.trim().trim_matches('"').trim_matches('\'').to_string()))
+        .collect()
+}
+
+fn ports_list(v: &str) -> Vec<u16> {
+    v.split([',', ' ']).filter(|s| !s.is_empty()).map(|p| p.parse().unwrap()).collect()
+}
+
+/// The censor: an nftables table in the namespace dropping the packets of the blocked networks.
+struct Censor {
+    rules: HashMap<Net, Vec<String>>,
+}
+
+fn port_set(ports: &[u16]) -> String {
+    ports.iter().map(|p| p.to_string()).collect::<Vec<_>>().join(", ")
+}
+
+impl Censor {
+    fn block(&self, nets: &[Net]) {
+        let _ = sh("nft", &["delete", "table", "inet", "beatcensor"]);
+        if nets.is_empty() {
+            return;
+        }
+        let mut rules = String::from("table inet beatcensor {\n chain out {\n  type filter hook output priority 0;\n");
+        for net in nets {
+            for r in &self.rules[net] {
+                rules += &format!("  {r}\n");
+            }
+        }
+        rules += " }\n}\n";
+        let file = std::env::temp_dir().join(format!("beat-censor-{}.nft", std::process::id()));
+        std::fs::write(&file, rules).unwrap();
+        sh("nft", &["-f", file.to_str().unwrap()]).unwrap();
+    }
+}
+
+/// What the daemons printed: each node's highest committed epoch.
+#[derive(Default)]
+struct Commits {
+    epoch: Vec<u64>,
+}
+
+struct Node {
+    child: Child,
+}
+
+impl Drop for Node {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn scrape(id: usize) -> String {
+    let Ok(mut s) = TcpStream::connect(("127.0.0.1", METRICS_BASE + id as u16)) else { return String::new() };
+    let _ = s.set_read_timeout(Some(Duration::from_secs(5)));
+    let _ = s.write_all(b"GET /metrics HTTP/1.0\r\n\r\n");
+    let mut out = String::new();
+    let _ = s.read_to_string(&mut out);
+    out
+}
+
+/// `(labels, value)` of every sample of `name` in a scrape.
+fn samples<'a>(text: &'a str, name: &str) -> Vec<(&'a str, f64)> {
+    text.lines()
+        .filter(|l| l.starts_with(name) && l[name.len()..].starts_with('{'))
+        .filter_map(|l| {
+            let (labels, value) = l[name.len()..].rsplit_once(' ')?;
+            Some((labels, value.parse().ok()?))
+        })
+        .collect()
+}
+
+/// Every node has an answering link to every peer on each of `nets`.
+fn links_up(nets: &[Net]) -> bool {
+    (0..N).all(|id| {
+        let text = scrape(id);
+        let up = samples(&text, "beat_net_link_up");
+        nets.iter().all(|net| {
+            let tag = format!("transport=\"{}\"", net.name());
+            up.iter().filter(|(l, v)| l.contains(&tag) && *v == 1.0).count() == N - 1
+        })
+    })
+}
+
+fn wait_for(timeout: Duration, mut f: impl FnMut() -> bool) -> Option<Duration> {
+    let t = Instant::now();
+    while t.elapsed() < timeout {
+        if f() {
+            return Some(t.elapsed());
+        }
+        std::thread::sleep(Duration::from_millis(250));
+    }
+    None
+}
+
+fn inside() {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let started = Instant::now();
+    let beat = env!("CARGO_BIN_EXE_beat");
+
+    // Keys, I2P destinations, onion addresses.
+    let keygen = Command::new(beat)
+        .args(["keygen", "--nodes", &N.to_string(), "--out", d.join("keys").to_str().unwrap()])
+        .args(["--host", "127.0.0.1", "--base-port", &CLEARNET_BASE.to_string(), "--tor-port", "80"])
+        .env("BEAT_KEY_HEX", KEY_HEX)
+        .output()
+        .unwrap();
+    assert!(keygen.status.success(), "keygen: {}", String::from_utf8_lossy(&keygen.stderr));
+    // Each node's onion service key is derived from its identity: hand it to its tor client.
+    let tor_dir = d.join("tor");
+    let cluster = beat_core::keystore::load_cluster(&d.join("keys/cluster.toml")).unwrap();
+    for i in 0..N {
+        let out = Command::new(beat)
+            .args(["onion-key", "--out", tor_dir.join(format!("node-{i}/hs")).to_str().unwrap()])
+            .env("BEAT_CLUSTER", d.join("keys/cluster.toml"))
+            .env("BEAT_KEY_FILE", d.join(format!("keys/node-{i}.key")))
+            .env("BEAT_KEY_HEX", KEY_HEX)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "onion-key: {}", String::from_utf8_lossy(&out.stderr));
+        let host = String::from_utf8_lossy(&out.stdout).trim().to_string();
+        assert_eq!(cluster.nodes[i].addresses.tor.as_deref(), Some(format!("{host}:80").as_str()));
+    }
+
+    // The private networks, started side by side.
+    let script = root.join("scripts/tor-testnet.sh");
+    let tor_script = script.to_str().unwrap().to_string();
+    let (td, ts) = (tor_dir.to_str().unwrap().to_string(), tor_script.clone());
+    let tor = std::thread::spawn(move || {
+        let start = Command::new("bash")
+            .args([&ts, "start", &td, &N.to_string()])
+            .env("TOR_BASE_PORT", TOR_BASE.to_string())
+            .env("TOR_CLIENT_OUTBOUND", TOR_CLIENT)
+            .status()
+            .unwrap();
+        assert!(start.success(), "private Tor network did not start");
+        let t = Instant::now();
+        let wait = Command::new("bash").args([&ts, "wait", &td, "900"]).status().unwrap();
+        assert!(wait.success(), "private Tor network: onion services not reachable");
+        t.elapsed()
+    });
+    struct StopTor(String, String);
+    impl Drop for StopTor {
+        fn drop(&mut self) {
+            let _ = Command::new("bash").args([&self.0, "stop", &self.1]).status();
+        }
+    }
+    let _stop_tor = StopTor(tor_script, tor_dir.to_str().unwrap().to_string());
+
+    let i2p_dir = d.join("i2p");
+    std::fs::create_dir_all(&i2p_dir).unwrap();
+    let i2pnet_bin = std::env::var("BEAT_I2PNET").map(PathBuf::from).unwrap_or_else(|_| {
+        // target/<profile>/deps/netns-… → target/<profile>/beat-i2pnet
+        std::env::current_exe().unwrap().parent().unwrap().parent().unwrap().join("beat-i2pnet")
+    });
+    assert!(i2pnet_bin.exists(), "{} not built (cargo build --release -p beat-testnet)", i2pnet_bin.display());
+    let mut i2pnet = Command::new(&i2pnet_bin)
+        .args(["--routers", "6", "--floodfills", "2", "--dir", i2p_dir.to_str().unwrap()])
+        .args(["--sam-base-port", &I2P_SAM_BASE.to_string(), "--net-base-port", &I2P_NET_BASE.to_string()])
+        .args(["--ready-timeout", "600"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let i2p_ready = {
+        let out = i2pnet.stdout.take().unwrap();
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(out).lines().map_while(Result::ok) {
+                if line.trim() == "ready" {
+                    let _ = tx.send(());
+                }
+            }
+        });
+        let t = Instant::now();
+        rx.recv_timeout(Duration::from_secs(660)).expect("private I2P network not ready");
+        t.elapsed()
+    };
+    struct StopI2p(Child);
+    impl Drop for StopI2p {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+    let _stop_i2p = StopI2p(i2pnet);
+    let tor_ready = tor.join().unwrap();
+    println!(
+        "netns: i2p ready in {} s, tor onion services reachable in {} s",
+        i2p_ready.as_secs(),
+        tor_ready.as_secs()
+    );
+
+    let tor_env = read_env(&tor_dir.join("env"));
+    let i2p_env = read_env(&i2p_dir.join("env"));
+    // Clearnet: the nodes' ports. Tor: the node clients' traffic to the relays (they send from
+    // TOR_CLIENT; the relays keep talking to each other). I2P: the routers' ports.
+    let clearnet = port_set(&(0..N as u16).map(|i| CLEARNET_BASE + i).collect::<Vec<_>>());
+    let tor_net = port_set(&ports_list(&tor_env["TOR_NET_PORTS"]));
+    let i2p_tcp = port_set(&ports_list(&i2p_env["I2P_NET_PORTS"]));
+    let mut i2p_rules = vec![format!("tcp dport {{ {i2p_tcp} }} drop"), format!("tcp sport {{ {i2p_tcp} }} drop")];
+    if let Some(udp) = i2p_env.get("I2P_NET_UDP_PORTS").map(|p| ports_list(p)).filter(|p| !p.is_empty()) {
+        let udp = port_set(&udp);
+        i2p_rules.push(format!("udp dport {{ {udp} }} drop"));
+        i2p_rules.push(format!("udp sport {{ {udp} }} drop"));
+    }
+    let censor = Censor {
+        rules: HashMap::from([
+            (
+                Net::Clearnet,
+                vec![format!("tcp dport {{ {clearnet} }} drop"), format!("tcp sport {{ {clearnet} }} drop")],
+            ),
+            (
+                Net::Tor,
+                vec![
+                    format!("ip saddr {TOR_CLIENT} tcp dport {{ {tor_net} }} drop"),
+                    format!("ip daddr {TOR_CLIENT} tcp sport {{ {tor_net} }} drop"),
+                ],
+            ),
+            (Net::I2p, i2p_rules),
+        ]),
+    };
+
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let mut b32 = Vec::new();
+    for i in 0..N {
+        let sam = &i2p_env[&format!("I2P_SAM_{}", i + 2)];
+        let (public, private) = rt.block_on(beat_core::net::sam::generate_destination(sam)).unwrap();
+        std::fs::create_dir_all(d.join(format!("node-{i}"))).unwrap();
+        std::fs::write(d.join(format!("node-{i}/i2p-destination.key")), private).unwrap();
+        b32.push(beat_core::net::sam::b32_address(&public).unwrap());
+    }
+    let onions: Vec<String> = (0..N).map(|i| tor_env[&format!("TOR_ONION_{i}")].clone()).collect();
+    // Tor serves each node's onion at the address the cluster file lists (the key we derived).
+    for (i, onion) in onions.iter().enumerate() {
+        let host = onion.split(':').next().unwrap();
+        assert!(cluster.nodes[i].addresses.tor.as_deref().unwrap().starts_with(host), "node {i}: tor serves {onion}");
+    }
+
+    // The daemons.
+    let commits = Arc::new(Mutex::new(Commits { epoch: vec![0; N] }));
+    let mut nodes = Vec::new();
+    for i in 0..N {
+        let mut child = Command::new(beat)
+            .args([i.to_string(), (CLEARNET_BASE + i as u16).to_string(), (METRICS_BASE + i as u16).to_string()])
+            .env("BEAT_CLUSTER", d.join("keys/cluster.toml"))
+            .env("BEAT_KEY_FILE", d.join(format!("keys/node-{i}.key")))
+            .env("BEAT_KEY_HEX", KEY_HEX)
+            .env("BEAT_DATA_DIR", d.join(format!("node-{i}")))
+            .env("BEAT_TRANSPORTS", "clearnet,tor,i2p")
+            .env("BEAT_TOR_SOCKS", &tor_env[&format!("TOR_SOCKS_{i}")])
+            .env("BEAT_TOR_LISTEN", &tor_env[&format!("TOR_HS_TARGET_{i}")])
+            .env("BEAT_TOR_PEERS", onions.join(","))
+            .env("BEAT_I2P_SAM", &i2p_env[&format!("I2P_SAM_{}", i + 2)])
+            .env("BEAT_I2P_PEERS", b32.join(","))
+            .env("BEAT_LOAD_TPS", "20")
+            .env("BEAT_LOG_COMMITS", "1")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let (out, err) = (child.stdout.take().unwrap(), child.stderr.take().unwrap());
+        let c = commits.clone();
+        std::thread::spawn(move || {
+            for line in BufReader::new(out).lines().map_while(Result::ok) {
+                if let Some(e) = line.split("epoch=").nth(1).and_then(|v| v.split_whitespace().next()) {
+                    if let Ok(e) = e.parse::<u64>() {
+                        let mut c = c.lock().unwrap();
+                        c.epoch[i] = c.epoch[i].max(e + 1);
+                    }
+                }
+            }
+        });
+        std::thread::spawn(move || {
+            for line in BufReader::new(err).lines().map_while(Result::ok) {
+                if !line.contains("committed_txs=") {
+                    eprintln!("[node {i}] {line}");
+                }
+            }
+        });
+        nodes.push(Node { child });
+    }
+    let epochs = || commits.lock().unwrap().epoch.clone();
+    let t = wait_for(Duration::from_secs(600), || links_up(&ALL))
+        .unwrap_or_else(|| panic!("links not up on every network; node 0 sees:\n{}", link_report(0)));
+    println!("netns: every (peer, network) link up after {} s", t.as_secs());
+
+    // The cases.
+    struct Case {
+        blocked: Vec<Net>,
+        latency: Option<Duration>,
+        commits: u64,
+    }
+    let mut cases: Vec<Case> = Vec::new();
+    let window = Duration::from_secs(20);
+    let singles_and_pairs: Vec<Vec<Net>> = vec![
+        vec![],
+        vec![Net::Clearnet],
+        vec![Net::Tor],
+        vec![Net::I2p],
+        vec![Net::Clearnet, Net::Tor],
+        vec![Net::Clearnet, Net::I2p],
+        vec![Net::Tor, Net::I2p],
+    ];
+    for blocked in singles_and_pairs {
+        let open: Vec<Net> = ALL.iter().copied().filter(|n| !blocked.contains(n)).collect();
+        // The networks left open must be carrying every link before the others close.
+        censor.block(&[]);
+        wait_for(Duration::from_secs(600), || links_up(&open))
+            .unwrap_or_else(|| panic!("links on {open:?} did not recover; node 0 sees:\n{}", link_report(0)));
+        censor.block(&blocked);
+        let before = epochs();
+        let t = Instant::now();
+        let latency = wait_for(Duration::from_secs(90), || {
+            let now = epochs();
+            now.iter().zip(&before).all(|(n, b)| n > b)
+        });
+        std::thread::sleep(window.saturating_sub(t.elapsed()));
+        let after = epochs();
+        let commits = after.iter().zip(&before).map(|(a, b)| a - b).min().unwrap_or(0);
+        let names: Vec<&str> = blocked.iter().map(|n| n.name()).collect();
+        println!(
+            "netns case blocked={} first_commit_ms={:?} commits_in_{}s={commits}",
+            if names.is_empty() { "none".into() } else { names.join("+") },
+            latency.map(|l| l.as_millis()),
+            window.as_secs()
+        );
+        cases.push(Case { blocked, latency, commits });
+    }
+    // All three blocked: after what was in flight settles, nothing commits.
+    censor.block(&ALL);
+    std::thread::sleep(Duration::from_secs(5));
+    let before = epochs();
+    std::thread::sleep(Duration::from_secs(15));
+    let stalled = epochs() == before;
+    println!("netns case blocked=clearnet+tor+i2p stalled={stalled} epochs={before:?}");
+    cases.push(Case { blocked: ALL.to_vec(), latency: None, commits: 0 });
+    // Clearnet reopens: the committee resumes.
+    censor.block(&[Net::Tor, Net::I2p]);
+    let resumed_in = wait_for(Duration::from_secs(120), || epochs().iter().zip(&before).all(|(n, b)| n > b));
+    println!("netns resume after reopening clearnet: {:?} ms", resumed_in.map(|d| d.as_millis()));
+    censor.block(&[]);
+
+    // Bad input on every listener: clearnet, the onion service's local target, and over I2P.
+    let refused_before = refused_total();
+    for i in 0..N {
+        for port in [
+            CLEARNET_BASE + i as u16,
+            tor_env[&format!("TOR_HS_TARGET_{i}")].rsplit(':').next().unwrap().parse().unwrap(),
+        ] {
+            if let Ok(mut s) = TcpStream::connect(("127.0.0.1", port)) {
+                let _ = s.write_all(&[0, 5, 1, 2, 3, 4, 5]);
+                let _ = s.set_read_timeout(Some(Duration::from_secs(10)));
+                let _ = s.read(&mut [0u8; 64]);
+            }
+        }
+    }
+    rt.block_on(async {
+        let sam = &i2p_env["I2P_SAM_0"];
+        let session = beat_core::net::sam::SamSession::create(sam, "beat-bad-peer", None, &[]).await.unwrap();
+        for dest in &b32 {
+            for _ in 0..20 {
+                if let Ok(mut s) = session.connect(dest).await {
+                    use tokio::io::AsyncWriteExt as _;
+                    let _ = s.write_all(&[0, 5, 1, 2, 3, 4, 5]).await;
+                    let _ = tokio::io::AsyncReadExt::read(&mut s, &mut [0u8; 64]).await;
+                    break;
+                }
+                tokio::time::sleep(Duration::from_secs(2)).await;
+            }
+        }
+    });
+    let refused = wait_for(Duration::from_secs(30), || refused_total() >= refused_before + 3 * N as u64)
+        .map(|_| refused_total() - refused_before);
+    let refused = refused.unwrap_or_else(|| refused_total() - refused_before);
+    let before = epochs();
+    let still = wait_for(Duration::from_secs(60), || epochs().iter().zip(&before).all(|(n, b)| n > b)).is_some();
+    println!("netns bad input refused={refused} still_committing={still}");
+
+    let open_cases: Vec<&Case> = cases.iter().filter(|c| c.blocked.len() < 3).collect();
+    let commits_with_one_open = open_cases.iter().all(|c| c.latency.is_some() && c.commits >= 1);
+    let only =
+        |open: Net| cases.iter().find(|c| c.blocked.len() == 2 && !c.blocked.contains(&open)).map_or(0, |c| c.commits);
+    let yes = |b: bool| if b { "yes" } else { "no" };
+    println!(
+        "BEAT-NET cases={} commits_with_one_open={} stalled_when_all_blocked={} resumed={} tor_only_commits={} i2p_only_commits={} refused_bad_peers={refused}",
+        cases.len(),
+        yes(commits_with_one_open),
+        yes(stalled),
+        yes(resumed_in.is_some()),
+        only(Net::Tor),
+        only(Net::I2p),
+    );
+    println!("netns total {} s", started.elapsed().as_secs());
+    assert!(commits_with_one_open, "a case with a network open did not commit");
+    assert!(stalled, "the committee committed with every network blocked");
+    assert!(resumed_in.is_some(), "no resume after reopening clearnet");
+    assert!(only(Net::Tor) >= 1 && only(Net::I2p) >= 1);
+    assert!(refused >= 3 * N as u64, "bad peers not all refused: {refused}");
+    assert!(still, "stopped committing after bad input");
+    drop(nodes);
+}
+
+fn refused_total() -> u64 {
+    (0..N)
+        .map(|i| samples(&scrape(i), "beat_net_connections_refused_total").iter().map(|(_, v)| *v as u64).sum::<u64>())
+        .sum()
+}
+
+fn link_report(id: usize) -> String {
+    let text = scrape(id);
+    samples(&text, "beat_net_link_up").iter().map(|(l, v)| format!("{l} {v}\n")).collect()
+}
