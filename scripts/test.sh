@@ -5,10 +5,15 @@
 #   2. every unit, integration, doc and bench-smoke test of the workspace (release profile,
 #      so the simulator's real crypto is fast and the sim campaign reuses the build),
 #   3. the multi-process cluster test (4 daemons, 20+ kill -9, catch-up, metrics; BEAT-NODE line),
-#   4. the simulation campaign: >= 600 seeds over n in {4, 5, 7}, BEAT0-BEAT4 and every adversary, with
+#   4. censorship with real networks: 4 daemons on clearnet + a private Tor network + a private I2P
+#      network inside a network namespace, nftables blocking each network, each pair and all three
+#      (BEAT-NET line), and the embedded Tor client (feature `tor`, arti) against the same Tor network,
+#   5. the simulation campaign: >= 600 seeds over n in {4, 5, 7}, BEAT0-BEAT4 and every adversary, with
 #      real cryptography, determinism re-runs and canaries; prints the BEAT-SIM line.
 #
-# Needs only the Rust toolchain and crates.io. The build goes to CARGO_TARGET_DIR
+# Needs the Rust toolchain, crates.io, and (installed here from Debian when missing) tor,
+# nftables, iproute2 and python3 for the network tests, which run as root (network namespaces).
+# The build goes to CARGO_TARGET_DIR
 # (default: ~/.cache/beat-target, outside the clone, so CI reuses it between runs).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -17,6 +22,18 @@ export CARGO_TERM_COLOR=never
 SIM_SEEDS="${BEAT_SIM_SEEDS:-600}"
 
 step() { printf '\n== %s\n' "$*"; }
+
+step "system packages for the network tests"
+need=()
+command -v tor >/dev/null || need+=(tor)
+command -v nft >/dev/null || need+=(nftables)
+command -v ip >/dev/null || need+=(iproute2)
+command -v python3 >/dev/null || need+=(python3)
+if [ "${#need[@]}" -gt 0 ]; then
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+fi
+echo "tor $(tor --version | head -1 | awk '{print $3}'), $(nft --version)"
 
 step "format"
 cargo fmt --all -- --check
@@ -30,7 +47,8 @@ RUSTDOCFLAGS="-D warnings" cargo doc -p beat-core --no-deps --release
 
 step "tests"
 # The multi-process cluster test runs on its own below, with its summary line shown.
-cargo test --workspace --lib --bins --tests --examples --release -- --skip crash_restart_cluster
+cargo test --workspace --lib --bins --tests --examples --release -- --skip crash_restart_cluster \
+  --skip censorship_with_real_tor_and_i2p
 cargo test --workspace --benches --release
 cargo test --workspace --doc --release
 # The second store backend (feature `sled`) runs the same conformance suite as redb.
@@ -45,6 +63,26 @@ fi
 grep -E '^BEAT-NODE |^test result' "$cluster_log"
 grep -q '^BEAT-NODE ' "$cluster_log"
 rm -f "$cluster_log"
+
+step "censorship with real Tor and I2P networks (network namespace, nftables)"
+cargo build --release -p beat-testnet
+net_log="$(mktemp)"
+if ! cargo test -p beat-core --test netns --release -- --nocapture >"$net_log" 2>&1; then
+  cat "$net_log"
+  exit 1
+fi
+grep -E '^netns |^BEAT-NET |^test result' "$net_log"
+grep -q '^BEAT-NET ' "$net_log"
+rm -f "$net_log"
+
+step "embedded Tor (feature tor, arti): two nodes' onion services on a private Tor network"
+arti_log="$(mktemp)"
+if ! cargo test -p beat-core --test arti --release --features tor -- --nocapture >"$arti_log" 2>&1; then
+  cat "$arti_log"
+  exit 1
+fi
+grep -E '^arti: (first|A under)|^test result' "$arti_log"
+rm -f "$arti_log"
 
 step "simulation campaign ($SIM_SEEDS seeds)"
 cargo run --release -p beat-core --bin beat-sim -- campaign --seeds "$SIM_SEEDS"

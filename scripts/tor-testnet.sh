@@ -45,12 +45,18 @@
 #
 # Environment: TOR_BASE_PORT (15000), TOR_RELAYS (6, non-authority relays, 2..17),
 # TOR_EXITS (2), TOR_VOTING_INTERVAL (10 s), TOR_TESTNET_INFO_LOG (0; 1 adds info.log files),
-# TOR_CLIENT_OUTBOUND (unset; e.g. 127.0.0.2: the node clients' OutboundBindAddress, so a
-# firewall rule on that source address cuts the nodes off from Tor and leaves the relays be).
+# TOR_RELAY_IP (127.0.0.1: where authorities and relays listen) and TOR_CLIENT_OUTBOUND (unset:
+# the node clients' OutboundBindAddress). Tor ignores OutboundBindAddress for loopback
+# destinations, so to cut the nodes off from Tor while the relays keep talking to each other,
+# put the relays on a non-loopback address (e.g. a dummy interface with 10.77.0.1 and 10.77.0.2:
+# TOR_RELAY_IP=10.77.0.1 TOR_CLIENT_OUTBOUND=10.77.0.2) and drop packets from the clients' one.
 # shellcheck disable=SC2015 # "A && B || die" is meant: die unless both A and B hold.
 set -euo pipefail
 
 readonly AUTHS=3
+# Where the authorities and relays listen (an address of this host; 127.0.0.1 by default).
+RELAY_IP=${TOR_RELAY_IP:-127.0.0.1}
+[[ $RELAY_IP =~ ^[0-9.]+$ ]] || { printf 'tor-testnet: TOR_RELAY_IP must be an IPv4 address\n' >&2; exit 2; }
 
 die() {
     printf 'tor-testnet: %s\n' "$*" >&2
@@ -134,9 +140,9 @@ relay_torrc() { # k name datadir
     b=$(base_port)
     common_torrc "$2" "$3"
     cat <<EOF
-Address 127.0.0.1
-ORPort 127.0.0.1:$((b + k))
-DirPort 127.0.0.1:$((b + 20 + k))
+Address $RELAY_IP
+ORPort $RELAY_IP:$((b + k))
+DirPort $RELAY_IP:$((b + 20 + k))
 SocksPort 0
 ContactInfo beat-tor-testnet-$2@localhost
 EOF
@@ -215,9 +221,9 @@ cmd_stop() {
     return 0
 }
 
-# Fails if something already listens on 127.0.0.1:PORT.
+# Fails if something already listens on ${2:-127.0.0.1}:PORT.
 check_port_free() {
-    if (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; then
+    if (exec 3<>"/dev/tcp/${2:-127.0.0.1}/$1") 2>/dev/null; then
         die "port $1 is already in use (set TOR_BASE_PORT to another range)"
     fi
 }
@@ -249,8 +255,8 @@ cmd_start() {
 
     local total=$((AUTHS + relays)) net_ports=()
     for ((k = 0; k < total; k++)); do
-        check_port_free $((b + k))
-        check_port_free $((b + 20 + k))
+        check_port_free $((b + k)) "$RELAY_IP"
+        check_port_free $((b + 20 + k)) "$RELAY_IP"
         net_ports+=($((b + k)) $((b + 20 + k)))
     done
     for ((i = 0; i < nodes; i++)); do
@@ -267,7 +273,7 @@ cmd_start() {
         chmod 700 "$d" "$d/keys"
         tor-gencert --create-identity-key --passphrase-fd 0 -m 12 \
             -i "$d/keys/authority_identity_key" -s "$d/keys/authority_signing_key" \
-            -c "$d/keys/authority_certificate" -a "127.0.0.1:$((b + 20 + k))" </dev/null >/dev/null 2>&1 ||
+            -c "$d/keys/authority_certificate" -a "$RELAY_IP:$((b + 20 + k))" </dev/null >/dev/null 2>&1 ||
             die "tor-gencert failed for authority $k"
         v3=$(awk '/^fingerprint /{print $2; exit}' "$d/keys/authority_certificate")
         tor --defaults-torrc "$DIR/empty-defaults" -f "$DIR/empty-defaults" --ignore-missing-torrc \
@@ -276,7 +282,7 @@ cmd_start() {
             --Log "err stderr" >/dev/null 2>&1 || die "tor --list-fingerprint failed for authority $k"
         fp=$(awk '{print $2; exit}' "$d/fingerprint")
         [[ $v3 =~ ^[0-9A-F]{40}$ && $fp =~ ^[0-9A-F]{40}$ ]] || die "bad fingerprints for authority $k"
-        auth_lines+="DirAuthority beatauth$k orport=$((b + k)) no-v2 v3ident=$v3 127.0.0.1:$((b + 20 + k)) $fp"$'\n'
+        auth_lines+="DirAuthority beatauth$k orport=$((b + k)) no-v2 v3ident=$v3 $RELAY_IP:$((b + 20 + k)) $fp"$'\n'
     done
     printf '%s' "$auth_lines" >"$DIR/dirauth.conf"
 

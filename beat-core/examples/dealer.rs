@@ -34,7 +34,7 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
     OsRng.fill_bytes(&mut session);
     let addresses: Vec<Addresses> = (0..n).map(|i| Addresses::clearnet(format!("127.0.0.1:{}", 7000 + i))).collect();
     let cluster =
-        keystore::write_cluster(&dir, SessionId(session), &addresses, &key, &KdfParams::default(), &mut OsRng)?;
+        keystore::write_cluster(&dir, SessionId(session), &addresses, None, &key, &KdfParams::default(), &mut OsRng)?;
 
     println!("wrote {} (n = {}, f = {})", dir.join(keystore::CLUSTER_FILE_NAME).display(), n, cluster.params().f);
     for node in &cluster.nodes {

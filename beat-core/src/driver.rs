@@ -199,6 +199,9 @@ type Pending = (WalEntry, Option<Message>);
 /// A frame we sent: to whom, its message id, the frame.
 type SentFrame = (NodeId, u64, Arc<Vec<u8>>);
 
+/// The epoch of frames that do not belong to one (catch-up traffic): never stale.
+const NO_EPOCH: u64 = u64::MAX;
+
 /// Epochs after a checkpoint whose messages the WAL keeps for the rebuild (messages for
 /// later epochs, which only a far-ahead or faulty peer sends, are dropped with the prefix).
 const CHECKPOINT_SPAN: u64 = 8;
@@ -247,7 +250,7 @@ struct Driver<A: ConsensusApp> {
     /// Local submit times by transaction digest (bounded), for the commit-latency histogram.
     submitted: std::collections::HashMap<crate::crypto::hash::Digest, Instant>,
     /// Transport counters already added to the metrics, per transport.
-    net_seen: Vec<[u64; 7]>,
+    net_seen: Vec<[u64; 8]>,
     replaying: bool,
     /// Highest epoch seen in each peer's consensus traffic.
     peer_epoch: Vec<u64>,
@@ -380,13 +383,16 @@ impl<A: ConsensusApp> Driver<A> {
         while self.sent.first_key_value().is_some_and(|(e, _)| *e < open) {
             self.sent.pop_first();
         }
+        if let Some(net) = &self.net {
+            net.set_watermark(open);
+        }
         for (target, msg) in messages {
             let epoch = msg.epoch;
             let frame = Arc::new(router::encode(self.session, Wire::Consensus(msg)));
             for to in 0..self.n {
                 if target.includes(self.me, to) {
                     let Some(net) = &self.net else { continue };
-                    let id = net.send(to, frame.clone());
+                    let id = net.send(to, epoch, frame.clone());
                     if epoch >= open {
                         self.sent.entry(epoch).or_default().push((to, id, frame.clone()));
                     }
@@ -399,10 +405,10 @@ impl<A: ConsensusApp> Driver<A> {
     /// epochs on it, with their ids (a peer that has a copy from another network drops it).
     fn resend(&self, peer: NodeId, t: usize) {
         let Some(net) = &self.net else { return };
-        for frames in self.sent.values() {
+        for (epoch, frames) in &self.sent {
             for (to, id, frame) in frames {
                 if *to == peer {
-                    net.resend(peer, t, *id, frame.clone());
+                    net.resend(peer, t, *id, *epoch, frame.clone());
                 }
             }
         }
@@ -442,7 +448,7 @@ impl<A: ConsensusApp> Driver<A> {
 impl<A: ConsensusApp> Driver<A> {
     fn send_wire(&self, to: NodeId, wire: Wire) {
         if let Some(net) = &self.net {
-            net.send(to, Arc::new(router::encode(self.session, wire)));
+            net.send(to, NO_EPOCH, Arc::new(router::encode(self.session, wire)));
         }
     }
 
@@ -591,6 +597,7 @@ impl<A: ConsensusApp> Driver<A> {
             &m.messages_dropped,
             &m.connections_refused,
             &m.duplicates_dropped,
+            &m.messages_expired,
         ];
         for (t, (kind, counters)) in net.counters().enumerate() {
             let label = TransportLabel { transport: kind.name().into() };
@@ -684,7 +691,7 @@ impl<A: ConsensusApp> BeatNode<A> {
         let mut driver = Driver {
             metrics,
             submitted: Default::default(),
-            net_seen: vec![[0; 7]; config.transports.len()],
+            net_seen: vec![[0; 8]; config.transports.len()],
             replaying: true,
             peer_epoch: vec![0; n],
             catch_up: Default::default(),

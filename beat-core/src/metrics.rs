@@ -76,6 +76,8 @@ pub struct NodeMetrics {
     pub connections_refused: Family<TransportLabel, Counter<u64, AtomicU64>>,
     /// Inbound frames that another transport had already delivered, per transport.
     pub duplicates_dropped: Family<TransportLabel, Counter<u64, AtomicU64>>,
+    /// Queued frames skipped because their epoch closed first, per transport.
+    pub messages_expired: Family<TransportLabel, Counter<u64, AtomicU64>>,
     /// 1 while the (peer, transport) link is connected and answering health checks, else 0.
     pub link_up: Family<LinkLabel, Gauge>,
     /// Connections established on the (peer, transport) link (1 + reconnections).
@@ -120,6 +122,7 @@ impl NodeMetrics {
             peers_connected: Family::default(),
             connections_refused: Family::default(),
             duplicates_dropped: Family::default(),
+            messages_expired: Family::default(),
             link_up: Family::default(),
             link_connects: Family::default(),
             faults: Family::default(),
@@ -162,6 +165,11 @@ impl NodeMetrics {
             "net_duplicates_dropped",
             "Inbound frames already delivered by another transport",
             m.duplicates_dropped.clone(),
+        );
+        r.register(
+            "net_messages_expired",
+            "Queued frames skipped because their epoch closed first",
+            m.messages_expired.clone(),
         );
         r.register("net_link_up", "Link connected and answering health checks", m.link_up.clone());
         r.register("net_link_connects", "Connections established on the link", m.link_connects.clone());

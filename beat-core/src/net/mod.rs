@@ -138,6 +138,15 @@ pub enum TransportConfig {
         /// Every node's `….b32.i2p:port`.
         peers: Vec<String>,
     },
+    /// Tor in-process (arti, feature `tor`): the node hosts its own onion service (key in
+    /// `config.onion_secret`, e.g. `keystore::OnionKey::seed`) and dials peers' onions.
+    #[cfg(feature = "tor")]
+    Arti {
+        /// The embedded client's settings.
+        config: arti::ArtiConfig,
+        /// Every node's `….onion:port`.
+        peers: Vec<String>,
+    },
     /// Plain TCP reported as network `kind` (tests; networks reached through local tunnels).
     Tcp {
         /// The network it stands for.
@@ -155,6 +164,8 @@ impl TransportConfig {
         match self {
             TransportConfig::Clearnet { .. } => TransportKind::Clearnet,
             TransportConfig::TorSocks { .. } => TransportKind::Tor,
+            #[cfg(feature = "tor")]
+            TransportConfig::Arti { .. } => TransportKind::Tor,
             TransportConfig::I2pSam { .. } | TransportConfig::I2pSocks { .. } => TransportKind::I2p,
             TransportConfig::Tcp { kind, .. } => *kind,
         }
@@ -168,6 +179,8 @@ impl TransportConfig {
             | TransportConfig::I2pSam { peers, .. }
             | TransportConfig::I2pSocks { peers, .. }
             | TransportConfig::Tcp { peers, .. } => peers,
+            #[cfg(feature = "tor")]
+            TransportConfig::Arti { peers, .. } => peers,
         }
     }
 
@@ -189,6 +202,10 @@ impl TransportConfig {
             TransportConfig::I2pSocks { socks, listen, .. } => {
                 Arc::new(i2p::I2pSocks::new(socks.clone(), *listen).await.map_err(|e| listen_err(listen, e))?)
             }
+            #[cfg(feature = "tor")]
+            TransportConfig::Arti { config, .. } => Arc::new(
+                arti::ArtiTor::new(config.clone()).await.map_err(|e| format!("tor: embedded arti client: {e}"))?,
+            ),
             TransportConfig::I2pSam { sam, destination, .. } => Arc::new(
                 i2p::I2pSam::new(sam, name, destination)
                     .await

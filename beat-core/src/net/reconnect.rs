@@ -5,8 +5,9 @@
 //!   committee whose network comes back does not redial in lock-step. A link that stays up
 //!   resets it.
 //! * **Health.** Every [`PING_EVERY`] the link sends a ping on the channel; the peer answers on
-//!   the same connection. A link without an answer for [`DEAD_AFTER`] — a blackholed route, a
-//!   stalled proxy, a Tor circuit that died — is closed and redialled. The round-trip time of
+//!   the same connection. A link without an answer for [`DEAD_AFTER`] on clearnet, or
+//!   [`DEAD_AFTER_ANONYMOUS`] on Tor and I2P — a blackholed route, a stalled proxy, a circuit
+//!   that died — is closed and redialled. The round-trip time of
 //!   the last answer is in the link's status.
 //! * **No loss on redial.** The frame being written when a link died is kept for the next
 //!   connection, and every (re)connection is reported to the node, which resends its frames of
@@ -26,8 +27,19 @@ use crate::NodeId;
 
 /// Interval between health-check pings on a link.
 pub const PING_EVERY: Duration = Duration::from_secs(2);
-/// A link whose peer has not answered for this long is closed and redialled.
+/// A clearnet link whose peer has not answered for this long is closed and redialled.
 pub const DEAD_AFTER: Duration = Duration::from_secs(7);
+/// The same for Tor and I2P, whose circuits and tunnels have round trips of seconds and
+/// whose streams take long to set up again.
+pub const DEAD_AFTER_ANONYMOUS: Duration = Duration::from_secs(30);
+
+/// How long a link on `kind` may stay silent before it is redialled.
+pub fn dead_after(kind: TransportKind) -> Duration {
+    match kind {
+        TransportKind::Clearnet => DEAD_AFTER,
+        TransportKind::Tor | TransportKind::I2p => DEAD_AFTER_ANONYMOUS,
+    }
+}
 /// Longest wait between attempts.
 pub const BACKOFF_MAX: Duration = Duration::from_secs(5);
 /// How long a dial may take (Tor and I2P build circuits/tunnels: generous).
@@ -132,8 +144,16 @@ impl LinkStatus {
     }
 }
 
-/// A frame queued on a link: the switch's message id and the payload.
-pub(crate) type QueuedFrame = (u64, Arc<Vec<u8>>);
+/// A frame queued on a link.
+#[derive(Debug, Clone)]
+pub(crate) struct QueuedFrame {
+    /// The switch's message id.
+    pub id: u64,
+    /// The epoch the frame belongs to (`u64::MAX`: never stale).
+    pub epoch: u64,
+    /// The payload.
+    pub bytes: Arc<Vec<u8>>,
+}
 
 /// Everything one link needs.
 pub(crate) struct Link {
@@ -147,6 +167,8 @@ pub(crate) struct Link {
     pub counters: Arc<super::switch::NetCounters>,
     /// `(peer, transport index)` on every established connection.
     pub events: mpsc::UnboundedSender<(NodeId, usize)>,
+    /// Frames of epochs below this are stale and skipped (see [`super::switch::Switch::set_watermark`]).
+    pub watermark: Arc<AtomicU64>,
 }
 
 /// A data frame on the channel: kind, message id, payload.
@@ -229,7 +251,7 @@ impl Link {
                     tokio::time::sleep(Duration::from_millis(500)).await;
                     let silent =
                         start.elapsed().saturating_sub(Duration::from_micros(last_answer.load(Ordering::Relaxed)));
-                    if silent >= DEAD_AFTER {
+                    if silent >= dead_after(kind) {
                         return Err::<(), String>(format!("{kind} link: no answer for {} s", silent.as_secs()));
                     }
                 }
@@ -256,11 +278,18 @@ impl Link {
                             }
                         },
                     };
+                    // A slow network must not spend itself on epochs the node has closed.
+                    if frame.epoch < self.watermark.load(Ordering::Relaxed) {
+                        self.counters.expired.fetch_add(1, Ordering::Relaxed);
+                        continue;
+                    }
                     inflight = Some(frame.clone());
-                    tx.send(&mut wr, &data_frame(frame.0, &frame.1)).await.map_err(|e| format!("{kind} link: {e}"))?;
+                    tx.send(&mut wr, &data_frame(frame.id, &frame.bytes))
+                        .await
+                        .map_err(|e| format!("{kind} link: {e}"))?;
                     inflight = None;
                     self.counters.frames_sent.fetch_add(1, Ordering::Relaxed);
-                    self.counters.bytes_sent.fetch_add(frame.1.len() as u64, Ordering::Relaxed);
+                    self.counters.bytes_sent.fetch_add(frame.bytes.len() as u64, Ordering::Relaxed);
                 }
             };
             tokio::select! {

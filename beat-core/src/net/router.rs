@@ -1,6 +1,6 @@
 //! The node's wire messages and their demultiplexing.
 //!
-//! A frame is one [`Envelope`](crate::codec::Envelope) (version, session, bounded CBOR) holding a
+//! A frame is one [`Envelope`] (version, session, bounded CBOR) holding a
 //! [`Wire`] message. The router sorts it by tag: consensus messages go (through the WAL) to the
 //! `Beat` state machine, which routes them on by instance (RBC/AVID/AVID-FP of proposer `j`,
 //! ABA `j`, decryption shares); catch-up requests are answered from the committed log;

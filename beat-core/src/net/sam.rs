@@ -860,6 +860,17 @@ mod tests {
         (addr, handle)
     }
 
+    /// Reads exactly `n` bytes or fails the test within five seconds (lost bytes would
+    /// otherwise hang it).
+    async fn read_n(stream: &mut TcpStream, n: usize) -> Vec<u8> {
+        let mut buf = vec![0u8; n];
+        tokio::time::timeout(Duration::from_secs(5), stream.read_exact(&mut buf))
+            .await
+            .expect("bytes after the handshake line were lost")
+            .unwrap();
+        buf
+    }
+
     fn hello_ok() -> (&'static str, Act) {
         ("HELLO VERSION MIN=3.1 MAX=3.3", say("HELLO REPLY RESULT=OK VERSION=3.2\n"))
     }
@@ -947,7 +958,8 @@ mod tests {
             Reply::parse("STREAM STATUS").unwrap().expect_ok("STREAM", "STATUS"),
             Err(SamError::Protocol(_))
         ));
-        let codes: &[(&str, fn(&SamError) -> bool)] = &[
+        type IsExpected = fn(&SamError) -> bool;
+        let codes: &[(&str, IsExpected)] = &[
             ("CANT_REACH_PEER", |e| matches!(e, SamError::CantReachPeer(_))),
             ("PEER_NOT_FOUND", |e| matches!(e, SamError::PeerNotFound(_))),
             ("DUPLICATED_ID", |e| matches!(e, SamError::DuplicatedId(_))),
@@ -1131,9 +1143,7 @@ mod tests {
         )])
         .await;
         let mut stream = session.connect(&peer).await.unwrap();
-        let mut got = vec![0u8; b"first bytes and more".len()];
-        stream.read_exact(&mut got).await.unwrap();
-        assert_eq!(got, b"first bytes and more");
+        assert_eq!(read_n(&mut stream, 20).await, b"first bytes and more");
         let seen = bridge.await.unwrap();
         assert_eq!(seen[3], format!("STREAM CONNECT ID=s DESTINATION={peer} SILENT=false"));
     }
@@ -1191,13 +1201,9 @@ mod tests {
         .await;
         let (mut stream, from) = session.accept_with_peer().await.unwrap();
         assert_eq!(from, peer);
-        let mut got = [0u8; 10];
-        stream.read_exact(&mut got).await.unwrap();
-        assert_eq!(&got, b"hello beat");
+        assert_eq!(read_n(&mut stream, 10).await, b"hello beat");
         let mut stream = session.accept().await.unwrap();
-        let mut one = [0u8; 1];
-        stream.read_exact(&mut one).await.unwrap();
-        assert_eq!(&one, b"X");
+        assert_eq!(read_n(&mut stream, 1).await, b"X");
         let seen = bridge.await.unwrap();
         assert_eq!(seen[3], "STREAM ACCEPT ID=s SILENT=false");
     }

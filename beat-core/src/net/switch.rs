@@ -56,12 +56,14 @@ pub struct NetCounters {
     pub refused: AtomicU64,
     /// Frames received that another transport (or an earlier copy) had already delivered.
     pub duplicates: AtomicU64,
+    /// Queued frames skipped because their epoch closed before the link could send them.
+    pub expired: AtomicU64,
 }
 
 impl NetCounters {
     /// The counter values `[sent, bytes sent, received, bytes received, dropped, refused,
-    /// duplicates]`.
-    pub fn snapshot(&self) -> [u64; 7] {
+    /// duplicates, expired]`.
+    pub fn snapshot(&self) -> [u64; 8] {
         let l = |c: &AtomicU64| c.load(Ordering::Relaxed);
         [
             l(&self.frames_sent),
@@ -71,6 +73,7 @@ impl NetCounters {
             l(&self.dropped),
             l(&self.refused),
             l(&self.duplicates),
+            l(&self.expired),
         ]
     }
 }
@@ -126,6 +129,7 @@ pub struct Switch {
     health: Vec<Vec<Option<Arc<LinkHealth>>>>,
     counters: Vec<Arc<NetCounters>>,
     next_id: AtomicU64,
+    watermark: Arc<AtomicU64>,
     tasks: Vec<JoinHandle<()>>,
     shared: Arc<Shared>,
 }
@@ -179,6 +183,7 @@ impl Switch {
             health: Vec::new(),
             counters: Vec::new(),
             next_id: AtomicU64::new(rand::random::<u64>() >> 1),
+            watermark: Arc::new(AtomicU64::new(0)),
             tasks: Vec::new(),
             shared: shared.clone(),
         };
@@ -204,6 +209,7 @@ impl Switch {
                     health: h.clone(),
                     counters: counters.clone(),
                     events: events.clone(),
+                    watermark: switch.watermark.clone(),
                 };
                 switch.tasks.push(tokio::spawn(link.run(qrx)));
                 queues.push(Some(qtx));
@@ -216,24 +222,32 @@ impl Switch {
         switch
     }
 
-    /// Send `frame` to `to` on every transport that reaches it; returns the message id.
-    pub fn send(&self, to: NodeId, frame: Arc<Vec<u8>>) -> u64 {
+    /// Send `frame` (of `epoch`; `u64::MAX` if it has none) to `to` on every transport that
+    /// reaches it; returns the message id.
+    pub fn send(&self, to: NodeId, epoch: u64, frame: Arc<Vec<u8>>) -> u64 {
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
         for t in 0..self.queues.len() {
-            self.enqueue(t, to, id, frame.clone());
+            self.enqueue(t, to, QueuedFrame { id, epoch, bytes: frame.clone() });
         }
         id
     }
 
     /// Send `frame` again, with its original id, on transport `transport` only (after that
     /// link reconnected).
-    pub fn resend(&self, to: NodeId, transport: usize, id: u64, frame: Arc<Vec<u8>>) {
-        self.enqueue(transport, to, id, frame);
+    pub fn resend(&self, to: NodeId, transport: usize, id: u64, epoch: u64, frame: Arc<Vec<u8>>) {
+        self.enqueue(transport, to, QueuedFrame { id, epoch, bytes: frame });
     }
 
-    fn enqueue(&self, t: usize, to: NodeId, id: u64, frame: Arc<Vec<u8>>) {
+    /// Frames of epochs below `epoch` are stale: links skip them instead of sending (a slow
+    /// network would otherwise work through a backlog of closed epochs before reaching the
+    /// current one; a peer that lacks a closed epoch catches up from committed batches).
+    pub fn set_watermark(&self, epoch: u64) {
+        self.watermark.fetch_max(epoch, Ordering::Relaxed);
+    }
+
+    fn enqueue(&self, t: usize, to: NodeId, frame: QueuedFrame) {
         if let Some(Some(q)) = self.queues[t].get(to) {
-            if q.try_send((id, frame)).is_err() {
+            if q.try_send(frame).is_err() {
                 self.counters[t].dropped.fetch_add(1, Ordering::Relaxed);
             }
         }

@@ -1,0 +1,554 @@
+//! Tor, embedded: arti (the Tor Project's Rust Tor) in-process (feature `tor`).
+//!
+//! [`ArtiTor`] needs no tor daemon: the node runs its own Tor client, hosts its own v3 onion
+//! service on it and dials the peers' `….onion:port` addresses through it. Like
+//! [`super::tor::TorSocks`] it only moves bytes: the Noise channel on top authenticates the
+//! peer, so the onion address only routes.
+//!
+//! # The onion key
+//!
+//! With [`ArtiConfig::onion_secret`] set, the onion service's identity key is the ed25519 key
+//! with that 32-byte seed: normally the node's onion key derived from its identity key
+//! (`OnionKey::derive(identity).seed()`, see [`crate::keystore::onion`]), so the node's onion
+//! address is fixed by its key material and known in advance (the dealer writes it into the
+//! cluster file; [`onion_address_for_seed`] computes it with arti's own code). [`ArtiTor::new`]
+//! writes that key into arti's keystore (`state_dir/keystore/hss/<nickname>/`) before the
+//! service starts, replacing a different key found there, and checks that the running service
+//! uses it.
+//!
+//! Without it, arti generates a key on the first start and keeps it in that keystore: the
+//! address is stable across restarts as long as `state_dir` is kept, and is only known once
+//! the transport is open ([`ArtiTor::onion_address`]). Losing `state_dir` then means a new
+//! address that every peer must learn.
+//!
+//! # Restarts
+//!
+//! arti locks its state directory (the client and each onion service). A new process can open
+//! it at once. Within one process, a dropped [`ArtiTor`] lets go only once arti's tasks have
+//! wound down (an onion service notices it was dropped only after it has had a directory), so
+//! an immediate [`ArtiTor::new`] on the same `state_dir` may fail with "already locked":
+//! retry it.
+//!
+//! # Streams
+//!
+//! arti buffers a stream's writes until a cell is full or the stream is flushed; BEAT's channel
+//! never flushes (TCP needs no flush). Every stream handed out is therefore a local pipe, and a
+//! task per stream forwards each chunk written to it to Tor at once (write + flush), and every
+//! byte Tor delivers back. A peer's arti ends a stream with `END` reason MISC, which arti's
+//! reader reports as an I/O error after the last data: the task writes out every byte it read
+//! before it ends the local side with an EOF, so nothing that arrived is lost.
+//!
+//! Inbound, every rendezvous request is accepted (as C tor does), then only `BEGIN` requests
+//! for the configured virtual port become streams; other requests get `END` reason `DONE`
+//! (what C tor answers for an unknown port).
+//!
+//! # Private networks
+//!
+//! [`ArtiConfig::testnet`] points the client at a private Tor network (the directory
+//! authorities and caches of, e.g., `scripts/tor-testnet.sh`) and adds the overrides such a
+//! network needs: every relay on one address (no /16 family rule), the onion time period of
+//! C tor under `TestingTorNetwork`, no preemptive exit circuits and no vanguards (on the public
+//! network arti's default, vanguards-lite, stays on).
+
+use std::error::Error as StdError;
+use std::fmt;
+use std::io;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use arti_client::config::dir::FallbackDir;
+use arti_client::config::onion_service::OnionServiceConfigBuilder;
+use arti_client::config::TorClientConfigBuilder;
+use arti_client::{DataStream, TorClient};
+use futures::{Stream, StreamExt};
+use safelog::DisplayRedacted;
+use tokio::io::{AsyncReadExt, AsyncWriteExt, DuplexStream};
+use tokio::sync::{mpsc, Mutex};
+use tor_cell::relaycell::msg::{Connected, End, EndReason};
+use tor_hscrypto::pk::{HsId, HsIdKey, HsIdKeypair};
+use tor_hsservice::{
+    handle_rend_requests, HsIdKeypairSpecifier, HsIdPublicKeySpecifier, HsNickname, RendRequest, RunningOnionService,
+    StreamRequest,
+};
+use tor_keymgr::{KeyPathPattern, KeystoreSelector};
+use tor_llcrypto::pk::ed25519::{Ed25519Identity, ExpandedKeypair, Keypair};
+use tor_llcrypto::pk::rsa::RsaIdentity;
+use tor_proto::stream::IncomingStreamRequest;
+use tor_rtcompat::PreferredRuntime;
+use zeroize::Zeroize;
+
+use super::{BoxFuture, BoxStream, Transport, TransportKind};
+
+/// Capacity of each stream's local pipe, in bytes.
+const PIPE_BYTES: usize = 64 * 1024;
+
+/// Chunk size of the forwarding tasks.
+const CHUNK: usize = 16 * 1024;
+
+/// How long a stream's task still forwards inbound bytes once our side has closed.
+const LINGER: Duration = Duration::from_secs(30);
+
+/// Pause between two failed bootstraps.
+const BOOTSTRAP_RETRY: Duration = Duration::from_secs(10);
+
+/// Inbound streams waiting for [`Transport::accept`].
+const BACKLOG: usize = 64;
+
+/// How to open an [`ArtiTor`].
+#[derive(Clone)]
+pub struct ArtiConfig {
+    /// arti's persistent state: guards, the keystore (with the onion key), the onion service's
+    /// replay logs and introduction points. One directory per node; arti locks it.
+    pub state_dir: PathBuf,
+    /// arti's directory cache (consensus, microdescriptors). May be deleted while stopped.
+    pub cache_dir: PathBuf,
+    /// The onion service's nickname: names its keys and state under `state_dir` (letters,
+    /// digits, `-` and `_`), e.g. `beat`.
+    pub nickname: String,
+    /// The onion service's virtual port: peers dial `<our onion>:<onion_port>`; streams to any
+    /// other port are refused.
+    pub onion_port: u16,
+    /// Seed of the onion service's ed25519 identity key, normally the node's
+    /// `OnionKey::seed()` (see the module doc); `None` lets arti generate and keep one in
+    /// `state_dir`.
+    pub onion_secret: Option<[u8; 32]>,
+    /// A private Tor network instead of the public one.
+    pub testnet: Option<TestNetwork>,
+}
+
+impl fmt::Debug for ArtiConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ArtiConfig")
+            .field("state_dir", &self.state_dir)
+            .field("cache_dir", &self.cache_dir)
+            .field("nickname", &self.nickname)
+            .field("onion_port", &self.onion_port)
+            .field("onion_secret", &self.onion_secret.as_ref().map(|_| "<secret>"))
+            .field("testnet", &self.testnet)
+            .finish()
+    }
+}
+
+impl Drop for ArtiConfig {
+    fn drop(&mut self) {
+        if let Some(s) = self.onion_secret.as_mut() {
+            s.zeroize();
+        }
+    }
+}
+
+/// A private Tor network (e.g. `scripts/tor-testnet.sh`'s): who signs the consensus, where a
+/// client fetches its first directory, and the parameters C tor's `TestingTorNetwork` changes.
+#[derive(Debug, Clone)]
+pub struct TestNetwork {
+    /// The directory authorities. Each is also used as a fallback directory cache.
+    pub authorities: Vec<TestAuthority>,
+    /// More directory caches to bootstrap from (any relay of the network).
+    pub fallbacks: Vec<TestRelay>,
+    /// The onion services' time period. C tor under `TestingTorNetwork` uses 24 voting
+    /// intervals (8 minutes for `V3AuthVotingInterval 20`); arti takes it from this override
+    /// (`hsdir_interval`), whole minutes, at least 5, so the voting interval must be at least
+    /// 15 s. See [`TestNetwork::time_period_for_voting_interval`].
+    pub time_period: Duration,
+}
+
+/// A directory authority of a [`TestNetwork`].
+#[derive(Debug, Clone)]
+pub struct TestAuthority {
+    /// Its v3 identity (the `fingerprint` of its `authority_certificate`), 40 hex digits.
+    pub v3ident: String,
+    /// The authority as a relay (its ORPort), used as a fallback cache.
+    pub relay: TestRelay,
+}
+
+/// A relay of a [`TestNetwork`], as a directory cache.
+#[derive(Debug, Clone)]
+pub struct TestRelay {
+    /// RSA identity fingerprint (the relay's `fingerprint` file), 40 hex digits.
+    pub rsa_identity: String,
+    /// Ed25519 identity, base64 (the relay's `fingerprint-ed25519` file).
+    pub ed_identity: String,
+    /// ORPort address.
+    pub orport: SocketAddr,
+}
+
+impl TestNetwork {
+    /// C tor's onion time period under `TestingTorNetwork` with this voting interval
+    /// (`V3AuthVotingInterval`): one shared-random protocol run, 24 voting intervals.
+    pub fn time_period_for_voting_interval(voting_interval: Duration) -> Duration {
+        voting_interval * 24
+    }
+
+    /// Apply this network to an arti configuration.
+    fn apply(&self, b: &mut TorClientConfigBuilder) -> io::Result<()> {
+        if self.authorities.is_empty() {
+            return Err(invalid("testnet: no directory authorities"));
+        }
+        let minutes = self.time_period.as_secs() / 60;
+        if self.time_period.as_secs() % 60 != 0 || !(5..=14_400).contains(&minutes) {
+            return Err(invalid(format!(
+                "testnet: the onion time period must be whole minutes, 5 to 14400, not {:?}",
+                self.time_period
+            )));
+        }
+        let mut v3idents = Vec::with_capacity(self.authorities.len());
+        for a in &self.authorities {
+            v3idents.push(
+                RsaIdentity::from_hex(&a.v3ident)
+                    .ok_or_else(|| invalid(format!("testnet: bad authority v3ident {:?}", a.v3ident)))?,
+            );
+        }
+        let mut caches = Vec::new();
+        for r in self.authorities.iter().map(|a| &a.relay).chain(&self.fallbacks) {
+            let rsa = RsaIdentity::from_hex(&r.rsa_identity)
+                .ok_or_else(|| invalid(format!("testnet: bad RSA identity {:?}", r.rsa_identity)))?;
+            let ed = Ed25519Identity::from_base64(r.ed_identity.trim_end_matches('='))
+                .ok_or_else(|| invalid(format!("testnet: bad ed25519 identity {:?}", r.ed_identity)))?;
+            let mut f = FallbackDir::builder();
+            f.rsa_identity(rsa).ed_identity(ed).orports().push(r.orport);
+            caches.push(f);
+        }
+        b.tor_network().authorities().set_v3idents(v3idents);
+        b.tor_network().set_fallback_caches(caches);
+        // Every relay is on 127.0.0.1 (or one host): a prefix longer than 32 bits puts no two
+        // relays in one "family", else no 3-hop path exists.
+        b.path_rules().ipv4_subnet_family_prefix(33).ipv6_subnet_family_prefix(129);
+        b.address_filter().allow_onion_addrs(true);
+        b.override_net_params().insert("hsdir_interval".to_owned(), i32::try_from(minutes).unwrap_or(1440));
+        // Test networks' exits only reach private addresses: exit circuits built in advance
+        // for ports 80/443 would only fail. Onion circuits are built on demand.
+        b.preemptive_circuits().set_initial_predicted_ports(Vec::new());
+        b.preemptive_circuits().disable_at_threshold(0);
+        // Vanguards (lite) keep a small set of second-hop relays and forbid reusing them in a
+        // path; with a dozen relays, onion circuits then often find no valid path at all.
+        *b.vanguards() = toml::from_str(r#"mode = "disabled""#)
+            .map_err(|e| io::Error::other(format!("testnet: vanguards configuration: {e}")))?;
+        Ok(())
+    }
+}
+
+/// Tor through an embedded arti client and onion service.
+pub struct ArtiTor {
+    client: Arc<TorClient<PreferredRuntime>>,
+    service: Arc<RunningOnionService>,
+    onion: String,
+    port: u16,
+    incoming: Mutex<mpsc::Receiver<io::Result<BoxStream>>>,
+    server: tokio::task::AbortHandle,
+    closed: Arc<AtomicBool>,
+}
+
+impl fmt::Debug for ArtiTor {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ArtiTor").field("onion", &self.onion).field("port", &self.port).finish_non_exhaustive()
+    }
+}
+
+impl Drop for ArtiTor {
+    fn drop(&mut self) {
+        self.server.abort();
+        // The bootstrap task runs on until it has succeeded or failed once more: an onion
+        // service only notices that it was dropped once it has had a directory, and keeps its
+        // state directory locked until then.
+        self.closed.store(true, Ordering::Relaxed);
+    }
+}
+
+impl ArtiTor {
+    /// Start arti with `config` (inside a tokio runtime), launch the onion service and start
+    /// bootstrapping in the background. Returns without waiting for the bootstrap
+    /// ([`ArtiTor::bootstrap`] waits) or for the service to be published: dials wait for the
+    /// bootstrap, and peers reach the service once its descriptor is on the network (seconds
+    /// after the bootstrap on a healthy network).
+    pub async fn new(config: ArtiConfig) -> io::Result<Self> {
+        let nickname = HsNickname::new(config.nickname.clone())
+            .map_err(|e| invalid(format!("bad onion service nickname {:?}: {e}", config.nickname)))?;
+        let mut b = TorClientConfigBuilder::from_directories(&config.state_dir, &config.cache_dir);
+        if let Some(net) = &config.testnet {
+            net.apply(&mut b)?;
+        }
+        let tor_config = b.build().map_err(|e| invalid(format!("arti configuration: {}", chain(&e))))?;
+        let runtime = PreferredRuntime::current()?;
+        let client = TorClient::with_runtime(runtime)
+            .config(tor_config)
+            // Wait a little for the state directory's lock (a previous instance shutting down).
+            .local_resource_timeout(arti_client::MAX_LOCAL_RESOURCE_TIMEOUT)
+            .create_unbootstrapped_async()
+            .await
+            .map_err(|e| tor_err("start arti", &e))?;
+
+        let expected = match &config.onion_secret {
+            Some(seed) => Some(install_onion_key(&client, &nickname, seed)?),
+            None => None,
+        };
+
+        let mut svc = OnionServiceConfigBuilder::default();
+        svc.nickname(nickname.clone());
+        let svc = svc.build().map_err(|e| invalid(format!("onion service configuration: {}", chain(&e))))?;
+        let (service, rend_requests) = client
+            .launch_onion_service(svc)
+            .map_err(|e| tor_err("launch the onion service", &e))?
+            .ok_or_else(|| io::Error::other("the onion service is disabled"))?;
+        let hsid = service.onion_address().ok_or_else(|| io::Error::other("the onion service has no identity key"))?;
+        if let Some(want) = expected {
+            if hsid != want {
+                return Err(io::Error::other("the onion service does not use the configured onion key"));
+            }
+        }
+        let onion = hsid.display_unredacted().to_string();
+
+        // A launched service waits for a directory, which only a bootstrap brings.
+        let closed = Arc::new(AtomicBool::new(false));
+        tokio::spawn(bootstrap_until_done(client.clone(), closed.clone()));
+        let (tx, rx) = mpsc::channel(BACKLOG);
+        let server = tokio::spawn(serve(rend_requests, config.onion_port, tx)).abort_handle();
+        Ok(ArtiTor { client, service, onion, port: config.onion_port, incoming: Mutex::new(rx), server, closed })
+    }
+
+    /// Our onion address, `<56 characters>.onion`.
+    pub fn onion_address(&self) -> &str {
+        &self.onion
+    }
+
+    /// The onion service's virtual port.
+    pub fn onion_port(&self) -> u16 {
+        self.port
+    }
+
+    /// Our address on this transport, the form peers dial: `<onion>:<port>`.
+    pub fn address(&self) -> String {
+        format!("{}:{}", self.onion, self.port)
+    }
+
+    /// Wait until arti has bootstrapped (a usable directory of the network).
+    pub async fn bootstrap(&self) -> io::Result<()> {
+        self.client.bootstrap().await.map_err(|e| tor_err("bootstrap", &e))
+    }
+
+    /// The onion service's state and current problem, if any (for logs).
+    pub fn service_status(&self) -> String {
+        let status = self.service.status();
+        match status.current_problem() {
+            Some(p) => format!("{:?} ({p:?})", status.state()),
+            None => format!("{:?}", status.state()),
+        }
+    }
+}
+
+impl Transport for ArtiTor {
+    fn kind(&self) -> TransportKind {
+        TransportKind::Tor
+    }
+
+    fn dial<'a>(&'a self, addr: &'a str) -> BoxFuture<'a, io::Result<BoxStream>> {
+        Box::pin(async move {
+            let data = self.client.connect(addr).await.map_err(|e| tor_err(&format!("connect to {addr}"), &e))?;
+            Ok(bridge(data))
+        })
+    }
+
+    fn accept(&self) -> BoxFuture<'_, io::Result<BoxStream>> {
+        Box::pin(async move {
+            match self.incoming.lock().await.recv().await {
+                Some(r) => r,
+                None => Err(io::Error::other("the onion service stopped")),
+            }
+        })
+    }
+}
+
+/// The onion address (`<56 characters>.onion`) of the service whose identity key has this
+/// seed ([`ArtiConfig::onion_secret`]).
+pub fn onion_address_for_seed(seed: &[u8; 32]) -> String {
+    hsid_of(&hsid_keypair(seed)).display_unredacted().to_string()
+}
+
+fn hsid_keypair(seed: &[u8; 32]) -> HsIdKeypair {
+    HsIdKeypair::from(ExpandedKeypair::from(&Keypair::from_bytes(seed)))
+}
+
+fn hsid_of(kp: &HsIdKeypair) -> HsId {
+    HsIdKey::from(kp).id()
+}
+
+/// Put the identity key with this seed into arti's keystore for service `nickname` (unless it
+/// is there already), and return its onion identity.
+fn install_onion_key(client: &TorClient<PreferredRuntime>, nickname: &HsNickname, seed: &[u8; 32]) -> io::Result<HsId> {
+    let keypair = hsid_keypair(seed);
+    let want = hsid_of(&keypair);
+    let keymgr = client.keymgr().map_err(|e| tor_err("open the keystore", &e))?;
+    let keystore_err = |what: &str, e: tor_keymgr::Error| io::Error::other(format!("{what}: {}", chain(&e)));
+    let public = HsIdPublicKeySpecifier::new(nickname.clone());
+    let stored = || -> io::Result<Option<HsId>> {
+        Ok(keymgr.get::<HsIdKey>(&public).map_err(|e| keystore_err("read the onion key", e))?.map(|k| k.id()))
+    };
+    match stored()? {
+        Some(id) if id == want => return Ok(want),
+        None => {}
+        Some(_) => {
+            // Another identity: arti keeps keys derived from it (the blinded identity and the
+            // descriptor signing key of each time period) and would go on publishing under
+            // them, and maybe its public key on its own. They all go; the rest of the
+            // service's state (introduction points) does not depend on the identity.
+            for role in ["kp_hs_id", "kp_hs_blind_id+*", "ks_hs_blind_id+*", "ks_hs_desc_sign+*"] {
+                let pattern = KeyPathPattern::Arti(format!("hss/{nickname}/{role}"));
+                let entries = keymgr.list_matching(&pattern).map_err(|e| keystore_err("list the onion keys", e))?;
+                for entry in entries {
+                    keymgr.remove_entry(&entry).map_err(|e| keystore_err("remove an old onion key", e))?;
+                }
+            }
+        }
+    }
+    keymgr
+        .insert(keypair, &HsIdKeypairSpecifier::new(nickname.clone()), KeystoreSelector::Primary, true)
+        .map_err(|e| keystore_err("store the onion key", e))?;
+    if stored()? != Some(want) {
+        return Err(io::Error::other("the keystore holds another onion key for this service"));
+    }
+    Ok(want)
+}
+
+/// Bootstrap (arti retries internally for a while; we retry after that until it works or the
+/// transport is dropped).
+async fn bootstrap_until_done(client: Arc<TorClient<PreferredRuntime>>, closed: Arc<AtomicBool>) {
+    while client.bootstrap().await.is_err() && !closed.load(Ordering::Relaxed) {
+        tokio::time::sleep(BOOTSTRAP_RETRY).await;
+    }
+}
+
+/// Accept every rendezvous; turn `BEGIN`s for `port` into streams on `tx`.
+async fn serve(
+    rend_requests: impl Stream<Item = RendRequest> + Send + 'static,
+    port: u16,
+    tx: mpsc::Sender<io::Result<BoxStream>>,
+) {
+    let requests = handle_rend_requests(rend_requests);
+    let mut requests = std::pin::pin!(requests);
+    while let Some(req) = requests.next().await {
+        if tx.is_closed() {
+            return;
+        }
+        tokio::spawn(answer(req, port, tx.clone()));
+    }
+}
+
+/// Accept one stream request if it is a `BEGIN` to `port`, else refuse it.
+async fn answer(req: StreamRequest, port: u16, tx: mpsc::Sender<io::Result<BoxStream>>) {
+    let wanted = matches!(req.request(), IncomingStreamRequest::Begin(b) if b.port() == port);
+    if !wanted {
+        let _ = req.reject(End::new_with_reason(EndReason::DONE)).await;
+        return;
+    }
+    let r = match req.accept(Connected::new_empty()).await {
+        Ok(data) => Ok(bridge(data)),
+        Err(e) => Err(io::Error::other(format!("tor: accept an onion stream: {}", chain(&e)))),
+    };
+    let _ = tx.send(r).await;
+}
+
+/// A local pipe standing for `data`; a task forwards both ways (see the module doc).
+fn bridge(data: DataStream) -> BoxStream {
+    let (ours, theirs) = tokio::io::duplex(PIPE_BYTES);
+    tokio::spawn(forward(data, theirs));
+    Box::new(ours)
+}
+
+async fn forward(data: DataStream, local: DuplexStream) {
+    let (mut tor_rd, mut tor_wr) = data.split();
+    let (mut loc_rd, mut loc_wr) = tokio::io::split(local);
+    let up = async move {
+        let mut buf = vec![0u8; CHUNK];
+        loop {
+            let n = match loc_rd.read(&mut buf).await {
+                Ok(0) | Err(_) => break,
+                Ok(n) => n,
+            };
+            if tor_wr.write_all(&buf[..n]).await.is_err() || tor_wr.flush().await.is_err() {
+                return;
+            }
+        }
+        // Our side closed: flush and send END.
+        let _ = tor_wr.shutdown().await;
+    };
+    let down = async move {
+        let mut buf = vec![0u8; CHUNK];
+        loop {
+            // An error here (END reason MISC included) comes after every byte of the stream:
+            // all of it has been written out below, so it only ends the stream.
+            let n = match tor_rd.read(&mut buf).await {
+                Ok(0) | Err(_) => break,
+                Ok(n) => n,
+            };
+            if loc_wr.write_all(&buf[..n]).await.is_err() {
+                return;
+            }
+        }
+        let _ = loc_wr.shutdown().await;
+    };
+    tokio::pin!(up, down);
+    tokio::select! {
+        // Tor ended the stream: what we still write fails, and our side closes after its EOF.
+        () = &mut down => up.await,
+        // Our side is done: take in what Tor still delivers for a while (a peer that never
+        // ends the stream must not keep this task forever).
+        () = &mut up => {
+            let _ = tokio::time::timeout(LINGER, down).await;
+        }
+    }
+}
+
+fn invalid(msg: impl Into<String>) -> io::Error {
+    io::Error::new(io::ErrorKind::InvalidInput, msg.into())
+}
+
+fn tor_err(what: &str, e: &arti_client::Error) -> io::Error {
+    io::Error::other(format!("tor: {what}: {}", chain(e)))
+}
+
+/// An error and its sources, `a: b: c`.
+fn chain(e: &dyn StdError) -> String {
+    let mut s = e.to_string();
+    let mut cur = e.source();
+    while let Some(c) = cur {
+        let m = c.to_string();
+        if !s.contains(&m) {
+            s.push_str(": ");
+            s.push_str(&m);
+        }
+        cur = c.source();
+    }
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn onion_address_follows_from_the_seed() {
+        let a = onion_address_for_seed(&[7; 32]);
+        assert_eq!(a.len(), 56 + ".onion".len(), "{a}");
+        assert!(a.ends_with(".onion"));
+        assert!(a[..56].bytes().all(|c| matches!(c, b'a'..=b'z' | b'2'..=b'7')), "{a}");
+        assert_eq!(a, onion_address_for_seed(&[7; 32]));
+        assert_ne!(a, onion_address_for_seed(&[8; 32]));
+        // The address parses back to the key's identity (checksum and version are right).
+        let id: HsId = a.parse().unwrap();
+        assert_eq!(id, hsid_of(&hsid_keypair(&[7; 32])));
+        // The same address as the node's own onion code computes (what goes into cluster files).
+        let public = ed25519_dalek::SigningKey::from_bytes(&[7; 32]).verifying_key().to_bytes();
+        assert_eq!(a, crate::keystore::onion::onion_hostname(&public));
+    }
+
+    #[test]
+    fn testnet_time_period() {
+        let p = TestNetwork::time_period_for_voting_interval(Duration::from_secs(20));
+        assert_eq!(p, Duration::from_secs(8 * 60));
+        let net = TestNetwork { authorities: Vec::new(), fallbacks: Vec::new(), time_period: p };
+        assert!(net.apply(&mut TorClientConfigBuilder::default()).is_err(), "no authorities");
+    }
+}
