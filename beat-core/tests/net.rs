@@ -182,7 +182,7 @@ fn listeners_refuse_bad_peers_and_keep_committing() {
         write_all_ignoring(&mut s, &[0x00, 0x30]);
         write_all_ignoring(&mut s, &[0xCD; 48]);
         let mut rest = Vec::new();
-        assert!(matches!(s.read_to_end(&mut rest), Ok(_) | Err(_)));
+        let _ = s.read_to_end(&mut rest);
         assert!(rest.len() < 256, "the node kept talking to garbage on transport {t}");
         // An oversized handshake message (length claims 65535, sends a few bytes, then stops).
         let mut s = TcpStream::connect(addr).unwrap();

@@ -484,16 +484,9 @@ fn i2p_destination(sam: &str, data_dir: &std::path::Path) -> Result<String, Stri
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
     }
-    write_private(&path, private.as_bytes()).map_err(|e| format!("BEAT_I2P_KEY {}: {e}", path.display()))?;
+    keystore::storage::write_new_file(&path, private.as_bytes(), true)
+        .map_err(|e| format!("BEAT_I2P_KEY {}: {e}", path.display()))?;
     Ok(private)
-}
-
-/// Write a secret file readable by its owner only.
-fn write_private(path: &std::path::Path, bytes: &[u8]) -> std::io::Result<()> {
-    use std::os::unix::fs::OpenOptionsExt;
-    let mut f = std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(path)?;
-    std::io::Write::write_all(&mut f, bytes)?;
-    f.sync_all()
 }
 
 /// `beat onion-key --out DIR`: write this node's onion service key (derived from its identity)

@@ -303,7 +303,7 @@ pub(crate) fn read_capped(path: &Path, max: usize) -> Result<Vec<u8>, KeystoreEr
 
 /// Create `path` (which must not exist), write `bytes`, sync the file and its directory.
 /// `secret` files get mode 0600 on unix, others 0644.
-pub(crate) fn write_new_file(path: &Path, bytes: &[u8], secret: bool) -> Result<(), KeystoreError> {
+pub fn write_new_file(path: &Path, bytes: &[u8], secret: bool) -> Result<(), KeystoreError> {
     let io = |source| KeystoreError::Io { path: path.to_path_buf(), source };
     let mut options = std::fs::OpenOptions::new();
     options.write(true).create_new(true);

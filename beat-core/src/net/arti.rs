@@ -2,7 +2,7 @@
 //!
 //! [`ArtiTor`] needs no tor daemon: the node runs its own Tor client, hosts its own v3 onion
 //! service on it and dials the peers' `….onion:port` addresses through it. Like
-//! [`super::tor::TorSocks`] it only moves bytes: the Noise channel on top authenticates the
+//! [`super::tor::SocksTransport`] it only moves bytes: the Noise channel on top authenticates the
 //! peer, so the onion address only routes.
 //!
 //! # The onion key

@@ -4,20 +4,14 @@
 //!   Java I2P on a server): one session with the node's persistent destination, `STREAM
 //!   CONNECT` to peers' destinations (`….b32.i2p` or full base64), `STREAM ACCEPT` for
 //!   inbound streams.
-//! * [`I2pSocks`] dials through a router's SOCKS proxy (outbound only) and accepts on a local
+//! * [`super::tor::SocksTransport`] (with [`TransportKind::I2p`]) dials through a router's SOCKS proxy (outbound only) and accepts on a local
 //!   listener fed by a router's server tunnel.
 //!
 //! The channel on top is the same Noise channel as on clearnet: the destination only routes.
 
-use std::io;
-use std::net::SocketAddr;
-
-use tokio::net::TcpListener;
-
-use super::clearnet::accept_tcp;
 use super::sam::{SamError, SamSession};
-use super::tor::Proxied;
 use super::{BoxFuture, BoxStream, Transport, TransportKind};
+use std::io;
 
 /// I2P through a router's SAMv3 bridge.
 #[derive(Debug)]
@@ -58,30 +52,5 @@ impl Transport for I2pSam {
             let _ = s.set_nodelay(true);
             Ok(Box::new(s) as BoxStream)
         })
-    }
-}
-
-/// I2P through a router's SOCKS proxy (outbound) and a server tunnel to `listen` (inbound).
-#[derive(Debug)]
-pub struct I2pSocks(Proxied);
-
-impl I2pSocks {
-    /// Dial through the SOCKS5 proxy `socks`, accept on `listen`.
-    pub async fn new(socks: String, listen: SocketAddr) -> io::Result<Self> {
-        Ok(I2pSocks(Proxied { kind: TransportKind::I2p, proxy: socks, listener: TcpListener::bind(listen).await? }))
-    }
-}
-
-impl Transport for I2pSocks {
-    fn kind(&self) -> TransportKind {
-        self.0.kind
-    }
-
-    fn dial<'a>(&'a self, addr: &'a str) -> BoxFuture<'a, io::Result<BoxStream>> {
-        self.0.dial(addr)
-    }
-
-    fn accept(&self) -> BoxFuture<'_, io::Result<BoxStream>> {
-        Box::pin(accept_tcp(&self.0.listener))
     }
 }

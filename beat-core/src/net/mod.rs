@@ -4,9 +4,9 @@
 //! a node sends goes out on every configured network, and the receiver keeps the first copy.
 //!
 //! * [`Transport`] — one network: dial a peer's address, accept inbound streams. Implemented by
-//!   [`clearnet::Clearnet`] (TCP), [`tor::TorSocks`] (Tor through a tor daemon's SOCKS port,
+//!   [`clearnet::Clearnet`] (TCP), [`tor::SocksTransport`] (Tor through a tor daemon's SOCKS port,
 //!   inbound through its onion service), [`i2p::I2pSam`] (I2P streams through a router's SAMv3
-//!   bridge) and [`i2p::I2pSocks`]; [`censor::Censored`] wraps any of them for tests.
+//!   bridge) or a SOCKS proxy; [`censor::Censored`] wraps any of them for tests.
 //! * [`handshake`] — on every connection of every transport, a Noise `XX` handshake bound to
 //!   the nodes' ed25519 identities; frames are encrypted and authenticated.
 //! * [`switch::Switch`] — fan-out of each frame to every peer on every transport through
@@ -196,12 +196,12 @@ impl TransportConfig {
             TransportConfig::Tcp { kind, listen, .. } => {
                 Arc::new(clearnet::Clearnet::bind_as(*listen, *kind).await.map_err(|e| listen_err(listen, e))?)
             }
-            TransportConfig::TorSocks { socks, listen, .. } => {
-                Arc::new(tor::TorSocks::new(socks.clone(), *listen).await.map_err(|e| listen_err(listen, e))?)
-            }
-            TransportConfig::I2pSocks { socks, listen, .. } => {
-                Arc::new(i2p::I2pSocks::new(socks.clone(), *listen).await.map_err(|e| listen_err(listen, e))?)
-            }
+            TransportConfig::TorSocks { socks, listen, .. } => Arc::new(
+                tor::SocksTransport::bind(kind, socks.clone(), *listen).await.map_err(|e| listen_err(listen, e))?,
+            ),
+            TransportConfig::I2pSocks { socks, listen, .. } => Arc::new(
+                tor::SocksTransport::bind(kind, socks.clone(), *listen).await.map_err(|e| listen_err(listen, e))?,
+            ),
             #[cfg(feature = "tor")]
             TransportConfig::Arti { config, .. } => Arc::new(
                 arti::ArtiTor::new(config.clone()).await.map_err(|e| format!("tor: embedded arti client: {e}"))?,

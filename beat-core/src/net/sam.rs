@@ -709,7 +709,6 @@ fn check_peer(peer: &str) -> Result<(), SamError> {
 // lowercase, no padding), hand-written to avoid a dependency.
 
 const B64: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-~";
-const B32: &[u8; 32] = b"abcdefghijklmnopqrstuvwxyz234567";
 
 /// Encodes `data` in I2P base64 (padded).
 pub fn i2p_base64_encode(data: &[u8]) -> String {
@@ -759,25 +758,8 @@ pub fn i2p_base64_decode(text: &str) -> Option<Vec<u8>> {
     Some(out)
 }
 
-/// Encodes `data` in lowercase, unpadded base32 (the `.b32.i2p` alphabet).
-pub fn base32_encode(data: &[u8]) -> String {
-    let mut out = String::with_capacity(data.len().div_ceil(5) * 8);
-    let mut acc: u32 = 0;
-    let mut bits = 0u32;
-    for &b in data {
-        acc = (acc << 8) | u32::from(b);
-        bits += 8;
-        while bits >= 5 {
-            bits -= 5;
-            out.push(char::from(B32[((acc >> bits) & 31) as usize]));
-        }
-        acc &= (1 << bits) - 1;
-    }
-    if bits > 0 {
-        out.push(char::from(B32[((acc << (5 - bits)) & 31) as usize]));
-    }
-    out
-}
+/// Lower-case, unpadded base32 (the `.b32.i2p` alphabet; shared with onion names).
+pub use crate::keystore::onion::base32 as base32_encode;
 
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]

@@ -1,6 +1,6 @@
 //! Tor: onion services.
 //!
-//! [`TorSocks`] uses a tor daemon the operator runs (C tor on a server or laptop, Orbot on a
+//! [`SocksTransport`] (with [`TransportKind::Tor`]) uses a tor daemon the operator runs (C tor on a server or laptop, Orbot on a
 //! phone): outbound streams go through the daemon's `SocksPort` to the peers' `….onion:port`
 //! addresses (the name is resolved by tor, never locally), and the node's own onion service is
 //! the daemon's `HiddenServicePort <port> <listen>` pointing at the node's local listener.
@@ -18,46 +18,37 @@ use tokio::net::TcpListener;
 use super::clearnet::accept_tcp;
 use super::{BoxFuture, BoxStream, Transport, TransportKind};
 
-/// Dial through a SOCKS5 proxy, accept on a local listener that a daemon's tunnel feeds.
+/// A network reached through a SOCKS5 proxy (Tor's SocksPort, an I2P router's SOCKS proxy),
+/// with inbound streams on a local listener that the daemon's tunnel feeds (Tor's
+/// `HiddenServicePort`, an I2P server tunnel).
 #[derive(Debug)]
-pub(crate) struct Proxied {
-    pub kind: TransportKind,
-    pub proxy: String,
-    pub listener: TcpListener,
+pub struct SocksTransport {
+    kind: TransportKind,
+    proxy: String,
+    listener: TcpListener,
 }
 
-impl Proxied {
-    pub(crate) fn dial<'a>(&'a self, addr: &'a str) -> BoxFuture<'a, io::Result<BoxStream>> {
+impl SocksTransport {
+    /// Network `kind`: dial through the SOCKS5 proxy `socks` (`ip:port`), accept on `listen`.
+    pub async fn bind(kind: TransportKind, socks: String, listen: SocketAddr) -> io::Result<Self> {
+        Ok(SocksTransport { kind, proxy: socks, listener: TcpListener::bind(listen).await? })
+    }
+}
+
+impl Transport for SocksTransport {
+    fn kind(&self) -> TransportKind {
+        self.kind
+    }
+
+    fn dial<'a>(&'a self, addr: &'a str) -> BoxFuture<'a, io::Result<BoxStream>> {
         Box::pin(async move {
             let s = super::socks::connect(&self.proxy, addr).await.map_err(io::Error::other)?;
             let _ = s.set_nodelay(true);
             Ok(Box::new(s) as BoxStream)
         })
     }
-}
-
-/// Tor through a tor daemon's SOCKS port and onion service.
-#[derive(Debug)]
-pub struct TorSocks(Proxied);
-
-impl TorSocks {
-    /// Dial through the SOCKS5 proxy `socks` (`ip:port`), accept on `listen` (the target of the
-    /// daemon's `HiddenServicePort`).
-    pub async fn new(socks: String, listen: SocketAddr) -> io::Result<Self> {
-        Ok(TorSocks(Proxied { kind: TransportKind::Tor, proxy: socks, listener: TcpListener::bind(listen).await? }))
-    }
-}
-
-impl Transport for TorSocks {
-    fn kind(&self) -> TransportKind {
-        self.0.kind
-    }
-
-    fn dial<'a>(&'a self, addr: &'a str) -> BoxFuture<'a, io::Result<BoxStream>> {
-        self.0.dial(addr)
-    }
 
     fn accept(&self) -> BoxFuture<'_, io::Result<BoxStream>> {
-        Box::pin(accept_tcp(&self.0.listener))
+        Box::pin(accept_tcp(&self.listener))
     }
 }
