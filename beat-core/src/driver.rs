@@ -588,6 +588,13 @@ impl<A: ConsensusApp> Driver<A> {
         let m = &self.metrics;
         m.buffered_transactions.set(self.beat.buffered() as i64);
         m.wal_records.set(self.next_seq as i64);
+    }
+
+    /// The network's counters and link states into the metrics and `status()`; on the timer
+    /// only (every 200 ms), not per message batch.
+    fn sync_net(&mut self) {
+        self.refresh_net_status();
+        let m = &self.metrics;
         let Some(net) = &self.net else { return };
         let fams = [
             &m.messages_sent,
@@ -778,7 +785,7 @@ impl<A: ConsensusApp> BeatNode<A> {
                         Some(Cmd::Shutdown(done)) => stop = Some(done),
                         None => return,
                     },
-                    _ = tick.tick() => driver.sync_metrics(),
+                    _ = tick.tick() => driver.sync_net(),
                 }
                 // Take whatever else is ready, up to a batch, into the same durable append.
                 for _ in 0..512 {
@@ -801,7 +808,6 @@ impl<A: ConsensusApp> BeatNode<A> {
                     }
                     return;
                 }
-                driver.refresh_net_status();
                 if let Some(done) = stop {
                     let _ = driver.store.flush();
                     let _ = done.send(());
