@@ -1,0 +1,4 @@
+//! Agreement-layer adversaries (ABA and its threshold coin).
+
+pub(crate) mod bad_coin;
+pub(crate) mod coin_steering;

@@ -1,0 +1,6 @@
+//! Broadcast-layer adversaries (RBC, AVID, AVID-FP): equivocating proposers and echoers, bad
+//! and inconsistent fragments.
+
+pub(crate) mod bad_fragment;
+pub(crate) mod equivocator;
+pub(crate) mod inconsistent_fragments;

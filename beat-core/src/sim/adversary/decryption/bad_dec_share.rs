@@ -1,0 +1,32 @@
+//! `bad-dec-share`: decryption shares with broken DLEQ proofs.
+
+use crate::sim::adversary::common::*;
+use crate::sim::adversary::{Adversary, Ctx};
+
+pub(crate) struct BadDec {
+    pub(crate) faulty: Vec<NodeId>,
+}
+
+impl Adversary for BadDec {
+    fn name(&self) -> &'static str {
+        "bad-dec-share"
+    }
+    fn faulty(&self) -> Vec<NodeId> {
+        self.faulty.clone()
+    }
+    fn tamper(&mut self, ctx: &mut Ctx<'_>, _from: NodeId, _to: NodeId, msg: Message) -> Vec<Message> {
+        let Content::DecShares { proposer, shares } = &msg.content else { return vec![msg] };
+        if shares.is_empty() {
+            return vec![msg];
+        }
+        *ctx.injected += 1;
+        let mut bad: Vec<DecryptionShare> = shares.clone();
+        let t = ctx.rng.gen_range(0..bad.len());
+        if ctx.rng.gen_bool(0.5) {
+            bad[t].u_i = (curve25519_dalek::RistrettoPoint::random(ctx.rng)).compress();
+        } else {
+            bad[t].z += curve25519_dalek::Scalar::ONE;
+        }
+        vec![Message { epoch: msg.epoch, content: Content::DecShares { proposer: *proposer, shares: bad } }]
+    }
+}

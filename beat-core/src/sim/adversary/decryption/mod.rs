@@ -1,0 +1,4 @@
+//! Threshold-decryption adversaries (BEAT0–2): bad shares and malformed ciphertexts.
+
+pub(crate) mod bad_dec_share;
+pub(crate) mod malformed_ciphertext;
