@@ -453,6 +453,44 @@ impl SecretKeyShare {
     }
 }
 
+/// What a Byzantine encryptor can build (the simulator's adversaries use it; never a node).
+#[cfg(feature = "sim")]
+pub mod adversarial {
+    use super::*;
+
+    /// A well-formed ciphertext (its TDH2 proof verifies) whose key commitment and DEM key come
+    /// from `λ_v·h_v^r + Σ_a λ_a·T_a`: the combination of the honest `victim`'s decryption share
+    /// (which an encryptor knowing `r` computes from public keys) and made-up shares `T_a` of the
+    /// `attackers` (`f` of them, so the set has `f + 1` members). It opens only for a node that
+    /// combines exactly those shares without checking the `T_a`. Returns the ciphertext and
+    /// the `T_a`, in `attackers` order.
+    pub fn crafted_key_commitment(
+        pk: &PublicKey,
+        label: &[u8],
+        plaintext: &[u8],
+        victim: NodeId,
+        attackers: &[NodeId],
+        rng: &mut impl rand_core::CryptoRngCore,
+    ) -> (Ciphertext, Vec<CompressedRistretto>) {
+        let r = Scalar::random(rng);
+        let s = Scalar::random(rng);
+        let u = (RISTRETTO_BASEPOINT_TABLE * &r).compress();
+        let u_bar = (second_generator_table() * &r).compress();
+        let forged: Vec<RistrettoPoint> = attackers.iter().map(|_| RistrettoPoint::random(rng)).collect();
+        let indices: Vec<NodeId> = std::iter::once(victim).chain(attackers.iter().copied()).collect();
+        let lambdas =
+            lagrange_at_zero(&indices, Scalar::from, |d: &Scalar| Some(d.invert())).expect("distinct indices");
+        let points: Vec<RistrettoPoint> =
+            std::iter::once(pk.verification_keys[victim] * r).chain(forged.iter().copied()).collect();
+        let k = RistrettoPoint::vartime_multiscalar_mul(&lambdas, &points);
+        let (k_enc, key_commitment) = derive_keys(&k, &u, label);
+        let payload = seal(&k_enc, label, plaintext);
+        let (e, phi) = tdh2_prove(&r, &s, &u, &u_bar, label, &key_commitment, &payload);
+        let ct = Ciphertext { u, u_bar, e, phi, label: label.to_vec(), key_commitment, payload };
+        (ct, forged.iter().map(RistrettoPoint::compress).collect())
+    }
+}
+
 impl std::fmt::Debug for SecretKeyShare {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "SecretKeyShare {{ index: {}, .. }}", self.index)

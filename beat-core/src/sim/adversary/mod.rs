@@ -26,7 +26,7 @@ use crate::NodeId;
 use agreement::{bad_coin::BadCoin, coin_steering::CoinSteering};
 use broadcast::{bad_fragment::BadFragment, equivocator::Equivocator, inconsistent_fragments::InconsistentFragments};
 use common::{Carrier, Snoop, Split};
-use decryption::{bad_dec_share::BadDec, malformed_ciphertext::Malformed};
+use decryption::{bad_dec_share::BadDec, crafted_kappa::CraftedKappa, malformed_ciphertext::Malformed};
 use network::{censor::Censor, crash::Crash, dropper::Dropper, honest::Honest, partition::Partition, reorder::Reorder};
 use storage::{byzantine_holder::WrongReadData, silent_holders::SilentHolders};
 
@@ -134,13 +134,17 @@ pub enum AdversaryKind {
     /// times all three) until a heal time. A copy on a blocked network arrives after it
     /// reopens (the switch resends on reconnection); the first copy in wins.
     Censor,
+    /// BEAT0–2: a Byzantine proposer (or client) crafts a ciphertext whose key commitment opens
+    /// with one honest node's share and a forged share, and sends the forged share to that node
+    /// only (see `decryption/crafted_kappa.rs`).
+    CraftedKappa,
     /// Canary: `f + 1` colluding nodes split a broadcast; the checker must catch it.
     Canary,
 }
 
 impl AdversaryKind {
     /// Every adversary except the canary.
-    pub const ALL: [AdversaryKind; 16] = [
+    pub const ALL: [AdversaryKind; 17] = [
         AdversaryKind::None,
         AdversaryKind::Crash,
         AdversaryKind::Silent,
@@ -157,13 +161,16 @@ impl AdversaryKind {
         AdversaryKind::ByzantineHolder,
         AdversaryKind::SilentHolders,
         AdversaryKind::Censor,
+        AdversaryKind::CraftedKappa,
     ];
 
     /// Whether the adversary attacks something `variant` has (decryption shares and
     /// ciphertexts need encryption; fragment attacks need an erasure-coded broadcast).
     pub fn applies_to(self, variant: Variant) -> bool {
         match self {
-            AdversaryKind::BadDecShare | AdversaryKind::MalformedCiphertext => variant.encrypted(),
+            AdversaryKind::BadDecShare | AdversaryKind::MalformedCiphertext | AdversaryKind::CraftedKappa => {
+                variant.encrypted()
+            }
             AdversaryKind::BadFragment | AdversaryKind::InconsistentFragments => variant != Variant::Beat0,
             AdversaryKind::ByzantineHolder | AdversaryKind::SilentHolders => variant.dispersed(),
             _ => true,
@@ -194,6 +201,7 @@ impl AdversaryKind {
             AdversaryKind::ByzantineHolder => "byzantine-holder",
             AdversaryKind::SilentHolders => "silent-holders",
             AdversaryKind::Censor => "censor",
+            AdversaryKind::CraftedKappa => "crafted-kappa",
             AdversaryKind::Canary => "canary",
         }
     }
@@ -255,6 +263,10 @@ impl AdversaryKind {
                 Box::new(InconsistentFragments { faulty, n, chosen: HashMap::new() })
             }
             AdversaryKind::Censor => Box::new(Censor::new(n, quiet, rng)),
+            AdversaryKind::CraftedKappa => {
+                let victim = (0..n).find(|i| !faulty.contains(i)).expect("n > f");
+                Box::new(CraftedKappa { faulty, victim, chosen: HashMap::new(), carrier: Carrier::default() })
+            }
             AdversaryKind::CoinSteering => {
                 Box::new(CoinSteering { faulty, split: Split { n, quiet }, learned: HashMap::new() })
             }

@@ -1,4 +1,5 @@
 //! Threshold-decryption adversaries (BEAT0–2): bad shares and malformed ciphertexts.
 
 pub(crate) mod bad_dec_share;
+pub(crate) mod crafted_kappa;
 pub(crate) mod malformed_ciphertext;
