@@ -5,8 +5,7 @@
 use std::hint::black_box;
 use std::time::Duration;
 
-use beat_core::crypto::elgamal::{deal, DecryptionShare};
-use beat_core::NodeId;
+use beat_core::crypto::elgamal::{deal, VerifiedCiphertext, VerifiedShares};
 use criterion::{criterion_group, criterion_main, BatchSize, BenchmarkId, Criterion};
 use rand_chacha::ChaCha20Rng;
 use rand_core::{RngCore, SeedableRng};
@@ -40,10 +39,26 @@ fn bench_elgamal(c: &mut Criterion) {
         Ok(v) => v,
         Err(e) => panic!("bench ciphertext does not verify: {e}"),
     };
-    group.bench_function("decrypt_share", |b| b.iter(|| sks[0].decrypt_share(black_box(&vct), &mut rng)));
+    const CTX: &[u8] = b"BEAT/bench/shares";
+    group.bench_function("decrypt_shares_1", |b| b.iter(|| sks[0].decrypt_shares(CTX, black_box(&[&vct]))));
+    let shares = sks[0].decrypt_shares(CTX, &[&vct]);
+    group.bench_function("verify_shares_1", |b| {
+        b.iter(|| pk.verify_shares(0, CTX, black_box(&[&vct]), black_box(&shares)))
+    });
 
-    let share = sks[0].decrypt_share(&vct, &mut rng);
-    group.bench_function("verify_share", |b| b.iter(|| pk.verify_share(0, black_box(&vct), black_box(&share))));
+    // A BEAT2 proposal's worth of client ciphertexts: one list, one batched proof.
+    let many: Vec<VerifiedCiphertext> = (0..250)
+        .map(|i: u32| match pk.verify_ciphertext(pk.encrypt(LABEL, &i.to_le_bytes(), &mut rng)) {
+            Ok(v) => v,
+            Err(e) => panic!("bench ciphertext does not verify: {e}"),
+        })
+        .collect();
+    let refs: Vec<&VerifiedCiphertext> = many.iter().collect();
+    group.bench_function("decrypt_shares_250", |b| b.iter(|| sks[0].decrypt_shares(CTX, black_box(&refs))));
+    let shares = sks[0].decrypt_shares(CTX, &refs);
+    group.bench_function("verify_shares_250", |b| {
+        b.iter(|| pk.verify_shares(0, CTX, black_box(&refs), black_box(&shares)))
+    });
 
     for (n, f) in [(4usize, 1usize), (7, 2)] {
         let (pk, sks) = deal(n, f, &mut rng);
@@ -51,10 +66,19 @@ fn bench_elgamal(c: &mut Criterion) {
             Ok(v) => v,
             Err(e) => panic!("bench ciphertext does not verify: {e}"),
         };
-        let shares: Vec<(NodeId, DecryptionShare)> =
-            sks.iter().take(f + 1).map(|sk| (sk.index(), sk.decrypt_share(&vct, &mut rng))).collect();
-        group.bench_with_input(BenchmarkId::new("combine", format!("n{n}")), &shares, |b, shares| {
-            b.iter(|| pk.combine(black_box(&vct), black_box(shares)))
+        let verified: Vec<VerifiedShares> = sks
+            .iter()
+            .take(f + 1)
+            .map(|sk| match pk.verify_shares(sk.index(), CTX, &[&vct], &sk.decrypt_shares(CTX, &[&vct])) {
+                Ok(v) => v,
+                Err(e) => panic!("bench shares do not verify: {e}"),
+            })
+            .collect();
+        group.bench_with_input(BenchmarkId::new("combine", format!("n{n}")), &verified, |b, verified| {
+            b.iter(|| {
+                let chosen: Vec<_> = verified.iter().filter_map(|v| v.share(0)).collect();
+                pk.combine(black_box(&vct), black_box(&chosen))
+            })
         });
     }
 

@@ -50,7 +50,7 @@ use super::keys::NodeKeys;
 use super::store::{FragmentStore, MemFragmentStore, ValueId};
 use super::Variant;
 use crate::codec;
-use crate::crypto::elgamal::{Ciphertext, DecryptionShare, VerifiedCiphertext};
+use crate::crypto::elgamal::{Ciphertext, DecryptionShares, VerifiedCiphertext, VerifiedShares};
 use crate::crypto::fpc::{ChunkProof, CrossChecksum};
 use crate::crypto::hash::{tagged_hash, Digest, Domain};
 use crate::proto::aba::Aba;
@@ -116,14 +116,14 @@ pub struct Message {
 pub enum Content {
     /// Common-subset traffic (broadcast and ABA).
     Acs(AcsMessage<BroadcastMessage>),
-    /// The sender's decryption shares, with DLEQ proofs, for the valid ciphertexts of
-    /// `proposer`'s accepted proposal, in order (one for BEAT0/1; one per valid client
-    /// transaction for BEAT2).
+    /// The sender's decryption shares for the valid ciphertexts of `proposer`'s accepted
+    /// proposal, in order (one for BEAT0/1; one per valid client transaction for BEAT2), with
+    /// one batched DLEQ proof bound to (session, epoch, proposer).
     DecShares {
         /// Whose proposal.
         proposer: NodeId,
-        /// The shares.
-        shares: Vec<DecryptionShare>,
+        /// The shares and their proof.
+        shares: DecryptionShares,
     },
     /// BEAT3/4: a request for the recipient's fragment of `(epoch, proposer)` — all of it, or
     /// chunks `first..end` with their proofs. `read` names the reader's request.
@@ -259,10 +259,12 @@ struct Decryption {
     cts: Vec<VerifiedCiphertext>,
     /// BEAT2: each ciphertext's `(client, seq)` identity.
     ids: Vec<Option<Digest>>,
-    /// Each sender's share list (the right length, checked on arrival).
-    shares: BTreeMap<NodeId, Vec<DecryptionShare>>,
-    /// Senders whose whole share list was verified.
-    verified: Vec<bool>,
+    /// Share lists not yet checked (the right length, checked on arrival), by sender.
+    unverified: BTreeMap<NodeId, DecryptionShares>,
+    /// Share lists whose proof verified, by sender: the only ones ever combined.
+    verified: BTreeMap<NodeId, VerifiedShares>,
+    /// Senders whose list failed its proof (faulted once; later lists ignored).
+    rejected: BTreeSet<NodeId>,
     /// Per ciphertext: `None` pending, `Some(None)` does not open, `Some(Some(p))` opened.
     plaintexts: Vec<Option<Option<Vec<u8>>>>,
 }
@@ -278,7 +280,7 @@ struct Epoch {
     /// Finished contributions (invalid → empty): (identity, transaction).
     contributions: BTreeMap<NodeId, Vec<(Digest, Vec<u8>)>>,
     /// Share lists that arrived before our ACS output: (proposer, sender) → shares.
-    early_shares: BTreeMap<(NodeId, NodeId), Vec<DecryptionShare>>,
+    early_shares: BTreeMap<(NodeId, NodeId), DecryptionShares>,
     /// BEAT3/4: the agreed cross-checksums.
     checksums: BTreeMap<NodeId, CrossChecksum>,
     /// Digests of the transactions we proposed (BEAT3/4 commit them without reading them).
@@ -368,6 +370,14 @@ const PROPOSAL_PROTOCOL: &str = "BEAT/proposal";
 /// The label proposer `proposer`'s ciphertext for `epoch` must carry (BEAT0/1).
 pub fn proposal_label(session: &SessionId, epoch: u64, proposer: NodeId) -> Vec<u8> {
     Domain { protocol: PROPOSAL_PROTOCOL, session, epoch, instance: proposer as u64 }.encode(&[])
+}
+
+/// Protocol tag of the context decryption shares are bound to.
+const SHARES_PROTOCOL: &str = "BEAT/decryption-shares";
+
+/// What proposer `proposer`'s decryption shares in `epoch` are bound to (with each ciphertext).
+pub fn shares_context(session: &SessionId, epoch: u64, proposer: NodeId) -> Vec<u8> {
+    Domain { protocol: SHARES_PROTOCOL, session, epoch, instance: proposer as u64 }.encode(&[])
 }
 
 /// A ChaCha20 stream keyed by `H(nonce_key, purpose, epoch, extra)`.
@@ -667,8 +677,8 @@ impl Beat {
         let me = self.keys.id;
         let checked: Vec<_> = out.iter().map(|(j, v)| (*j, self.checked_ciphertexts(e, *j, v))).collect();
         let secret = self.keys.decryption_secret.clone();
-        let nonce_key = self.nonce_key.clone();
-        let n = self.params.n;
+        let pk = self.keys.public.encryption.clone();
+        let session = self.keys.public.session;
         let state = self.epoch_state(e);
         state.accepted = Some(checked.iter().map(|(j, _)| *j).collect());
         for (j, (cts, invalid)) in checked {
@@ -680,23 +690,27 @@ impl Beat {
                 continue;
             }
             let (ids, cts): (Vec<_>, Vec<_>) = cts.into_iter().unzip();
-            // DLEQ nonces derived from our secret, the epoch and the proposer (RFC 6979 style):
-            // the same ciphertext always gets the same share and proof.
-            let mut nonces = nonce_rng(&nonce_key, "decrypt", e, &(j as u64).to_le_bytes());
-            let shares: Vec<DecryptionShare> = cts.iter().map(|ct| secret.decrypt_share(ct, &mut nonces)).collect();
-            step.send(
-                Target::All,
-                Message { epoch: e, content: Content::DecShares { proposer: j, shares: shares.clone() } },
-            );
+            let context = shares_context(&session, e, j);
+            let refs: Vec<&VerifiedCiphertext> = cts.iter().collect();
+            // Deterministic (the nonce is derived from our secret and the whole statement): a
+            // rebuilt node sends exactly these bytes again.
+            let shares = secret.decrypt_shares(&context, &refs);
+            // Our own list is checked like anyone's: nothing is combined unverified.
+            let own = pk.verify_shares(me, &context, &refs, &shares);
+            step.send(Target::All, Message { epoch: e, content: Content::DecShares { proposer: j, shares } });
             let mut d = Decryption {
                 plaintexts: vec![None; cts.len()],
                 cts,
                 ids,
-                shares: BTreeMap::new(),
-                verified: vec![false; n],
+                unverified: BTreeMap::new(),
+                verified: BTreeMap::new(),
+                rejected: BTreeSet::new(),
             };
-            d.shares.insert(me, shares);
-            d.verified[me] = true;
+            // Our own shares fail only if our key share does not match the public key, which
+            // the keystore rules out; then we simply wait for f + 1 others.
+            if let Ok(own) = own {
+                d.verified.insert(me, own);
+            }
             state.decryptions.insert(j, d);
         }
         let early = std::mem::take(&mut state.early_shares);
@@ -710,7 +724,7 @@ impl Beat {
         step
     }
 
-    fn handle_shares(&mut self, e: u64, from: NodeId, proposer: NodeId, shares: Vec<DecryptionShare>) -> BeatStep {
+    fn handle_shares(&mut self, e: u64, from: NodeId, proposer: NodeId, shares: DecryptionShares) -> BeatStep {
         let state = self.epoch_state(e);
         if state.accepted.is_none() {
             // Before our ACS output: keep one list per (proposer, sender); bounded by n² lists
@@ -724,53 +738,51 @@ impl Beat {
             }
             return Step::fault(from, FaultKind::UnexpectedDecryptionShare);
         };
-        if shares.len() != d.cts.len() {
+        if shares.shares.len() != d.cts.len() {
             return Step::fault(from, FaultKind::InvalidDecryptionShare);
         }
-        d.shares.entry(from).or_insert(shares);
+        if d.verified.contains_key(&from) || d.rejected.contains(&from) {
+            return Step::new();
+        }
+        d.unverified.entry(from).or_insert(shares);
         self.try_decrypt(e, proposer)
     }
 
-    /// Combine `f + 1` shares per ciphertext, unverified first; verify one by one only if that fails.
+    /// Once `f + 1` share lists are in: check lists (lowest sender first) until `f + 1` verify,
+    /// faulting the senders of bad ones, then combine `f + 1` verified shares per ciphertext.
+    /// A plaintext is never computed from an unchecked share (see `crypto::elgamal`).
     fn try_decrypt(&mut self, e: u64, j: NodeId) -> BeatStep {
         let mut step = Step::new();
         let needed = self.params.f + 1;
         let pk = self.keys.public.encryption.clone();
+        let context = shares_context(&self.keys.public.session, e, j);
         let client = self.config.variant.client_encrypted();
         let (max_bytes, max_tx) = (self.config.max_proposal_bytes, self.config.max_tx_size);
         let max_txs = self.config.batch_size.max(1) * 4;
         let state = self.epoch_state(e);
         let Some(d) = state.decryptions.get_mut(&j) else { return step };
-        if d.shares.len() < needed {
+        if d.verified.len() + d.unverified.len() < needed {
             return step;
         }
-        for t in 0..d.cts.len() {
-            if d.plaintexts[t].is_some() {
-                continue;
-            }
-            let pick = |d: &Decryption| -> Vec<(NodeId, DecryptionShare)> {
-                let verified = d.shares.iter().filter(|(k, _)| d.verified[**k]);
-                let unverified = d.shares.iter().filter(|(k, _)| !d.verified[**k]);
-                verified.chain(unverified).take(needed).map(|(k, s)| (*k, s[t])).collect()
-            };
-            let mut result = pk.combine(&d.cts[t], &pick(d));
-            if result.is_err() {
-                let unverified: Vec<NodeId> = d.shares.keys().copied().filter(|k| !d.verified[*k]).collect();
-                for k in unverified {
-                    if d.shares[&k].iter().zip(&d.cts).all(|(s, ct)| pk.verify_share(k, ct, s)) {
-                        d.verified[k] = true;
-                    } else {
-                        d.shares.remove(&k);
-                        step.faults.push(Fault { node: k, kind: FaultKind::InvalidDecryptionShare });
-                    }
+        let refs: Vec<&VerifiedCiphertext> = d.cts.iter().collect();
+        while d.verified.len() < needed {
+            let Some((from, shares)) = d.unverified.pop_first() else { return step };
+            match pk.verify_shares(from, &context, &refs, &shares) {
+                Ok(v) => {
+                    d.verified.insert(from, v);
                 }
-                if d.shares.len() < needed {
-                    return step;
+                Err(_) => {
+                    d.rejected.insert(from);
+                    step.faults.push(Fault { node: from, kind: FaultKind::InvalidDecryptionShare });
                 }
-                result = pk.combine(&d.cts[t], &pick(d));
             }
-            // With f+1 verified shares a failure means the payload does not open: for BEAT0/1 the
-            // proposer's fault; for BEAT2 the client's, and only that transaction is dropped.
+        }
+        for (t, ct) in d.cts.iter().enumerate() {
+            let chosen: Vec<_> = d.verified.values().take(needed).filter_map(|v| v.share(t)).collect();
+            let result = pk.combine(ct, &chosen);
+            // With f + 1 verified shares every correct node combines the same key h^r, so a
+            // failure is the encryptor's: for BEAT0/1 the proposer's fault; for BEAT2 the
+            // client's, and only that transaction is dropped.
             if result.is_err() && !client {
                 step.faults.push(Fault { node: j, kind: FaultKind::MalformedCiphertext });
             }

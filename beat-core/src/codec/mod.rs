@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 use crate::SessionId;
 
 /// The wire protocol version this build speaks.
-pub const WIRE_VERSION: u16 = 2;
+pub const WIRE_VERSION: u16 = 3;
 
 /// Default maximum size of one frame (and of one decoded message).
 pub const MAX_FRAME_BYTES: usize = 64 << 20;
@@ -125,6 +125,16 @@ mod tests {
         )
     }
 
+    fn dec_shares() -> Message {
+        use crate::crypto::elgamal::{DecryptionShares, DleqProof};
+        use curve25519_dalek::{ristretto::CompressedRistretto, Scalar};
+        let shares = DecryptionShares {
+            shares: vec![CompressedRistretto([1; 32])],
+            proof: DleqProof { c: Scalar::from(5u8), z: Scalar::from(7u8) },
+        };
+        Message { epoch: 4, content: Content::DecShares { proposer: 1, shares } }
+    }
+
     fn conf() -> Envelope<Message> {
         let aba = AbaMessage { round: 5, content: AbaContent::Conf(BoolSet::BOTH) };
         Envelope::new(
@@ -137,13 +147,14 @@ mod tests {
     /// format change and needs a new `WIRE_VERSION`.
     #[test]
     fn golden_vectors() {
-        // {"version": 2, "session": h'07…07', "message": {"epoch": 3, "content": {"Acs":
+        // {"version": 3, "session": h'07…07', "message": {"epoch": 3, "content": {"Acs":
         //  {"proposer": 2, "content": {"Broadcast": {"Rbc": {"Val": h'68656c6c6f'}}}}}}}
-        // (version 2: broadcasts are tagged by kind since AVID joined RBC.)
+        // (version 2: broadcasts are tagged by kind since AVID joined RBC; version 3: one batched
+        // DLEQ proof per share list, points and scalars as byte strings.)
         let golden = concat!(
             "a3",
             "6776657273696f6e",
-            "02",
+            "03",
             "6773657373696f6e",
             "5820",
             "0707070707070707070707070707070707070707070707070707070707070707",
@@ -168,6 +179,33 @@ mod tests {
             "68656c6c6f",
         );
         assert_eq!(hex::encode(val().to_bytes()), golden);
+        // {"epoch": 4, "content": {"DecShares": {"proposer": 1, "shares": {"shares": h'01…01',
+        //  "proof": {"c": h'05 00…', "z": h'07 00…'}}}}}
+        let golden_shares = concat!(
+            "a2",
+            "6565706f6368",
+            "04",
+            "67636f6e74656e74",
+            "a1",
+            "69446563536861726573",
+            "a2",
+            "6870726f706f736572",
+            "01",
+            "66736861726573",
+            "a2",
+            "66736861726573",
+            "5820",
+            "0101010101010101010101010101010101010101010101010101010101010101",
+            "6570726f6f66",
+            "a2",
+            "6163",
+            "5820",
+            "0500000000000000000000000000000000000000000000000000000000000000",
+            "617a",
+            "5820",
+            "0700000000000000000000000000000000000000000000000000000000000000",
+        );
+        assert_eq!(hex::encode(encode(&dec_shares())), golden_shares);
         let bytes = conf().to_bytes();
         assert_eq!(Envelope::<Message>::from_bytes(&bytes, &session(), MAX_FRAME_BYTES).unwrap(), conf());
     }

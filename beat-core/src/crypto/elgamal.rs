@@ -19,14 +19,33 @@
 //! accept iff `e = H(c, κ, L, u, w, ū, w̄)` (a NIZK that `log_g u = log_ḡ ū`, binding `c`, `κ`
 //! and `L`). A checked ciphertext is a [`VerifiedCiphertext`]; only those can be decrypted.
 //!
-//! **Decryption share** of node `i`: `u_i = u^{x_i}` with a Chaum–Pedersen DLEQ proof that
-//! `log_u u_i = log_g h_i`, bound to the ciphertext.
+//! **Decryption shares** of node `i` for a list of checked ciphertexts `c_1..c_m` (one for a
+//! BEAT0/1 proposal, one per client transaction of a BEAT2 proposal): `u_{i,t} = u_t^{x_i}`,
+//! with **one** batched Chaum–Pedersen proof that `log_{u_t} u_{i,t} = log_g h_i` for every
+//! `t`. The statement is hashed first,
+//! `σ = H(context, i, h_i, (digest(c_t), u_{i,t}) for t = 1..m)`, with `context` the caller's
+//! (protocol, session, epoch, instance) domain; the weights are `e_1 = 1`,
+//! `e_t = H(σ, t)` for `t ≥ 2`; `U = Σ e_t·u_t`, `U_i = Σ e_t·u_{i,t}` (`= x_i·U` for honest
+//! shares), and the proof `(c, z)` is a DLEQ proof of `log_g h_i = log_U U_i` with
+//! `c = H(σ, U, U_i, g^s, U^s)`, `z = s + c·x_i`. If some `u_{i,t} ≠ u_t^{x_i}`, then
+//! `U_i ≠ x_i·U` except with probability `1/q` over the weights, which are fixed only after
+//! every share is (standard batched DLEQ, e.g. RFC 9497 §2.2.1). Verification costs two
+//! multi-scalar multiplications over `m` points and one DLEQ check, instead of `m` checks.
 //!
-//! **Combination** of `f + 1` shares: `K' = Π u_i^{λ_i}` (Lagrange at 0), then check the key
-//! commitment `κ` and open the AEAD. The key commitment makes ChaCha20-Poly1305 key-committing,
-//! so a combination that passes the check used the one true `K` and every honest node opens
-//! the same plaintext. That allows the fast path: combine `f + 1` shares *without* verifying
-//! their proofs; only when the commitment check fails verify shares one by one.
+//! The nonce is deterministic, `s = H(x_i, σ)` (as in Ed25519): the same key never proves two
+//! different statements with one nonce (which would reveal `x_i`), and a node that restarts and
+//! rebuilds its state sends byte-identical shares.
+//!
+//! **Combination** of `f + 1` *verified* shares of one ciphertext: `K = Σ λ_i·u_{i,t}`
+//! (Lagrange at 0), then the key commitment `κ` and the AEAD. Only [`VerifiedShares`] — what
+//! [`PublicKey::verify_shares`] returns — can be combined: **no plaintext is ever computed from
+//! a share whose proof was not checked.** (An earlier version combined unverified shares and
+//! trusted `κ` to catch a bad combination. `κ` is chosen by the encryptor, who knows `r`, can
+//! compute an honest node's share `h_j^r`, and can make `κ` open for `{h_j^r, T}` with a made-up
+//! `T`: that node alone would open a forged plaintext. The simulator's `crafted-kappa` adversary
+//! runs this attack; [`adversarial::crafted_key_commitment`] builds such a ciphertext.) With
+//! `f + 1` verified shares, `K = h^r` whichever shares were used, so every correct node opens the
+//! same plaintext, or every one fails.
 
 use std::sync::{Arc, OnceLock};
 
@@ -84,17 +103,22 @@ pub struct SecretKeyShare {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Ciphertext {
     /// `u = g^r`.
+    #[serde(with = "wire::point")]
     pub u: CompressedRistretto,
     /// `ū = ḡ^r`.
+    #[serde(with = "wire::point")]
     pub u_bar: CompressedRistretto,
     /// Proof challenge `e`.
+    #[serde(with = "wire::scalar")]
     pub e: Scalar,
     /// Proof response `φ`.
+    #[serde(with = "wire::scalar")]
     pub phi: Scalar,
     /// The label the ciphertext is bound to.
     #[serde(with = "serde_bytes")]
     pub label: Vec<u8>,
     /// Key commitment `κ`.
+    #[serde(with = "serde_bytes")]
     pub key_commitment: [u8; 32],
     /// AEAD ciphertext and tag.
     #[serde(with = "serde_bytes")]
@@ -106,17 +130,124 @@ pub struct Ciphertext {
 pub struct VerifiedCiphertext {
     ct: Ciphertext,
     u: RistrettoPoint,
+    /// A digest of every field: what shares and proofs are bound to.
+    digest: [u8; 32],
 }
 
-/// A decryption share `u_i = u^{x_i}` with its DLEQ proof `(c, z)`.
+/// A batched DLEQ proof `(c, z)` (see the module doc).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct DecryptionShare {
-    /// `u_i`.
-    pub u_i: CompressedRistretto,
-    /// DLEQ challenge.
+pub struct DleqProof {
+    /// Challenge.
+    #[serde(with = "wire::scalar")]
     pub c: Scalar,
-    /// DLEQ response.
+    /// Response.
+    #[serde(with = "wire::scalar")]
     pub z: Scalar,
+}
+
+/// One node's decryption shares `u_{i,t} = u_t^{x_i}` for a list of ciphertexts, with one
+/// batched DLEQ proof. What goes on the wire; check it with [`PublicKey::verify_shares`].
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DecryptionShares {
+    /// `u_{i,t}`, one per ciphertext, in the list's order (on the wire: one byte string of
+    /// 32-byte encodings).
+    #[serde(with = "wire::points")]
+    pub shares: Vec<CompressedRistretto>,
+    /// The proof that every share is the sender's.
+    pub proof: DleqProof,
+}
+
+/// Wire forms: points and scalars as CBOR byte strings (not arrays of 32 integers); a scalar
+/// must be canonical (`< ℓ`); a point is only checked when used (`verify_*` decompress it).
+pub(crate) mod wire {
+    use serde::{Deserialize, Deserializer};
+
+    fn array32<'de, D: Deserializer<'de>>(d: D) -> Result<[u8; 32], D::Error> {
+        let bytes = serde_bytes::ByteBuf::deserialize(d)?;
+        bytes.as_slice().try_into().map_err(|_| serde::de::Error::custom("expected 32 bytes"))
+    }
+
+    /// One compressed Ristretto point.
+    pub mod point {
+        use curve25519_dalek::ristretto::CompressedRistretto;
+        use serde::{Deserializer, Serializer};
+
+        pub fn serialize<S: Serializer>(p: &CompressedRistretto, s: S) -> Result<S::Ok, S::Error> {
+            s.serialize_bytes(p.as_bytes())
+        }
+        pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<CompressedRistretto, D::Error> {
+            super::array32(d).map(CompressedRistretto)
+        }
+    }
+
+    /// One canonical scalar.
+    pub mod scalar {
+        use curve25519_dalek::scalar::Scalar;
+        use serde::{Deserializer, Serializer};
+
+        pub fn serialize<S: Serializer>(x: &Scalar, s: S) -> Result<S::Ok, S::Error> {
+            s.serialize_bytes(x.as_bytes())
+        }
+        pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Scalar, D::Error> {
+            let bytes = super::array32(d)?;
+            Option::from(Scalar::from_canonical_bytes(bytes))
+                .ok_or_else(|| serde::de::Error::custom("non-canonical scalar"))
+        }
+    }
+
+    /// A list of compressed points, as one byte string of 32-byte encodings.
+    pub mod points {
+        use curve25519_dalek::ristretto::CompressedRistretto;
+        use serde::{Deserialize, Deserializer, Serializer};
+
+        pub fn serialize<S: Serializer>(points: &[CompressedRistretto], s: S) -> Result<S::Ok, S::Error> {
+            let bytes: Vec<u8> = points.iter().flat_map(|p| p.0).collect();
+            s.serialize_bytes(&bytes)
+        }
+        pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<CompressedRistretto>, D::Error> {
+            let bytes = serde_bytes::ByteBuf::deserialize(d)?;
+            if bytes.len() % 32 != 0 {
+                return Err(serde::de::Error::custom("point list length is not a multiple of 32"));
+            }
+            Ok(bytes.chunks_exact(32).map(|c| CompressedRistretto(c.try_into().unwrap_or([0; 32]))).collect())
+        }
+    }
+}
+
+/// Decryption shares whose proof has been checked against the sender's verification key, the
+/// ciphertexts and the context: the only thing [`PublicKey::combine`] accepts.
+#[derive(Clone, Debug)]
+pub struct VerifiedShares {
+    index: NodeId,
+    /// Per ciphertext: its digest and the share.
+    shares: Vec<([u8; 32], RistrettoPoint)>,
+}
+
+/// One verified share of one ciphertext (from [`VerifiedShares::share`]).
+#[derive(Clone, Copy, Debug)]
+pub struct VerifiedShare<'a> {
+    index: NodeId,
+    ct: &'a [u8; 32],
+    point: &'a RistrettoPoint,
+}
+
+impl VerifiedShares {
+    /// The sender.
+    pub fn index(&self) -> NodeId {
+        self.index
+    }
+    /// Number of ciphertexts covered.
+    pub fn len(&self) -> usize {
+        self.shares.len()
+    }
+    /// Whether it covers no ciphertext.
+    pub fn is_empty(&self) -> bool {
+        self.shares.is_empty()
+    }
+    /// The share of the `t`-th ciphertext.
+    pub fn share(&self, t: usize) -> Option<VerifiedShare<'_>> {
+        self.shares.get(t).map(|(ct, point)| VerifiedShare { index: self.index, ct, point })
+    }
 }
 
 /// The second generator `ḡ`, hashed to the group (nobody knows `log_g ḡ`).
@@ -152,23 +283,67 @@ fn tdh2_challenge(
     Scalar::from_hash(h)
 }
 
-/// The DLEQ challenge for `log_g h_i = log_u u_i` with commitments `a1 = g^s`, `a2 = u^s`,
-/// bound to the ciphertext through `u`, its label and its key commitment.
-fn dleq_challenge(
+/// Tag of the batched share statement `σ`.
+const SHARES_STATEMENT_TAG: &str = "BEAT/elgamal/shares-statement";
+/// Tag of the per-ciphertext weights.
+const SHARES_WEIGHT_TAG: &str = "BEAT/elgamal/shares-weight";
+/// Tag of the deterministic DLEQ nonce.
+const DLEQ_NONCE_TAG: &str = "BEAT/elgamal/dleq-nonce";
+/// Tag of a checked ciphertext's digest.
+const CIPHERTEXT_DIGEST_TAG: &str = "BEAT/elgamal/ciphertext";
+
+/// `σ = H(context, i, h_i, (digest(c_t), u_{i,t})_t)`.
+fn shares_statement(
+    context: &[u8],
+    index: NodeId,
     h_i: &CompressedRistretto,
-    ct: &Ciphertext,
-    u_i: &CompressedRistretto,
+    cts: &[&VerifiedCiphertext],
+    shares: &[CompressedRistretto],
+) -> [u8; 32] {
+    let mut h = tagged_sha512(SHARES_STATEMENT_TAG);
+    update_part(&mut h, context);
+    update_part(&mut h, &(index as u64).to_be_bytes());
+    update_part(&mut h, h_i.as_bytes());
+    update_part(&mut h, &(cts.len() as u64).to_be_bytes());
+    for (ct, share) in cts.iter().zip(shares) {
+        update_part(&mut h, &ct.digest);
+        update_part(&mut h, share.as_bytes());
+    }
+    let wide = sha2::Digest::finalize(h);
+    let mut out = [0u8; 32];
+    out.copy_from_slice(&wide[..32]);
+    out
+}
+
+/// The weights `e_1 = 1`, `e_t = H(σ, t)` (`t ≥ 2`).
+fn share_weights(statement: &[u8; 32], m: usize) -> Vec<Scalar> {
+    (0..m)
+        .map(|t| {
+            if t == 0 {
+                return Scalar::ONE;
+            }
+            let mut h = tagged_sha512(SHARES_WEIGHT_TAG);
+            update_part(&mut h, statement);
+            update_part(&mut h, &(t as u64).to_be_bytes());
+            Scalar::from_hash(h)
+        })
+        .collect()
+}
+
+/// `c = H(σ, U, U_i, a1, a2)`.
+fn dleq_challenge(
+    statement: &[u8; 32],
+    big_u: &CompressedRistretto,
+    big_u_i: &CompressedRistretto,
     a1: &CompressedRistretto,
     a2: &CompressedRistretto,
 ) -> Scalar {
     let mut h = tagged_sha512(DLEQ_TAG);
-    update_part(&mut h, h_i.as_bytes());
-    update_part(&mut h, ct.u.as_bytes());
-    update_part(&mut h, u_i.as_bytes());
+    update_part(&mut h, statement);
+    update_part(&mut h, big_u.as_bytes());
+    update_part(&mut h, big_u_i.as_bytes());
     update_part(&mut h, a1.as_bytes());
     update_part(&mut h, a2.as_bytes());
-    update_part(&mut h, &ct.label);
-    update_part(&mut h, &ct.key_commitment);
     Scalar::from_hash(h)
 }
 
@@ -332,45 +507,79 @@ impl PublicKey {
         if e != ct.e {
             return Err(CryptoError::MalformedCiphertext("proof"));
         }
-        Ok(VerifiedCiphertext { ct, u })
+        let digest = tagged_hash(
+            CIPHERTEXT_DIGEST_TAG,
+            &[
+                ct.u.as_bytes(),
+                ct.u_bar.as_bytes(),
+                ct.e.as_bytes(),
+                ct.phi.as_bytes(),
+                &ct.label,
+                &ct.key_commitment,
+                &ct.payload,
+            ],
+        );
+        Ok(VerifiedCiphertext { ct, u, digest })
     }
-    /// Check node `index`'s decryption share for `ct` (DLEQ against `h_index`).
-    pub fn verify_share(&self, index: NodeId, ct: &VerifiedCiphertext, share: &DecryptionShare) -> bool {
+    /// Check node `index`'s decryption shares for `cts` under `context` (the batched DLEQ proof
+    /// of the module doc). The result is the only input [`PublicKey::combine`] takes.
+    pub fn verify_shares(
+        &self,
+        index: NodeId,
+        context: &[u8],
+        cts: &[&VerifiedCiphertext],
+        shares: &DecryptionShares,
+    ) -> Result<VerifiedShares, CryptoError> {
         let (Some(h_i), Some(h_i_compressed)) =
             (self.verification_keys.get(index), self.verification_keys_compressed.get(index))
         else {
-            return false;
+            return Err(CryptoError::BadShareIndex(index));
         };
-        let Some(u_i) = share.u_i.decompress() else {
-            return false;
-        };
-        let minus_c = -share.c;
-        // a1 = g^z·h_i^{−c}, a2 = u^z·u_i^{−c}.
-        let a1 = RistrettoPoint::vartime_double_scalar_mul_basepoint(&minus_c, h_i, &share.z).compress();
-        let a2 = RistrettoPoint::vartime_multiscalar_mul([share.z, minus_c], [ct.u, u_i]).compress();
-        dleq_challenge(h_i_compressed, &ct.ct, &share.u_i, &a1, &a2) == share.c
+        if cts.is_empty() || shares.shares.len() != cts.len() {
+            return Err(CryptoError::InvalidShare(index));
+        }
+        let points = shares
+            .shares
+            .iter()
+            .map(CompressedRistretto::decompress)
+            .collect::<Option<Vec<RistrettoPoint>>>()
+            .ok_or(CryptoError::InvalidShare(index))?;
+        let statement = shares_statement(context, index, h_i_compressed, cts, &shares.shares);
+        let weights = share_weights(&statement, cts.len());
+        // Public scalars and points: variable time is fine.
+        let big_u = RistrettoPoint::vartime_multiscalar_mul(&weights, cts.iter().map(|ct| ct.u));
+        let big_u_i = RistrettoPoint::vartime_multiscalar_mul(&weights, &points);
+        let DleqProof { c, z } = shares.proof;
+        let minus_c = -c;
+        // a1 = g^z·h_i^{−c}, a2 = U^z·U_i^{−c}.
+        let a1 = RistrettoPoint::vartime_double_scalar_mul_basepoint(&minus_c, h_i, &z).compress();
+        let a2 = RistrettoPoint::vartime_multiscalar_mul([z, minus_c], [big_u, big_u_i]).compress();
+        if dleq_challenge(&statement, &big_u.compress(), &big_u_i.compress(), &a1, &a2) != c {
+            return Err(CryptoError::InvalidShare(index));
+        }
+        Ok(VerifiedShares { index, shares: cts.iter().map(|ct| ct.digest).zip(points).collect() })
     }
-    /// Combine exactly `threshold + 1` shares (not verified here) and open the payload.
-    /// `Err(DecryptionFailed)` when the key commitment or the AEAD tag does not check: then
-    /// either a share was bad (verify them) or, if all shares verify, the ciphertext's payload
-    /// is bad.
-    pub fn combine(
-        &self,
-        ct: &VerifiedCiphertext,
-        shares: &[(NodeId, DecryptionShare)],
-    ) -> Result<Vec<u8>, CryptoError> {
+
+    /// Combine exactly `threshold + 1` verified shares of `ct` from distinct nodes and open the
+    /// payload. `Err(DecryptionFailed)` when the key commitment or the AEAD tag does not check:
+    /// with verified shares that means the ciphertext's payload is bad, and every node that
+    /// combines any `threshold + 1` verified shares gets the same error.
+    pub fn combine(&self, ct: &VerifiedCiphertext, shares: &[VerifiedShare<'_>]) -> Result<Vec<u8>, CryptoError> {
         let needed = self.threshold() + 1;
         if shares.len() != needed {
             return Err(CryptoError::NotEnoughShares { needed, have: shares.len() });
         }
         let mut seen = vec![false; self.n()];
-        for &(index, _) in shares {
-            match seen.get_mut(index) {
+        for share in shares {
+            match seen.get_mut(share.index) {
                 Some(s) if !*s => *s = true,
-                _ => return Err(CryptoError::BadShareIndex(index)),
+                _ => return Err(CryptoError::BadShareIndex(share.index)),
+            }
+            if *share.ct != ct.digest {
+                return Err(CryptoError::InvalidShare(share.index));
             }
         }
-        let indices: Vec<usize> = shares.iter().map(|&(index, _)| index).collect();
+        let indices: Vec<usize> = shares.iter().map(|s| s.index).collect();
         let lambdas =
             lagrange_at_zero(
                 &indices,
@@ -384,13 +593,8 @@ impl PublicKey {
                 },
             )
             .ok_or(CryptoError::DecryptionFailed)?;
-        let points = shares
-            .iter()
-            .map(|(_, share)| share.u_i.decompress())
-            .collect::<Option<Vec<RistrettoPoint>>>()
-            .ok_or(CryptoError::DecryptionFailed)?;
         // Public scalars and public points: variable time is fine.
-        let mut k = RistrettoPoint::vartime_multiscalar_mul(&lambdas, &points);
+        let mut k = RistrettoPoint::vartime_multiscalar_mul(&lambdas, shares.iter().map(|s| *s.point));
         let (k_enc, key_commitment) = derive_keys(&k, &ct.ct.u, &ct.ct.label);
         k.zeroize();
         if !bool::from(key_commitment[..].ct_eq(&ct.ct.key_commitment[..])) {
@@ -439,17 +643,29 @@ impl SecretKeyShare {
     pub fn index(&self) -> NodeId {
         self.index
     }
-    /// This node's decryption share with its DLEQ proof. Only a verified ciphertext can be
-    /// decrypted: the type system enforces "check before release".
-    pub fn decrypt_share(&self, ct: &VerifiedCiphertext, rng: &mut impl rand_core::CryptoRngCore) -> DecryptionShare {
+    /// This node's decryption shares of `cts` with one batched DLEQ proof bound to `context`
+    /// (the caller's protocol, session, epoch and instance). Only verified ciphertexts can be
+    /// decrypted: the type system enforces "check before release". Deterministic: the nonce is
+    /// derived from the secret and the whole statement.
+    pub fn decrypt_shares(&self, context: &[u8], cts: &[&VerifiedCiphertext]) -> DecryptionShares {
         // Constant-time variable-base multiplications: x_i and s are secret.
-        let u_i = (ct.u * self.secret).compress();
-        let s = Zeroizing::new(Scalar::random(rng));
+        let points: Vec<RistrettoPoint> = cts.iter().map(|ct| ct.u * self.secret).collect();
+        let shares: Vec<CompressedRistretto> = points.iter().map(RistrettoPoint::compress).collect();
+        let statement = shares_statement(context, self.index, &self.verification_key, cts, &shares);
+        let weights = share_weights(&statement, cts.len());
+        let big_u = RistrettoPoint::vartime_multiscalar_mul(&weights, cts.iter().map(|ct| ct.u));
+        let big_u_i = big_u * self.secret;
+        let mut secret_bytes = self.secret.to_bytes();
+        let mut h = tagged_sha512(DLEQ_NONCE_TAG);
+        update_part(&mut h, &secret_bytes);
+        update_part(&mut h, &statement);
+        secret_bytes.zeroize();
+        let s = Zeroizing::new(Scalar::from_hash(h));
         let a1 = (RISTRETTO_BASEPOINT_TABLE * &*s).compress();
-        let a2 = (ct.u * *s).compress();
-        let c = dleq_challenge(&self.verification_key, &ct.ct, &u_i, &a1, &a2);
+        let a2 = (big_u * *s).compress();
+        let c = dleq_challenge(&statement, &big_u.compress(), &big_u_i.compress(), &a1, &a2);
         let z = *s + c * self.secret;
-        DecryptionShare { u_i, c, z }
+        DecryptionShares { shares, proof: DleqProof { c, z } }
     }
 }
 
@@ -461,9 +677,9 @@ pub mod adversarial {
     /// A well-formed ciphertext (its TDH2 proof verifies) whose key commitment and DEM key come
     /// from `λ_v·h_v^r + Σ_a λ_a·T_a`: the combination of the honest `victim`'s decryption share
     /// (which an encryptor knowing `r` computes from public keys) and made-up shares `T_a` of the
-    /// `attackers` (`f` of them, so the set has `f + 1` members). It opens only for a node that
-    /// combines exactly those shares without checking the `T_a`. Returns the ciphertext and
-    /// the `T_a`, in `attackers` order.
+    /// `attackers` (`f` of them, so the set has `f + 1` members). It would open only for a node
+    /// that combines exactly those shares without checking the `T_a`. Returns the ciphertext
+    /// and the `T_a`, in `attackers` order.
     pub fn crafted_key_commitment(
         pk: &PublicKey,
         label: &[u8],
@@ -514,12 +730,24 @@ mod tests {
 
     use crate::crypto::test_util::subsets;
 
-    fn all_shares(sks: &[SecretKeyShare], ct: &VerifiedCiphertext, rng: &mut ChaCha20Rng) -> Vec<DecryptionShare> {
-        sks.iter().map(|sk| sk.decrypt_share(ct, rng)).collect()
+    /// The context shares are bound to in these tests.
+    const CTX: &[u8] = b"BEAT/test/shares";
+
+    fn all_shares(sks: &[SecretKeyShare], ct: &VerifiedCiphertext) -> Vec<DecryptionShares> {
+        sks.iter().map(|sk| sk.decrypt_shares(CTX, &[ct])).collect()
     }
 
-    fn pick(shares: &[DecryptionShare], subset: &[usize]) -> Vec<(NodeId, DecryptionShare)> {
-        subset.iter().map(|&i| (i, shares[i])).collect()
+    /// Every node's shares of `ct`, checked (each must verify).
+    fn verified_shares(pk: &PublicKey, sks: &[SecretKeyShare], ct: &VerifiedCiphertext) -> Vec<VerifiedShares> {
+        all_shares(sks, ct)
+            .iter()
+            .enumerate()
+            .map(|(i, s)| pk.verify_shares(i, CTX, &[ct], s).unwrap_or_else(|e| panic!("share {i}: {e}")))
+            .collect()
+    }
+
+    fn pick<'a>(shares: &'a [VerifiedShares], subset: &[usize]) -> Vec<VerifiedShare<'a>> {
+        subset.iter().map(|&i| shares[i].share(0).unwrap()).collect()
     }
 
     fn random_bytes(rng: &mut ChaCha20Rng, len: usize) -> Vec<u8> {
@@ -548,10 +776,7 @@ mod tests {
             assert_eq!(ct.payload.len(), len + 16);
             let vct = pk.verify_ciphertext(ct).unwrap();
             assert_eq!(vct.label(), &label[..]);
-            let shares = all_shares(&sks, &vct, &mut rng);
-            for (i, share) in shares.iter().enumerate() {
-                assert!(pk.verify_share(i, &vct, share), "share {i}");
-            }
+            let shares = verified_shares(&pk, &sks, &vct);
             // Every subset for small messages, a spread of subsets (first, last, and some in
             // between, in both orders) for the big one.
             let chosen: Vec<&Vec<usize>> = if len <= exhaustive_len {
@@ -708,81 +933,190 @@ mod tests {
         let (e, phi) = tdh2_prove(&r, &s, &u, &u_bar, b"B", &kappa, &payload);
         let ct = Ciphertext { u, u_bar, e, phi, label: b"B".to_vec(), key_commitment: kappa, payload };
         let vct = pk.verify_ciphertext(ct).unwrap();
-        let shares = all_shares(&sks, &vct, &mut rng);
-        assert!(shares.iter().enumerate().all(|(i, s)| pk.verify_share(i, &vct, s)));
+        let shares = verified_shares(&pk, &sks, &vct);
         assert_eq!(pk.combine(&vct, &pick(&shares, &[0, 1])), Err(CryptoError::DecryptionFailed));
     }
 
     #[test]
-    fn corrupted_shares_fail_verification_and_combination() {
+    fn corrupted_shares_fail_verification() {
         let (pk, sks, mut rng) = setup(4, 1, 20);
-        let vct = pk.verify_ciphertext(pk.encrypt(b"label", b"payload", &mut rng)).unwrap();
-        let shares = all_shares(&sks, &vct, &mut rng);
-        let good = shares[1];
-
-        // Wrong u_i (a different valid point).
-        let mut bad = good;
-        bad.u_i = (good.u_i.decompress().unwrap()
-            + RistrettoPoint::default()
-            + curve25519_dalek::constants::RISTRETTO_BASEPOINT_POINT)
-            .compress();
-        assert!(!pk.verify_share(1, &vct, &bad));
-        assert_eq!(pk.combine(&vct, &[(0, shares[0]), (1, bad)]), Err(CryptoError::DecryptionFailed));
-        // Another node's u_j under index 1.
-        let mut bad = good;
-        bad.u_i = shares[2].u_i;
-        assert!(!pk.verify_share(1, &vct, &bad));
-        assert_eq!(pk.combine(&vct, &[(0, shares[0]), (1, bad)]), Err(CryptoError::DecryptionFailed));
-        // Undecodable u_i.
-        let mut bad = good;
-        bad.u_i = CompressedRistretto([0xff; 32]);
-        assert!(!pk.verify_share(1, &vct, &bad));
-        assert_eq!(pk.combine(&vct, &[(0, shares[0]), (1, bad)]), Err(CryptoError::DecryptionFailed));
-        // Identity u_i.
-        let mut bad = good;
-        bad.u_i = CompressedRistretto([0; 32]);
-        assert!(!pk.verify_share(1, &vct, &bad));
-        assert_eq!(pk.combine(&vct, &[(0, shares[0]), (1, bad)]), Err(CryptoError::DecryptionFailed));
-        // Bad proof, correct u_i: the proof check catches it; combine does not look at proofs
-        // (the fast path) and still succeeds, which is harmless.
-        let mut bad = good;
-        bad.z += Scalar::ONE;
-        assert!(!pk.verify_share(1, &vct, &bad));
-        let mut bad2 = good;
-        bad2.c += Scalar::ONE;
-        assert!(!pk.verify_share(1, &vct, &bad2));
-        assert_eq!(pk.combine(&vct, &[(0, shares[0]), (1, bad)]).unwrap(), b"payload");
+        let cts: Vec<VerifiedCiphertext> =
+            (0..3).map(|i| pk.verify_ciphertext(pk.encrypt(b"label", &[i], &mut rng)).unwrap()).collect();
+        let refs: Vec<&VerifiedCiphertext> = cts.iter().collect();
+        let good = sks[1].decrypt_shares(CTX, &refs);
+        let other = sks[2].decrypt_shares(CTX, &refs);
+        assert!(pk.verify_shares(1, CTX, &refs, &good).is_ok());
+        let refused = |bad: &DecryptionShares| pk.verify_shares(1, CTX, &refs, bad).map(|_| ());
+        let err = Err(CryptoError::InvalidShare(1));
+        for t in 0..3 {
+            // Wrong u_i (a different valid point).
+            let mut bad = good.clone();
+            bad.shares[t] = (bad.shares[t].decompress().unwrap() + RISTRETTO_BASEPOINT_TABLE.basepoint()).compress();
+            assert_eq!(refused(&bad), err, "t={t}");
+            // Another node's share, another ciphertext's share, undecodable, identity.
+            for replacement in [
+                other.shares[t],
+                good.shares[(t + 1) % 3],
+                CompressedRistretto([0xff; 32]),
+                CompressedRistretto([0; 32]),
+            ] {
+                let mut bad = good.clone();
+                bad.shares[t] = replacement;
+                assert_eq!(refused(&bad), err, "t={t}");
+            }
+        }
+        // Two shares swapped (each a correct share of the other ciphertext).
+        let mut bad = good.clone();
+        bad.shares.swap(0, 2);
+        assert_eq!(refused(&bad), err);
+        // Bad proof with correct shares; another node's proof.
+        let mut bad = good.clone();
+        bad.proof.z += Scalar::ONE;
+        assert_eq!(refused(&bad), err);
+        let mut bad = good.clone();
+        bad.proof.c += Scalar::ONE;
+        assert_eq!(refused(&bad), err);
+        let mut bad = good.clone();
+        bad.proof = other.proof;
+        assert_eq!(refused(&bad), err);
+        // Too few or too many shares, or none at all.
+        let mut bad = good.clone();
+        bad.shares.pop();
+        assert_eq!(refused(&bad), err);
+        let mut bad = good.clone();
+        bad.shares.push(good.shares[0]);
+        assert_eq!(refused(&bad), err);
+        let empty = DecryptionShares { shares: vec![], proof: good.proof };
+        assert_eq!(pk.verify_shares(1, CTX, &[], &empty).map(|_| ()), err);
         // The good ones still verify.
-        assert!(pk.verify_share(1, &vct, &good));
+        assert!(pk.verify_shares(1, CTX, &refs, &good).is_ok());
+    }
+
+    /// One bad share among many is caught by the batched proof, wherever it is.
+    #[test]
+    fn batched_proof_catches_one_bad_share_among_many() {
+        let (pk, sks, mut rng) = setup(7, 2, 23);
+        let cts: Vec<VerifiedCiphertext> =
+            (0..40u32).map(|i| pk.verify_ciphertext(pk.encrypt(b"l", &i.to_le_bytes(), &mut rng)).unwrap()).collect();
+        let refs: Vec<&VerifiedCiphertext> = cts.iter().collect();
+        let good = sks[4].decrypt_shares(CTX, &refs);
+        let verified = pk.verify_shares(4, CTX, &refs, &good).unwrap();
+        assert_eq!(verified.len(), 40);
+        for t in [0, 1, 17, 39] {
+            let mut bad = good.clone();
+            bad.shares[t] = (bad.shares[t].decompress().unwrap() * Scalar::from(2u8)).compress();
+            assert_eq!(pk.verify_shares(4, CTX, &refs, &bad).map(|_| ()), Err(CryptoError::InvalidShare(4)), "t={t}");
+        }
+        // Each verified share opens its own ciphertext with two others.
+        let others: Vec<VerifiedShares> = [0, 6]
+            .iter()
+            .map(|&i| pk.verify_shares(i, CTX, &refs, &sks[i].decrypt_shares(CTX, &refs)).unwrap())
+            .collect();
+        for (t, ct) in cts.iter().enumerate() {
+            let chosen = [verified.share(t).unwrap(), others[0].share(t).unwrap(), others[1].share(t).unwrap()];
+            assert_eq!(pk.combine(ct, &chosen).unwrap(), (t as u32).to_le_bytes());
+        }
+    }
+
+    /// The attack on the old fast path (design.md §5a): a ciphertext whose key commitment opens
+    /// with one honest node's share and forged shares. It passes `verify_ciphertext`; the forged
+    /// shares would have opened it for the victim; the API cannot be made to use them, and every
+    /// set of verified shares fails alike.
+    #[cfg(feature = "sim")]
+    #[test]
+    fn crafted_key_commitment_opens_for_nobody() {
+        for (n, f, victim, attackers) in [(4, 1, 0, vec![3]), (7, 2, 5, vec![0, 2])] {
+            let (pk, sks, mut rng) = setup(n, f, 24);
+            let (ct, forged) =
+                adversarial::crafted_key_commitment(&pk, b"label", b"forged batch", victim, &attackers, &mut rng);
+            let vct = pk.verify_ciphertext(ct).expect("the crafted ciphertext is well formed");
+            // The attack is real: combining the victim's honest share with the forged ones
+            // (unchecked) gives the key the ciphertext commits to, and the forged plaintext.
+            let victim_share = sks[victim].decrypt_shares(CTX, &[&vct]);
+            let indices: Vec<NodeId> = std::iter::once(victim).chain(attackers.iter().copied()).collect();
+            let points: Vec<RistrettoPoint> = std::iter::once(victim_share.shares[0])
+                .chain(forged.iter().copied())
+                .map(|p| p.decompress().unwrap())
+                .collect();
+            let lambdas = lagrange_at_zero(&indices, Scalar::from, |d: &Scalar| Some(d.invert())).unwrap();
+            let k = RistrettoPoint::vartime_multiscalar_mul(&lambdas, &points);
+            let (k_enc, kappa) = derive_keys(&k, &vct.ciphertext().u, b"label");
+            assert_eq!(kappa, vct.ciphertext().key_commitment);
+            assert_eq!(open(&k_enc, b"label", &vct.ciphertext().payload).unwrap(), b"forged batch");
+            // The forged shares never verify, whatever proof they carry.
+            for (a, t) in attackers.iter().zip(&forged) {
+                let mut claimed = sks[*a].decrypt_shares(CTX, &[&vct]);
+                claimed.shares[0] = *t;
+                assert_eq!(
+                    pk.verify_shares(*a, CTX, &[&vct], &claimed).map(|_| ()),
+                    Err(CryptoError::InvalidShare(*a))
+                );
+            }
+            // Every f + 1 verified shares fail the same way: no node opens anything.
+            let shares = verified_shares(&pk, &sks, &vct);
+            for subset in subsets(n, f + 1) {
+                assert_eq!(pk.combine(&vct, &pick(&shares, &subset)), Err(CryptoError::DecryptionFailed), "{subset:?}");
+            }
+        }
+    }
+
+    /// Shares are deterministic (a rebuilt node resends the same bytes) and the DLEQ nonce is
+    /// bound to the whole statement: the same key share never answers two statements with one
+    /// nonce (which would reveal it as (z₁ − z₂)/(c₁ − c₂)).
+    #[test]
+    fn nonces_are_deterministic_and_bound_to_the_statement() {
+        let (pk, sks, mut rng) = setup(4, 1, 25);
+        let a = pk.verify_ciphertext(pk.encrypt(b"epoch 3 / proposer 1", b"one", &mut rng)).unwrap();
+        let b = pk.verify_ciphertext(pk.encrypt(b"epoch 3 / proposer 1", b"two", &mut rng)).unwrap();
+        let sk = &sks[2];
+        assert_eq!(sk.decrypt_shares(CTX, &[&a]), sk.decrypt_shares(CTX, &[&a]));
+        let h = pk.verification_keys[2];
+        // The commitment a1 = g^z·h^{−c} a proof used.
+        let a1 =
+            |s: &DecryptionShares| RistrettoPoint::vartime_double_scalar_mul_basepoint(&-s.proof.c, &h, &s.proof.z);
+        let x = sk.secret;
+        let statements = [
+            sk.decrypt_shares(CTX, &[&a]),
+            sk.decrypt_shares(CTX, &[&b]),
+            sk.decrypt_shares(b"another context", &[&a]),
+            sk.decrypt_shares(CTX, &[&a, &b]),
+            sk.decrypt_shares(CTX, &[&b, &a]),
+        ];
+        for (i, s) in statements.iter().enumerate() {
+            for t in &statements[i + 1..] {
+                assert_ne!(a1(s), a1(t), "two statements share a nonce");
+                let extracted = (s.proof.z - t.proof.z) * (s.proof.c - t.proof.c).invert();
+                assert_ne!(extracted, x);
+            }
+        }
     }
 
     #[test]
-    fn shares_are_bound_to_node_and_ciphertext() {
+    fn shares_are_bound_to_node_ciphertext_and_context() {
         let (pk, sks, mut rng) = setup(4, 1, 21);
         let vct = pk.verify_ciphertext(pk.encrypt(b"label", b"one", &mut rng)).unwrap();
         let vct2 = pk.verify_ciphertext(pk.encrypt(b"label", b"two", &mut rng)).unwrap();
-        let shares = all_shares(&sks, &vct, &mut rng);
-        let shares2 = all_shares(&sks, &vct2, &mut rng);
+        let shares = all_shares(&sks, &vct);
         for (i, share) in shares.iter().enumerate() {
             for j in 0..4 {
-                assert_eq!(pk.verify_share(j, &vct, share), i == j, "share of {i} as {j}");
+                assert_eq!(pk.verify_shares(j, CTX, &[&vct], share).is_ok(), i == j, "share of {i} as {j}");
             }
-            assert!(!pk.verify_share(i, &vct2, share));
-            assert!(!pk.verify_share(4, &vct, share));
-            assert!(!pk.verify_share(usize::MAX, &vct, share));
+            assert!(pk.verify_shares(i, CTX, &[&vct2], share).is_err());
+            assert!(pk.verify_shares(i, b"another context", &[&vct], share).is_err());
+            assert_eq!(pk.verify_shares(4, CTX, &[&vct], share).map(|_| ()), Err(CryptoError::BadShareIndex(4)));
+            assert!(pk.verify_shares(usize::MAX, CTX, &[&vct], share).is_err());
         }
-        // Shares of node 0 presented as node 1's: combination fails.
-        assert_eq!(pk.combine(&vct, &[(1, shares[0]), (2, shares[2])]), Err(CryptoError::DecryptionFailed));
-        // Shares for another ciphertext: combination fails.
-        assert_eq!(pk.combine(&vct, &pick(&shares2, &[0, 1])), Err(CryptoError::DecryptionFailed));
-        assert_eq!(pk.combine(&vct2, &pick(&shares2, &[0, 1])).unwrap(), b"two");
+        // Verified shares of one ciphertext cannot be combined for another.
+        let v2 = verified_shares(&pk, &sks, &vct2);
+        assert_eq!(pk.combine(&vct, &pick(&v2, &[0, 1])), Err(CryptoError::InvalidShare(0)));
+        assert_eq!(pk.combine(&vct2, &pick(&v2, &[0, 1])).unwrap(), b"two");
     }
 
     #[test]
     fn combine_checks_count_and_indices() {
         let (pk, sks, mut rng) = setup(7, 2, 22);
         let vct = pk.verify_ciphertext(pk.encrypt(b"label", b"msg", &mut rng)).unwrap();
-        let shares = all_shares(&sks, &vct, &mut rng);
+        let shares = verified_shares(&pk, &sks, &vct);
         assert_eq!(pk.combine(&vct, &[]), Err(CryptoError::NotEnoughShares { needed: 3, have: 0 }));
         assert_eq!(pk.combine(&vct, &pick(&shares, &[0, 1])), Err(CryptoError::NotEnoughShares { needed: 3, have: 2 }));
         assert_eq!(
@@ -790,16 +1124,14 @@ mod tests {
             Err(CryptoError::NotEnoughShares { needed: 3, have: 4 })
         );
         assert_eq!(pk.combine(&vct, &pick(&shares, &[0, 1, 1])), Err(CryptoError::BadShareIndex(1)));
-        assert_eq!(pk.combine(&vct, &pick(&shares, &[4, 0, 4])), Err(CryptoError::BadShareIndex(4)));
-        assert_eq!(
-            pk.combine(&vct, &[(0, shares[0]), (1, shares[1]), (7, shares[2])]),
-            Err(CryptoError::BadShareIndex(7))
-        );
-        assert_eq!(
-            pk.combine(&vct, &[(usize::MAX, shares[0]), (1, shares[1]), (2, shares[2])]),
-            Err(CryptoError::BadShareIndex(usize::MAX))
-        );
         assert_eq!(pk.combine(&vct, &pick(&shares, &[6, 3, 0])).unwrap(), b"msg");
+        // A share verified for node 9 of a larger committee does not fit this one.
+        let (pk10, sks10, _) = setup(10, 2, 26);
+        let vct10 = pk10.verify_ciphertext(vct.ciphertext().clone()).unwrap();
+        let v9 = pk10.verify_shares(9, CTX, &[&vct10], &sks10[9].decrypt_shares(CTX, &[&vct10])).unwrap();
+        let mut chosen = pick(&shares, &[0, 1]);
+        chosen.push(v9.share(0).unwrap());
+        assert_eq!(pk.combine(&vct, &chosen), Err(CryptoError::BadShareIndex(9)));
     }
 
     #[test]
@@ -822,8 +1154,8 @@ mod tests {
         };
         let check = |rng: &mut ChaCha20Rng, ct: Ciphertext| {
             let vct = pk.verify_ciphertext(ct).unwrap();
-            let shares = all_shares(&sks, &vct, rng);
-            assert!(shares.iter().enumerate().all(|(i, s)| pk.verify_share(i, &vct, s)));
+            let _ = rng;
+            let shares = verified_shares(&pk, &sks, &vct);
             subsets(4, 2).iter().map(|subset| pk.combine(&vct, &pick(&shares, subset))).collect::<Vec<_>>()
         };
 
@@ -896,7 +1228,7 @@ mod tests {
         }
         assert_eq!(back.verification_key(7), None);
         let vct = back.verify_ciphertext(back.encrypt(b"l", b"m", &mut rng)).unwrap();
-        let shares = all_shares(&sks, &vct, &mut rng);
+        let shares = verified_shares(&back, &sks, &vct);
         assert_eq!(pk.combine(&vct, &pick(&shares, &[0, 4, 6])).unwrap(), b"m");
 
         assert_eq!(
@@ -934,8 +1266,10 @@ mod tests {
         let vct = pk.verify_ciphertext(pk.encrypt(b"l", b"m", &mut rng)).unwrap();
         let restored: Vec<SecretKeyShare> =
             sks.iter().map(|sk| SecretKeyShare::from_bytes(sk.index(), &sk.to_bytes()).unwrap()).collect();
-        let shares = all_shares(&restored, &vct, &mut rng);
+        let shares = verified_shares(&pk, &restored, &vct);
         assert_eq!(pk.combine(&vct, &pick(&shares, &[3, 2])).unwrap(), b"m");
+        // A restored key share makes byte-identical shares (deterministic nonces).
+        assert_eq!(all_shares(&restored, &vct), all_shares(&sks, &vct));
 
         let err = Err(CryptoError::InvalidEncoding("elgamal secret share"));
         assert_eq!(SecretKeyShare::from_bytes(0, &ell_bytes()).map(|_| ()), err);
@@ -972,36 +1306,53 @@ mod tests {
         let back: Ciphertext = ciborium::from_reader(bytes.as_slice()).unwrap();
         assert_eq!(back, ct);
         let vct = pk.verify_ciphertext(back).unwrap();
-        let shares = all_shares(&sks, &vct, &mut rng);
-        let received: Vec<(NodeId, DecryptionShare)> = [0usize, 3]
+        let shares = all_shares(&sks, &vct);
+        let received: Vec<VerifiedShares> = [0usize, 3]
             .iter()
             .map(|&i| {
-                let back: DecryptionShare = ciborium::from_reader(to_cbor(&shares[i]).as_slice()).unwrap();
+                let bytes = to_cbor(&shares[i]);
+                // One point and a proof: 3 × 32 bytes as byte strings, plus field names.
+                assert!(bytes.len() <= 125, "{}", bytes.len());
+                let back: DecryptionShares = ciborium::from_reader(bytes.as_slice()).unwrap();
                 assert_eq!(back, shares[i]);
-                assert!(pk.verify_share(i, &vct, &back));
-                (i, back)
+                pk.verify_shares(i, CTX, &[&vct], &back).unwrap()
             })
             .collect();
-        assert_eq!(pk.combine(&vct, &received).unwrap(), msg);
+        let chosen: Vec<VerifiedShare<'_>> = received.iter().map(|v| v.share(0).unwrap()).collect();
+        assert_eq!(pk.combine(&vct, &chosen).unwrap(), msg);
     }
 
-    /// Same serde shape as `DecryptionShare`, with raw scalar bytes.
+    /// Same serde shape as `DleqProof`, with raw scalar bytes.
     #[derive(Serialize)]
-    struct RawShare {
-        u_i: CompressedRistretto,
+    struct RawProof {
+        #[serde(with = "serde_bytes")]
         c: [u8; 32],
+        #[serde(with = "serde_bytes")]
         z: [u8; 32],
+    }
+
+    /// Same serde shape as `DecryptionShares`.
+    #[derive(Serialize)]
+    struct RawShares {
+        #[serde(with = "wire::points")]
+        shares: Vec<CompressedRistretto>,
+        proof: RawProof,
     }
 
     /// Same serde shape as `Ciphertext`, with raw scalar bytes.
     #[derive(Serialize)]
     struct RawCiphertext {
+        #[serde(with = "wire::point")]
         u: CompressedRistretto,
+        #[serde(with = "wire::point")]
         u_bar: CompressedRistretto,
+        #[serde(with = "serde_bytes")]
         e: [u8; 32],
+        #[serde(with = "serde_bytes")]
         phi: [u8; 32],
         #[serde(with = "serde_bytes")]
         label: Vec<u8>,
+        #[serde(with = "serde_bytes")]
         key_commitment: [u8; 32],
         #[serde(with = "serde_bytes")]
         payload: Vec<u8>,
@@ -1012,9 +1363,9 @@ mod tests {
         let (pk, sks, mut rng) = setup(4, 1, 61);
         let ct = pk.encrypt(b"label", b"msg", &mut rng);
         let vct = pk.verify_ciphertext(ct.clone()).unwrap();
-        let share = sks[0].decrypt_share(&vct, &mut rng);
+        let share = sks[0].decrypt_shares(CTX, &[&vct]);
 
-        let raw_share = |c: [u8; 32], z: [u8; 32]| RawShare { u_i: share.u_i, c, z };
+        let raw_share = |c: [u8; 32], z: [u8; 32]| RawShares { shares: share.shares.clone(), proof: RawProof { c, z } };
         let raw_ct = |e: [u8; 32], phi: [u8; 32]| RawCiphertext {
             u: ct.u,
             u_bar: ct.u_bar,
@@ -1025,7 +1376,7 @@ mod tests {
             payload: ct.payload.clone(),
         };
         // The mirrors encode exactly like the real types (so the rejections below are real).
-        assert_eq!(to_cbor(&raw_share(share.c.to_bytes(), share.z.to_bytes())), to_cbor(&share));
+        assert_eq!(to_cbor(&raw_share(share.proof.c.to_bytes(), share.proof.z.to_bytes())), to_cbor(&share));
         assert_eq!(to_cbor(&raw_ct(ct.e.to_bytes(), ct.phi.to_bytes())), to_cbor(&ct));
 
         let mut high_bit = Scalar::ONE.to_bytes();
@@ -1034,22 +1385,22 @@ mod tests {
         let mut ell_plus_one = ell_bytes();
         ell_plus_one[0] += 1;
         for bad in [ell_bytes(), ell_plus_one, high_bit, [0xff; 32]] {
-            let bytes = to_cbor(&raw_share(bad, share.z.to_bytes()));
-            assert!(ciborium::from_reader::<DecryptionShare, _>(bytes.as_slice()).is_err());
-            let bytes = to_cbor(&raw_share(share.c.to_bytes(), bad));
-            assert!(ciborium::from_reader::<DecryptionShare, _>(bytes.as_slice()).is_err());
+            let bytes = to_cbor(&raw_share(bad, share.proof.z.to_bytes()));
+            assert!(ciborium::from_reader::<DecryptionShares, _>(bytes.as_slice()).is_err());
+            let bytes = to_cbor(&raw_share(share.proof.c.to_bytes(), bad));
+            assert!(ciborium::from_reader::<DecryptionShares, _>(bytes.as_slice()).is_err());
             let bytes = to_cbor(&raw_ct(bad, ct.phi.to_bytes()));
             assert!(ciborium::from_reader::<Ciphertext, _>(bytes.as_slice()).is_err());
             let bytes = to_cbor(&raw_ct(ct.e.to_bytes(), bad));
             assert!(ciborium::from_reader::<Ciphertext, _>(bytes.as_slice()).is_err());
         }
-        // Points are not checked by serde; verify_ciphertext / verify_share do it.
+        // Points are not checked by serde; verify_ciphertext / verify_shares do it.
         let bad_point =
             RawCiphertext { u: CompressedRistretto([0xff; 32]), ..raw_ct(ct.e.to_bytes(), ct.phi.to_bytes()) };
         let decoded: Ciphertext = ciborium::from_reader(to_cbor(&bad_point).as_slice()).unwrap();
         assert_eq!(pk.verify_ciphertext(decoded).map(|_| ()), Err(CryptoError::MalformedCiphertext("point encoding")));
         // Truncated input fails cleanly.
         let bytes = to_cbor(&share);
-        assert!(ciborium::from_reader::<DecryptionShare, _>(&bytes[..bytes.len() - 1]).is_err());
+        assert!(ciborium::from_reader::<DecryptionShares, _>(&bytes[..bytes.len() - 1]).is_err());
     }
 }

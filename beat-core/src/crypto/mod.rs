@@ -33,6 +33,10 @@ pub enum CryptoError {
     /// not authenticate.
     #[error("decryption failed")]
     DecryptionFailed,
+    /// Decryption shares whose proof does not verify, of the wrong count, or that do not
+    /// decode (the sender is named).
+    #[error("decryption shares of node {0} do not verify")]
+    InvalidShare(usize),
     /// Key material that is inconsistent with its public commitments.
     #[error("key share {0} does not match the dealer's commitments")]
     InconsistentKeyShare(usize),

@@ -542,9 +542,16 @@ mod tests {
         let mut rng = ChaCha20Rng::seed_from_u64(2);
         let ct = cluster.public.encryption.encrypt(b"label", b"secret batch", &mut rng);
         let vct = cluster.public.encryption.verify_ciphertext(ct).unwrap();
-        let dec: Vec<_> =
-            loaded.iter().take(2).map(|(k, _)| (k.id, k.decryption_secret.decrypt_share(&vct, &mut rng))).collect();
-        assert_eq!(cluster.public.encryption.combine(&vct, &dec).unwrap(), b"secret batch");
+        let pk = &cluster.public.encryption;
+        let dec: Vec<_> = loaded
+            .iter()
+            .take(2)
+            .map(|(k, _)| {
+                pk.verify_shares(k.id, b"t", &[&vct], &k.decryption_secret.decrypt_shares(b"t", &[&vct])).unwrap()
+            })
+            .collect();
+        let chosen: Vec<_> = dec.iter().map(|v| v.share(0).unwrap()).collect();
+        assert_eq!(pk.combine(&vct, &chosen).unwrap(), b"secret batch");
 
         for (keys, identity) in &loaded {
             assert_eq!(identity.public(), cluster.nodes[keys.id].identity);

@@ -13,7 +13,7 @@ pub(crate) use crate::beat::node::proposal_label;
 pub(crate) use crate::beat::{Content, Message, Variant};
 pub(crate) use crate::codec;
 pub(crate) use crate::crypto::coin::{CoinName, CoinShare};
-pub(crate) use crate::crypto::elgamal::{Ciphertext, DecryptionShare};
+pub(crate) use crate::crypto::elgamal::{Ciphertext, DecryptionShares};
 pub(crate) use crate::crypto::erasure::Code;
 pub(crate) use crate::crypto::fpc::CrossChecksum;
 pub(crate) use crate::crypto::hash::{Digest, Domain};

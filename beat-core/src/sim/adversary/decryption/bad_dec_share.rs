@@ -16,16 +16,21 @@ impl Adversary for BadDec {
     }
     fn tamper(&mut self, ctx: &mut Ctx<'_>, _from: NodeId, _to: NodeId, msg: Message) -> Vec<Message> {
         let Content::DecShares { proposer, shares } = &msg.content else { return vec![msg] };
-        if shares.is_empty() {
+        if shares.shares.is_empty() {
             return vec![msg];
         }
         *ctx.injected += 1;
-        let mut bad: Vec<DecryptionShare> = shares.clone();
-        let t = ctx.rng.gen_range(0..bad.len());
-        if ctx.rng.gen_bool(0.5) {
-            bad[t].u_i = (curve25519_dalek::RistrettoPoint::random(ctx.rng)).compress();
-        } else {
-            bad[t].z += curve25519_dalek::Scalar::ONE;
+        let mut bad: DecryptionShares = shares.clone();
+        let t = ctx.rng.gen_range(0..bad.shares.len());
+        match ctx.rng.gen_range(0..3) {
+            // Another valid point in place of one share: the batched proof must catch it.
+            0 => bad.shares[t] = curve25519_dalek::RistrettoPoint::random(ctx.rng).compress(),
+            // The right shares with a broken proof.
+            1 => bad.proof.z += curve25519_dalek::Scalar::ONE,
+            // One share too few.
+            _ => {
+                bad.shares.pop();
+            }
         }
         vec![Message { epoch: msg.epoch, content: Content::DecShares { proposer: *proposer, shares: bad } }]
     }

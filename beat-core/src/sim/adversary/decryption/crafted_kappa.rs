@@ -69,9 +69,9 @@ impl Adversary for CraftedKappa {
                 let Some((_, forged)) = self.chosen.get(&e) else { return vec![msg] };
                 let Some(t) = self.faulty.iter().position(|b| *b == from).map(|i| forged[i]) else { return vec![msg] };
                 *ctx.injected += 1;
-                let mut forged: Vec<DecryptionShare> = shares.clone();
-                if let Some(first) = forged.first_mut() {
-                    first.u_i = t;
+                let mut forged: DecryptionShares = shares.clone();
+                if let Some(first) = forged.shares.first_mut() {
+                    *first = t;
                 }
                 vec![Message { epoch: e, content: Content::DecShares { proposer: attacker, shares: forged } }]
             }
