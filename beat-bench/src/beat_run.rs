@@ -4,7 +4,7 @@ use std::collections::{HashSet, VecDeque};
 use std::time::Instant;
 
 use beat_core::beat::client::Client;
-use beat_core::beat::{deal, Batch, Beat, Config, Input, Message, Output, ReadOutcome, ValueId, Variant};
+use beat_core::beat::{deal, Batch, Beat, Config, Input, Message, Output, ReadOutcome, Settings, ValueId, Variant};
 use beat_core::proto::{Protocol, Step};
 use beat_core::{Params, SessionId};
 use rand::SeedableRng;
@@ -110,9 +110,9 @@ impl Harness {
 pub fn run_variant(variant: Variant, n: usize, b: usize, epochs: u64, seed: u64) -> (VariantRun, Vec<ReadStats>) {
     let params = Params::new(n).expect("n ≥ 4");
     let mut rng = ChaCha20Rng::seed_from_u64(seed);
-    let keys = deal(params, SessionId::from_name(&format!("bench-{seed}")), &mut rng);
-    let max_tx_size = 4096;
-    let config = Config { variant, batch_size: b, max_buffered_txs: b * 4 + 16, max_tx_size, ..Config::default() };
+    let settings = Settings { variant, batch_size: b, max_tx_size: 4096, ..Settings::default() };
+    let keys = deal(params, SessionId::from_name(&format!("bench-{seed}")), settings, &mut rng);
+    let config = Config { max_buffered_txs: b * 4 + 16, ..Config::default() };
     let mut clients: Vec<Client> = (0..n as u64).map(|c| Client::new(keys[0].public.clone(), c)).collect();
     let proposals: Vec<Vec<Vec<Vec<u8>>>> = (0..epochs)
         .map(|e| {

@@ -1,14 +1,19 @@
-//! Trusted-dealer setup of a local test cluster: `cluster.toml` and one sealed key file per node.
+//! Trusted-dealer setup of a local test cluster: `cluster.toml` and one sealed key file per node,
+//! each under its own passphrase.
 //!
 //! ```text
-//! BEAT_PASSPHRASE='a long passphrase' cargo run --release -p beat-core --example dealer -- ./cluster 4
+//! printf 'first node passphrase\nsecond…\nthird…\nfourth…\n' > passphrases.txt
+//! cargo run --release -p beat-core --example dealer -- ./cluster passphrases.txt
 //! ```
 //!
-//! Node `i` gets the clearnet address `127.0.0.1:(7000 + i)`; edit `cluster.toml` afterwards
-//! to change addresses. The key files are sealed with the passphrase (Argon2id with OWASP's
-//! parameters); existing files are never overwritten.
+//! `n` is the number of lines in the passphrase file; node `i` gets line `i + 1` and the
+//! clearnet address `127.0.0.1:(7000 + i)` (edit `cluster.toml` afterwards to change
+//! addresses). The committee runs BEAT0 with the default consensus settings. Key files are
+//! sealed with Argon2id (OWASP's parameters) and ChaCha20-Poly1305; existing files are never
+//! overwritten.
 
-use beat_core::keystore::{self, Addresses, KdfParams, KeySource};
+use beat_core::beat::Settings;
+use beat_core::keystore::{self, Addresses, DealSpec, KdfParams, KeySource};
 use beat_core::SessionId;
 use rand_core::{OsRng, RngCore};
 
@@ -24,17 +29,18 @@ fn main() -> std::process::ExitCode {
 
 fn run() -> Result<(), Box<dyn std::error::Error>> {
     let mut args = std::env::args().skip(1);
-    let usage = "usage: dealer <directory> <n>   (passphrase in BEAT_PASSPHRASE)";
+    let usage = "usage: dealer <directory> <passphrase file: one line per node>";
     let dir = std::path::PathBuf::from(args.next().ok_or(usage)?);
-    let n: usize = args.next().ok_or(usage)?.parse().map_err(|_| usage)?;
-    let passphrase = std::env::var("BEAT_PASSPHRASE").map_err(|_| "set BEAT_PASSPHRASE")?;
-    let key = KeySource::passphrase(passphrase);
+    let file = args.next().ok_or(usage)?;
+    let text = std::fs::read_to_string(&file).map_err(|e| format!("{file}: {e}"))?;
+    let keys: Vec<KeySource> = text.lines().map(KeySource::passphrase).collect();
+    let n = keys.len();
 
     let mut session = [0u8; 32];
     OsRng.fill_bytes(&mut session);
     let addresses: Vec<Addresses> = (0..n).map(|i| Addresses::clearnet(format!("127.0.0.1:{}", 7000 + i))).collect();
-    let cluster =
-        keystore::write_cluster(&dir, SessionId(session), &addresses, None, &key, &KdfParams::default(), &mut OsRng)?;
+    let spec = DealSpec { session: SessionId(session), settings: Settings::default(), addresses, onion_port: None };
+    let cluster = keystore::write_cluster(&dir, &spec, &keys, &KdfParams::default(), &mut OsRng)?;
 
     println!("wrote {} (n = {}, f = {})", dir.join(keystore::CLUSTER_FILE_NAME).display(), n, cluster.params().f);
     for node in &cluster.nodes {
@@ -42,9 +48,9 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
     }
     // Check what was written the way a node will.
     let loaded = keystore::load_cluster(&dir.join(keystore::CLUSTER_FILE_NAME))?;
-    for node in &loaded.nodes {
-        keystore::load_node_keys(&dir.join(keystore::node_key_file_name(node.id)), &key, &loaded)?;
+    for (node, key) in loaded.nodes.iter().zip(&keys) {
+        keystore::load_node_keys(&dir.join(keystore::node_key_file_name(node.id)), key, &loaded)?;
     }
-    println!("every key file opens and matches the cluster file");
+    println!("every key file opens with its own passphrase and matches the cluster file");
     Ok(())
 }

@@ -34,7 +34,8 @@ struct Cluster {
 
 fn cluster(n: usize, name: &str) -> Cluster {
     let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(7);
-    let keys: Vec<NodeKeys> = beat::deal(Params::new(n).unwrap(), SessionId::from_name(name), &mut rng);
+    let settings = beat::Settings { batch_size: 16, ..beat::Settings::default() };
+    let keys: Vec<NodeKeys> = beat::deal(Params::new(n).unwrap(), SessionId::from_name(name), settings, &mut rng);
     let ids: Vec<_> = (0..n).map(|i| beat_core::keystore::IdentityKey::from_bytes(&[i as u8 + 40; 32])).collect();
     let all = ports(3 * n);
     let ports: Vec<Vec<u16>> = all.chunks(n).map(|c| c.to_vec()).collect();
@@ -57,7 +58,7 @@ fn cluster(n: usize, name: &str) -> Cluster {
                 identity: ids[me].clone(),
                 peer_identities: ids.iter().map(|i| i.public()).collect(),
                 transports,
-                beat: beat::Config { batch_size: 16, ..beat::Config::default() },
+                beat: beat::Config::default(),
                 data_dir: std::env::temp_dir(),
                 snapshot_every: 16,
                 submit_queue: 1000,

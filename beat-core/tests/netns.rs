@@ -38,7 +38,6 @@ const I2P_SAM_BASE: u16 = 17000;
 /// non-loopback address: tor ignores `OutboundBindAddress` for destinations in 127.0.0.0/8).
 const TOR_RELAY: &str = "10.77.0.1";
 const TOR_CLIENT: &str = "10.77.0.2";
-const KEY_HEX: &str = "6b6579206f66207468652063656e736f72736869702074657374206b65797321";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 enum Net {
@@ -221,7 +220,6 @@ fn inside() {
     let keygen = Command::new(beat)
         .args(["keygen", "--nodes", &N.to_string(), "--out", d.join("keys").to_str().unwrap()])
         .args(["--host", "127.0.0.1", "--base-port", &CLEARNET_BASE.to_string(), "--tor-port", "80"])
-        .env("BEAT_KEY_HEX", KEY_HEX)
         .output()
         .unwrap();
     assert!(keygen.status.success(), "keygen: {}", String::from_utf8_lossy(&keygen.stderr));
@@ -233,7 +231,7 @@ fn inside() {
             .args(["onion-key", "--out", tor_dir.join(format!("node-{i}/hs")).to_str().unwrap()])
             .env("BEAT_CLUSTER", d.join("keys/cluster.toml"))
             .env("BEAT_KEY_FILE", d.join(format!("keys/node-{i}.key")))
-            .env("BEAT_KEY_HEX", KEY_HEX)
+            .env("BEAT_KEY_HEX_FILE", d.join(format!("keys/node-{i}.secret")))
             .output()
             .unwrap();
         assert!(out.status.success(), "onion-key: {}", String::from_utf8_lossy(&out.stderr));
@@ -365,7 +363,7 @@ fn inside() {
             .args([i.to_string(), (CLEARNET_BASE + i as u16).to_string(), (METRICS_BASE + i as u16).to_string()])
             .env("BEAT_CLUSTER", d.join("keys/cluster.toml"))
             .env("BEAT_KEY_FILE", d.join(format!("keys/node-{i}.key")))
-            .env("BEAT_KEY_HEX", KEY_HEX)
+            .env("BEAT_KEY_HEX_FILE", d.join(format!("keys/node-{i}.secret")))
             .env("BEAT_DATA_DIR", d.join(format!("node-{i}")))
             .env("BEAT_TRANSPORTS", "clearnet,tor,i2p")
             .env("BEAT_TOR_SOCKS", &tor_env[&format!("TOR_SOCKS_{i}")])

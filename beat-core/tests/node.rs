@@ -35,7 +35,7 @@ fn config(keys: &NodeKeys, ports: &[u16], dir: &Path) -> NodeConfig {
             listen: SocketAddr::from(([127, 0, 0, 1], ports[keys.id])),
             peers: ports.iter().map(|p| format!("127.0.0.1:{p}")).collect(),
         }],
-        beat: beat::Config { batch_size: 64, ..beat::Config::default() },
+        beat: beat::Config::default(),
         data_dir: dir.join(format!("node-{}", keys.id)),
         snapshot_every: 4,
         submit_queue: 1000,
@@ -48,8 +48,13 @@ fn config(keys: &NodeKeys, ports: &[u16], dir: &Path) -> NodeConfig {
 }
 
 fn cluster_keys(n: usize, seed: u64) -> Vec<NodeKeys> {
+    cluster_keys_with(n, seed, 64)
+}
+
+fn cluster_keys_with(n: usize, seed: u64, batch_size: usize) -> Vec<NodeKeys> {
     let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(seed);
-    beat::deal(Params::new(n).unwrap(), SessionId::from_name(&format!("node-test-{seed}")), &mut rng)
+    let settings = beat::Settings { batch_size, ..beat::Settings::default() };
+    beat::deal(Params::new(n).unwrap(), SessionId::from_name(&format!("node-test-{seed}")), settings, &mut rng)
 }
 
 fn applied(node: &BeatNode<KvApp>) -> (u64, u64) {
@@ -142,16 +147,28 @@ fn daemon_refuses_bad_config_with_one_clear_line() {
         "insecure dev keys are only for loopback",
     );
     refused(beat_bin().arg("0").env("BEAT_CLUSTER", "/nonexistent/cluster.toml"), "BEAT_CLUSTER /nonexistent");
-    // Real keys: a wrong passphrase, or the wrong node's key file, is one clear error.
+    // Real keys: each key file sealed under its own secret; a wrong secret, another node's
+    // secret or key file, or settings that differ from the cluster file's are one clear error.
     let keys = tempfile::tempdir().unwrap();
-    let out = beat_bin()
-        .args(["keygen", "--nodes", "4", "--out"])
-        .arg(keys.path())
-        .env("BEAT_PASSPHRASE", "correct horse")
-        .output()
-        .unwrap();
+    refused(
+        beat_bin().args(["keygen", "--nodes", "4", "--out"]).arg(keys.path()).env("BEAT_PASSPHRASE", "one for all"),
+        "each key file under its own secret",
+    );
+    refused(beat_bin().args(["keygen", "--nodes", "4", "--batch-size", "0", "--out"]).arg(keys.path()), "--batch-size");
+    let out =
+        beat_bin().args(["keygen", "--nodes", "4", "--variant", "BEAT1", "--out"]).arg(keys.path()).output().unwrap();
     assert!(out.status.success(), "keygen: {}", String::from_utf8_lossy(&out.stderr));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("BEAT1") && stdout.contains("node-<id>.secret"), "{stdout}");
     let cluster = keys.path().join("cluster.toml");
+    let secret = |i: usize| keys.path().join(format!("node-{i}.secret"));
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        for i in 0..4 {
+            assert_eq!(std::fs::metadata(secret(i)).unwrap().permissions().mode() & 0o777, 0o600);
+        }
+    }
     refused(
         beat_bin()
             .arg("1")
@@ -160,18 +177,45 @@ fn daemon_refuses_bad_config_with_one_clear_line() {
             .env("BEAT_PASSPHRASE", "wrong"),
         "BEAT_KEY_FILE",
     );
+    // Node 2's secret does not open node 1's key file.
+    refused(
+        beat_bin()
+            .arg("1")
+            .env("BEAT_CLUSTER", &cluster)
+            .env("BEAT_KEY_FILE", keys.path().join("node-1.key"))
+            .env("BEAT_KEY_HEX_FILE", secret(2)),
+        "BEAT_KEY_FILE",
+    );
     refused(
         beat_bin()
             .arg("1")
             .env("BEAT_CLUSTER", &cluster)
             .env("BEAT_KEY_FILE", keys.path().join("node-2.key"))
-            .env("BEAT_PASSPHRASE", "correct horse"),
+            .env("BEAT_KEY_HEX_FILE", secret(2)),
         "not node 1's",
     );
     refused(
-        beat_bin().args(["keygen", "--nodes", "4", "--out"]).arg(keys.path()).env("BEAT_PASSPHRASE", "x"),
-        "exists",
+        beat_bin()
+            .arg("1")
+            .env("BEAT_CLUSTER", &cluster)
+            .env("BEAT_KEY_FILE", keys.path().join("node-1.key"))
+            .env("BEAT_KEY_HEX_FILE", secret(1))
+            .env("BEAT_VARIANT", "BEAT0"),
+        "differs from the cluster file's [consensus] variant BEAT1",
     );
+    // A cluster file edited to other consensus settings no longer matches the key files.
+    let edited = keys.path().join("edited.toml");
+    let text = std::fs::read_to_string(&cluster).unwrap();
+    std::fs::write(&edited, text.replace("batch_size = 1000", "batch_size = 999")).unwrap();
+    refused(
+        beat_bin()
+            .arg("1")
+            .env("BEAT_CLUSTER", &edited)
+            .env("BEAT_KEY_FILE", keys.path().join("node-1.key"))
+            .env("BEAT_KEY_HEX_FILE", secret(1)),
+        "[consensus] settings",
+    );
+    refused(beat_bin().args(["keygen", "--nodes", "4", "--out"]).arg(keys.path()), "exists");
     refused(beat_bin().arg("1").env("BEAT_CLUSTER", &cluster), "set both BEAT_CLUSTER and BEAT_KEY_FILE");
     let busy = TcpListener::bind("127.0.0.1:0").unwrap();
     let port = busy.local_addr().unwrap().port();
@@ -195,11 +239,10 @@ fn daemon_refuses_bad_config_with_one_clear_line() {
 #[test]
 fn wiped_node_catches_up_over_100_epochs() {
     let dir = tempfile::tempdir().unwrap();
-    let keys = cluster_keys(4, 2);
+    let keys = cluster_keys_with(4, 2, 4);
     let ports = ports(4);
     let mut cfgs: Vec<NodeConfig> = keys.iter().map(|k| config(k, &ports, dir.path())).collect();
     for c in &mut cfgs {
-        c.beat.batch_size = 4;
         // Keep little backlog for an absent peer, so node 3 must fetch committed epochs.
         c.peer_queue = 64;
     }

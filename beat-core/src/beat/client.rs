@@ -14,7 +14,8 @@
 //! ```
 //! # use beat_core::{beat::{self, client::Client}, Params, SessionId};
 //! # let mut rng = rand::thread_rng();
-//! # let keys = beat::deal(Params::new(4).unwrap(), SessionId::from_name("doc"), &mut rng);
+//! # let settings = beat::Settings::with_variant(beat::Variant::Beat2);
+//! # let keys = beat::deal(Params::new(4).unwrap(), SessionId::from_name("doc"), settings, &mut rng);
 //! let mut client = Client::new(keys[0].public.clone(), 42);
 //! let tx: Vec<u8> = client.encrypt(b"transfer 10 to bob", &mut rng);
 //! // submit `tx` to any node with `Input::Submit(tx)`
@@ -122,7 +123,7 @@ impl Client {
 mod tests {
     use super::*;
     use crate::beat::node::{Beat, BeatError, Config, Input};
-    use crate::beat::{deal, Variant};
+    use crate::beat::{deal, Settings, Variant};
     use crate::proto::Protocol;
     use crate::{Params, SessionId};
     use rand::SeedableRng;
@@ -130,7 +131,8 @@ mod tests {
 
     fn setup() -> (Vec<crate::beat::NodeKeys>, ChaCha20Rng) {
         let mut rng = ChaCha20Rng::seed_from_u64(9);
-        (deal(Params::new(4).unwrap(), SessionId::from_name("client-test"), &mut rng), rng)
+        let settings = Settings::with_variant(Variant::Beat2);
+        (deal(Params::new(4).unwrap(), SessionId::from_name("client-test"), settings, &mut rng), rng)
     }
 
     #[test]
@@ -153,15 +155,14 @@ mod tests {
         tampered.ciphertext.payload[0] ^= 1;
         assert_eq!(tampered.verify(public).unwrap_err(), ClientTxError::BadProof);
         // Another committee's session: wrong label.
-        let other = deal(Params::new(4).unwrap(), SessionId::from_name("other"), &mut rng);
+        let other = deal(Params::new(4).unwrap(), SessionId::from_name("other"), Settings::default(), &mut rng);
         assert!(matches!(tx.verify(&other[0].public), Err(ClientTxError::WrongLabel { .. })));
     }
 
     #[test]
     fn beat2_nodes_refuse_invalid_client_transactions_at_submit() {
         let (keys, mut rng) = setup();
-        let config = Config { variant: Variant::Beat2, ..Config::default() };
-        let mut node = Beat::new(keys[0].clone(), config);
+        let mut node = Beat::new(keys[0].clone(), Config::default());
         let err = node.handle_input(Input::Submit(b"plaintext is not a client tx".to_vec()), &mut rng).unwrap_err();
         assert!(matches!(err, BeatError::InvalidClientTransaction(ClientTxError::Decode(_))), "{err}");
         let mut client = Client::new(keys[0].public.clone(), 1);

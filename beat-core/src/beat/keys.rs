@@ -2,6 +2,7 @@
 
 use std::sync::Arc;
 
+use super::settings::Settings;
 use crate::crypto::{coin, elgamal};
 use crate::proto::aba::CoinKeys;
 use crate::{NodeId, Params, SessionId};
@@ -11,7 +12,10 @@ use crate::{NodeId, Params, SessionId};
 pub struct PublicKeys {
     /// Committee size and fault threshold.
     pub params: Params,
-    /// The session every signature, share and proof is bound to.
+    /// The settings that decide validity (every member shares them).
+    pub settings: Settings,
+    /// The session every signature, share and proof is bound to: the dealer's base session
+    /// bound to `params` and `settings` ([`Settings::bind_session`]).
     pub session: SessionId,
     /// Threshold coin public keys (ABA).
     pub coin: Arc<coin::CoinPublicKey>,
@@ -39,11 +43,18 @@ impl NodeKeys {
     }
 }
 
-/// Trusted-dealer generation of a whole committee's keys (thresholds `f + 1`).
-pub fn deal(params: Params, session: SessionId, rng: &mut impl rand_core::CryptoRngCore) -> Vec<NodeKeys> {
+/// Trusted-dealer generation of a whole committee's keys (thresholds `f + 1`) for `settings`,
+/// under the session `settings.bind_session(base, params)`.
+pub fn deal(
+    params: Params,
+    base: SessionId,
+    settings: Settings,
+    rng: &mut impl rand_core::CryptoRngCore,
+) -> Vec<NodeKeys> {
     let (coin_pk, coin_sks) = coin::deal(params.n, params.f, rng);
     let (enc_pk, enc_sks) = elgamal::deal(params.n, params.f, rng);
-    let public = PublicKeys { params, session, coin: Arc::new(coin_pk), encryption: Arc::new(enc_pk) };
+    let session = settings.bind_session(&base, params);
+    let public = PublicKeys { params, settings, session, coin: Arc::new(coin_pk), encryption: Arc::new(enc_pk) };
     coin_sks
         .into_iter()
         .zip(enc_sks)

@@ -15,11 +15,13 @@ pub mod batch;
 pub mod client;
 pub mod keys;
 pub mod node;
+pub mod settings;
 pub mod store;
 
 pub use batch::Batch;
 pub use keys::{deal, NodeKeys, PublicKeys};
 pub use node::{Beat, BeatError, Checkpoint, Config, Content, Input, Message, Output, ReadError, ReadOutcome};
+pub use settings::{Settings, SettingsError};
 pub use store::{FragmentStore, MemFragmentStore, ValueId};
 
 /// The five BEAT variants (this project's numbering; see `docs/modules.md` for the paper's).

@@ -47,6 +47,7 @@ use serde::{Deserialize, Serialize};
 use super::batch::{Batch, Contribution, StoredValue};
 use super::client::{ClientTransaction, ClientTxError};
 use super::keys::NodeKeys;
+use super::settings::Settings;
 use super::store::{FragmentStore, MemFragmentStore, ValueId};
 use super::Variant;
 use crate::codec;
@@ -62,43 +63,24 @@ use crate::proto::rbc::Rbc;
 use crate::proto::{Fault, FaultKind, Protocol, Step, Target};
 use crate::{NodeId, Params, SessionId};
 
-/// Tunables of a BEAT node.
+/// A node's local tunables: what does not decide validity, so members may differ. (What does
+/// — variant, batch size, size limits, the de-duplication window — is the committee's
+/// [`Settings`], carried by the keys.)
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Config {
-    /// Which BEAT variant the committee runs (all members must agree).
-    pub variant: Variant,
-    /// `b`: the target number of transactions per epoch over all proposers; each node
-    /// proposes `⌈b/n⌉` chosen at random from the first `b` in its buffer.
-    pub batch_size: usize,
     /// How many epochs beyond the current one are processed at once.
     pub max_future_epochs: u64,
     /// Messages per peer buffered for epochs beyond that window; more are dropped (a fault).
     pub max_future_messages: usize,
-    /// Largest accepted transaction (for BEAT2: the encoded client ciphertext).
-    pub max_tx_size: usize,
     /// Most transactions waiting in the buffer.
     pub max_buffered_txs: usize,
-    /// A transaction committed within this many epochs is not committed again.
-    pub dedup_epochs: u64,
-    /// Largest proposal accepted from a broadcast.
-    pub max_proposal_bytes: usize,
     /// BEAT3/4: cross-checksums of committed values kept for reads, in epochs.
     pub retain_epochs: u64,
 }
 
 impl Default for Config {
     fn default() -> Self {
-        Config {
-            variant: Variant::Beat0,
-            batch_size: 1000,
-            max_future_epochs: 3,
-            max_future_messages: 4096,
-            max_tx_size: 64 << 10,
-            max_buffered_txs: 200_000,
-            dedup_epochs: 64,
-            max_proposal_bytes: 32 << 20,
-            retain_epochs: 4096,
-        }
+        Config { max_future_epochs: 3, max_future_messages: 4096, max_buffered_txs: 200_000, retain_epochs: 4096 }
     }
 }
 
@@ -300,6 +282,8 @@ type BeatStep = Step<Message, Output>;
 pub struct Beat {
     params: Params,
     keys: NodeKeys,
+    /// The committee's settings (from the keys).
+    settings: Settings,
     config: Config,
     /// The lowest epoch not yet output.
     epoch: u64,
@@ -398,10 +382,12 @@ impl Beat {
             "BEAT/node/nonce-key",
             &[&keys.decryption_secret.to_bytes()[..], &keys.coin_secret.to_bytes()[..]],
         ));
-        let variant = config.variant;
+        let settings = keys.public.settings.clone();
+        let variant = settings.variant;
         Beat {
             params,
             keys,
+            settings,
             config,
             epoch: 0,
             epochs: BTreeMap::new(),
@@ -489,7 +475,7 @@ impl Beat {
 
     /// The variant this node runs.
     pub fn variant(&self) -> Variant {
-        self.config.variant
+        self.settings.variant
     }
 
     /// The lowest epoch not yet output.
@@ -515,8 +501,8 @@ impl Beat {
     }
 
     fn broadcast(&self, e: u64, proposer: NodeId) -> Broadcast {
-        let (params, me, max) = (self.params, self.keys.id, self.config.max_proposal_bytes);
-        match self.config.variant {
+        let (params, me, max) = (self.params, self.keys.id, self.settings.max_proposal_bytes);
+        match self.settings.variant {
             Variant::Beat0 => Broadcast::Rbc(Rbc::new(params, me, proposer, e, max)),
             Variant::Beat1 | Variant::Beat2 => {
                 // `Params` guarantees n ≥ 3f + 1, so k = n − 2f ≥ f + 1 ≥ 1 and the code exists.
@@ -551,12 +537,12 @@ impl Beat {
     }
 
     fn submit(&mut self, tx: Vec<u8>) -> Result<(), BeatError> {
-        if tx.len() > self.config.max_tx_size {
-            return Err(BeatError::TransactionTooLarge { size: tx.len(), max: self.config.max_tx_size });
+        if tx.len() > self.settings.max_tx_size {
+            return Err(BeatError::TransactionTooLarge { size: tx.len(), max: self.settings.max_tx_size });
         }
-        let d = if self.config.variant.client_encrypted() {
+        let d = if self.settings.variant.client_encrypted() {
             // Refuse an invalid client ciphertext before it can be ordered.
-            let ctx = ClientTransaction::decode(&tx, self.config.max_tx_size)?;
+            let ctx = ClientTransaction::decode(&tx, self.settings.max_tx_size)?;
             let id = ctx.identity();
             ctx.verify(&self.keys.public)?;
             id
@@ -583,8 +569,8 @@ impl Beat {
             return Ok(Step::new());
         }
         // ⌈b/n⌉ transactions drawn at random from the first b.
-        let window = self.buffer.len().min(self.config.batch_size);
-        let take = self.config.batch_size.div_ceil(self.params.n).min(window);
+        let window = self.buffer.len().min(self.settings.batch_size);
+        let take = self.settings.batch_size.div_ceil(self.params.n).min(window);
         // Randomness derived from our secret and the epoch (not from `rng`): a node that
         // rebuilds its state after a restart makes exactly the same proposal.
         let mut select = self.derived_rng("select", e, &[]);
@@ -593,7 +579,7 @@ impl Beat {
         let txs: Vec<Vec<u8>> = idx.iter().map(|&i| self.buffer[i].1.clone()).collect();
         let own: Vec<Digest> = idx.iter().map(|&i| self.buffer[i].0).collect();
         let plaintext = Contribution::encode(&txs);
-        let value = if self.config.variant.client_encrypted() || !self.config.variant.encrypted() {
+        let value = if self.settings.variant.client_encrypted() || !self.settings.variant.encrypted() {
             plaintext
         } else {
             let label = self.proposal_label(e, self.keys.id);
@@ -631,8 +617,8 @@ impl Beat {
         j: NodeId,
         value: &[u8],
     ) -> (Vec<(Option<Digest>, VerifiedCiphertext)>, bool) {
-        let (max, max_tx) = (self.config.max_proposal_bytes, self.config.max_tx_size);
-        if !self.config.variant.client_encrypted() {
+        let (max, max_tx) = (self.settings.max_proposal_bytes, self.settings.max_tx_size);
+        if !self.settings.variant.client_encrypted() {
             let label = self.proposal_label(e, j);
             let ct = codec::decode::<Ciphertext>(value, max).ok().filter(|ct| ct.label == label);
             return match ct.and_then(|ct| self.keys.public.encryption.verify_ciphertext(ct).ok()) {
@@ -640,7 +626,7 @@ impl Beat {
                 None => (Vec::new(), true),
             };
         }
-        let max_txs = self.config.batch_size.max(1) * 4;
+        let max_txs = self.settings.batch_size.max(1) * 4;
         let Ok(txs) = Contribution::decode(value, max, max_txs, max_tx) else { return (Vec::new(), true) };
         let mut out = Vec::with_capacity(txs.len());
         let mut invalid = false;
@@ -660,10 +646,10 @@ impl Beat {
     /// The epoch's common set is fixed: check the ciphertexts and release our shares.
     fn on_acs_output(&mut self, e: u64, out: AcsOutput) -> BeatStep {
         let mut step = Step::new();
-        if !self.config.variant.encrypted() {
+        if !self.settings.variant.encrypted() {
             // BEAT3/4: ACS agreed on cross-checksums (decoded by our own AVID-FP instances, so
             // well-formed); nothing to decrypt.
-            let max = self.config.max_proposal_bytes;
+            let max = self.settings.max_proposal_bytes;
             let state = self.epoch_state(e);
             state.accepted = Some(out.keys().copied().collect());
             for (j, bytes) in out {
@@ -756,9 +742,9 @@ impl Beat {
         let needed = self.params.f + 1;
         let pk = self.keys.public.encryption.clone();
         let context = shares_context(&self.keys.public.session, e, j);
-        let client = self.config.variant.client_encrypted();
-        let (max_bytes, max_tx) = (self.config.max_proposal_bytes, self.config.max_tx_size);
-        let max_txs = self.config.batch_size.max(1) * 4;
+        let client = self.settings.variant.client_encrypted();
+        let (max_bytes, max_tx) = (self.settings.max_proposal_bytes, self.settings.max_tx_size);
+        let max_txs = self.settings.batch_size.max(1) * 4;
         let state = self.epoch_state(e);
         let Some(d) = state.decryptions.get_mut(&j) else { return step };
         if d.verified.len() + d.unverified.len() < needed {
@@ -842,7 +828,7 @@ impl Beat {
                     transactions.push(tx);
                 }
             }
-            if self.config.variant.dispersed() && proposers.contains(&self.keys.id) {
+            if self.settings.variant.dispersed() && proposers.contains(&self.keys.id) {
                 // Our dispersed batch is committed (as a stored value, not as transactions).
                 digests.extend(std::mem::take(&mut state.own));
             }
@@ -869,7 +855,7 @@ impl Beat {
         }
         self.recent_set.extend(digests.iter().copied());
         self.recent.push_back((e, digests));
-        while self.recent.front().is_some_and(|(old, _)| old + self.config.dedup_epochs <= e) {
+        while self.recent.front().is_some_and(|(old, _)| old + self.settings.dedup_epochs <= e) {
             if let Some((_, old)) = self.recent.pop_front() {
                 for d in old {
                     self.recent_set.remove(&d);

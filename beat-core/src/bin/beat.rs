@@ -3,7 +3,8 @@
 //! ```text
 //! beat local [--nodes N] [--seconds S] [--variant V]   a whole cluster on loopback with load
 //! beat [ID [PORT [METRICS_PORT]]]                      one node (config from CLI and env)
-//! beat keygen --nodes N --out DIR [--host H] [--base-port P] [--tor-port P]
+//! beat keygen --nodes N --out DIR [--host H] [--base-port P] [--tor-port P] [--passphrases FILE]
+//!             [--variant V] [--batch-size B] [--max-tx-size S] [--max-proposal-bytes P] [--dedup-epochs E]
 //! beat onion-key --out DIR                             this node's onion key, as a tor HiddenServiceDir
 //! ```
 //!
@@ -16,9 +17,9 @@
 //! | `BEAT_METRICS_PORT` | Prometheus `GET /metrics` port | `9090 + id` |
 //! | `BEAT_PEERS` | `host:port` of every node, comma-separated, by id | the cluster file's, else `127.0.0.1:7000..7003` |
 //! | `BEAT_DATA_DIR` | the node's store | `./beat-data/node-<id>` |
-//! | `BEAT_VARIANT` | `BEAT0` … `BEAT4` (the daemon's key-value app uses BEAT0–BEAT1) | `BEAT0` |
+//! | `BEAT_VARIANT` | dev keys: `BEAT0` or `BEAT1` (the key-value app); with a cluster file it may only repeat the file's `[consensus]` variant | `BEAT0` / the cluster file's |
 //! | `BEAT_CLUSTER` / `BEAT_KEY_FILE` | cluster file and sealed key file from `beat keygen` | insecure dev keys |
-//! | `BEAT_PASSPHRASE` / `BEAT_KEY_HEX` | the key file's passphrase or raw 32-byte key (hex) | — |
+//! | `BEAT_PASSPHRASE` / `BEAT_KEY_HEX` / `BEAT_KEY_HEX_FILE` | the key file's passphrase, raw 32-byte key (hex), or a file holding it (`node-<id>.secret` from keygen) | — |
 //! | `BEAT_SNAPSHOT_EVERY` | checkpoint + snapshot every this many epochs (WAL truncated behind) | 64 |
 //! | `BEAT_PEER_QUEUE` | frames kept per peer while it is down (beyond: it catches up) | 65536 |
 //! | `BEAT_LOAD_TPS` | submit this many synthetic `set` transactions per second (demo, tests) | 0 |
@@ -57,11 +58,12 @@ fn fail(msg: &str) -> ExitCode {
     ExitCode::from(2)
 }
 
-/// Insecure keys anyone can derive: for a local development cluster only.
-fn dev_keys(n: usize) -> Result<Vec<beat::NodeKeys>, String> {
+/// Insecure keys anyone can derive: for a local development cluster only. The settings are
+/// part of the session, so dev nodes started with different settings do not talk to each other.
+fn dev_keys(n: usize, settings: beat::Settings) -> Result<Vec<beat::NodeKeys>, String> {
     let params = Params::new(n).map_err(|e| format!("committee of {n}: {e}"))?;
     let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(0x0BEA_7DE7);
-    Ok(beat::deal(params, SessionId::from_name("beat-dev-cluster"), &mut rng))
+    Ok(beat::deal(params, SessionId::from_name("beat-dev-cluster"), settings, &mut rng))
 }
 
 /// Insecure channel identities anyone can derive: for a local development cluster only.
@@ -187,7 +189,7 @@ fn local(args: &[String]) -> ExitCode {
             return fail(&e);
         }
     }
-    let keys = match dev_keys(n) {
+    let keys = match dev_keys(n, beat::Settings { variant, batch_size: 500, ..beat::Settings::default() }) {
         Ok(k) => k,
         Err(e) => return fail(&e),
     };
@@ -216,7 +218,7 @@ fn local(args: &[String]) -> ExitCode {
                 listen: SocketAddr::from(([127, 0, 0, 1], ports[i])),
                 peers: peers.clone(),
             }],
-            beat: beat::Config { variant, batch_size: 500, ..beat::Config::default() },
+            beat: beat::Config::default(),
             data_dir: dir.join(format!("node-{i}")),
             snapshot_every: 16,
             submit_queue: 20_000,
@@ -283,53 +285,129 @@ fn local(args: &[String]) -> ExitCode {
     ExitCode::SUCCESS
 }
 
+/// `--name value`: a positive integer no larger than `max`, or an error naming the flag.
+fn parse_count(flag: &str, v: &str, max: u64) -> Result<u64, String> {
+    match v.trim().parse::<u64>() {
+        Ok(x) if (1..=max).contains(&x) => Ok(x),
+        _ => Err(format!("{flag} {v:?} is not a number from 1 to {max}")),
+    }
+}
+
 fn keygen(args: &[String]) -> ExitCode {
     let (mut n, mut out, mut host, mut base) = (4usize, None::<PathBuf>, "127.0.0.1".to_string(), 7000u16);
     let mut tor_port = None;
+    let mut passphrases = None::<PathBuf>;
+    let mut settings = beat::Settings::default();
     let mut it = args.iter();
     while let Some(flag) = it.next() {
         let Some(v) = it.next() else { return fail(&format!("{flag} needs a value")) };
-        match flag.as_str() {
-            "--nodes" => match v.parse() {
-                Ok(x) => n = x,
-                Err(_) => return fail(&format!("--nodes {v:?} is not a number")),
-            },
-            "--out" => out = Some(PathBuf::from(v)),
-            "--host" => host = v.clone(),
-            "--base-port" => match parse_port("--base-port", v) {
-                Ok(p) => base = p,
-                Err(e) => return fail(&e),
-            },
-            "--tor-port" => match parse_port("--tor-port", v) {
-                Ok(p) => tor_port = Some(p),
-                Err(e) => return fail(&e),
-            },
-            f => return fail(&format!("unknown flag {f:?}")),
+        let r: Result<(), String> = match flag.as_str() {
+            "--nodes" => parse_count("--nodes", v, Params::MAX_N as u64).map(|x| n = x as usize),
+            "--out" => {
+                out = Some(PathBuf::from(v));
+                Ok(())
+            }
+            "--host" => {
+                host = v.clone();
+                Ok(())
+            }
+            "--base-port" => parse_port("--base-port", v).map(|p| base = p),
+            "--tor-port" => parse_port("--tor-port", v).map(|p| tor_port = Some(p)),
+            "--passphrases" => {
+                passphrases = Some(PathBuf::from(v));
+                Ok(())
+            }
+            "--variant" => Variant::from_name(v)
+                .map(|x| settings.variant = x)
+                .ok_or_else(|| format!("--variant {v:?}: expected BEAT0 … BEAT4")),
+            "--batch-size" => parse_count("--batch-size", v, beat::settings::MAX_BATCH_SIZE as u64)
+                .map(|x| settings.batch_size = x as usize),
+            "--max-tx-size" => {
+                parse_count("--max-tx-size", v, u32::MAX as u64).map(|x| settings.max_tx_size = x as usize)
+            }
+            "--max-proposal-bytes" => parse_count("--max-proposal-bytes", v, u32::MAX as u64)
+                .map(|x| settings.max_proposal_bytes = x as usize),
+            "--dedup-epochs" => {
+                parse_count("--dedup-epochs", v, beat::settings::MAX_DEDUP_EPOCHS).map(|x| settings.dedup_epochs = x)
+            }
+            f => Err(format!("unknown flag {f:?}")),
+        };
+        if let Err(e) = r {
+            return fail(&e);
         }
     }
     let Some(out) = out else { return fail("keygen needs --out DIR") };
     if let Err(e) = Params::new(n) {
         return fail(&format!("--nodes {n}: {e}"));
     }
-    let key = match (env("BEAT_PASSPHRASE"), env("BEAT_KEY_HEX")) {
-        (Some(p), _) => KeySource::passphrase(p),
-        (None, Some(h)) => match KeySource::raw_from_hex(&h) {
-            Ok(k) => k,
-            Err(e) => return fail(&format!("BEAT_KEY_HEX: {e}")),
-        },
-        (None, None) => return fail("set BEAT_PASSPHRASE (or BEAT_KEY_HEX) to seal the key files"),
+    if let Err(e) = settings.validate() {
+        return fail(&e.to_string());
+    }
+    if env("BEAT_PASSPHRASE").is_some() || env("BEAT_KEY_HEX").is_some() {
+        return fail(
+            "keygen seals each key file under its own secret, so one node's secret opens only its own file: \
+             unset BEAT_PASSPHRASE / BEAT_KEY_HEX, and give --passphrases FILE (one per line, one per node) or let \
+             keygen make a random key per node (written to DIR/node-<id>.secret)",
+        );
+    }
+    // One secret per node: passphrases from a file, or fresh random raw keys.
+    let (secrets, raw_hex): (Vec<KeySource>, Option<Vec<zeroize::Zeroizing<String>>>) = match &passphrases {
+        Some(path) => {
+            let text = match std::fs::read_to_string(path) {
+                Ok(t) => zeroize::Zeroizing::new(t),
+                Err(e) => return fail(&format!("--passphrases {}: {e}", path.display())),
+            };
+            let lines: Vec<&str> = text.lines().map(str::trim_end).collect();
+            if lines.len() != n || lines.iter().any(|l| l.is_empty()) {
+                return fail(&format!(
+                    "--passphrases {}: expected {n} non-empty lines (one passphrase per node, by id), found {}",
+                    path.display(),
+                    lines.iter().filter(|l| !l.is_empty()).count()
+                ));
+            }
+            (lines.iter().map(|l| KeySource::passphrase(*l)).collect(), None)
+        }
+        None => {
+            let keys: Vec<zeroize::Zeroizing<String>> =
+                (0..n).map(|_| zeroize::Zeroizing::new(hex::encode(rand::random::<[u8; 32]>()))).collect();
+            let sources = keys.iter().map(|h| KeySource::raw_from_hex(h)).collect::<Result<Vec<_>, _>>();
+            match sources {
+                Ok(s) => (s, Some(keys)),
+                Err(e) => return fail(&e.to_string()),
+            }
+        }
     };
     let addresses: Vec<Addresses> =
         (0..n).map(|i| Addresses::clearnet(format!("{host}:{}", base as usize + i))).collect();
-    let session = SessionId(rand::random());
-    match keystore::write_cluster(&out, session, &addresses, tor_port, &key, &KdfParams::OWASP, &mut rand::rngs::OsRng)
-    {
-        Ok(_) => {
-            println!("wrote {}/cluster.toml and {n} sealed key files", out.display());
-            ExitCode::SUCCESS
-        }
-        Err(e) => fail(&e.to_string()),
+    let spec = keystore::DealSpec { session: SessionId(rand::random()), settings, addresses, onion_port: tor_port };
+    if let Err(e) = keystore::write_cluster(&out, &spec, &secrets, &KdfParams::OWASP, &mut rand::rngs::OsRng) {
+        return fail(&e.to_string());
     }
+    if let Some(keys) = raw_hex {
+        for (id, key) in keys.iter().enumerate() {
+            let path = out.join(format!("node-{id}.secret"));
+            if let Err(e) = keystore::storage::write_new_file(&path, format!("{}\n", key.as_str()).as_bytes(), true) {
+                return fail(&e.to_string());
+            }
+        }
+    }
+    println!(
+        "wrote {dir}/cluster.toml ({variant}, batch size {b}) and {n} key files, each sealed under its own secret",
+        dir = out.display(),
+        variant = spec.settings.variant,
+        b = spec.settings.batch_size
+    );
+    if passphrases.is_none() {
+        println!(
+            "hand node <id> three things: cluster.toml (public), node-<id>.key (sealed) and, over a separate channel, \
+             node-<id>.secret (its key: the daemon reads BEAT_KEY_HEX_FILE=<path> or BEAT_KEY_HEX=<hex>); then delete \
+             {}/node-*.secret",
+            out.display()
+        );
+    } else {
+        println!("node <id> opens node-<id>.key with line <id + 1> of the passphrase file (BEAT_PASSPHRASE)");
+    }
+    ExitCode::SUCCESS
 }
 
 /// A comma-separated list of `n` addresses from `var`, else the cluster file's.
@@ -521,12 +599,18 @@ fn onion_key(args: &[String]) -> ExitCode {
     ExitCode::SUCCESS
 }
 
-/// The key file's secret from `BEAT_PASSPHRASE` or `BEAT_KEY_HEX`.
+/// The key file's secret from `BEAT_PASSPHRASE`, `BEAT_KEY_HEX` or `BEAT_KEY_HEX_FILE` (exactly one).
 fn key_source() -> Result<KeySource, String> {
-    match (env("BEAT_PASSPHRASE"), env("BEAT_KEY_HEX")) {
-        (Some(p), _) => Ok(KeySource::passphrase(p)),
-        (None, Some(h)) => KeySource::raw_from_hex(&h).map_err(|e| format!("BEAT_KEY_HEX: {e}")),
-        (None, None) => Err("BEAT_KEY_FILE needs BEAT_PASSPHRASE or BEAT_KEY_HEX".into()),
+    match (env("BEAT_PASSPHRASE"), env("BEAT_KEY_HEX"), env("BEAT_KEY_HEX_FILE")) {
+        (Some(p), None, None) => Ok(KeySource::passphrase(p)),
+        (None, Some(h), None) => KeySource::raw_from_hex(&h).map_err(|e| format!("BEAT_KEY_HEX: {e}")),
+        (None, None, Some(f)) => {
+            KeySource::raw_from_file(std::path::Path::new(&f)).map_err(|e| format!("BEAT_KEY_HEX_FILE {f}: {e}"))
+        }
+        (None, None, None) => {
+            Err("BEAT_KEY_FILE needs its secret: BEAT_PASSPHRASE, BEAT_KEY_HEX or BEAT_KEY_HEX_FILE".into())
+        }
+        _ => Err("set only one of BEAT_PASSPHRASE, BEAT_KEY_HEX and BEAT_KEY_HEX_FILE".into()),
     }
 }
 
@@ -584,13 +668,29 @@ fn run_node(args: &[String]) -> ExitCode {
     if id >= peers.len() {
         return fail(&format!("node id {id} is not in a committee of {} (ids 0..{})", peers.len(), peers.len() - 1));
     }
-    let variant = match env("BEAT_VARIANT") {
-        Some(v) => match Variant::from_name(&v).filter(|v| !v.client_encrypted() && !v.dispersed()) {
-            Some(v) => v,
-            None => return fail(&format!("BEAT_VARIANT {v:?}: the daemon's key-value app runs BEAT0 or BEAT1")),
+    let env_variant = match env("BEAT_VARIANT") {
+        Some(v) => match Variant::from_name(&v) {
+            Some(v) => Some(v),
+            None => return fail(&format!("BEAT_VARIANT {v:?}: expected BEAT0 … BEAT4")),
         },
-        None => Variant::Beat0,
+        None => None,
     };
+    // With a cluster file the variant is the committee's (fixed at keygen); BEAT_VARIANT may
+    // only repeat it.
+    let variant = match (&cluster, env_variant) {
+        (Some(c), Some(v)) if v != c.public.settings.variant => {
+            return fail(&format!(
+                "BEAT_VARIANT {v} differs from the cluster file's [consensus] variant {}; a committee's consensus \
+                 settings are fixed at keygen",
+                c.public.settings.variant
+            ))
+        }
+        (Some(c), _) => c.public.settings.variant,
+        (None, v) => v.unwrap_or(Variant::Beat0),
+    };
+    if variant.client_encrypted() || variant.dispersed() {
+        return fail(&format!("variant {variant}: the daemon's key-value app runs BEAT0 or BEAT1"));
+    }
     let cluster_addresses: Option<Vec<Addresses>> =
         cluster.as_ref().map(|c| c.nodes.iter().map(|n| n.addresses.clone()).collect());
     let dev = cluster.is_none();
@@ -621,7 +721,7 @@ fn run_node(args: &[String]) -> ExitCode {
                 ));
             }
             eprintln!("beat: WARNING: INSECURE DEVELOPMENT KEYS (anyone can derive them); for a real cluster use `beat keygen`");
-            match dev_keys(peers.len()) {
+            match dev_keys(peers.len(), beat::Settings::with_variant(variant)) {
                 Ok(mut k) => {
                     let ids = dev_identities(peers.len());
                     (k.swap_remove(id), ids[id].clone(), ids.iter().map(|i| i.public()).collect())
@@ -664,7 +764,7 @@ fn run_node(args: &[String]) -> ExitCode {
         identity,
         peer_identities,
         transports,
-        beat: beat::Config { variant, ..beat::Config::default() },
+        beat: beat::Config::default(),
         data_dir,
         snapshot_every,
         submit_queue: 20_000,
@@ -720,7 +820,7 @@ fn main() -> ExitCode {
         Some("keygen") => keygen(&args[1..]),
         Some("onion-key") => onion_key(&args[1..]),
         Some("-h" | "--help" | "help") => {
-            println!("usage: beat local [--nodes N] [--seconds S] [--variant V]\n       beat [ID [PORT [METRICS_PORT]]]\n       beat keygen --nodes N --out DIR [--host H] [--base-port P] [--tor-port P]\n       beat onion-key --out DIR");
+            println!("usage: beat local [--nodes N] [--seconds S] [--variant V]\n       beat [ID [PORT [METRICS_PORT]]]\n       beat keygen --nodes N --out DIR [--host H] [--base-port P] [--tor-port P] [--passphrases FILE]\n                   [--variant V] [--batch-size B] [--max-tx-size S] [--max-proposal-bytes P] [--dedup-epochs E]\n       beat onion-key --out DIR");
             ExitCode::SUCCESS
         }
         _ => run_node(&args),

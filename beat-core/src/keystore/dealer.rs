@@ -3,12 +3,19 @@
 //! ## The cluster file (`cluster.toml`, public)
 //!
 //! ```toml
-//! version = 1
-//! session = "<64 hex digits>"
+//! version = 2
+//! session = "<64 hex digits>"                                       # the dealer's base session
 //! n = 4
 //! f = 1
 //! coin_group_key = "<96 hex digits: BLS12-381 G1, compressed>"      # pk = g1^p(0)
 //! encryption_commitments = ["<64 hex: Ristretto255>", ...]          # Feldman C_0 .. C_f
+//!
+//! [consensus]                     # fixed at keygen: decides validity (beat::Settings)
+//! variant = "BEAT0"
+//! batch_size = 1000
+//! max_tx_size = 65536
+//! max_proposal_bytes = 33554432
+//! dedup_epochs = 64
 //!
 //! [[nodes]]
 //! id = 0
@@ -22,9 +29,12 @@
 //! i2p = "xxxx.b32.i2p:7000"                                         # optional
 //! ```
 //!
-//! Operators may edit the addresses; everything else is key material, checked on load
-//! ([`ClusterConfig::from_file`] lists the checks). Unknown fields are refused, so a misspelt
-//! key is an error rather than silently ignored.
+//! Operators may edit the addresses; everything else is key material or consensus settings,
+//! checked on load ([`ClusterConfig::from_file`] lists the checks). Unknown fields are refused,
+//! so a misspelt key is an error rather than silently ignored. The committee's session id is
+//! the base `session` bound to `n`, `f` and `[consensus]`
+//! ([`Settings::bind_session`](crate::beat::Settings::bind_session)); each key file records
+//! it, so a node whose cluster file has other consensus settings refuses to start.
 //!
 //! ## The node key file (`node-<id>.key`, secret)
 //!
@@ -53,14 +63,15 @@ use super::identity::{IdentityKey, IdentityPublic};
 use super::storage::{self, KdfParams, KeySource};
 use super::KeystoreError;
 use crate::beat::keys::{NodeKeys, PublicKeys};
+use crate::beat::Settings;
 use crate::crypto::coin::{CoinPublicKey, CoinSecretShare, G1_COMPRESSED_LEN};
 use crate::crypto::elgamal;
 use crate::{NodeId, Params, SessionId};
 
 /// Name of the cluster file the dealer writes.
 pub const CLUSTER_FILE_NAME: &str = "cluster.toml";
-/// The cluster file version this build writes and reads.
-pub const CLUSTER_FILE_VERSION: u32 = 1;
+/// The cluster file version this build writes and reads (2: with `[consensus]`).
+pub const CLUSTER_FILE_VERSION: u32 = 2;
 /// Largest cluster file read (a 64-node cluster file is about 30 KB).
 const MAX_CLUSTER_FILE_BYTES: usize = 1 << 20;
 /// Format byte of the node key file plaintext.
@@ -120,12 +131,15 @@ impl Addresses {
 pub struct ClusterFile {
     /// [`CLUSTER_FILE_VERSION`].
     pub version: u32,
-    /// Session id, 64 hex digits.
+    /// The dealer's base session id, 64 hex digits (the committee's session binds it to `n`,
+    /// `f` and `consensus`).
     pub session: String,
     /// Committee size.
     pub n: usize,
     /// Faults tolerated.
     pub f: usize,
+    /// The settings that decide validity, fixed at keygen.
+    pub consensus: Settings,
     /// Coin group key `g1^p(0)`, compressed G1, 96 hex digits.
     pub coin_group_key: String,
     /// Feldman commitments `C_0 .. C_f` of the encryption key, compressed Ristretto255, 64 hex digits each.
@@ -153,7 +167,9 @@ pub struct NodeFileEntry {
 /// A validated cluster file.
 #[derive(Clone, Debug)]
 pub struct ClusterConfig {
-    /// Session, parameters and threshold public keys.
+    /// The dealer's base session (what the cluster file records).
+    pub base_session: SessionId,
+    /// Session (bound to parameters and settings), parameters, settings and threshold public keys.
     pub public: PublicKeys,
     /// Every node, indexed by id.
     pub nodes: Vec<NodeInfo>,
@@ -196,10 +212,16 @@ impl ClusterConfig {
     pub fn from_file(file: &ClusterFile) -> Result<Self, KeystoreError> {
         let invalid = KeystoreError::InvalidCluster;
         if file.version != CLUSTER_FILE_VERSION {
-            return Err(invalid(format!("version {} (this build reads version {CLUSTER_FILE_VERSION})", file.version)));
+            return Err(invalid(format!(
+                "version {} (this build reads version {CLUSTER_FILE_VERSION}, which adds the [consensus] settings; \
+                 deal the committee again with `beat keygen`)",
+                file.version
+            )));
         }
-        let session = SessionId(hex_array(&file.session, &"session")?);
+        let base_session = SessionId(hex_array(&file.session, &"session")?);
         let params = Params::with_f(file.n, file.f)?;
+        file.consensus.validate().map_err(|e| invalid(format!("[consensus]: {e}")))?;
+        let session = file.consensus.bind_session(&base_session, params);
         if file.nodes.len() != params.n {
             return Err(invalid(format!("{} nodes listed, but n = {}", file.nodes.len(), params.n)));
         }
@@ -256,8 +278,14 @@ impl ClusterConfig {
             e.addresses.check(e.id)?;
             nodes.push(NodeInfo { id: e.id, identity, addresses: e.addresses.clone() });
         }
-        let public = PublicKeys { params, session, coin: Arc::new(coin), encryption: Arc::new(encryption) };
-        Ok(ClusterConfig { public, nodes })
+        let public = PublicKeys {
+            params,
+            settings: file.consensus.clone(),
+            session,
+            coin: Arc::new(coin),
+            encryption: Arc::new(encryption),
+        };
+        Ok(ClusterConfig { base_session, public, nodes })
     }
 
     /// The on-disk form.
@@ -266,9 +294,10 @@ impl ClusterConfig {
         let enc = &self.public.encryption;
         ClusterFile {
             version: CLUSTER_FILE_VERSION,
-            session: hex::encode(self.public.session.0),
+            session: hex::encode(self.base_session.0),
             n: self.public.params.n,
             f: self.public.params.f,
+            consensus: self.public.settings.clone(),
             coin_group_key: hex::encode(coin.group_key.to_compressed()),
             encryption_commitments: enc.commitments().iter().map(|c| hex::encode(c.compress().as_bytes())).collect(),
             nodes: self
@@ -293,7 +322,8 @@ impl ClusterConfig {
         let body = toml::to_string_pretty(&self.to_file()).map_err(|e| KeystoreError::InvalidCluster(e.to_string()))?;
         Ok(format!(
             "# BEAT cluster file (public). Operators may edit the [nodes.addresses] tables;\n\
-             # every other value is key material and is checked when a node loads this file.\n\n{body}"
+             # every other value is key material or a [consensus] setting fixed at keygen (bound\n\
+             # into the session), and is checked when a node loads this file.\n\n{body}"
         ))
     }
 
@@ -376,67 +406,95 @@ impl NodeKeyFile {
     }
 }
 
-/// Deal a committee of `addresses.len()` nodes (`f = ⌊(n−1)/3⌋`) for `session`: threshold
-/// keys from [`crate::beat::keys::deal`] and a fresh ed25519 identity per node.
+/// What the dealer deals: a committee of `addresses.len()` nodes (`f = ⌊(n−1)/3⌋`) under a base
+/// session, with fixed consensus settings.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DealSpec {
+    /// The base session (a fresh random one for a new committee).
+    pub session: SessionId,
+    /// The settings that decide validity, bound into the session.
+    pub settings: Settings,
+    /// Each node's addresses, by id.
+    pub addresses: Vec<Addresses>,
+    /// With a Tor port, each node without a Tor address gets its identity-derived onion on
+    /// that port.
+    pub onion_port: Option<u16>,
+}
+
+/// Deal a committee: threshold keys from [`crate::beat::keys::deal`] and a fresh ed25519
+/// identity per node.
 pub fn deal_cluster(
-    session: SessionId,
-    addresses: &[Addresses],
-    onion_port: Option<u16>,
+    spec: &DealSpec,
     rng: &mut impl rand_core::CryptoRngCore,
 ) -> Result<(ClusterConfig, Vec<NodeKeyFile>), KeystoreError> {
-    let params = Params::new(addresses.len())?;
-    for (id, a) in addresses.iter().enumerate() {
+    let params = Params::new(spec.addresses.len())?;
+    for (id, a) in spec.addresses.iter().enumerate() {
         a.check(id)?;
     }
-    let keys = crate::beat::keys::deal(params, session, rng);
+    spec.settings.validate().map_err(|e| KeystoreError::InvalidCluster(format!("[consensus]: {e}")))?;
+    let keys = crate::beat::keys::deal(params, spec.session, spec.settings.clone(), rng);
     let public = match keys.first() {
         Some(k) => k.public.clone(),
         None => return Err(KeystoreError::Params(crate::ParamsError::TooFewNodes(0))),
     };
     let mut nodes = Vec::with_capacity(params.n);
     let mut secrets = Vec::with_capacity(params.n);
-    for (k, a) in keys.into_iter().zip(addresses) {
+    for (k, a) in keys.into_iter().zip(&spec.addresses) {
         let identity = IdentityKey::generate(rng);
         let mut addresses = a.clone();
         // The onion service key is derived from the identity: its address is known now.
-        if let (Some(port), None) = (onion_port, &addresses.tor) {
+        if let (Some(port), None) = (spec.onion_port, &addresses.tor) {
             addresses.tor = Some(format!("{}:{port}", super::OnionKey::derive(&identity).hostname()));
         }
         nodes.push(NodeInfo { id: k.id, identity: identity.public(), addresses });
         secrets.push(NodeKeyFile {
             id: k.id,
-            session,
+            session: public.session,
             params,
             coin_secret: (*k.coin_secret).clone(),
             decryption_secret: (*k.decryption_secret).clone(),
             identity,
         });
     }
-    Ok((ClusterConfig { public, nodes }, secrets))
+    Ok((ClusterConfig { base_session: spec.session, public, nodes }, secrets))
 }
 
-/// Deal a committee and write `dir/cluster.toml` (mode 0644) and `dir/node-<id>.key`
-/// (mode 0600, sealed under `key`; `kdf` applies to a passphrase). Creates `dir` if needed and
-/// refuses to overwrite any existing file (checked before anything is written).
+/// Deal a committee and write `dir/cluster.toml` (mode 0644) and `dir/node-<id>.key` (mode
+/// 0600), node `i`'s file sealed under `keys[i]` (`kdf` applies to passphrases). Every node gets
+/// its own secret, so one node's secret opens only its own file: `keys` must have one entry per
+/// node, no two alike. Creates `dir` if needed and refuses to overwrite any existing file
+/// (checked before anything is written).
 pub fn write_cluster(
     dir: &Path,
-    session: SessionId,
-    addresses: &[Addresses],
-    onion_port: Option<u16>,
-    key: &KeySource,
+    spec: &DealSpec,
+    keys: &[KeySource],
     kdf: &KdfParams,
     rng: &mut impl rand_core::CryptoRngCore,
 ) -> Result<ClusterConfig, KeystoreError> {
+    let n = spec.addresses.len();
+    if keys.len() != n {
+        return Err(KeystoreError::KeySources(format!("{} key secrets for {n} nodes (one per node)", keys.len())));
+    }
+    for (i, a) in keys.iter().enumerate() {
+        if let Some(j) = keys[..i].iter().position(|b| a.same_secret(b)) {
+            return Err(KeystoreError::KeySources(format!(
+                "node {i}'s key secret is node {j}'s too; each node's secret must open only its own key file"
+            )));
+        }
+    }
     std::fs::create_dir_all(dir).map_err(|source| KeystoreError::Io { path: dir.to_path_buf(), source })?;
     let cluster_path = dir.join(CLUSTER_FILE_NAME);
-    let key_paths: Vec<PathBuf> = (0..addresses.len()).map(|id| dir.join(node_key_file_name(id))).collect();
+    let key_paths: Vec<PathBuf> = (0..n).map(|id| dir.join(node_key_file_name(id))).collect();
     if let Some(existing) = std::iter::once(&cluster_path).chain(&key_paths).find(|p| p.exists()) {
         return Err(KeystoreError::Exists(existing.clone()));
     }
-    let (config, secrets) = deal_cluster(session, addresses, onion_port, rng)?;
+    let (config, secrets) = deal_cluster(spec, rng)?;
     // Seal everything before writing anything, so a bad key source leaves no partial cluster.
-    let sealed =
-        secrets.iter().map(|s| storage::seal(&s.to_bytes(), key, kdf, rng)).collect::<Result<Vec<Vec<u8>>, _>>()?;
+    let sealed = secrets
+        .iter()
+        .zip(keys)
+        .map(|(s, key)| storage::seal(&s.to_bytes(), key, kdf, rng))
+        .collect::<Result<Vec<Vec<u8>>, _>>()?;
     storage::write_new_file(&cluster_path, config.to_toml()?.as_bytes(), false)?;
     for (path, bytes) in key_paths.iter().zip(&sealed) {
         storage::write_new_file(path, bytes, true)?;
@@ -462,11 +520,14 @@ pub fn load_node_keys(
 ) -> Result<(NodeKeys, IdentityKey), KeystoreError> {
     let plaintext = storage::open_file(path, key)?;
     let file = NodeKeyFile::from_bytes(&plaintext)?;
-    if file.session != cluster.public.session {
-        return Err(KeystoreError::KeyFileMismatch("session"));
-    }
     if file.params != cluster.public.params {
         return Err(KeystoreError::KeyFileMismatch("committee size (n, f)"));
+    }
+    if file.session != cluster.public.session {
+        return Err(KeystoreError::KeyFileMismatch(
+            "session (the key file was dealt for another committee, or for other [consensus] settings: \
+             a committee's variant, batch size, size limits and de-duplication window are fixed at keygen)",
+        ));
     }
     let node = cluster.nodes.get(file.id).ok_or(KeystoreError::KeyFileMismatch("node id"))?;
     if !cluster.public.coin.verify_key_share(&file.coin_secret) {
@@ -504,8 +565,17 @@ mod tests {
         (0..n).map(|i| Addresses::clearnet(format!("127.0.0.1:{}", 7000 + i))).collect()
     }
 
-    fn pass() -> KeySource {
-        KeySource::passphrase("dealer passphrase")
+    /// Node `i`'s passphrase.
+    fn pass(i: usize) -> KeySource {
+        KeySource::passphrase(format!("dealer passphrase of node {i}"))
+    }
+
+    fn passes(n: usize) -> Vec<KeySource> {
+        (0..n).map(pass).collect()
+    }
+
+    fn spec(session: SessionId, n: usize, onion_port: Option<u16>) -> DealSpec {
+        DealSpec { session, settings: Settings::default(), addresses: addresses(n), onion_port }
     }
 
     /// Write a 4-node cluster into a fresh directory.
@@ -513,7 +583,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let mut rng = ChaCha20Rng::seed_from_u64(seed);
         let session = SessionId::from_name("dealer-test");
-        let config = write_cluster(dir.path(), session, &addresses(4), None, &pass(), &fast(), &mut rng).unwrap();
+        let config = write_cluster(dir.path(), &spec(session, 4, None), &passes(4), &fast(), &mut rng).unwrap();
         (dir, config)
     }
 
@@ -522,13 +592,17 @@ mod tests {
         let (dir, written) = written(1);
         let cluster = load_cluster(&dir.path().join(CLUSTER_FILE_NAME)).unwrap();
         assert_eq!(cluster.params(), Params::new(4).unwrap());
-        assert_eq!(cluster.session(), SessionId::from_name("dealer-test"));
+        assert_eq!(cluster.base_session, SessionId::from_name("dealer-test"));
+        // The session binds the base session to the committee size and its settings.
+        let bound = Settings::default().bind_session(&SessionId::from_name("dealer-test"), cluster.params());
+        assert_eq!(cluster.session(), bound);
+        assert_eq!(cluster.public.settings, Settings::default());
         assert_eq!(cluster.nodes, written.nodes);
         assert_eq!(*cluster.public.coin, *written.public.coin);
         assert_eq!(cluster.nodes[2].addresses.clearnet.as_deref(), Some("127.0.0.1:7002"));
 
         let loaded: Vec<(NodeKeys, IdentityKey)> = (0..4)
-            .map(|id| load_node_keys(&dir.path().join(node_key_file_name(id)), &pass(), &cluster).unwrap())
+            .map(|id| load_node_keys(&dir.path().join(node_key_file_name(id)), &pass(id), &cluster).unwrap())
             .collect();
         let session = cluster.session();
         let name = CoinName { domain: Domain { protocol: "t", session: &session, epoch: 1, instance: 0 }, round: 0 };
@@ -586,7 +660,7 @@ mod tests {
         // Node 1's keys still load against the edited file.
         std::fs::write(&path, &edited).unwrap();
         let cluster = load_cluster(&path).unwrap();
-        assert!(load_node_keys(&dir.path().join("node-1.key"), &pass(), &cluster).is_ok());
+        assert!(load_node_keys(&dir.path().join("node-1.key"), &pass(1), &cluster).is_ok());
         // A misspelt field is an error, not ignored.
         let typo = text.replacen("clearnet = ", "clearnt = ", 1);
         assert!(matches!(ClusterConfig::from_toml(&typo), Err(KeystoreError::InvalidCluster(_))));
@@ -596,14 +670,15 @@ mod tests {
     #[test]
     fn invalid_cluster_files_are_refused() {
         let mut rng = ChaCha20Rng::seed_from_u64(4);
-        let (config, _) = deal_cluster(SessionId::from_name("v"), &addresses(4), None, &mut rng).unwrap();
-        let (other, _) = deal_cluster(SessionId::from_name("v"), &addresses(4), None, &mut rng).unwrap();
+        let (config, _) = deal_cluster(&spec(SessionId::from_name("v"), 4, None), &mut rng).unwrap();
+        let (other, _) = deal_cluster(&spec(SessionId::from_name("v"), 4, None), &mut rng).unwrap();
         let good = config.to_file();
         assert!(ClusterConfig::from_file(&good).is_ok());
         let other = other.to_file();
         type Mutation = Box<dyn Fn(&mut ClusterFile)>;
         let cases: Vec<(&str, Mutation)> = vec![
-            ("version 2", Box::new(|f| f.version = 2)),
+            ("version 1", Box::new(|f| f.version = 1)),
+            ("[consensus]: consensus setting dedup_epochs", Box::new(|f| f.consensus.dedup_epochs = 0)),
             ("session", Box::new(|f| f.session = "00".repeat(31))),
             ("session", Box::new(|f| f.session = "xy".repeat(32))),
             ("at least 4 nodes", Box::new(|f| f.n = 3)),
@@ -672,28 +747,39 @@ mod tests {
         let (dir_a, a) = written(5);
         let (dir_b, b) = written(6); // same session name, different keys
         let key_a1 = dir_a.path().join("node-1.key");
-        assert!(load_node_keys(&key_a1, &pass(), &a).is_ok());
-        assert!(matches!(load_node_keys(&key_a1, &pass(), &b), Err(KeystoreError::KeyFileMismatch("coin key share"))));
+        assert!(load_node_keys(&key_a1, &pass(1), &a).is_ok());
+        assert!(matches!(load_node_keys(&key_a1, &pass(1), &b), Err(KeystoreError::KeyFileMismatch("coin key share"))));
         // A cluster file for another session.
         let mut rng = ChaCha20Rng::seed_from_u64(7);
         let other_dir = tempfile::tempdir().unwrap();
         let c = write_cluster(
             other_dir.path(),
-            SessionId::from_name("other"),
-            &addresses(4),
-            None,
-            &pass(),
+            &spec(SessionId::from_name("other"), 4, None),
+            &passes(4),
             &fast(),
             &mut rng,
         )
         .unwrap();
-        assert!(matches!(load_node_keys(&key_a1, &pass(), &c), Err(KeystoreError::KeyFileMismatch("session"))));
-        // A cluster of another size.
-        let d =
-            write_cluster(&other_dir.path().join("n5"), a.session(), &addresses(5), None, &pass(), &fast(), &mut rng)
-                .unwrap();
+        assert!(
+            matches!(load_node_keys(&key_a1, &pass(1), &c), Err(KeystoreError::KeyFileMismatch(m)) if m.starts_with("session"))
+        );
+        // The same committee dealt with other consensus settings: node 1's file of `a`, with a's
+        // cluster file edited to another batch size, is refused (the session binds the settings).
+        let mut edited = a.to_file();
+        edited.consensus.batch_size += 1;
+        let edited = ClusterConfig::from_file(&edited).unwrap();
+        let err = load_node_keys(&key_a1, &pass(1), &edited).unwrap_err().to_string();
+        assert!(err.contains("[consensus] settings"), "{err}");
+        // One node's secret opens only its own key file.
         assert!(matches!(
-            load_node_keys(&key_a1, &pass(), &d),
+            load_node_keys(&dir_a.path().join("node-2.key"), &pass(1), &a),
+            Err(KeystoreError::WrongKeyOrTampered)
+        ));
+        // A cluster of another size.
+        let d = write_cluster(&other_dir.path().join("n5"), &spec(a.session(), 5, None), &passes(5), &fast(), &mut rng)
+            .unwrap();
+        assert!(matches!(
+            load_node_keys(&key_a1, &pass(1), &d),
             Err(KeystoreError::KeyFileMismatch("committee size (n, f)"))
         ));
         // The cluster file with node 1's identity replaced by a fresh one.
@@ -701,19 +787,19 @@ mod tests {
         file.nodes[1].identity = IdentityKey::generate(&mut rng).public().to_hex();
         let swapped = ClusterConfig::from_file(&file).unwrap();
         assert!(matches!(
-            load_node_keys(&key_a1, &pass(), &swapped),
+            load_node_keys(&key_a1, &pass(1), &swapped),
             Err(KeystoreError::KeyFileMismatch("identity key"))
         ));
-        assert!(load_node_keys(&dir_a.path().join("node-2.key"), &pass(), &swapped).is_ok());
+        assert!(load_node_keys(&dir_a.path().join("node-2.key"), &pass(2), &swapped).is_ok());
         // The decryption share is checked independently of the coin share: a key file with
         // a's coin share and b's decryption share.
-        let mut plain = storage::open_file(&key_a1, &pass()).unwrap();
-        let b_plain = storage::open_file(&dir_b.path().join("node-1.key"), &pass()).unwrap();
+        let mut plain = storage::open_file(&key_a1, &pass(1)).unwrap();
+        let b_plain = storage::open_file(&dir_b.path().join("node-1.key"), &pass(1)).unwrap();
         plain[77..109].copy_from_slice(&b_plain[77..109]);
         let mixed = other_dir.path().join("mixed.key");
-        storage::seal_to_file(&mixed, &plain, &pass(), &fast(), &mut rng).unwrap();
+        storage::seal_to_file(&mixed, &plain, &pass(1), &fast(), &mut rng).unwrap();
         assert!(matches!(
-            load_node_keys(&mixed, &pass(), &a),
+            load_node_keys(&mixed, &pass(1), &a),
             Err(KeystoreError::KeyFileMismatch("decryption key share"))
         ));
         // Wrong passphrase.
@@ -726,7 +812,7 @@ mod tests {
     #[test]
     fn node_key_file_layout_round_trips_and_rejects_garbage() {
         let mut rng = ChaCha20Rng::seed_from_u64(8);
-        let (_, secrets) = deal_cluster(SessionId::from_name("k"), &addresses(7), None, &mut rng).unwrap();
+        let (_, secrets) = deal_cluster(&spec(SessionId::from_name("k"), 7, None), &mut rng).unwrap();
         let bytes = secrets[5].to_bytes();
         assert_eq!(bytes.len(), NODE_KEY_LEN);
         assert_eq!(bytes.len(), 141);
@@ -755,43 +841,49 @@ mod tests {
         let (dir, _) = written(9);
         let before = std::fs::read(dir.path().join("node-0.key")).unwrap();
         let mut rng = ChaCha20Rng::seed_from_u64(10);
-        let err = write_cluster(dir.path(), SessionId::from_name("x"), &addresses(4), None, &pass(), &fast(), &mut rng)
+        let err = write_cluster(dir.path(), &spec(SessionId::from_name("x"), 4, None), &passes(4), &fast(), &mut rng)
             .unwrap_err();
         assert!(matches!(err, KeystoreError::Exists(_)), "{err}");
         assert_eq!(std::fs::read(dir.path().join("node-0.key")).unwrap(), before);
 
         let fresh = tempfile::tempdir().unwrap();
         assert!(matches!(
-            write_cluster(fresh.path(), SessionId::from_name("x"), &addresses(3), None, &pass(), &fast(), &mut rng),
+            write_cluster(fresh.path(), &spec(SessionId::from_name("x"), 3, None), &passes(3), &fast(), &mut rng),
             Err(KeystoreError::Params(_))
         ));
         // An empty passphrase fails before anything is written.
+        let mut empty = passes(4);
+        empty[2] = KeySource::passphrase("");
         assert!(matches!(
-            write_cluster(
-                fresh.path(),
-                SessionId::from_name("x"),
-                &addresses(4),
-                None,
-                &KeySource::passphrase(""),
-                &fast(),
-                &mut rng
-            ),
+            write_cluster(fresh.path(), &spec(SessionId::from_name("x"), 4, None), &empty, &fast(), &mut rng),
             Err(KeystoreError::EmptyPassphrase)
         ));
+        // One secret per node, no two alike.
+        let x = spec(SessionId::from_name("x"), 4, None);
+        let err = write_cluster(fresh.path(), &x, &passes(3), &fast(), &mut rng).unwrap_err().to_string();
+        assert!(err.contains("3 key secrets for 4 nodes"), "{err}");
+        let mut twice = passes(4);
+        twice[3] = pass(1);
+        let err = write_cluster(fresh.path(), &x, &twice, &fast(), &mut rng).unwrap_err().to_string();
+        assert!(err.contains("node 3's key secret is node 1's too"), "{err}");
+        // Settings out of range are refused by name.
+        let bad = DealSpec { settings: Settings { batch_size: 0, ..Settings::default() }, ..x.clone() };
+        let err = write_cluster(fresh.path(), &bad, &passes(4), &fast(), &mut rng).unwrap_err().to_string();
+        assert!(err.contains("batch_size"), "{err}");
         assert_eq!(std::fs::read_dir(fresh.path()).unwrap().count(), 0);
         // Raw-key sealing works end to end.
-        let raw = KeySource::Raw(Zeroizing::new([3; 32]));
+        let raw: Vec<KeySource> = (0..4).map(|i| KeySource::Raw(Zeroizing::new([3 + i as u8; 32]))).collect();
         // With an onion port, every node's Tor address is its identity-derived onion.
         let cluster =
-            write_cluster(fresh.path(), SessionId::from_name("x"), &addresses(4), Some(7500), &raw, &fast(), &mut rng)
+            write_cluster(fresh.path(), &spec(SessionId::from_name("x"), 4, Some(7500)), &raw, &fast(), &mut rng)
                 .unwrap();
         for (id, node) in cluster.nodes.iter().enumerate() {
-            let (_, identity) = load_node_keys(&fresh.path().join(node_key_file_name(id)), &raw, &cluster).unwrap();
+            let (_, identity) = load_node_keys(&fresh.path().join(node_key_file_name(id)), &raw[id], &cluster).unwrap();
             let onion = format!("{}:7500", crate::keystore::OnionKey::derive(&identity).hostname());
             assert_eq!(node.addresses.tor.as_deref(), Some(onion.as_str()));
         }
         assert!(matches!(
-            load_node_keys(&fresh.path().join("node-0.key"), &pass(), &cluster),
+            load_node_keys(&fresh.path().join("node-0.key"), &pass(0), &cluster),
             Err(KeystoreError::KeySourceMismatch { .. })
         ));
     }
@@ -799,7 +891,7 @@ mod tests {
     #[test]
     fn debug_output_never_contains_secrets() {
         let mut rng = ChaCha20Rng::seed_from_u64(11);
-        let (cluster, secrets) = deal_cluster(SessionId::from_name("d"), &addresses(4), None, &mut rng).unwrap();
+        let (cluster, secrets) = deal_cluster(&spec(SessionId::from_name("d"), 4, None), &mut rng).unwrap();
         let file = &secrets[1];
         let secret_hex = [
             hex::encode(*file.coin_secret.to_bytes()),

@@ -47,7 +47,7 @@ use std::path::PathBuf;
 
 pub use dealer::{
     deal_cluster, load_cluster, load_node_keys, node_key_file_name, write_cluster, Addresses, ClusterConfig,
-    ClusterFile, NodeFileEntry, NodeInfo, NodeKeyFile, CLUSTER_FILE_NAME, CLUSTER_FILE_VERSION,
+    ClusterFile, DealSpec, NodeFileEntry, NodeInfo, NodeKeyFile, CLUSTER_FILE_NAME, CLUSTER_FILE_VERSION,
 };
 pub use identity::{IdentityKey, IdentityPublic};
 pub use onion::OnionKey;
@@ -139,6 +139,9 @@ pub enum KeystoreError {
     /// The cluster file does not parse or fails a check.
     #[error("invalid cluster file: {0}")]
     InvalidCluster(String),
+    /// The dealer was given the wrong number of key secrets, or the same secret twice.
+    #[error("key secrets: {0}")]
+    KeySources(String),
     /// The key file belongs to another cluster, node or key set.
     #[error("the key file does not match the cluster file: {0} differs")]
     KeyFileMismatch(&'static str),

@@ -105,6 +105,18 @@ impl KeySource {
     }
 }
 
+impl KeySource {
+    /// Whether two sources are the same secret (constant time in the secret's bytes).
+    pub fn same_secret(&self, other: &KeySource) -> bool {
+        use subtle::ConstantTimeEq;
+        match (self, other) {
+            (KeySource::Passphrase(a), KeySource::Passphrase(b)) => bool::from(a.as_bytes().ct_eq(b.as_bytes())),
+            (KeySource::Raw(a), KeySource::Raw(b)) => bool::from(a[..].ct_eq(&b[..])),
+            _ => false,
+        }
+    }
+}
+
 impl std::fmt::Debug for KeySource {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {

@@ -144,6 +144,8 @@ pub struct Simulation {
     net_rng: ChaCha20Rng,
     adv_rng: ChaCha20Rng,
     keys: Vec<beat::NodeKeys>,
+    /// Each node's session (a misconfigured member's differs: the others drop its envelopes).
+    sessions: Vec<SessionId>,
     adversary: Box<dyn Adversary>,
     byzantine: Vec<bool>,
     crashed: Vec<bool>,
@@ -184,15 +186,25 @@ impl Simulation {
         let params = Params::new(case.n).expect("simulated committees have n ≥ 4");
         let mut master = ChaCha20Rng::seed_from_u64(case.seed);
         let session = SessionId::from_name(&format!("sim-{}", case.seed));
-        let keys = beat::deal(params, session, &mut master);
-        let config = Config { variant: case.variant, batch_size: case.batch_size, ..Config::default() };
-        let nodes = keys.iter().map(|k| Beat::new(k.clone(), config.clone())).collect();
+        let settings =
+            beat::Settings { variant: case.variant, batch_size: case.batch_size, ..beat::Settings::default() };
+        let keys = beat::deal(params, session, settings.clone(), &mut master);
         let node_rngs = (0..case.n)
             .map(|_| ChaCha20Rng::from_rng(&mut master).expect("seeding from a ChaCha20 rng cannot fail"))
             .collect();
         let net_rng = ChaCha20Rng::from_rng(&mut master).expect("infallible");
         let mut adv_rng = ChaCha20Rng::from_rng(&mut master).expect("infallible");
         let adversary = case.adversary.build(case.n, params.f, &mut adv_rng);
+        // A misconfigured member runs with its own settings, hence its own session.
+        let mut node_keys = keys.clone();
+        for (i, k) in node_keys.iter_mut().enumerate() {
+            if let Some(own) = adversary.settings(i, &settings) {
+                k.public.session = own.bind_session(&session, params);
+                k.public.settings = own;
+            }
+        }
+        let sessions = node_keys.iter().map(|k| k.public.session).collect();
+        let nodes = node_keys.into_iter().map(|k| Beat::new(k, Config::default())).collect();
         let faulty = adversary.faulty();
         let byzantine: Vec<bool> =
             (0..case.n).map(|i| faulty.contains(&i) && adversary.crash_time(i).is_none()).collect();
@@ -209,6 +221,7 @@ impl Simulation {
             net_rng,
             adv_rng,
             keys,
+            sessions,
             adversary,
             byzantine,
             crashed: vec![false; case.n],
@@ -400,6 +413,8 @@ impl Simulation {
                 let step = self.nodes[node].handle_input(Input::Submit(tx.clone()), &mut self.node_rngs[node]);
                 match step {
                     Ok(step) => self.process_step(node, step),
+                    // A misconfigured member refuses the committee's client transactions.
+                    Err(_) if !self.checker.is_correct(node) => {}
                     Err(e) => panic!("submit refused in simulation: {e}"),
                 }
             }
@@ -492,8 +507,8 @@ impl Simulation {
             self.update_crashes();
             let Some(env) = self.slots[slot].take() else { continue };
             self.free.push(slot);
-            if !self.alive(env.to) {
-                // Lost to a crashed node: the crash adversary's doing.
+            if !self.alive(env.to) || self.sessions[env.from] != self.sessions[env.to] {
+                // Lost to a crashed node, or refused by the router as another session's.
                 self.injected += 1;
                 continue;
             }

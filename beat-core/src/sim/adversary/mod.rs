@@ -10,6 +10,7 @@
 mod agreement;
 mod broadcast;
 mod common;
+mod config;
 mod decryption;
 mod network;
 mod storage;
@@ -26,6 +27,7 @@ use crate::NodeId;
 use agreement::{bad_coin::BadCoin, coin_steering::CoinSteering};
 use broadcast::{bad_fragment::BadFragment, equivocator::Equivocator, inconsistent_fragments::InconsistentFragments};
 use common::{Carrier, Snoop, Split};
+use config::mismatched_settings::MismatchedSettings;
 use decryption::{bad_dec_share::BadDec, crafted_kappa::CraftedKappa, malformed_ciphertext::Malformed};
 use network::{censor::Censor, crash::Crash, dropper::Dropper, honest::Honest, partition::Partition, reorder::Reorder};
 use storage::{byzantine_holder::WrongReadData, silent_holders::SilentHolders};
@@ -88,6 +90,10 @@ pub trait Adversary {
     fn canary(&self) -> bool {
         false
     }
+    /// The consensus settings `node` runs with, if not the committee's (a misconfigured member).
+    fn settings(&self, _node: NodeId, _committee: &crate::beat::Settings) -> Option<crate::beat::Settings> {
+        None
+    }
 }
 
 /// The named adversaries.
@@ -138,13 +144,16 @@ pub enum AdversaryKind {
     /// with one honest node's share and a forged share, and sends the forged share to that node
     /// only (see `decryption/crafted_kappa.rs`).
     CraftedKappa,
+    /// `f` members run with consensus settings other than the committee's; their session differs,
+    /// so the others never accept their traffic (see `config/mismatched_settings.rs`).
+    MismatchedSettings,
     /// Canary: `f + 1` colluding nodes split a broadcast; the checker must catch it.
     Canary,
 }
 
 impl AdversaryKind {
     /// Every adversary except the canary.
-    pub const ALL: [AdversaryKind; 17] = [
+    pub const ALL: [AdversaryKind; 18] = [
         AdversaryKind::None,
         AdversaryKind::Crash,
         AdversaryKind::Silent,
@@ -162,6 +171,7 @@ impl AdversaryKind {
         AdversaryKind::SilentHolders,
         AdversaryKind::Censor,
         AdversaryKind::CraftedKappa,
+        AdversaryKind::MismatchedSettings,
     ];
 
     /// Whether the adversary attacks something `variant` has (decryption shares and
@@ -202,6 +212,7 @@ impl AdversaryKind {
             AdversaryKind::SilentHolders => "silent-holders",
             AdversaryKind::Censor => "censor",
             AdversaryKind::CraftedKappa => "crafted-kappa",
+            AdversaryKind::MismatchedSettings => "mismatched-settings",
             AdversaryKind::Canary => "canary",
         }
     }
@@ -263,6 +274,7 @@ impl AdversaryKind {
                 Box::new(InconsistentFragments { faulty, n, chosen: HashMap::new() })
             }
             AdversaryKind::Censor => Box::new(Censor::new(n, quiet, rng)),
+            AdversaryKind::MismatchedSettings => Box::new(MismatchedSettings { faulty, kind: rng.gen_range(0..4) }),
             AdversaryKind::CraftedKappa => {
                 let victim = (0..n).find(|i| !faulty.contains(i)).expect("n > f");
                 Box::new(CraftedKappa { faulty, victim, chosen: HashMap::new(), carrier: Carrier::default() })
