@@ -20,6 +20,30 @@ pub struct Batch {
     /// BEAT3/4: the dispersed values committed in this epoch, in proposer order (read them
     /// with `Input::Read`).
     pub stored: Vec<StoredValue>,
+    /// BEAT2: the `(client, seq)` of each transaction, in the same order (empty for the other
+    /// variants). A node that takes this batch by catch-up learns from it what its replay
+    /// filter needs.
+    #[serde(default)]
+    pub client_ids: Vec<ClientTxId>,
+}
+
+/// BEAT2: a client transaction's identity, committed at most once.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct ClientTxId {
+    /// The client.
+    pub client: u64,
+    /// Its sequence number.
+    pub seq: u64,
+}
+
+impl ClientTxId {
+    /// The digest buffers and de-duplication key this identity by.
+    pub fn digest(&self) -> crate::crypto::hash::Digest {
+        crate::crypto::hash::tagged_hash(
+            super::client::CLIENT_TX_PROTOCOL,
+            &[&self.client.to_le_bytes(), &self.seq.to_le_bytes()],
+        )
+    }
 }
 
 /// A value dispersed with AVID-FP and committed: each node holds one fragment of it.

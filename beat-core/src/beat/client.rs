@@ -24,10 +24,11 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::batch::ClientTxId;
 use super::keys::PublicKeys;
 use crate::codec::{self, DecodeError};
 use crate::crypto::elgamal::{Ciphertext, VerifiedCiphertext};
-use crate::crypto::hash::{tagged_hash, Digest, Domain};
+use crate::crypto::hash::{Digest, Domain};
 use crate::SessionId;
 
 /// Protocol tag of client transaction labels.
@@ -70,8 +71,13 @@ impl ClientTransaction {
     }
 
     /// The identity under which it is committed at most once: `(client, seq)`.
+    pub fn id(&self) -> ClientTxId {
+        ClientTxId { client: self.client, seq: self.seq }
+    }
+
+    /// The digest of [`ClientTransaction::id`] (what buffers and filters key it by).
     pub fn identity(&self) -> Digest {
-        tagged_hash(CLIENT_TX_PROTOCOL, &[&self.client.to_le_bytes(), &self.seq.to_le_bytes()])
+        self.id().digest()
     }
 
     /// Check the label and the proof; the result is the only thing a node makes a decryption

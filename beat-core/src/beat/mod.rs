@@ -15,10 +15,13 @@ pub mod batch;
 pub mod client;
 pub mod keys;
 pub mod node;
+pub mod replay;
 pub mod settings;
 pub mod store;
+#[cfg(test)]
+mod tests;
 
-pub use batch::Batch;
+pub use batch::{Batch, ClientTxId};
 pub use keys::{deal, NodeKeys, PublicKeys};
 pub use node::{Beat, BeatError, Checkpoint, Config, Content, Input, Message, Output, ReadError, ReadOutcome};
 pub use settings::{Settings, SettingsError};

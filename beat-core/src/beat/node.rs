@@ -44,9 +44,10 @@ use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
-use super::batch::{Batch, Contribution, StoredValue};
+use super::batch::{Batch, ClientTxId, Contribution, StoredValue};
 use super::client::{ClientTransaction, ClientTxError};
 use super::keys::NodeKeys;
+use super::replay::{ClientWindows, ClientWindowsState};
 use super::settings::Settings;
 use super::store::{FragmentStore, MemFragmentStore, ValueId};
 use super::Variant;
@@ -148,6 +149,17 @@ pub enum BeatError {
     /// An internal protocol error (a bug, never a peer's doing).
     #[error("common subset: {0}")]
     Acs(#[from] AcsError<BroadcastError>),
+    /// BEAT2: this client's `(client, seq)` was committed already (or is too old to tell).
+    #[error("client {client}'s transaction {seq} was committed already, or is older than its replay window")]
+    ReplayedClientTransaction {
+        /// The client.
+        client: u64,
+        /// Its sequence number.
+        seq: u64,
+    },
+    /// `fast_forward` was given a batch that cannot be a committed one.
+    #[error("catch-up batch: {0}")]
+    MalformedCatchUp(&'static str),
     /// `fast_forward` was given a batch for another epoch than the current one.
     #[error("catch-up batch for epoch {got}, but the node is at epoch {current}")]
     NotCurrentEpoch {
@@ -190,6 +202,9 @@ pub struct Checkpoint {
     pub buffer: Vec<serde_bytes::ByteBuf>,
     /// Per recent epoch, the committed identities (32-byte digests, concatenated).
     pub recent: Vec<(u64, serde_bytes::ByteBuf)>,
+    /// BEAT2: every tracked client's replay window.
+    #[serde(default)]
+    pub clients: ClientWindowsState,
 }
 
 /// What a node outputs.
@@ -240,7 +255,7 @@ pub enum ReadError {
 struct Decryption {
     cts: Vec<VerifiedCiphertext>,
     /// BEAT2: each ciphertext's `(client, seq)` identity.
-    ids: Vec<Option<Digest>>,
+    ids: Vec<Option<ClientTxId>>,
     /// Share lists not yet checked (the right length, checked on arrival), by sender.
     unverified: BTreeMap<NodeId, DecryptionShares>,
     /// Share lists whose proof verified, by sender: the only ones ever combined.
@@ -251,6 +266,16 @@ struct Decryption {
     plaintexts: Vec<Option<Option<Vec<u8>>>>,
 }
 
+/// One decrypted (or plain) transaction of a contribution.
+#[derive(Debug)]
+struct Entry {
+    /// What the BEAT0/1 window and the buffer key it by (for BEAT2 the digest of its identity).
+    digest: Digest,
+    /// BEAT2: the client's `(client, seq)`.
+    client: Option<ClientTxId>,
+    tx: Vec<u8>,
+}
+
 #[derive(Debug)]
 struct Epoch {
     acs: Acs<Broadcast>,
@@ -259,8 +284,8 @@ struct Epoch {
     accepted: Option<Vec<NodeId>>,
     /// Decryptions in progress.
     decryptions: BTreeMap<NodeId, Decryption>,
-    /// Finished contributions (invalid → empty): (identity, transaction).
-    contributions: BTreeMap<NodeId, Vec<(Digest, Vec<u8>)>>,
+    /// Finished contributions (invalid → empty).
+    contributions: BTreeMap<NodeId, Vec<Entry>>,
     /// Share lists that arrived before our ACS output: (proposer, sender) → shares.
     early_shares: BTreeMap<(NodeId, NodeId), DecryptionShares>,
     /// BEAT3/4: the agreed cross-checksums.
@@ -295,6 +320,8 @@ pub struct Beat {
     /// Identities committed in recent epochs, oldest first.
     recent: VecDeque<(u64, Vec<Digest>)>,
     recent_set: HashSet<Digest>,
+    /// BEAT2: the per-client replay windows (`(client, seq)` at most once, ever).
+    clients: ClientWindows,
     /// Key of the randomness derived per epoch (proposals, decryption-share proofs).
     nonce_key: zeroize::Zeroizing<[u8; 32]>,
     /// BEAT3/4: the dispersal code, the fragment store, committed cross-checksums and reads.
@@ -396,6 +423,7 @@ impl Beat {
             buffered: HashSet::new(),
             recent: VecDeque::new(),
             recent_set: HashSet::new(),
+            clients: ClientWindows::default(),
             nonce_key,
             code: match variant {
                 // `Params` guarantees n ≥ 3f + 1, so both codes exist.
@@ -417,6 +445,7 @@ impl Beat {
             epoch: self.epoch,
             buffer: self.buffer.iter().map(|(_, tx)| serde_bytes::ByteBuf::from(tx.clone())).collect(),
             recent: self.recent.iter().map(|(e, ds)| (*e, serde_bytes::ByteBuf::from(ds.concat()))).collect(),
+            clients: self.clients.state(),
         }
     }
 
@@ -432,6 +461,7 @@ impl Beat {
             beat.recent_set.extend(digests.iter().copied());
             beat.recent.push_back((*e, digests));
         }
+        beat.clients = ClientWindows::restore(&checkpoint.clients);
         for tx in &checkpoint.buffer {
             // Re-checked like any submit; a transaction that no longer fits is dropped.
             let _ = beat.submit(tx.to_vec());
@@ -490,6 +520,18 @@ impl Beat {
         self.submit(tx)
     }
 
+    /// Put `tx` in the buffer without any check (a Byzantine proposer's choice, for tests).
+    #[cfg(test)]
+    pub(crate) fn force_buffer_for_test(&mut self, tx: Vec<u8>) {
+        let d = if self.settings.variant.client_encrypted() {
+            ClientTransaction::decode(&tx, usize::MAX).map(|c| c.identity()).unwrap_or_else(|_| tx_digest(&tx))
+        } else {
+            tx_digest(&tx)
+        };
+        self.buffered.insert(d);
+        self.buffer.push_back((d, tx));
+    }
+
     /// Transactions waiting in the buffer.
     pub fn buffered(&self) -> usize {
         self.buffer.len()
@@ -541,11 +583,14 @@ impl Beat {
             return Err(BeatError::TransactionTooLarge { size: tx.len(), max: self.settings.max_tx_size });
         }
         let d = if self.settings.variant.client_encrypted() {
-            // Refuse an invalid client ciphertext before it can be ordered.
+            // Refuse an invalid or replayed client ciphertext before it can be ordered.
             let ctx = ClientTransaction::decode(&tx, self.settings.max_tx_size)?;
-            let id = ctx.identity();
+            let id = ctx.id();
+            if !self.clients.fresh(id) {
+                return Err(BeatError::ReplayedClientTransaction { client: id.client, seq: id.seq });
+            }
             ctx.verify(&self.keys.public)?;
-            id
+            id.digest()
         } else {
             tx_digest(&tx)
         };
@@ -560,6 +605,25 @@ impl Beat {
         Ok(())
     }
 
+    /// BEAT2: drop from the head of the buffer (what the next proposal draws from) client
+    /// transactions that can no longer commit: their `(client, seq)` committed meanwhile (in
+    /// another ciphertext), or fell out of the client's replay window. Proposing them would only
+    /// make every node decrypt them and drop them.
+    fn drop_replayed_from_buffer(&mut self) {
+        let head = self.buffer.len().min(self.settings.batch_size);
+        let max_tx = self.settings.max_tx_size;
+        let stale: Vec<usize> = (0..head)
+            .filter(|&i| {
+                ClientTransaction::decode(&self.buffer[i].1, max_tx).map_or(true, |c| !self.clients.fresh(c.id()))
+            })
+            .collect();
+        for i in stale.into_iter().rev() {
+            if let Some((d, _)) = self.buffer.remove(i) {
+                self.buffered.remove(&d);
+            }
+        }
+    }
+
     /// Propose for the current epoch if we have not and there is a reason to.
     fn maybe_propose(&mut self, force: bool, rng: &mut dyn rand_core::CryptoRngCore) -> Result<BeatStep, BeatError> {
         let e = self.epoch;
@@ -567,6 +631,9 @@ impl Beat {
         let already = self.epochs.get(&e).is_some_and(|s| s.proposed);
         if already || !(force || started || !self.buffer.is_empty()) {
             return Ok(Step::new());
+        }
+        if self.settings.variant.client_encrypted() {
+            self.drop_replayed_from_buffer();
         }
         // ⌈b/n⌉ transactions drawn at random from the first b.
         let window = self.buffer.len().min(self.settings.batch_size);
@@ -616,7 +683,7 @@ impl Beat {
         e: u64,
         j: NodeId,
         value: &[u8],
-    ) -> (Vec<(Option<Digest>, VerifiedCiphertext)>, bool) {
+    ) -> (Vec<(Option<ClientTxId>, VerifiedCiphertext)>, bool) {
         let (max, max_tx) = (self.settings.max_proposal_bytes, self.settings.max_tx_size);
         if !self.settings.variant.client_encrypted() {
             let label = self.proposal_label(e, j);
@@ -632,7 +699,7 @@ impl Beat {
         let mut invalid = false;
         for tx in txs {
             let checked = ClientTransaction::decode(&tx, max_tx).and_then(|c| {
-                let id = c.identity();
+                let id = c.id();
                 c.verify(&self.keys.public).map(|ct| (Some(id), ct))
             });
             match checked {
@@ -777,11 +844,14 @@ impl Beat {
         let Some(d) = state.decryptions.remove(&j) else { return step };
         let contribution = if client {
             let opened = d.ids.into_iter().zip(d.plaintexts).filter_map(|(id, p)| Some((id?, p??)));
-            opened.filter(|(_, p)| p.len() <= max_tx).collect()
+            opened
+                .filter(|(_, p)| p.len() <= max_tx)
+                .map(|(id, tx)| Entry { digest: id.digest(), client: Some(id), tx })
+                .collect()
         } else {
             let plaintext = d.plaintexts.into_iter().next().flatten().flatten().unwrap_or_default();
             match Contribution::decode(&plaintext, max_bytes, max_txs, max_tx) {
-                Ok(txs) => txs.into_iter().map(|tx| (tx_digest(&tx), tx)).collect(),
+                Ok(txs) => txs.into_iter().map(|tx| Entry { digest: tx_digest(&tx), client: None, tx }).collect(),
                 Err(_) => {
                     step.faults.push(Fault { node: j, kind: FaultKind::MalformedBatch });
                     Vec::new()
@@ -818,21 +888,30 @@ impl Beat {
             let mut contributions = state.contributions;
             let mut seen = HashSet::new();
             let mut transactions = Vec::new();
+            let mut client_ids = Vec::new();
             let mut digests = Vec::new();
             for j in &proposers {
-                for (d, tx) in contributions.remove(j).unwrap_or_default() {
-                    if self.recent_set.contains(&d) || !seen.insert(d) {
+                for entry in contributions.remove(j).unwrap_or_default() {
+                    // BEAT2: a (client, seq) commits at most once, ever (the replay windows);
+                    // BEAT0/1: the same bytes not again within `dedup_epochs`.
+                    let committed_before = match entry.client {
+                        Some(id) => !self.clients.fresh(id),
+                        None => self.recent_set.contains(&entry.digest),
+                    };
+                    if committed_before || !seen.insert(entry.digest) {
                         continue;
                     }
-                    digests.push(d);
-                    transactions.push(tx);
+                    digests.push(entry.digest);
+                    client_ids.extend(entry.client);
+                    transactions.push(entry.tx);
                 }
             }
             if self.settings.variant.dispersed() && proposers.contains(&self.keys.id) {
                 // Our dispersed batch is committed (as a stored value, not as transactions).
                 digests.extend(std::mem::take(&mut state.own));
             }
-            step.extend(self.finish_epoch(Batch { epoch: e, proposers, transactions, stored }, digests, rng)?);
+            let batch = Batch { epoch: e, proposers, transactions, stored, client_ids };
+            step.extend(self.finish_epoch(batch, digests, rng)?);
         }
         Ok(step)
     }
@@ -853,8 +932,16 @@ impl Beat {
             self.buffer.retain(|(d, _)| !committed.contains(d));
             self.buffered.retain(|d| !committed.contains(d));
         }
-        self.recent_set.extend(digests.iter().copied());
-        self.recent.push_back((e, digests));
+        for id in &batch.client_ids {
+            self.clients.record(*id, e);
+        }
+        if self.settings.variant.client_encrypted() {
+            // BEAT2 de-duplicates by the replay windows alone.
+            self.recent.push_back((e, Vec::new()));
+        } else {
+            self.recent_set.extend(digests.iter().copied());
+            self.recent.push_back((e, digests));
+        }
         while self.recent.front().is_some_and(|(old, _)| old + self.settings.dedup_epochs <= e) {
             if let Some((_, old)) = self.recent.pop_front() {
                 for d in old {
@@ -886,9 +973,13 @@ impl Beat {
 
     /// Catch-up: take `batch`, which `f + 1` peers confirmed as the committed batch of our
     /// current epoch, as committed without running the epoch (the driver checks the
-    /// confirmations). The epoch's protocol state is dropped; nothing more is sent for it.
-    /// De-duplication learns the batch's transaction digests (for BEAT2, plaintext digests);
-    /// BEAT3/4 reads of its values are not possible here (no cross-checksums).
+    /// confirmations). What the epoch's protocol state already holds is kept where the batch
+    /// commits it: BEAT3/4 fragments this node verified and the cross-checksums it saw for the
+    /// committed values (so it can serve and read them), and our own transactions leave the
+    /// buffer when our proposal is in the batch (they are never proposed again). The filters
+    /// learn exactly what a normal commit teaches them: the transactions' digests (BEAT0/1) or
+    /// the `(client, seq)` identities the batch carries (BEAT2). The rest of the epoch's state is
+    /// dropped; nothing more is sent for it.
     pub fn fast_forward(
         &mut self,
         batch: Batch,
@@ -897,8 +988,32 @@ impl Beat {
         if batch.epoch != self.epoch {
             return Err(BeatError::NotCurrentEpoch { got: batch.epoch, current: self.epoch });
         }
-        self.epochs.remove(&batch.epoch);
-        let digests = batch.transactions.iter().map(|tx| tx_digest(tx)).collect();
+        let client = self.settings.variant.client_encrypted();
+        if client && batch.client_ids.len() != batch.transactions.len() {
+            return Err(BeatError::MalformedCatchUp("BEAT2 batch without one client id per transaction"));
+        }
+        let mut digests: Vec<Digest> = if client {
+            batch.client_ids.iter().map(ClientTxId::digest).collect()
+        } else {
+            batch.transactions.iter().map(|tx| tx_digest(tx)).collect()
+        };
+        if let Some(mut state) = self.epochs.remove(&batch.epoch) {
+            for v in &batch.stored {
+                let id = ValueId { epoch: batch.epoch, proposer: v.proposer };
+                let Some(Broadcast::AvidFp(bc)) = state.acs.broadcast_mut(v.proposer) else { continue };
+                if let Some(cc) = bc.cross_checksum(&v.digest).cloned() {
+                    if let Some(fragment) = bc.take_fragment_of(&v.digest) {
+                        self.store.put(id, fragment);
+                    }
+                    self.checksums.insert(id, cc);
+                }
+            }
+            // A value committed in our name is our proposal (no one else's `Val` is accepted for
+            // our instance), so the transactions in it are committed.
+            if self.settings.variant.dispersed() && batch.stored.iter().any(|v| v.proposer == self.keys.id) {
+                digests.extend(std::mem::take(&mut state.own));
+            }
+        }
         let step = self.finish_epoch(batch, digests, rng)?;
         self.finish(step, rng)
     }

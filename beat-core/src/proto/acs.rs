@@ -128,6 +128,9 @@ where
         rng: &mut dyn rand_core::CryptoRngCore,
     ) -> Result<(), AcsError<B::Error>> {
         let outs = step.lift(child, |m| AcsMessage { proposer: j, content: AcsContent::Broadcast(m) });
+        if self.output_done {
+            return Ok(()); // the set is fixed; the instance only completes its own state
+        }
         for value in outs {
             if self.delivered[j].is_none() {
                 self.delivered[j] = Some(value);
@@ -220,28 +223,93 @@ where
         if j >= self.params.n || from >= self.params.n {
             return Ok(Step::fault(from, FaultKind::OutOfRange));
         }
-        if self.output_done {
-            return Ok(Step::new());
-        }
         let mut step = Step::new();
         match msg.content {
+            // Broadcast traffic goes to its instance until the instance terminates, even after
+            // it delivered or ACS output: AVID-FP still takes a late `Val` (the fragment the node
+            // stores). A delivered RBC/AVID instance has terminated.
             AcsContent::Broadcast(m) => {
-                if self.delivered[j].is_some() || self.broadcasts[j].terminated() {
+                let rejected = self.output_done && self.decided[j] != Some(true);
+                if self.broadcasts[j].terminated() || rejected {
                     return Ok(step);
                 }
                 let child = self.broadcasts[j].handle_message(from, m, rng).map_err(AcsError::Broadcast)?;
                 self.handle_broadcast_step(j, child, &mut step, rng)?;
             }
+            AcsContent::Aba(_) if self.output_done => return Ok(step),
             AcsContent::Aba(m) => {
                 let child = self.abas[j].handle_message(from, m, rng)?;
                 self.handle_aba_step(j, child, &mut step, rng)?;
             }
         }
-        self.try_output(&mut step);
+        if !self.output_done {
+            self.try_output(&mut step);
+        }
         Ok(step)
     }
 
     fn terminated(&self) -> bool {
         self.output_done
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use std::sync::Arc;
+
+    use rand::SeedableRng;
+
+    use super::*;
+    use crate::crypto::fpc::CrossChecksum;
+    use crate::proto::avid_fp::{fpc_context, AvidFp, AvidFpMessage, DispersalCode};
+    use crate::proto::broadcast::{Broadcast, BroadcastMessage};
+    use crate::SessionId;
+
+    /// A node that delivered an AVID-FP dispersal from others' `Echo`/`Ready` before the
+    /// disperser's `Val` reached it still takes its fragment when the `Val` arrives: ACS keeps
+    /// forwarding broadcast traffic to an instance that has not terminated (it used to drop
+    /// everything for a delivered instance, so the late-`Val` path never ran).
+    #[test]
+    fn late_val_reaches_a_delivered_avid_fp_instance() {
+        let params = Params::new(4).unwrap();
+        let session = SessionId::from_name("acs-late-val");
+        let code = Arc::new(DispersalCode::reed_solomon(params).unwrap());
+        let coin = {
+            let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(1);
+            let keys = crate::beat::deal(params, session, crate::beat::Settings::default(), &mut rng);
+            keys[2].coin_keys()
+        };
+        let me = 2;
+        let bcs =
+            (0..4).map(|j| Broadcast::AvidFp(AvidFp::new(params, me, j, 0, &session, code.clone(), 1 << 20))).collect();
+        let abas = (0..4).map(|j| Aba::new(params, me, session, 0, j, coin.clone())).collect();
+        let mut acs: Acs<Broadcast> = Acs::new(params, me, 0, bcs, abas);
+        let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(2);
+        // Disperser 0's value, fragments and cross-checksum.
+        let fragments = code.linear().encode(&[7u8; 3000]);
+        let cc =
+            CrossChecksum::build(code.linear(), code.commitment(), &fpc_context(&session, 0, 0), &fragments).unwrap();
+        let msg =
+            |m: AvidFpMessage| AcsMessage { proposer: 0, content: AcsContent::Broadcast(BroadcastMessage::AvidFp(m)) };
+        for from in [0, 1, 3] {
+            let _ = acs.handle_message(from, msg(AvidFpMessage::Echo(cc.clone())), &mut rng).unwrap();
+        }
+        for from in [0, 1, 3] {
+            let _ = acs.handle_message(from, msg(AvidFpMessage::Ready(cc.digest())), &mut rng).unwrap();
+        }
+        assert!(acs.delivered(0), "delivered from echoes and readies alone");
+        let Some(Broadcast::AvidFp(bc)) = acs.broadcast_mut(0) else { panic!() };
+        assert!(bc.take_fragment().is_none(), "no fragment yet");
+        let val = AvidFpMessage::Val { cc: cc.clone(), fragment: fragments[me].clone() };
+        let step = acs.handle_message(0, msg(val), &mut rng).unwrap();
+        assert!(step.faults.is_empty());
+        let Some(Broadcast::AvidFp(bc)) = acs.broadcast_mut(0) else { panic!() };
+        assert_eq!(bc.take_fragment(), Some(fragments[me].clone()));
+        // A bad late fragment is a fault against the disperser, not a fragment.
+        let mut acs2_val = fragments[me].clone();
+        acs2_val[0] ^= 1;
+        let step = acs.handle_message(0, msg(AvidFpMessage::Val { cc, fragment: acs2_val }), &mut rng).unwrap();
+        assert_eq!(step.faults.len(), 1);
     }
 }

@@ -154,6 +154,8 @@ pub struct AvidFp {
     fragment: Option<(Digest, Vec<u8>)>,
     ready_sent: bool,
     delivered: Option<Digest>,
+    /// The delivered cross-checksum (kept for catch-up and late fragments).
+    delivered_cc: Option<CrossChecksum>,
     echoes: Votes<Digest>,
     readies: Votes<Digest>,
     /// Cross-checksums seen in a Val or a counted Echo (at most `n + 1`).
@@ -185,6 +187,7 @@ impl AvidFp {
             fragment: None,
             ready_sent: false,
             delivered: None,
+            delivered_cc: None,
             echoes: Votes::new(params.n),
             readies: Votes::new(params.n),
             known: Vec::new(),
@@ -199,10 +202,31 @@ impl AvidFp {
     /// Our fragment, if we hold one that verified against the delivered cross-checksum (what
     /// the node stores after the epoch commits).
     pub fn take_fragment(&mut self) -> Option<Vec<u8>> {
-        match (&self.fragment, self.delivered) {
-            (Some((d, _)), Some(delivered)) if *d == delivered => self.fragment.take().map(|(_, f)| f),
+        let delivered = self.delivered?;
+        self.take_fragment_of(&delivered)
+    }
+
+    /// Our fragment, if it verified against the cross-checksum with digest `d` (catch-up: the
+    /// batch names the committed digest; this instance may not have delivered yet).
+    pub fn take_fragment_of(&mut self, d: &Digest) -> Option<Vec<u8>> {
+        match &self.fragment {
+            Some((have, _)) if have == d => self.fragment.take().map(|(_, f)| f),
             _ => None,
         }
+    }
+
+    /// A cross-checksum with digest `d` this instance has seen (in a `Val`, a counted `Echo`,
+    /// or delivered).
+    pub fn cross_checksum(&self, d: &Digest) -> Option<&CrossChecksum> {
+        self.known
+            .iter()
+            .find(|(k, _)| k == d)
+            .map(|(_, cc)| cc)
+            .or(self.delivered_cc.as_ref().filter(|cc| cc.digest() == *d))
+    }
+
+    fn holds_delivered_fragment(&self) -> bool {
+        matches!((&self.fragment, self.delivered), (Some((d, _)), Some(delivered)) if *d == delivered)
     }
 
     fn max_fragment(&self) -> usize {
@@ -295,6 +319,7 @@ impl AvidFp {
         let Some((_, cc)) = self.known.iter().find(|(k, _)| *k == d) else { return step };
         let out = crate::codec::encode(cc);
         self.delivered = Some(d);
+        self.delivered_cc = Some(cc.clone());
         self.known.clear();
         step.events.push(Event::Delivered { epoch: self.epoch, proposer: self.proposer, digest: d });
         step.output.push(out);
@@ -350,9 +375,11 @@ impl Protocol for AvidFp {
             return Ok(Step::fault(from, FaultKind::OutOfRange));
         }
         if self.delivered.is_some() {
-            // Still take our fragment from a late Val (it is what we store), nothing else.
+            // Still take our fragment of the delivered cross-checksum from a late Val (it is
+            // what we store; ACS forwards broadcast traffic until this instance terminates),
+            // nothing else.
             if let AvidFpMessage::Val { cc, fragment } = msg {
-                if self.fragment.is_none() && from == self.proposer && Some(cc.digest()) == self.delivered {
+                if !self.holds_delivered_fragment() && from == self.proposer && Some(cc.digest()) == self.delivered {
                     let code = self.code.linear();
                     if cc.verify_fragment(code, self.code.commitment(), &self.context, self.our_id, &fragment).is_ok() {
                         self.fragment = Some((cc.digest(), fragment));
@@ -370,8 +397,10 @@ impl Protocol for AvidFp {
         })
     }
 
+    /// Delivered, and holding our verified fragment (until then a late `Val` is still taken:
+    /// ACS keeps forwarding it; see `take_fragment`).
     fn terminated(&self) -> bool {
-        self.delivered.is_some()
+        self.delivered.is_some() && self.holds_delivered_fragment()
     }
 }
 

@@ -1,0 +1,230 @@
+//! Node-level tests of catch-up, de-duplication and storage on a small FIFO network (the
+//! simulator covers the adversaries; these pin down one mechanism each).
+#![allow(clippy::unwrap_used)]
+
+use std::collections::VecDeque;
+
+use rand::SeedableRng;
+use rand_chacha::ChaCha20Rng;
+
+use super::client::Client;
+use super::*;
+use crate::proto::{Protocol, Step};
+use crate::{NodeId, Params, SessionId};
+
+/// `n` nodes over a FIFO network. `cut(from, to, msg)` drops a message.
+struct Net {
+    nodes: Vec<Beat>,
+    rngs: Vec<ChaCha20Rng>,
+    queue: VecDeque<(NodeId, NodeId, Message)>,
+    batches: Vec<Vec<Batch>>,
+    reads: Vec<Vec<ReadOutcome>>,
+    cut: Box<dyn Fn(NodeId, NodeId, &Message) -> bool>,
+}
+
+impl Net {
+    fn new(n: usize, settings: Settings, seed: u64) -> (Self, Vec<NodeKeys>) {
+        let mut rng = ChaCha20Rng::seed_from_u64(seed);
+        let keys = deal(Params::new(n).unwrap(), SessionId::from_name("beat-tests"), settings, &mut rng);
+        let nodes = keys.iter().map(|k| Beat::new(k.clone(), Config::default())).collect();
+        let net = Net {
+            nodes,
+            rngs: (0..n).map(|i| ChaCha20Rng::seed_from_u64(seed * 100 + i as u64)).collect(),
+            queue: VecDeque::new(),
+            batches: vec![Vec::new(); n],
+            reads: vec![Vec::new(); n],
+            cut: Box::new(|_, _, _| false),
+        };
+        (net, keys)
+    }
+
+    fn absorb(&mut self, from: NodeId, step: Step<Message, Output>) {
+        for (target, msg) in step.messages {
+            for to in 0..self.nodes.len() {
+                if target.includes(from, to) && !(self.cut)(from, to, &msg) {
+                    self.queue.push_back((from, to, msg.clone()));
+                }
+            }
+        }
+        for out in step.output {
+            match out {
+                Output::Batch(b) => self.batches[from].push(b),
+                Output::Read(r) => self.reads[from].push(r),
+            }
+        }
+    }
+
+    fn input(&mut self, i: NodeId, input: Input) {
+        let step = self.nodes[i].handle_input(input, &mut self.rngs[i]).unwrap();
+        self.absorb(i, step);
+    }
+
+    fn run(&mut self) {
+        while let Some((from, to, msg)) = self.queue.pop_front() {
+            let step = self.nodes[to].handle_message(from, msg, &mut self.rngs[to]).unwrap();
+            self.absorb(to, step);
+        }
+    }
+
+    /// Propose everywhere (except at `skip`) and deliver until quiet.
+    fn epoch(&mut self, skip: &[NodeId]) {
+        for i in 0..self.nodes.len() {
+            if !skip.contains(&i) {
+                self.input(i, Input::Propose);
+            }
+        }
+        self.run();
+    }
+
+    fn fast_forward(&mut self, i: NodeId, batch: Batch) {
+        let step = self.nodes[i].fast_forward(batch, &mut self.rngs[i]).unwrap();
+        self.absorb(i, step);
+    }
+}
+
+/// Hole 2: a BEAT2 node that takes an epoch by catch-up must learn the committed transactions'
+/// `(client, seq)` identities (what its duplicate filter uses), not digests of plaintexts.
+/// Otherwise it re-proposes a transaction the others committed, and commits it a second time
+/// while they skip it: the logs diverge.
+#[test]
+fn beat2_catch_up_learns_client_identities() {
+    let settings = Settings { variant: Variant::Beat2, batch_size: 8, ..Settings::default() };
+    let (mut net, keys) = Net::new(4, settings, 1);
+    let mut rng = ChaCha20Rng::seed_from_u64(9);
+    let mut client = Client::new(keys[0].public.clone(), 7);
+    let txs: Vec<Vec<u8>> = (0..4).map(|i| client.encrypt(format!("pay {i}").as_bytes(), &mut rng)).collect();
+    // Every transaction reaches every node; node 3 is cut off during epoch 0.
+    for i in 0..4 {
+        for tx in &txs {
+            net.nodes[i].buffer_transaction(tx.clone()).unwrap();
+        }
+    }
+    net.cut = Box::new(|from, to, _| from == 3 || to == 3);
+    net.epoch(&[3]);
+    let epoch0 = net.batches[0][0].clone();
+    assert!(!epoch0.transactions.is_empty());
+    assert!(net.batches[1..3].iter().all(|b| b.len() == 1 && b[0] == epoch0));
+    // Node 3 catches up on epoch 0 (its driver got f + 1 matching answers), then everyone
+    // runs epoch 1 together.
+    net.fast_forward(3, epoch0.clone());
+    net.cut = Box::new(|_, _, _| false);
+    net.epoch(&[]);
+    assert_logs_agree(&net);
+    for b in &net.batches[0][1..] {
+        for tx in &b.transactions {
+            assert!(!epoch0.transactions.contains(tx), "a transaction of epoch 0 committed again in {}", b.epoch);
+        }
+    }
+}
+
+/// Every node committed the same batches.
+fn assert_logs_agree(net: &Net) {
+    let summary: Vec<Vec<(u64, usize)>> =
+        net.batches.iter().map(|b| b.iter().map(|x| (x.epoch, x.transactions.len())).collect()).collect();
+    for log in &net.batches[1..] {
+        assert_eq!(log, &net.batches[0], "logs differ (epoch, transactions): {summary:?}");
+    }
+}
+
+/// Hole 3: a client's `(client, seq)` commits at most once, even when the same ciphertext is
+/// proposed again after the de-duplication window has passed.
+#[test]
+fn beat2_client_transaction_never_commits_twice() {
+    let settings = Settings { variant: Variant::Beat2, batch_size: 4, dedup_epochs: 3, ..Settings::default() };
+    let (mut net, keys) = Net::new(4, settings, 2);
+    let mut rng = ChaCha20Rng::seed_from_u64(10);
+    let mut client = Client::new(keys[0].public.clone(), 11);
+    let old = client.encrypt(b"pay bob 10", &mut rng);
+    net.nodes[0].buffer_transaction(old.clone()).unwrap();
+    net.epoch(&[]);
+    assert_eq!(net.batches[0][0].transactions, vec![b"pay bob 10".to_vec()]);
+    // Epochs pass: the window forgets the transaction.
+    for _ in 0..5 {
+        net.epoch(&[]);
+    }
+    // A Byzantine proposer (or a replaying client) brings the old ciphertext back: refused at
+    // submit by correct nodes, and never committed even when a proposer includes it anyway.
+    let err = net.nodes[1].buffer_transaction(old.clone());
+    assert!(matches!(err, Err(BeatError::ReplayedClientTransaction { client: 11, seq: 0 })), "{err:?}");
+    net.nodes[1].force_buffer_for_test(old.clone());
+    net.epoch(&[]);
+    assert_logs_agree(&net);
+    let count = net.batches[0].iter().flat_map(|b| &b.transactions).filter(|t| t.as_slice() == b"pay bob 10").count();
+    assert_eq!(count, 1, "replayed transaction committed again");
+    // New sequence numbers of the same client still go through.
+    net.nodes[2].buffer_transaction(client.encrypt(b"pay bob 11", &mut rng)).unwrap();
+    net.epoch(&[]);
+    assert_eq!(net.batches[0].last().unwrap().transactions, vec![b"pay bob 11".to_vec()]);
+}
+
+/// BEAT0/1 promise de-duplication within `dedup_epochs` only (documented): the same bytes
+/// proposed again (here by a proposer that keeps them in its buffer) never commit twice within
+/// the window, and may after it.
+#[test]
+fn beat0_deduplicates_within_the_window_only() {
+    let settings = Settings { variant: Variant::Beat0, batch_size: 4, dedup_epochs: 3, ..Settings::default() };
+    let (mut net, _) = Net::new(4, settings, 3);
+    net.nodes[0].buffer_transaction(b"set a 1".to_vec()).unwrap();
+    net.epoch(&[]);
+    assert_eq!(net.batches[0][0].transactions, vec![b"set a 1".to_vec()]);
+    // A correct node refuses it within the window; a proposer that has it anyway proposes it
+    // every epoch until it commits again, which happens only once the window has passed.
+    assert!(net.nodes[1].buffer_transaction(b"set a 1".to_vec()).is_ok());
+    assert_eq!(net.nodes[1].buffered(), 0, "refused silently as a duplicate");
+    net.nodes[1].force_buffer_for_test(b"set a 1".to_vec());
+    net.epoch(&[]);
+    assert_logs_agree(&net);
+    let epochs: Vec<u64> = net.batches[0]
+        .iter()
+        .filter(|b| b.transactions.iter().any(|t| t.as_slice() == b"set a 1"))
+        .map(|b| b.epoch)
+        .collect();
+    // Committed at 0, blocked in epochs 1..=3 (within 3 epochs), committed again at 4.
+    assert_eq!(epochs, vec![0, 4], "committed at epochs {epochs:?}: again within the window, or never after it");
+}
+
+/// Hole 7: a BEAT3/4 node that takes an epoch by catch-up keeps the fragments it had already
+/// verified and echoed (with their cross-checksums, so it can serve and read them), and does not
+/// disperse its own already-committed transactions again.
+#[test]
+fn beat3_catch_up_keeps_fragments_and_never_redisperses() {
+    for variant in [Variant::Beat3, Variant::Beat4] {
+        let settings = Settings { variant, batch_size: 8, ..Settings::default() };
+        let (mut net, _) = Net::new(4, settings, 4);
+        for i in 0..4 {
+            net.nodes[i].buffer_transaction(format!("file {i}").into_bytes()).unwrap();
+        }
+        // Node 3 takes part in the broadcasts but hears no agreement traffic: it holds
+        // fragments of epoch 0 but cannot commit it.
+        net.cut = Box::new(|_, to, m| {
+            to == 3
+                && matches!(&m.content, Content::Acs(a) if matches!(a.content, crate::proto::acs::AcsContent::Aba(_)))
+        });
+        net.epoch(&[]);
+        let epoch0 = net.batches[0][0].clone();
+        assert!(net.batches[3].is_empty());
+        assert!(epoch0.stored.iter().any(|v| v.proposer == 3), "{variant}: node 3's value was committed");
+        net.fast_forward(3, epoch0.clone());
+        for v in &epoch0.stored {
+            let id = ValueId { epoch: 0, proposer: v.proposer };
+            assert!(
+                net.nodes[3].fragment_store().get(id).is_some(),
+                "{variant}: node 3 dropped its fragment of {id:?}"
+            );
+            assert!(net.nodes[3].committed_checksum(id).is_some(), "{variant}: no cross-checksum for {id:?}");
+        }
+        // Node 3's own transaction was committed in its value: it must not disperse it again.
+        assert_eq!(net.nodes[3].buffered(), 0, "{variant}: committed transactions left in the buffer");
+        net.cut = Box::new(|_, _, _| false);
+        net.epoch(&[]);
+        assert_logs_agree(&net);
+        // What node 3 dispersed next does not hold its committed transaction again.
+        let epoch1 = net.batches[0][1].clone();
+        assert!(epoch1.stored.iter().any(|v| v.proposer == 3));
+        net.input(0, Input::Read { id: ValueId { epoch: 1, proposer: 3 }, range: None });
+        net.run();
+        let read = net.reads[0].pop().unwrap();
+        let txs = super::batch::Contribution::decode(&read.result.unwrap(), 1 << 20, 100, 1 << 16).unwrap();
+        assert!(txs.is_empty(), "{variant}: node 3 dispersed {txs:?} again");
+    }
+}
