@@ -12,6 +12,9 @@ use super::*;
 use crate::proto::{Protocol, Step};
 use crate::{NodeId, Params, SessionId};
 
+/// Drops a message `(from, to, msg)` when it returns true.
+type Cut = Box<dyn Fn(NodeId, NodeId, &Message) -> bool>;
+
 /// `n` nodes over a FIFO network. `cut(from, to, msg)` drops a message.
 struct Net {
     nodes: Vec<Beat>,
@@ -19,7 +22,7 @@ struct Net {
     queue: VecDeque<(NodeId, NodeId, Message)>,
     batches: Vec<Vec<Batch>>,
     reads: Vec<Vec<ReadOutcome>>,
-    cut: Box<dyn Fn(NodeId, NodeId, &Message) -> bool>,
+    cut: Cut,
 }
 
 impl Net {
