@@ -69,6 +69,30 @@ fn deterministic() {
     assert_ne!(a.trace_hash, c.trace_hash);
 }
 
+/// Every canary of the campaign (every size, every variant where it applies) is caught.
+#[test]
+fn every_canary_is_caught() {
+    for case in beat_core::sim::canary_cases(1) {
+        let r = Simulation::new(case.clone()).run();
+        assert!(!r.violations.is_empty(), "canary not caught: {}", case.replay_command());
+    }
+}
+
+/// Seeds that broke safety before the decryption fix (issue 10, hole 1): a crafted key
+/// commitment opened a forged plaintext at one node (log-prefix violation at epoch 0).
+#[test]
+fn regression_crafted_kappa_seeds() {
+    for (seed, n, variant) in [
+        (6, 4, Variant::Beat0),
+        (4, 4, Variant::Beat1),
+        (2, 4, Variant::Beat2),
+        (1, 7, Variant::Beat1),
+        (5, 7, Variant::Beat2),
+    ] {
+        assert_ok(Case::new(seed, n, variant, AdversaryKind::CraftedKappa));
+    }
+}
+
 /// f + 1 colluding nodes break RBC agreement, and the checker must see it.
 #[test]
 fn canary_is_caught() {

@@ -2,12 +2,13 @@
 //!
 //! ```text
 //! beat-sim campaign [--seeds N] [--start S] [--determinism-every K] [--canaries C] [--verbose]
-//! beat-sim run --seed S [--n N] [--variant V] [--adversary NAME]
+//! beat-sim run --seed S [--n N] [--variant V] [--adversary NAME] [--long]
 //! beat-sim adversaries
 //! ```
 //!
 //! `campaign` runs seeds `S .. S+N` (each seed names its committee size, variant and adversary), re-runs
-//! every K-th seed to compare traces, runs C canaries, prints the command replaying each failed
+//! every K-th seed to compare traces, runs C rounds of the canaries (every size and variant),
+//! prints the command replaying each failed
 //! run and one `BEAT-SIM …` summary line, and exits non-zero unless everything passed.
 
 use std::process::ExitCode;
@@ -16,7 +17,7 @@ use std::time::Instant;
 use beat_core::beat::Variant;
 use beat_core::sim::{campaign, AdversaryKind, Case, Simulation};
 
-const USAGE: &str = "usage: beat-sim campaign [--seeds N] [--start S] [--determinism-every K] [--canaries C] [--verbose]\n       beat-sim run --seed S [--n N] [--variant V] [--adversary NAME]\n       beat-sim adversaries";
+const USAGE: &str = "usage: beat-sim campaign [--seeds N] [--start S] [--determinism-every K] [--canaries C] [--verbose]\n       beat-sim run --seed S [--n N] [--variant V] [--adversary NAME] [--long]\n       beat-sim adversaries";
 
 fn fail(msg: &str) -> ExitCode {
     eprintln!("beat-sim: error: {msg}\n{USAGE}");
@@ -31,9 +32,10 @@ fn parse<T: std::str::FromStr>(flag: &str, v: Option<String>) -> Result<T, Strin
 fn main() -> ExitCode {
     let mut args = std::env::args().skip(1);
     let Some(cmd) = args.next() else { return fail("missing subcommand") };
-    let (mut seeds, mut start, mut every, mut canaries, mut verbose) = (600u64, 0u64, 10u64, 8u64, false);
+    let (mut seeds, mut start, mut every, mut canaries, mut verbose) = (600u64, 0u64, 10u64, 1u64, false);
     let (mut seed, mut n, mut adversary) = (None::<u64>, None::<usize>, None::<AdversaryKind>);
     let mut variant = None::<Variant>;
+    let mut long = false;
     while let Some(flag) = args.next() {
         let r = match flag.as_str() {
             "--seeds" => parse(&flag, args.next()).map(|v| seeds = v),
@@ -42,6 +44,10 @@ fn main() -> ExitCode {
             "--canaries" => parse(&flag, args.next()).map(|v| canaries = v),
             "--verbose" => {
                 verbose = true;
+                Ok(())
+            }
+            "--long" => {
+                long = true;
                 Ok(())
             }
             "--seed" => parse(&flag, args.next()).map(|v| seed = Some(v)),
@@ -84,27 +90,27 @@ fn main() -> ExitCode {
     }
     match cmd.as_str() {
         "adversaries" => {
-            for k in AdversaryKind::ALL.into_iter().chain([AdversaryKind::Canary]) {
-                println!("{}", k.name());
+            for k in AdversaryKind::ALL.into_iter().chain(AdversaryKind::CANARIES) {
+                println!("{:<24} {:<12} {}", k.name(), k.layer(), k.describe());
             }
             ExitCode::SUCCESS
         }
         "run" => {
             let Some(seed) = seed else { return fail("run needs --seed") };
-            let mut case = Case::from_seed(seed);
-            if let Some(n) = n {
-                case.n = n;
-            }
-            if let Some(v) = variant {
-                case.variant = v;
-            }
-            if let Some(a) = adversary {
-                case.adversary = a;
+            let base = Case::from_seed(seed);
+            let mut case = Case::new(
+                seed,
+                n.unwrap_or(base.n),
+                variant.unwrap_or(base.variant),
+                adversary.unwrap_or(base.adversary),
+            );
+            if base.is_long() || long {
+                case = case.long();
             }
             let t = Instant::now();
             let r = Simulation::new(case).run();
             println!(
-                "seed={} n={} variant={} adversary={} epochs={} txs={} deliveries={} faults_injected={} faults_detected={} max_aba_round={} threshold_coins={} time={} trace={} wall_ms={}",
+                "seed={} n={} variant={} adversary={} epochs={} txs={} deliveries={} faults_injected={} faults_detected={} max_aba_round={} threshold_coins={} max_lag={} time={} trace={} wall_ms={}",
                 r.case.seed,
                 r.case.n,
                 r.case.variant,
@@ -116,6 +122,7 @@ fn main() -> ExitCode {
                 r.faults_detected,
                 r.max_aba_round,
                 r.threshold_coins,
+                r.max_lag,
                 r.end_time,
                 hex::encode(&r.trace_hash[..8]),
                 t.elapsed().as_millis()
@@ -126,7 +133,7 @@ fn main() -> ExitCode {
             if r.liveness_failure {
                 println!("LIVENESS FAILURE: the step budget ran out");
             }
-            if r.ok() || (r.case.adversary == AdversaryKind::Canary && !r.violations.is_empty()) {
+            if r.ok() || (AdversaryKind::CANARIES.contains(&r.case.adversary) && !r.violations.is_empty()) {
                 ExitCode::SUCCESS
             } else {
                 println!("replay: {}", r.case.replay_command());
@@ -135,20 +142,23 @@ fn main() -> ExitCode {
         }
         "campaign" => {
             let t = Instant::now();
+            let mut last = Instant::now();
             let summary = campaign(start..start + seeds, every, canaries, |r| {
                 if verbose {
                     eprintln!(
-                        "seed={} n={} variant={} adversary={} epochs={} ok={} max_aba_round={}",
+                        "seed={} n={} variant={} adversary={} epochs={} ok={} max_aba_round={} wall_ms={}",
                         r.case.seed,
                         r.case.n,
                         r.case.variant,
                         r.case.adversary.name(),
                         r.epochs,
                         r.ok(),
-                        r.max_aba_round
+                        r.max_aba_round,
+                        last.elapsed().as_millis()
                     );
+                    last = Instant::now();
                 }
-                if !r.ok() && r.case.adversary != AdversaryKind::Canary {
+                if !r.ok() && !AdversaryKind::CANARIES.contains(&r.case.adversary) {
                     for v in &r.violations {
                         eprintln!("seed {}: VIOLATION {}: {}", r.case.seed, v.property, v.detail);
                     }
@@ -158,6 +168,8 @@ fn main() -> ExitCode {
                 println!("FAILED: replay with: {f}");
             }
             eprintln!("campaign took {:.1} s", t.elapsed().as_secs_f64());
+            println!("{}", summary.detail());
+            println!("{}", beat_core::sim::canary_notes());
             println!("{}", summary.line());
             if summary.passed() {
                 ExitCode::SUCCESS

@@ -57,31 +57,66 @@ pub struct Case {
     pub max_deliveries: u64,
 }
 
+/// Committee sizes the campaign cycles through (`n = 3f + 1` and the sizes in between, up to
+/// `f = 3`).
+pub const SIZES: [usize; 5] = [4, 5, 6, 7, 10];
+
+/// Epochs of a long run: far past the de-duplication window (64), the future-epoch window and
+/// the read retention a short run never leaves.
+pub const LONG_RUN_EPOCHS: u64 = 150;
+
 impl Case {
-    /// The campaign's case for `seed`: `n` cycles through 4, 5, 7 (`seed mod 3`), the variant
-    /// through [`Variant::ALL`] (`seed mod 5`; the two are coprime, so every pair occurs every
-    /// 15 seeds), and the adversary through those that apply to the variant (`seed / 15`), so
-    /// the seed alone names the run.
+    /// The campaign's case for `seed`: the variant cycles through [`Variant::ALL`]
+    /// (`seed mod 5`); with `a = seed / 5`, the adversary through those that apply to the
+    /// variant (`a mod L`, so any `5L` consecutive seeds run every adversary of every variant)
+    /// and the size through [`SIZES`] (`(a mod L + a / L) mod 5`: consecutive adversaries run at
+    /// consecutive sizes, and each round of adversaries shifts them by one, so every
+    /// (variant, adversary, size) occurs within `25L` seeds). One seed in 23 (`seed mod 23 = 22`,
+    /// spread over all of them) is a long run of [`LONG_RUN_EPOCHS`] epochs. The seed alone
+    /// names the run.
     pub fn from_seed(seed: u64) -> Self {
-        let n = [4, 5, 7][(seed % 3) as usize];
         let variant = Variant::ALL[(seed % Variant::ALL.len() as u64) as usize];
         let adversaries = AdversaryKind::for_variant(variant);
-        let adversary = adversaries[((seed / 15) % adversaries.len() as u64) as usize];
-        Case::new(seed, n, variant, adversary)
+        let (a, l) = (seed / Variant::ALL.len() as u64, adversaries.len() as u64);
+        let adversary = adversaries[(a % l) as usize];
+        let n = SIZES[((a % l + a / l) % SIZES.len() as u64) as usize];
+        let case = Case::new(seed, n, variant, adversary);
+        if seed % 23 == 22 {
+            case.long()
+        } else {
+            case
+        }
     }
 
-    /// A case with default sizes.
+    /// A case with default sizes (adversaries that need many epochs get them).
     pub fn new(seed: u64, n: usize, variant: Variant, adversary: AdversaryKind) -> Self {
-        Case { seed, n, variant, adversary, epochs: 3, extra_epochs: 2, batch_size: 12, max_deliveries: 3_000_000 }
+        let case =
+            Case { seed, n, variant, adversary, epochs: 3, extra_epochs: 2, batch_size: 12, max_deliveries: 3_000_000 };
+        match adversary.min_epochs() {
+            Some(e) => Case { epochs: e, batch_size: 4, max_deliveries: 200_000 * e.max(15), ..case },
+            None => case,
+        }
+    }
+
+    /// This case as a long run ([`LONG_RUN_EPOCHS`] epochs, small batches).
+    pub fn long(self) -> Self {
+        let epochs = LONG_RUN_EPOCHS.max(self.epochs);
+        Case { epochs, batch_size: 4, max_deliveries: 200_000 * epochs, ..self }
+    }
+
+    /// Whether this is a long run (more epochs than the de-duplication window).
+    pub fn is_long(&self) -> bool {
+        self.epochs > crate::beat::Settings::default().dedup_epochs
     }
 
     /// The command that replays this run.
     pub fn replay_command(&self) -> String {
-        if *self == Case::from_seed(self.seed) {
+        if *self == Case::from_seed(self.seed) || *self == Case::from_seed(self.seed).long() && self.is_long() {
             format!("BEAT_SEED={} cargo test --release -p beat-core --test sim replay -- --nocapture", self.seed)
         } else {
+            let long = if self.is_long() && self.adversary.min_epochs().is_none() { " --long" } else { "" };
             format!(
-                "cargo run --release -p beat-core --bin beat-sim -- run --seed {} --n {} --variant {} --adversary {}",
+                "cargo run --release -p beat-core --bin beat-sim -- run --seed {} --n {} --variant {} --adversary {}{long}",
                 self.seed,
                 self.n,
                 self.variant.name(),
@@ -116,6 +151,8 @@ pub struct Report {
     pub threshold_coins: u64,
     /// Reads of committed values (BEAT3/4) whose results the checker verified.
     pub reads_checked: u64,
+    /// Most epochs any correct node was behind another (a laggard's lag).
+    pub max_lag: u64,
     /// Virtual time at the end.
     pub end_time: u64,
     /// Digest of the schedule and the outputs.
@@ -160,6 +197,10 @@ pub struct Simulation {
     injected: u64,
     faults_detected: u64,
     invented: Vec<Vec<u8>>,
+    /// Every transaction clients submitted, as submitted (ciphertexts for BEAT2).
+    submitted: Vec<Vec<u8>>,
+    /// Proposals the adversary reports having decrypted (checked for confidentiality).
+    learned: Vec<(u64, NodeId)>,
     committed_at_quiet: Vec<Option<usize>>,
     tx_counter: u64,
     clients: Option<Vec<Client>>,
@@ -209,7 +250,7 @@ impl Simulation {
         let byzantine: Vec<bool> =
             (0..case.n).map(|i| faulty.contains(&i) && adversary.crash_time(i).is_none()).collect();
         let correct = (0..case.n).map(|i| !faulty.contains(&i)).collect();
-        let checker = Checker::new(case.n, params.f, correct);
+        let checker = Checker::new(case.n, params.f, correct, case.variant, settings.dedup_epochs);
         let clients = case.variant.client_encrypted().then(|| {
             let count = (case.batch_size / 8).max(1) as u64;
             (0..count).map(|c| Client::new(keys[0].public.clone(), c)).collect()
@@ -236,6 +277,8 @@ impl Simulation {
             injected: 0,
             faults_detected: 0,
             invented: Vec::new(),
+            submitted: Vec::new(),
+            learned: Vec::new(),
             committed_at_quiet: vec![None; case.n],
             tx_counter: 0,
             clients,
@@ -253,6 +296,9 @@ impl Simulation {
                 now: self.now,
                 invented: &mut self.invented,
                 injected: &mut self.injected,
+                submitted: &self.submitted,
+                log: self.checker.log(),
+                learned: &mut self.learned,
             },
             &mut self.adversary,
         )
@@ -323,6 +369,9 @@ impl Simulation {
                 }
                 let (mut ctx, adv) = self.ctx_parts();
                 let injected = adv.observe(&mut ctx, node, &msg);
+                for (e, j) in std::mem::take(&mut self.learned) {
+                    self.checker.adversary_decrypted(e, j);
+                }
                 for (b, t, m) in injected {
                     for to in self.params.nodes().filter(|to| t.includes(b, *to)) {
                         self.schedule(b, to, m.clone());
@@ -404,6 +453,7 @@ impl Simulation {
                 }
                 None => plain,
             };
+            self.submitted.push(tx.clone());
             let first = self.net_rng.gen_range(0..self.case.n);
             let mut targets = vec![first];
             if self.net_rng.gen_ratio(1, 4) {
@@ -539,6 +589,7 @@ impl Simulation {
             max_aba_round: self.checker.max_aba_round,
             threshold_coins: self.checker.threshold_coins,
             reads_checked: self.checker.reads_checked,
+            max_lag: self.checker.max_lag,
             end_time: self.now,
             trace_hash: self.trace.finalize().into(),
             case: self.case,
@@ -567,8 +618,16 @@ pub struct Summary {
     pub canaries: u64,
     /// Canary runs the checker caught.
     pub canaries_caught: u64,
+    /// Runs of more than the de-duplication window's epochs.
+    pub long_runs: u64,
+    /// Committee sizes run.
+    pub sizes: std::collections::BTreeSet<usize>,
+    /// Adversaries run (canaries not included).
+    pub adversaries: std::collections::BTreeSet<AdversaryKind>,
     /// Runs per variant (index = position in [`Variant::ALL`]).
     pub per_variant: [u64; Variant::ALL.len()],
+    /// Most epochs a correct node lagged behind another, over all runs.
+    pub max_lag: u64,
     /// Commands replaying every failed run.
     pub failures: Vec<String>,
 }
@@ -576,10 +635,9 @@ pub struct Summary {
 impl Summary {
     /// The `BEAT-SIM …` summary line.
     pub fn line(&self) -> String {
-        let variants: Vec<String> =
-            Variant::ALL.iter().zip(self.per_variant).map(|(v, c)| format!("{}:{c}", v.name())).collect();
+        let sizes: Vec<String> = self.sizes.iter().map(usize::to_string).collect();
         format!(
-            "BEAT-SIM seeds={} real_crypto={} epochs={} faults_injected={} safety_violations={} liveness_failures={} determinism_mismatches={} canary_caught={}/{} variants={}",
+            "BEAT-SIM seeds={} real_crypto={} epochs={} faults_injected={} safety_violations={} liveness_failures={} determinism_mismatches={} canary_caught={}/{} long_runs={} sizes={} adversaries={}",
             self.seeds,
             self.real_crypto,
             self.epochs,
@@ -589,8 +647,17 @@ impl Summary {
             self.determinism_mismatches,
             self.canaries_caught,
             self.canaries,
-            variants.join(",")
+            self.long_runs,
+            sizes.join(","),
+            self.adversaries.len(),
         )
+    }
+
+    /// Runs per variant and the largest lag, for the log (`variants BEAT0:…`).
+    pub fn detail(&self) -> String {
+        let variants: Vec<String> =
+            Variant::ALL.iter().zip(self.per_variant).map(|(v, c)| format!("{}:{c}", v.name())).collect();
+        format!("variants {} max_lag={}", variants.join(","), self.max_lag)
     }
 
     /// Whether the campaign passed.
@@ -610,6 +677,10 @@ impl Summary {
         self.real_crypto += 1;
         self.epochs += r.epochs;
         self.faults_injected += r.faults_injected;
+        self.long_runs += u64::from(r.case.is_long());
+        self.sizes.insert(r.case.n);
+        self.adversaries.insert(r.case.adversary);
+        self.max_lag = self.max_lag.max(r.max_lag);
         if !r.violations.is_empty() {
             self.safety_violations += 1;
         }
@@ -632,14 +703,64 @@ impl Summary {
     }
 }
 
+/// Whether `f + 1` colluding members can split `variant`'s broadcast at `n` (the `canary`):
+/// the correct nodes are split in two halves, and each half plus the colluders must reach the
+/// broadcast's echo threshold (Bracha: `⌈(n + f + 1) / 2⌉`; AVID and AVID-FP: `n − f`). Where
+/// they cannot, two echo quorums overlap in more than `f + 1` members, so one of them is
+/// correct and the split is impossible: no canary of this kind exists there.
+pub fn split_canary_applies(n: usize, variant: Variant) -> bool {
+    let Ok(p) = Params::new(n) else { return false };
+    let correct = n - (p.f + 1);
+    let threshold = if variant == Variant::Beat0 { p.echo_quorum() } else { p.quorum() };
+    correct / 2 + p.f + 1 >= threshold
+}
+
+/// The campaign's canaries: for every size and variant, the broadcast split where it applies
+/// ([`split_canary_applies`]), and for BEAT0–2 the confidentiality canary (`f + 1` members hold
+/// enough key shares to decrypt early, at every size).
+pub fn canary_cases(rounds: u64) -> Vec<Case> {
+    let mut out = Vec::new();
+    for round in 0..rounds {
+        for n in SIZES {
+            for variant in Variant::ALL {
+                let seed = 1_000_000 + round * 1000 + out.len() as u64;
+                if split_canary_applies(n, variant) {
+                    out.push(Case::new(seed, n, variant, AdversaryKind::Canary));
+                }
+                if variant.encrypted() {
+                    out.push(Case::new(seed + 500, n, variant, AdversaryKind::CanaryDecrypt));
+                }
+            }
+        }
+    }
+    out
+}
+
+/// Which sizes have no canary of each kind, and why (printed with the campaign summary).
+pub fn canary_notes() -> String {
+    let mut no_split = Vec::new();
+    for n in SIZES {
+        let missing: Vec<&str> =
+            Variant::ALL.iter().filter(|v| !split_canary_applies(n, **v)).map(|v| v.name()).collect();
+        if !missing.is_empty() {
+            no_split.push(format!("n={n} ({})", missing.join(",")));
+        }
+    }
+    format!(
+        "canaries: every size has one (f + 1 key shares decrypt early: confidentiality, BEAT0-2, all n); \
+         no broadcast-split canary at {} because two echo quorums there overlap in more than f + 1 members, \
+         so f + 1 colluders cannot split a broadcast",
+        no_split.join(", ")
+    )
+}
+
 /// Run the campaign over `seeds` (cases from [`Case::from_seed`]); re-run every
-/// `determinism_every`-th case and compare traces; and run `canaries` canary cases (with
-/// `f + 1` Byzantine nodes, at n = 4 and n = 7, where `n = 3f + 1`). `progress` is called
-/// after each run.
+/// `determinism_every`-th case and compare traces; and run `canary_rounds` rounds of
+/// [`canary_cases`]. `progress` is called after each run.
 pub fn campaign(
     seeds: std::ops::Range<u64>,
     determinism_every: u64,
-    canaries: u64,
+    canary_rounds: u64,
     mut progress: impl FnMut(&Report),
 ) -> Summary {
     let mut summary = Summary::default();
@@ -656,10 +777,8 @@ pub fn campaign(
         summary.add(&report);
         progress(&report);
     }
-    for k in 0..canaries {
-        let n = if k % 2 == 0 { 4 } else { 7 };
-        let variant = Variant::ALL[(k / 2) as usize % Variant::ALL.len()];
-        let report = Simulation::new(Case::new(1_000_000 + k, n, variant, AdversaryKind::Canary)).run();
+    for case in canary_cases(canary_rounds) {
+        let report = Simulation::new(case).run();
         summary.add_canary(&report);
         progress(&report);
     }

@@ -9,6 +9,7 @@
 
 mod agreement;
 mod broadcast;
+mod client;
 mod common;
 mod config;
 mod decryption;
@@ -26,10 +27,16 @@ use crate::NodeId;
 
 use agreement::{bad_coin::BadCoin, coin_steering::CoinSteering};
 use broadcast::{bad_fragment::BadFragment, equivocator::Equivocator, inconsistent_fragments::InconsistentFragments};
+use client::replay::ClientReplay;
 use common::{Carrier, Snoop, Split};
 use config::mismatched_settings::MismatchedSettings;
-use decryption::{bad_dec_share::BadDec, crafted_kappa::CraftedKappa, malformed_ciphertext::Malformed};
-use network::{censor::Censor, crash::Crash, dropper::Dropper, honest::Honest, partition::Partition, reorder::Reorder};
+use decryption::{
+    bad_dec_share::BadDec, canary_decrypt::CanaryDecrypt, crafted_kappa::CraftedKappa, malformed_ciphertext::Malformed,
+};
+use network::{
+    censor::Censor, crash::Crash, dropper::Dropper, honest::Honest, laggard::Laggard, partition::Partition,
+    reorder::Reorder,
+};
 use storage::{byzantine_holder::WrongReadData, silent_holders::SilentHolders};
 
 /// Everything an adversary may use: all keys (it knows the Byzantine nodes' secrets; the
@@ -48,6 +55,13 @@ pub struct Ctx<'a> {
     pub invented: &'a mut Vec<Vec<u8>>,
     /// Messages tampered, dropped or injected so far.
     pub injected: &'a mut u64,
+    /// Every transaction clients submitted so far, as submitted (a member sees them: clients
+    /// send to members, and proposals carry them).
+    pub submitted: &'a [Vec<u8>],
+    /// The committed log so far (what the Byzantine members' own state machines commit).
+    pub log: &'a [crate::beat::Batch],
+    /// Proposals `(epoch, proposer)` the adversary has decrypted (a canary reports them).
+    pub learned: &'a mut Vec<(u64, NodeId)>,
 }
 
 impl std::fmt::Debug for Ctx<'_> {
@@ -147,13 +161,22 @@ pub enum AdversaryKind {
     /// `f` members run with consensus settings other than the committee's; their session differs,
     /// so the others never accept their traffic (see `config/mismatched_settings.rs`).
     MismatchedSettings,
+    /// BEAT0–2: Byzantine proposers propose committed transactions again, within the
+    /// de-duplication window and long after it (see `client/replay.rs`). Runs long.
+    ClientReplay,
+    /// One correct node hears nothing until a heal time, then everything: it lags more than
+    /// `max_future_epochs` behind and works through its future-epoch buffer.
+    Laggard,
     /// Canary: `f + 1` colluding nodes split a broadcast; the checker must catch it.
     Canary,
+    /// Canary (BEAT0–2): `f + 1` colluding members decrypt proposals before the order is fixed;
+    /// the checker's confidentiality rule must catch it.
+    CanaryDecrypt,
 }
 
 impl AdversaryKind {
     /// Every adversary except the canary.
-    pub const ALL: [AdversaryKind; 18] = [
+    pub const ALL: [AdversaryKind; 20] = [
         AdversaryKind::None,
         AdversaryKind::Crash,
         AdversaryKind::Silent,
@@ -172,18 +195,81 @@ impl AdversaryKind {
         AdversaryKind::Censor,
         AdversaryKind::CraftedKappa,
         AdversaryKind::MismatchedSettings,
+        AdversaryKind::ClientReplay,
+        AdversaryKind::Laggard,
     ];
+
+    /// The canaries: more than `f` faulty nodes, each expected to break a property.
+    pub const CANARIES: [AdversaryKind; 2] = [AdversaryKind::Canary, AdversaryKind::CanaryDecrypt];
 
     /// Whether the adversary attacks something `variant` has (decryption shares and
     /// ciphertexts need encryption; fragment attacks need an erasure-coded broadcast).
     pub fn applies_to(self, variant: Variant) -> bool {
         match self {
-            AdversaryKind::BadDecShare | AdversaryKind::MalformedCiphertext | AdversaryKind::CraftedKappa => {
-                variant.encrypted()
-            }
+            AdversaryKind::BadDecShare
+            | AdversaryKind::CanaryDecrypt
+            | AdversaryKind::MalformedCiphertext
+            | AdversaryKind::CraftedKappa
+            | AdversaryKind::ClientReplay => variant.encrypted(),
             AdversaryKind::BadFragment | AdversaryKind::InconsistentFragments => variant != Variant::Beat0,
             AdversaryKind::ByzantineHolder | AdversaryKind::SilentHolders => variant.dispersed(),
             _ => true,
+        }
+    }
+
+    /// The layer it attacks (its folder under `sim/adversary/`).
+    pub fn layer(self) -> &'static str {
+        use AdversaryKind::*;
+        match self {
+            None | Crash | Silent | Omission | Reorder | Partition | Censor | Laggard => "network",
+            EquivocatingProposer | BadFragment | InconsistentFragments | Canary => "broadcast",
+            BadCoinShare | CoinSteering => "agreement",
+            BadDecShare | MalformedCiphertext | CraftedKappa | CanaryDecrypt => "decryption",
+            ByzantineHolder | SilentHolders => "storage",
+            ClientReplay => "client",
+            MismatchedSettings => "config",
+        }
+    }
+
+    /// One line saying what it does.
+    pub fn describe(self) -> &'static str {
+        use AdversaryKind::*;
+        match self {
+            None => "no fault; random network delays",
+            Crash => "f nodes crash at random times",
+            Silent => "f nodes never send anything",
+            Omission => "f nodes drop each message with probability 1/2",
+            Reorder => "a fifth of all messages delayed 10-100x the median",
+            Partition => "the network splits in two until a heal time",
+            Censor => "clearnet, Tor and I2P blocked per node or everywhere (at times all three); first copy wins",
+            Laggard => "one correct node hears nothing until a heal time, then lags past its future-epoch window",
+            EquivocatingProposer => "f proposers broadcast value A to half the correct nodes and B to the rest",
+            BadFragment => "AVID/AVID-FP fragments whose proofs fail, echoed and as the proposer's Val",
+            InconsistentFragments => "fragments that each verify but are not one codeword",
+            BadCoinShare => "invalid threshold-coin shares under a schedule that forces coin rounds",
+            CoinSteering => "the HoneyBadgerBFT issue-59 attack: learn the coin, then vote against it",
+            BadDecShare => "decryption share lists with a wrong share, a broken proof or a missing share",
+            MalformedCiphertext => "proposals that are garbage, fail their proof, or carry another's label",
+            CraftedKappa => {
+                "key commitment crafted to open with one honest share plus forged ones, sent to that node only"
+            }
+            ByzantineHolder => "holders answer reads with altered fragments or chunks",
+            SilentHolders => "holders never answer reads",
+            ClientReplay => "committed transactions proposed again, inside and long after the dedup window (long run)",
+            MismatchedSettings => "f members run other consensus settings (another session): isolated, never divergent",
+            Canary => "canary: f + 1 colluders split a broadcast where the echo thresholds allow it",
+            CanaryDecrypt => "canary: f + 1 colluders decrypt proposals before the order is fixed (BEAT0-2)",
+        }
+    }
+
+    /// Epochs a run against this adversary needs at least (its attack plays out over them).
+    pub fn min_epochs(self) -> Option<u64> {
+        match self {
+            // Past the de-duplication window (64 epochs by default).
+            AdversaryKind::ClientReplay => Some(90),
+            // Long enough for the others to get well past the laggard's future window.
+            AdversaryKind::Laggard => Some(30),
+            _ => None,
         }
     }
 
@@ -213,19 +299,22 @@ impl AdversaryKind {
             AdversaryKind::Censor => "censor",
             AdversaryKind::CraftedKappa => "crafted-kappa",
             AdversaryKind::MismatchedSettings => "mismatched-settings",
+            AdversaryKind::ClientReplay => "client-replay",
+            AdversaryKind::Laggard => "laggard",
             AdversaryKind::Canary => "canary",
+            AdversaryKind::CanaryDecrypt => "canary-decrypt",
         }
     }
 
     /// Parse a command-line name.
     pub fn from_name(s: &str) -> Option<Self> {
-        Self::ALL.into_iter().chain([AdversaryKind::Canary]).find(|k| k.name() == s)
+        Self::ALL.into_iter().chain(Self::CANARIES).find(|k| k.name() == s)
     }
 
     /// Build the adversary for a committee of `n` tolerating `f`.
     pub fn build(self, n: usize, f: usize, rng: &mut ChaCha20Rng) -> Box<dyn Adversary> {
         // The faulty nodes: a random f-subset (f+1 for the canary).
-        let count = if self == AdversaryKind::Canary { f + 1 } else { f };
+        let count = if Self::CANARIES.contains(&self) { f + 1 } else { f };
         // Faulty holders hold data fragments (indices below n − 2f − 1 ≤ k), which readers ask
         // first, so that every read meets them.
         let pool = match self {
@@ -246,6 +335,9 @@ impl AdversaryKind {
             AdversaryKind::Reorder => Box::new(Reorder { quiet }),
             AdversaryKind::EquivocatingProposer => {
                 Box::new(Equivocator { faulty, n, canary: false, alt: HashMap::new(), carrier: Carrier::default() })
+            }
+            AdversaryKind::CanaryDecrypt => {
+                Box::new(CanaryDecrypt { faulty, fragments: HashMap::new(), done: std::collections::HashSet::new() })
             }
             AdversaryKind::Canary => {
                 Box::new(Equivocator { faulty, n, canary: true, alt: HashMap::new(), carrier: Carrier::default() })
@@ -275,6 +367,17 @@ impl AdversaryKind {
             }
             AdversaryKind::Censor => Box::new(Censor::new(n, quiet, rng)),
             AdversaryKind::MismatchedSettings => Box::new(MismatchedSettings { faulty, kind: rng.gen_range(0..4) }),
+            AdversaryKind::Laggard => {
+                Box::new(Laggard { victim: rng.gen_range(0..n), heal: rng.gen_range(1500..3000) })
+            }
+            AdversaryKind::ClientReplay => Box::new(ClientReplay {
+                faulty,
+                dedup_epochs: crate::beat::Settings::default().dedup_epochs,
+                chosen: HashMap::new(),
+                ciphertexts: HashMap::new(),
+                indexed: 0,
+                carrier: Carrier::default(),
+            }),
             AdversaryKind::CraftedKappa => {
                 let victim = (0..n).find(|i| !faulty.contains(i)).expect("n > f");
                 Box::new(CraftedKappa { faulty, victim, chosen: HashMap::new(), carrier: Carrier::default() })

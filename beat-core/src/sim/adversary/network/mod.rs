@@ -5,5 +5,6 @@ pub(crate) mod censor;
 pub(crate) mod crash;
 pub(crate) mod dropper;
 pub(crate) mod honest;
+pub(crate) mod laggard;
 pub(crate) mod partition;
 pub(crate) mod reorder;

@@ -1,0 +1,3 @@
+//! Client-layer adversaries: transactions proposed again long after they committed.
+
+pub(crate) mod replay;
