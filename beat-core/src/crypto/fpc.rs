@@ -322,6 +322,24 @@ impl CrossChecksum {
         Ok(cc)
     }
 
+    /// What a Byzantine disperser can build (the simulator's adversaries use it; never a node):
+    /// commitments to `committed` (which may differ from the real fragments at some index) and
+    /// fingerprints of the real data fragments `real[..k]`, under the seed of those commitments.
+    #[cfg(feature = "sim")]
+    pub fn build_forged<C: LinearCode + ?Sized>(
+        code: &C,
+        commitment: FragmentCommitment,
+        context: &[u8],
+        committed: &[Vec<u8>],
+        real: &[Vec<u8>],
+    ) -> Result<Self, FpcError> {
+        let mut cc = Self::build(code, commitment, context, committed)?;
+        let size = cc.fragment_size as usize;
+        let data: Vec<&[u8]> = real[..code.k()].iter().map(Vec::as_slice).collect();
+        cc.fingerprints = fingerprints(&cc.seed(code.k(), code.n(), context), size, &data);
+        Ok(cc)
+    }
+
     /// The fragment size `s` every fragment must have.
     pub fn fragment_size(&self) -> u64 {
         self.fragment_size

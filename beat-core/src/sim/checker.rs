@@ -17,6 +17,9 @@ pub struct Violation {
     pub detail: String,
 }
 
+/// A range read waiting for its value's full read: (reader, range, bytes).
+type RangeRead = (NodeId, (u64, u64), Vec<u8>);
+
 /// A read: (epoch, proposer, byte range or the whole value).
 type ReadKey = (u64, NodeId, Option<(u64, u64)>);
 
@@ -29,6 +32,12 @@ pub struct Checker {
     reads: HashMap<ReadKey, Digest>,
     /// Reads checked.
     pub reads_checked: u64,
+    /// Range reads compared with a full read of the same value.
+    pub ranges_checked: u64,
+    /// BEAT3/4: the first full read of each value.
+    full_reads: HashMap<(u64, NodeId), Vec<u8>>,
+    /// Range reads waiting for a full read of their value: (reader, range, bytes).
+    range_reads: HashMap<(u64, NodeId), Vec<RangeRead>>,
     n: usize,
     f: usize,
     correct: Vec<bool>,
@@ -79,9 +88,11 @@ impl Checker {
 
     /// BEAT3/4: a correct node finished a read of a committed value. Every read must succeed
     /// (at least `n − 2f` correct nodes hold verified fragments), all reads of the same
-    /// value and range must return the same bytes, and a full read of a correct node's value
-    /// must return what it dispersed.
+    /// value and range must return the same bytes, a full read of a correct node's value
+    /// must return what it dispersed, and every range read must return exactly the bytes of
+    /// the same range of a full read of the value (its zero padding included), never others.
     pub fn read(&mut self, node: NodeId, outcome: &ReadOutcome) {
+        self.check_range(node, outcome);
         if !self.correct[node] {
             return;
         }
@@ -114,6 +125,49 @@ impl Checker {
                 }
             }
         }
+    }
+
+    /// The `read-range` rule: compare range reads with full reads of the same value, whichever
+    /// finished first.
+    fn check_range(&mut self, node: NodeId, outcome: &ReadOutcome) {
+        if !self.correct[node] {
+            return;
+        }
+        let Ok(bytes) = &outcome.result else { return };
+        let key = (outcome.id.epoch, outcome.id.proposer);
+        match &outcome.range {
+            None => {
+                self.full_reads.entry(key).or_insert_with(|| bytes.clone());
+                let pending = self.range_reads.remove(&key).unwrap_or_default();
+                for (node, range, got) in pending {
+                    self.compare_range(node, key, range, &got);
+                }
+            }
+            Some(r) => {
+                if self.full_reads.contains_key(&key) {
+                    self.compare_range(node, key, (r.start, r.end), bytes);
+                } else {
+                    self.range_reads.entry(key).or_default().push((node, (r.start, r.end), bytes.clone()));
+                }
+            }
+        }
+    }
+
+    fn compare_range(&mut self, node: NodeId, key: (u64, NodeId), range: (u64, u64), got: &[u8]) {
+        let Some(full) = self.full_reads.get(&key) else { return };
+        let (a, b) = (range.0 as usize, range.1 as usize);
+        // Past the value's end a range reads the fragments' zero padding.
+        let expected: Vec<u8> = (a..b).map(|i| full.get(i).copied().unwrap_or(0)).collect();
+        if expected != got {
+            self.violate(
+                "read-range",
+                format!(
+                    "node {node} read bytes {a}..{b} of ({},{}) that differ from the same range of a full read",
+                    key.0, key.1
+                ),
+            );
+        }
+        self.ranges_checked += 1;
     }
 
     /// BEAT3/4: a correct node stored a fragment; `ok` says whether it verifies against the

@@ -431,7 +431,14 @@ impl Simulation {
         let id = ValueId { epoch: batch.epoch, proposer: v.proposer };
         let mut reads = vec![Input::Read { id, range: None }];
         if self.case.variant == Variant::Beat4 {
-            let start = self.net_rng.gen_range(0..v.fragment_size.saturating_sub(40).max(1));
+            // 24 bytes inside one data fragment (so the read is served by its holder, or by its
+            // pyramid group): the proposer's own fragment when it holds one, else a random one.
+            // Offsets are into the value; the fragments hold an 8-byte length, then the value.
+            let k = self.nodes[0].dispersal_code().map_or(1, |c| c.linear().k()) as u64;
+            let target = if (v.proposer as u64) < k { v.proposer as u64 } else { self.net_rng.gen_range(0..k) };
+            let size = v.fragment_size;
+            let x = self.net_rng.gen_range(0..size.saturating_sub(24).max(1));
+            let start = (target * size + x).saturating_sub(8);
             reads.push(Input::Read { id, range: Some(start..start + 24) });
         }
         reads

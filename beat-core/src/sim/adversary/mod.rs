@@ -37,7 +37,9 @@ use network::{
     censor::Censor, crash::Crash, dropper::Dropper, honest::Honest, laggard::Laggard, partition::Partition,
     reorder::Reorder,
 };
-use storage::{byzantine_holder::WrongReadData, silent_holders::SilentHolders};
+use storage::{
+    byzantine_holder::WrongReadData, data_fragment_corruptor::DataFragmentCorruptor, silent_holders::SilentHolders,
+};
 
 /// Everything an adversary may use: all keys (it knows the Byzantine nodes' secrets; the
 /// others are only used as the simulator's oracle for values the adversary could compute),
@@ -167,6 +169,10 @@ pub enum AdversaryKind {
     /// One correct node hears nothing until a heal time, then everything: it lags more than
     /// `max_future_epochs` behind and works through its future-epoch buffer.
     Laggard,
+    /// BEAT3/4: a Byzantine disperser that holds a data fragment commits junk at its own index
+    /// with the real data's fingerprints, and serves the junk (see
+    /// `storage/data_fragment_corruptor.rs`).
+    DataFragmentCorruptor,
     /// Canary: `f + 1` colluding nodes split a broadcast; the checker must catch it.
     Canary,
     /// Canary (BEAT0–2): `f + 1` colluding members decrypt proposals before the order is fixed;
@@ -176,7 +182,7 @@ pub enum AdversaryKind {
 
 impl AdversaryKind {
     /// Every adversary except the canary.
-    pub const ALL: [AdversaryKind; 20] = [
+    pub const ALL: [AdversaryKind; 21] = [
         AdversaryKind::None,
         AdversaryKind::Crash,
         AdversaryKind::Silent,
@@ -197,6 +203,7 @@ impl AdversaryKind {
         AdversaryKind::MismatchedSettings,
         AdversaryKind::ClientReplay,
         AdversaryKind::Laggard,
+        AdversaryKind::DataFragmentCorruptor,
     ];
 
     /// The canaries: more than `f` faulty nodes, each expected to break a property.
@@ -212,7 +219,9 @@ impl AdversaryKind {
             | AdversaryKind::CraftedKappa
             | AdversaryKind::ClientReplay => variant.encrypted(),
             AdversaryKind::BadFragment | AdversaryKind::InconsistentFragments => variant != Variant::Beat0,
-            AdversaryKind::ByzantineHolder | AdversaryKind::SilentHolders => variant.dispersed(),
+            AdversaryKind::ByzantineHolder | AdversaryKind::SilentHolders | AdversaryKind::DataFragmentCorruptor => {
+                variant.dispersed()
+            }
             _ => true,
         }
     }
@@ -225,7 +234,7 @@ impl AdversaryKind {
             EquivocatingProposer | BadFragment | InconsistentFragments | Canary => "broadcast",
             BadCoinShare | CoinSteering => "agreement",
             BadDecShare | MalformedCiphertext | CraftedKappa | CanaryDecrypt => "decryption",
-            ByzantineHolder | SilentHolders => "storage",
+            ByzantineHolder | SilentHolders | DataFragmentCorruptor => "storage",
             ClientReplay => "client",
             MismatchedSettings => "config",
         }
@@ -255,6 +264,7 @@ impl AdversaryKind {
             }
             ByzantineHolder => "holders answer reads with altered fragments or chunks",
             SilentHolders => "holders never answer reads",
+            DataFragmentCorruptor => "a disperser commits junk at its own data index with the real fingerprints, serves it",
             ClientReplay => "committed transactions proposed again, inside and long after the dedup window (long run)",
             MismatchedSettings => "f members run other consensus settings (another session): isolated, never divergent",
             Canary => "canary: f + 1 colluders split a broadcast where the echo thresholds allow it",
@@ -301,6 +311,7 @@ impl AdversaryKind {
             AdversaryKind::MismatchedSettings => "mismatched-settings",
             AdversaryKind::ClientReplay => "client-replay",
             AdversaryKind::Laggard => "laggard",
+            AdversaryKind::DataFragmentCorruptor => "data-fragment-corruptor",
             AdversaryKind::Canary => "canary",
             AdversaryKind::CanaryDecrypt => "canary-decrypt",
         }
@@ -318,7 +329,9 @@ impl AdversaryKind {
         // Faulty holders hold data fragments (indices below n − 2f − 1 ≤ k), which readers ask
         // first, so that every read meets them.
         let pool = match self {
-            AdversaryKind::ByzantineHolder | AdversaryKind::SilentHolders => n - 2 * f - 1,
+            AdversaryKind::ByzantineHolder | AdversaryKind::SilentHolders | AdversaryKind::DataFragmentCorruptor => {
+                n - 2 * f - 1
+            }
             _ => n,
         };
         let mut faulty: Vec<NodeId> = rand::seq::index::sample(rng, pool, count).into_vec();
@@ -367,6 +380,7 @@ impl AdversaryKind {
             }
             AdversaryKind::Censor => Box::new(Censor::new(n, quiet, rng)),
             AdversaryKind::MismatchedSettings => Box::new(MismatchedSettings { faulty, kind: rng.gen_range(0..4) }),
+            AdversaryKind::DataFragmentCorruptor => Box::new(DataFragmentCorruptor { faulty, forged: HashMap::new() }),
             AdversaryKind::Laggard => {
                 Box::new(Laggard { victim: rng.gen_range(0..n), heal: rng.gen_range(1500..3000) })
             }
