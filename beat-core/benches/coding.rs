@@ -25,17 +25,21 @@ fn bench_code<C: LinearCode>(c: &mut Criterion, name: &str, code: &C) {
         group.bench_with_input(BenchmarkId::new("build_cross_checksum", &label), &frags, |b, f| {
             b.iter(|| CrossChecksum::build(code, commitment, CONTEXT, black_box(f)))
         });
-        let cc = CrossChecksum::build(code, commitment, CONTEXT, &frags).expect("honest fragments");
+        let (cc, _) = CrossChecksum::build(code, commitment, CONTEXT, &frags).expect("honest fragments");
         // Verify a parity fragment (the non-trivial generator row).
         let i = code.n() - 1;
         group.throughput(Throughput::Bytes(frags[i].len() as u64));
         group.bench_with_input(BenchmarkId::new("verify_fragment", &label), &frags[i], |b, f| {
-            b.iter(|| cc.verify_fragment(code, commitment, CONTEXT, i, black_box(f)))
+            b.iter(|| cc.verify_fragment(code, commitment, CONTEXT, i, black_box(f), None))
         });
+        // BEAT4: chunked commitments with row fingerprints (every row checked).
         let chunked = FragmentCommitment::Chunked { chunk: 1024 };
-        let cc = CrossChecksum::build(code, chunked, CONTEXT, &frags).expect("honest fragments");
+        group.bench_with_input(BenchmarkId::new("build_cross_checksum_chunked", &label), &frags, |b, f| {
+            b.iter(|| CrossChecksum::build(code, chunked, CONTEXT, black_box(f)))
+        });
+        let (cc, rows) = CrossChecksum::build(code, chunked, CONTEXT, &frags).expect("honest fragments");
         group.bench_with_input(BenchmarkId::new("verify_fragment_chunked", &label), &frags[i], |b, f| {
-            b.iter(|| cc.verify_fragment(code, chunked, CONTEXT, i, black_box(f)))
+            b.iter(|| cc.verify_fragment(code, chunked, CONTEXT, i, black_box(f), rows.as_ref()))
         });
     }
     group.finish();

@@ -144,6 +144,21 @@ fn regression_seed_479_stale_range_answers() {
     assert_ok(Case::new(479, 7, Variant::Beat4, AdversaryKind::EquivocatingProposer));
 }
 
+/// Seeds where a Byzantine disperser's junk at its own data index was returned by a range read
+/// (issue 10, hole 4; read-range violation before row fingerprints). Now the junk is refused and
+/// attributed, and the range is served from the pyramid group instead.
+#[test]
+fn regression_data_fragment_corruptor_seeds() {
+    let (mut faults, mut ranges) = (0, 0);
+    for (seed, n) in [(1, 7), (2, 4), (3, 7), (4, 4), (5, 7), (6, 4)] {
+        let r = assert_ok(Case::new(seed, n, Variant::Beat4, AdversaryKind::DataFragmentCorruptor));
+        faults += r.faults_detected;
+        ranges += r.ranges_checked;
+    }
+    assert!(faults > 0, "no junk was attributed");
+    assert!(ranges > 0, "no range read was compared with a full read");
+}
+
 /// Faulty holders that answer reads with wrong bytes are caught and attributed.
 #[test]
 fn byzantine_holders_are_attributed() {

@@ -53,7 +53,7 @@ use super::store::{FragmentStore, MemFragmentStore, ValueId};
 use super::Variant;
 use crate::codec;
 use crate::crypto::elgamal::{Ciphertext, DecryptionShares, VerifiedCiphertext, VerifiedShares};
-use crate::crypto::fpc::{ChunkProof, CrossChecksum};
+use crate::crypto::fpc::{ChunkProof, CrossChecksum, RowProof};
 use crate::crypto::hash::{tagged_hash, Digest, Domain};
 use crate::proto::aba::Aba;
 use crate::proto::acs::{Acs, AcsError, AcsMessage, AcsOutput};
@@ -127,11 +127,22 @@ pub enum Content {
         proposer: NodeId,
         /// The chunk range answered, or the whole fragment.
         chunks: Option<(u32, u32)>,
-        /// The fragment, or the chunks' bytes, concatenated.
-        data: Option<serde_bytes::ByteBuf>,
-        /// One proof per chunk (chunked commitments only).
-        proofs: Vec<ChunkProof>,
+        /// What the sender holds of it; `None` when it holds no fragment.
+        data: Option<ReadData>,
     },
+}
+
+/// A holder's answer to a read: its fragment, or chunks of it, with what proves them.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReadData {
+    /// The fragment, or the chunks' bytes, concatenated.
+    pub bytes: serde_bytes::ByteBuf,
+    /// BEAT4, whole fragment: the row-fingerprint table it is checked against.
+    pub rows: Option<serde_bytes::ByteBuf>,
+    /// Chunks: one Merkle proof per chunk, to the committed fragment.
+    pub proofs: Vec<ChunkProof>,
+    /// Chunks: each chunk's row fingerprints, with their proof to the committed table.
+    pub row_proofs: Vec<RowProof>,
 }
 
 /// Local misuse or refusal of an input.
@@ -1029,8 +1040,8 @@ impl Beat {
             Content::ReadRequest { read, proposer, chunks } => {
                 return Ok(self.answer_read(from, e, read, proposer, chunks))
             }
-            Content::ReadResponse { read, proposer, chunks, data, proofs } => {
-                return Ok(self.on_read_response(from, e, read, proposer, chunks, data.map(|d| d.into_vec()), proofs));
+            Content::ReadResponse { read, proposer, chunks, data } => {
+                return Ok(self.on_read_response(from, e, read, proposer, chunks, data));
             }
             _ => {}
         }
@@ -1141,7 +1152,8 @@ impl Beat {
         step
     }
 
-    /// Our own fragment counts like a verified answer (no message needed).
+    /// Our own fragment counts like a verified answer (no message needed): we verified it, and
+    /// its row table, before we stored it.
     fn use_own_fragment(&mut self, read: u64) -> BeatStep {
         let me = self.keys.id;
         let Some(r) = self.reads.get(&read) else { return Step::new() };
@@ -1152,11 +1164,11 @@ impl Beat {
             ReadPlan::Range { chunks, .. } => Some(*chunks),
         };
         let data = match chunks {
-            None => own,
+            None => own.fragment,
             Some((a, b)) => {
                 let chunk = crate::proto::avid_fp::PYRAMID_CHUNK;
-                let end = (b as usize * chunk).min(own.len());
-                own.get(a as usize * chunk..end).map(<[u8]>::to_vec).unwrap_or_default()
+                let end = (b as usize * chunk).min(own.fragment.len());
+                own.fragment.get(a as usize * chunk..end).map(<[u8]>::to_vec).unwrap_or_default()
             }
         };
         if let Some(r) = self.reads.get_mut(&read) {
@@ -1241,29 +1253,44 @@ impl Beat {
             return step;
         }
         let id = ValueId { epoch, proposer };
-        let fragment = self.store.get(id);
-        let (data, proofs) = match (fragment, chunks, self.code.as_deref()) {
-            (Some(f), None, _) => (Some(f), Vec::new()),
-            (Some(f), Some((a, b)), Some(code)) => {
+        let held = self.store.get(id);
+        let data = match (held, chunks, self.code.as_deref()) {
+            (Some(h), None, _) => Some(ReadData {
+                bytes: serde_bytes::ByteBuf::from(h.fragment),
+                rows: h.rows.map(serde_bytes::ByteBuf::from),
+                proofs: Vec::new(),
+                row_proofs: Vec::new(),
+            }),
+            (Some(h), Some((a, b)), Some(code)) => {
                 let commitment = code.commitment();
-                match commitment.chunk_proofs(&f, a as usize..b as usize) {
-                    Ok(proofs) => {
-                        let chunk = crate::proto::avid_fp::PYRAMID_CHUNK;
-                        let end = (b as usize * chunk).min(f.len());
-                        (f.get(a as usize * chunk..end).map(<[u8]>::to_vec), proofs)
-                    }
-                    Err(_) => return Step::fault(from, FaultKind::OutOfRange),
-                }
+                let range = a as usize..b as usize;
+                let (Ok(proofs), Some(cc)) =
+                    (commitment.chunk_proofs(&h.fragment, range.clone()), self.checksums.get(&id))
+                else {
+                    return Step::fault(from, FaultKind::OutOfRange);
+                };
+                let table = h.rows.as_deref().and_then(|t| cc.row_table(code.linear(), t).ok());
+                let Some(row_proofs) = table.and_then(|t| t.proofs(range)) else {
+                    return Step::fault(from, FaultKind::OutOfRange);
+                };
+                let chunk = crate::proto::avid_fp::PYRAMID_CHUNK;
+                let end = (b as usize * chunk).min(h.fragment.len());
+                h.fragment.get(a as usize * chunk..end).map(|bytes| ReadData {
+                    bytes: serde_bytes::ByteBuf::from(bytes.to_vec()),
+                    rows: None,
+                    proofs,
+                    row_proofs,
+                })
             }
-            _ => (None, Vec::new()),
+            _ => None,
         };
-        let content =
-            Content::ReadResponse { read, proposer, chunks, data: data.map(serde_bytes::ByteBuf::from), proofs };
-        step.send(Target::Node(from), Message { epoch, content });
+        step.send(
+            Target::Node(from),
+            Message { epoch, content: Content::ReadResponse { read, proposer, chunks, data } },
+        );
         step
     }
 
-    #[allow(clippy::too_many_arguments)]
     fn on_read_response(
         &mut self,
         from: NodeId,
@@ -1271,8 +1298,7 @@ impl Beat {
         read: u64,
         proposer: NodeId,
         chunks: Option<(u32, u32)>,
-        data: Option<Vec<u8>>,
-        proofs: Vec<ChunkProof>,
+        data: Option<ReadData>,
     ) -> BeatStep {
         let Some(code) = self.code.clone() else { return Step::new() };
         let session = self.keys.public.session;
@@ -1285,7 +1311,11 @@ impl Beat {
             return Step::new(); // stale, unsolicited or repeated
         }
         let Some(cc) = self.checksums.get(&r.id) else { return Step::new() };
-        r.bytes_fetched += data.as_ref().map_or(0, |d| d.len() as u64) + 64 * proofs.len() as u64;
+        r.bytes_fetched += data.as_ref().map_or(0, |d| {
+            let proofs = 64 * d.proofs.len()
+                + d.row_proofs.iter().map(|p| p.row.len() + 32 * p.path.siblings.len()).sum::<usize>();
+            (d.bytes.len() + d.rows.as_ref().map_or(0, |t| t.len()) + proofs) as u64
+        });
         let expected_chunks = match &r.plan {
             ReadPlan::Full => None,
             ReadPlan::Range { chunks, .. } => Some(*chunks),
@@ -1295,30 +1325,39 @@ impl Beat {
             return Step::new();
         }
         let had_data = data.is_some();
+        let ctx = fpc_context(&session, epoch, proposer);
+        let commitment = code.commitment();
         let verified = match (data, chunks) {
             (None, _) => None,
             (Some(d), None) => {
-                let ctx = fpc_context(&session, epoch, proposer);
-                cc.verify_fragment(code.linear(), code.commitment(), &ctx, from, &d).ok().map(|()| d)
+                let table = match &d.rows {
+                    Some(t) => cc.row_table(code.linear(), t).ok(),
+                    None => None,
+                };
+                let bytes = d.bytes.into_vec();
+                cc.verify_fragment(code.linear(), commitment, &ctx, from, &bytes, table.as_ref()).ok().map(|()| bytes)
             }
             (Some(d), Some((a, b))) => {
-                let commitment = code.commitment();
                 let size = cc.fragment_size() as usize;
-                let mut ok = proofs.len() == (b.saturating_sub(a)) as usize;
+                let count = (b.saturating_sub(a)) as usize;
+                let mut ok = d.proofs.len() == count && d.row_proofs.len() == count;
                 let mut offset = 0;
-                for (c, proof) in (a..b).zip(&proofs) {
+                for ((c, proof), row) in (a..b).zip(&d.proofs).zip(&d.row_proofs) {
                     let Ok(range) = commitment.chunk_range(size, c as usize) else {
                         ok = false;
                         break;
                     };
-                    let piece = d.get(offset..offset + range.len());
-                    ok &= piece.is_some_and(|p| cc.verify_chunk(commitment, from, c as usize, p, proof).is_ok());
+                    let piece = d.bytes.get(offset..offset + range.len());
+                    ok &= piece.is_some_and(|p| {
+                        cc.verify_chunk(code.linear(), commitment, &ctx, from, c as usize, p, proof, row).is_ok()
+                    });
                     offset += range.len();
                 }
-                (ok && offset == d.len()).then_some(d)
+                (ok && offset == d.bytes.len()).then(|| d.bytes.into_vec())
             }
         };
         let mut step = Step::new();
+        let Some(r) = self.reads.get_mut(&read) else { return step };
         match verified {
             Some(d) => {
                 r.got.insert(from, d);

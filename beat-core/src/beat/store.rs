@@ -7,6 +7,7 @@
 
 use std::collections::BTreeMap;
 
+pub use crate::proto::avid_fp::HeldFragment;
 use crate::NodeId;
 
 /// Which dispersed value: the epoch and its proposer.
@@ -18,13 +19,13 @@ pub struct ValueId {
     pub proposer: NodeId,
 }
 
-/// This node's fragments of committed values.
+/// This node's fragments of committed values (with BEAT4's row tables).
 pub trait FragmentStore: std::fmt::Debug + Send {
     /// Keep `fragment` for `id` (called once per committed value this node holds a verified
     /// fragment of).
-    fn put(&mut self, id: ValueId, fragment: Vec<u8>);
+    fn put(&mut self, id: ValueId, fragment: HeldFragment);
     /// The fragment kept for `id`.
-    fn get(&self, id: ValueId) -> Option<Vec<u8>>;
+    fn get(&self, id: ValueId) -> Option<HeldFragment>;
     /// Bytes stored.
     fn stored_bytes(&self) -> u64;
 }
@@ -32,19 +33,20 @@ pub trait FragmentStore: std::fmt::Debug + Send {
 /// An in-memory [`FragmentStore`].
 #[derive(Debug, Default, Clone)]
 pub struct MemFragmentStore {
-    fragments: BTreeMap<ValueId, Vec<u8>>,
+    fragments: BTreeMap<ValueId, HeldFragment>,
     bytes: u64,
 }
 
 impl FragmentStore for MemFragmentStore {
-    fn put(&mut self, id: ValueId, fragment: Vec<u8>) {
-        self.bytes += fragment.len() as u64;
+    fn put(&mut self, id: ValueId, fragment: HeldFragment) {
+        let size = |h: &HeldFragment| (h.fragment.len() + h.rows.as_ref().map_or(0, Vec::len)) as u64;
+        self.bytes += size(&fragment);
         if let Some(old) = self.fragments.insert(id, fragment) {
-            self.bytes -= old.len() as u64;
+            self.bytes -= size(&old);
         }
     }
 
-    fn get(&self, id: ValueId) -> Option<Vec<u8>> {
+    fn get(&self, id: ValueId) -> Option<HeldFragment> {
         self.fragments.get(&id).cloned()
     }
 

@@ -387,15 +387,15 @@ mod tests {
                 assert_eq!(got, expect, "({k},{l},{n}) row {i}");
             }
             for commitment in [FragmentCommitment::Flat, FragmentCommitment::Chunked { chunk: 1024 }] {
-                let cc = CrossChecksum::build(&code, commitment, b"ctx", &frags).unwrap();
+                let (cc, rows) = CrossChecksum::build(&code, commitment, b"ctx", &frags).unwrap();
                 for (i, f) in frags.iter().enumerate() {
-                    assert_eq!(cc.verify_fragment(&code, commitment, b"ctx", i, f), Ok(()));
+                    assert_eq!(cc.verify_fragment(&code, commitment, b"ctx", i, f, rows.as_ref()), Ok(()));
                 }
                 // A garbage local parity is caught.
                 let mut bad = frags.clone();
                 bad[k] = value(&mut rng, bad[k].len());
-                let cc = CrossChecksum::build(&code, commitment, b"ctx", &bad).unwrap();
-                assert!(cc.verify_fragment(&code, commitment, b"ctx", k, &bad[k]).is_err());
+                let (cc, rows) = CrossChecksum::build(&code, commitment, b"ctx", &bad).unwrap();
+                assert!(cc.verify_fragment(&code, commitment, b"ctx", k, &bad[k], rows.as_ref()).is_err());
             }
         }
     }

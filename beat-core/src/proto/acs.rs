@@ -288,7 +288,7 @@ mod tests {
         let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(2);
         // Disperser 0's value, fragments and cross-checksum.
         let fragments = code.linear().encode(&[7u8; 3000]);
-        let cc =
+        let (cc, _) =
             CrossChecksum::build(code.linear(), code.commitment(), &fpc_context(&session, 0, 0), &fragments).unwrap();
         let msg =
             |m: AvidFpMessage| AcsMessage { proposer: 0, content: AcsContent::Broadcast(BroadcastMessage::AvidFp(m)) };
@@ -301,15 +301,16 @@ mod tests {
         assert!(acs.delivered(0), "delivered from echoes and readies alone");
         let Some(Broadcast::AvidFp(bc)) = acs.broadcast_mut(0) else { panic!() };
         assert!(bc.take_fragment().is_none(), "no fragment yet");
-        let val = AvidFpMessage::Val { cc: cc.clone(), fragment: fragments[me].clone() };
+        let val = AvidFpMessage::Val { cc: cc.clone(), fragment: fragments[me].clone(), rows: None };
         let step = acs.handle_message(0, msg(val), &mut rng).unwrap();
         assert!(step.faults.is_empty());
         let Some(Broadcast::AvidFp(bc)) = acs.broadcast_mut(0) else { panic!() };
-        assert_eq!(bc.take_fragment(), Some(fragments[me].clone()));
+        assert_eq!(bc.take_fragment().map(|h| h.fragment), Some(fragments[me].clone()));
         // A bad late fragment is a fault against the disperser, not a fragment.
         let mut acs2_val = fragments[me].clone();
         acs2_val[0] ^= 1;
-        let step = acs.handle_message(0, msg(AvidFpMessage::Val { cc, fragment: acs2_val }), &mut rng).unwrap();
+        let step =
+            acs.handle_message(0, msg(AvidFpMessage::Val { cc, fragment: acs2_val, rows: None }), &mut rng).unwrap();
         assert_eq!(step.faults.len(), 1);
     }
 }

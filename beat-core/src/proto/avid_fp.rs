@@ -11,10 +11,10 @@
 //! Node `i` stores `f_i` only.
 //!
 //! ```text
-//! upon input v (disperser):        F := encode(v); cc := cross_checksum(F)
-//!                                  send Val(cc, f_j) to each node j
-//! upon Val(cc, f_i) from the disperser (first):
-//!     if cc.verify_fragment(i, f_i):   keep f_i; send Echo(cc) to all
+//! upon input v (disperser):        F := encode(v); (cc, T) := cross_checksum(F)
+//!                                  send Val(cc, f_j, T) to each node j
+//! upon Val(cc, f_i, T) from the disperser (first):
+//!     if cc.verify_fragment(i, f_i, T): keep (f_i, T); send Echo(cc) to all
 //!     else:                            fault(disperser)  — no Echo
 //! upon n−f Echo(cc) with one digest d:     send Ready(d)           (if not sent)
 //! upon f+1 Ready(d):                       send Ready(d)           (if not sent)
@@ -28,8 +28,12 @@
 //! All fragments that verify against one `cc` decode to the same value (the fingerprint
 //! bound in [`crate::crypto::fpc`]), so two readers never read different values.
 //!
-//! Messages carry only `cc` (`n` digests and `k` fingerprints) after the `Val`, so each node
-//! sends `O(n · |cc|)` bytes plus its share of fragments: the disperser sends `≈ n|v|/k`.
+//! `T` is BEAT4's row-fingerprint table (chunked commitments; see [`crate::crypto::fpc`]): it
+//! lets a reader check a single chunk against the code, not only against the committed
+//! fragment. BEAT3 has none. Messages carry only `cc` (`n` digests and `k` fingerprints, or the
+//! table's root) after the `Val`, so each node sends `O(n · |cc|)` bytes plus its share of
+//! fragments: the disperser sends `≈ n|v|/k` (plus `24k` bytes per KiB of fragment of `T` per
+//! node for BEAT4).
 //!
 //! Deviations from the paper: each sender's first `Echo` and `Ready` count; a second,
 //! different one is an [`FaultKind::Equivocation`]. A cross-checksum of the wrong shape, or
@@ -115,6 +119,9 @@ pub enum AvidFpMessage {
         /// The recipient's fragment.
         #[serde(with = "serde_bytes")]
         fragment: Vec<u8>,
+        /// BEAT4: the row-fingerprint table ([`crate::crypto::fpc::RowTable`] bytes).
+        #[serde(default)]
+        rows: Option<serde_bytes::ByteBuf>,
     },
     /// The sender verified its fragment against this cross-checksum.
     Echo(CrossChecksum),
@@ -139,6 +146,16 @@ pub enum AvidFpError {
     Fpc(#[from] FpcError),
 }
 
+/// A fragment a node keeps, with what proves it (BEAT4: the row table, which readers of this
+/// fragment's chunks need).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct HeldFragment {
+    /// The fragment.
+    pub fragment: Vec<u8>,
+    /// BEAT4: the row-fingerprint table's bytes.
+    pub rows: Option<Vec<u8>>,
+}
+
 /// One AVID-FP instance, as seen by one node.
 #[derive(Debug)]
 pub struct AvidFp {
@@ -151,7 +168,7 @@ pub struct AvidFp {
     max_value_size: usize,
     proposed: bool,
     /// Our verified fragment and the digest of the cross-checksum it verified against.
-    fragment: Option<(Digest, Vec<u8>)>,
+    fragment: Option<(Digest, HeldFragment)>,
     ready_sent: bool,
     delivered: Option<Digest>,
     /// The delivered cross-checksum (kept for catch-up and late fragments).
@@ -201,14 +218,14 @@ impl AvidFp {
 
     /// Our fragment, if we hold one that verified against the delivered cross-checksum (what
     /// the node stores after the epoch commits).
-    pub fn take_fragment(&mut self) -> Option<Vec<u8>> {
+    pub fn take_fragment(&mut self) -> Option<HeldFragment> {
         let delivered = self.delivered?;
         self.take_fragment_of(&delivered)
     }
 
     /// Our fragment, if it verified against the cross-checksum with digest `d` (catch-up: the
     /// batch names the committed digest; this instance may not have delivered yet).
-    pub fn take_fragment_of(&mut self, d: &Digest) -> Option<Vec<u8>> {
+    pub fn take_fragment_of(&mut self, d: &Digest) -> Option<HeldFragment> {
         match &self.fragment {
             Some((have, _)) if have == d => self.fragment.take().map(|(_, f)| f),
             _ => None,
@@ -233,13 +250,23 @@ impl AvidFp {
         self.code.linear().fragment_size(self.max_value_size)
     }
 
-    /// Shape check of a peer's cross-checksum: `n` commitments, `k` fingerprints, a size no
-    /// larger than the largest value needs.
+    /// Shape check of a peer's cross-checksum (`n` commitments; `k` fingerprints or a row
+    /// table root) and a size no larger than the largest value needs.
     fn well_formed(&self, cc: &CrossChecksum) -> bool {
+        cc.check_shape(self.code.linear(), self.code.commitment()).is_ok_and(|s| s <= self.max_fragment())
+    }
+
+    /// Verify our fragment (and, for BEAT4, the row table) against `cc`.
+    fn verify(&self, cc: &CrossChecksum, fragment: &[u8], rows: Option<&[u8]>) -> bool {
         let code = self.code.linear();
-        cc.hashes().len() == code.n()
-            && cc.fingerprints().len() == code.k()
-            && usize::try_from(cc.fragment_size()).is_ok_and(|s| s <= self.max_fragment())
+        let table = match rows {
+            Some(bytes) => match cc.row_table(code, bytes) {
+                Ok(t) => Some(t),
+                Err(_) => return false,
+            },
+            None => None,
+        };
+        cc.verify_fragment(code, self.code.commitment(), &self.context, self.our_id, fragment, table.as_ref()).is_ok()
     }
 
     fn remember(&mut self, d: Digest, cc: CrossChecksum) {
@@ -248,7 +275,7 @@ impl AvidFp {
         }
     }
 
-    fn handle_val(&mut self, from: NodeId, cc: CrossChecksum, fragment: Vec<u8>) -> FpStep {
+    fn handle_val(&mut self, from: NodeId, cc: CrossChecksum, fragment: Vec<u8>, rows: Option<Vec<u8>>) -> FpStep {
         if from != self.proposer {
             return Step::fault(from, FaultKind::UnexpectedVal);
         }
@@ -259,11 +286,10 @@ impl AvidFp {
         if let Some((have, _)) = &self.fragment {
             return if *have == d { Step::new() } else { Step::fault(from, FaultKind::Equivocation) };
         }
-        let code = self.code.linear();
-        if cc.verify_fragment(code, self.code.commitment(), &self.context, self.our_id, &fragment).is_err() {
+        if !self.verify(&cc, &fragment, rows.as_deref()) {
             return Step::fault(from, FaultKind::BadFragment);
         }
-        self.fragment = Some((d, fragment));
+        self.fragment = Some((d, HeldFragment { fragment, rows }));
         let mut step = Step::new();
         step.send(Target::All, AvidFpMessage::Echo(cc.clone()));
         step.extend(self.handle_echo(self.our_id, cc));
@@ -346,7 +372,8 @@ impl Protocol for AvidFp {
         self.proposed = true;
         let code = self.code.linear();
         let fragments = code.encode(&value);
-        let cc = CrossChecksum::build(code, self.code.commitment(), &self.context, &fragments)?;
+        let (cc, table) = CrossChecksum::build(code, self.code.commitment(), &self.context, &fragments)?;
+        let rows = table.map(|t| t.to_bytes());
         let mut step = Step::new();
         let value_digest = crate::proto::rbc::value_digest(&value);
         step.events.push(Event::Dispersed { epoch: self.epoch, proposer: self.proposer, value_digest });
@@ -356,11 +383,12 @@ impl Protocol for AvidFp {
             if j == self.our_id {
                 own = Some(fragment);
             } else {
-                step.send(Target::Node(j), AvidFpMessage::Val { cc: cc.clone(), fragment });
+                let rows = rows.clone().map(serde_bytes::ByteBuf::from);
+                step.send(Target::Node(j), AvidFpMessage::Val { cc: cc.clone(), fragment, rows });
             }
         }
         if let Some(fragment) = own {
-            step.extend(self.handle_val(self.our_id, cc, fragment));
+            step.extend(self.handle_val(self.our_id, cc, fragment, rows));
         }
         Ok(step)
     }
@@ -378,11 +406,11 @@ impl Protocol for AvidFp {
             // Still take our fragment of the delivered cross-checksum from a late Val (it is
             // what we store; ACS forwards broadcast traffic until this instance terminates),
             // nothing else.
-            if let AvidFpMessage::Val { cc, fragment } = msg {
+            if let AvidFpMessage::Val { cc, fragment, rows } = msg {
                 if !self.holds_delivered_fragment() && from == self.proposer && Some(cc.digest()) == self.delivered {
-                    let code = self.code.linear();
-                    if cc.verify_fragment(code, self.code.commitment(), &self.context, self.our_id, &fragment).is_ok() {
-                        self.fragment = Some((cc.digest(), fragment));
+                    let rows = rows.map(serde_bytes::ByteBuf::into_vec);
+                    if self.verify(&cc, &fragment, rows.as_deref()) {
+                        self.fragment = Some((cc.digest(), HeldFragment { fragment, rows }));
                     } else {
                         return Ok(Step::fault(from, FaultKind::BadFragment));
                     }
@@ -391,7 +419,9 @@ impl Protocol for AvidFp {
             return Ok(Step::new());
         }
         Ok(match msg {
-            AvidFpMessage::Val { cc, fragment } => self.handle_val(from, cc, fragment),
+            AvidFpMessage::Val { cc, fragment, rows } => {
+                self.handle_val(from, cc, fragment, rows.map(serde_bytes::ByteBuf::into_vec))
+            }
             AvidFpMessage::Echo(cc) => self.handle_echo(from, cc),
             AvidFpMessage::Ready(d) => self.handle_ready(from, d),
         })
@@ -439,7 +469,7 @@ mod tests {
                 // Any reconstruct_from() stored fragments give back the value.
                 let code = ns[0].code.clone();
                 let frags: Vec<(usize, Vec<u8>)> =
-                    ns.iter_mut().enumerate().filter_map(|(i, a)| Some((i, a.take_fragment()?))).collect();
+                    ns.iter_mut().enumerate().filter_map(|(i, a)| Some((i, a.take_fragment()?.fragment))).collect();
                 assert_eq!(frags.len(), n);
                 let need = code.reconstruct_from();
                 let chosen: Vec<(usize, &[u8])> =
@@ -481,10 +511,10 @@ mod tests {
     fn bad_fragment_is_refused_and_attributed() {
         let out = run_fifo(nodes(4, 0, false), vec![(0, value(3000))], &[0], |_, to, m| {
             Some(match m {
-                AvidFpMessage::Val { cc, fragment } if to == 2 => {
+                AvidFpMessage::Val { cc, fragment, rows } if to == 2 => {
                     let mut fragment = fragment.clone();
                     fragment[10] ^= 1;
-                    AvidFpMessage::Val { cc: cc.clone(), fragment }
+                    AvidFpMessage::Val { cc: cc.clone(), fragment, rows: rows.clone() }
                 }
                 other => other.clone(),
             })
@@ -505,15 +535,17 @@ mod tests {
         let ctx = fpc_context(&SessionId([3; 32]), 0, 0);
         let mut frags = code.linear().encode(&value(2000));
         frags[3][7] ^= 0x40;
-        let cc = CrossChecksum::build(code.linear(), code.commitment(), &ctx, &frags).unwrap();
+        let (cc, _) = CrossChecksum::build(code.linear(), code.commitment(), &ctx, &frags).unwrap();
         let mut ns = nodes(4, 0, false);
         let mut rng = <rand_chacha::ChaCha20Rng as rand::SeedableRng>::seed_from_u64(1);
-        let s = ns[3].handle_message(0, AvidFpMessage::Val { cc: cc.clone(), fragment: frags[3].clone() }, &mut rng);
+        let val = AvidFpMessage::Val { cc: cc.clone(), fragment: frags[3].clone(), rows: None };
+        let s = ns[3].handle_message(0, val, &mut rng);
         let s = s.unwrap();
         assert!(s.faults.contains(&Fault { node: 0, kind: FaultKind::BadFragment }));
         assert!(s.messages.is_empty(), "no Echo for a fragment that fails its check");
         // The consistent fragments still verify and are echoed.
-        let s = ns[1].handle_message(0, AvidFpMessage::Val { cc, fragment: frags[1].clone() }, &mut rng).unwrap();
+        let val = AvidFpMessage::Val { cc, fragment: frags[1].clone(), rows: None };
+        let s = ns[1].handle_message(0, val, &mut rng).unwrap();
         assert!(s.faults.is_empty());
         assert!(matches!(s.messages[0].1, AvidFpMessage::Echo(_)));
     }

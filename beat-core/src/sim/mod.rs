@@ -153,6 +153,8 @@ pub struct Report {
     pub reads_checked: u64,
     /// Most epochs any correct node was behind another (a laggard's lag).
     pub max_lag: u64,
+    /// BEAT4 range reads compared with a full read of the same value.
+    pub ranges_checked: u64,
     /// Virtual time at the end.
     pub end_time: u64,
     /// Digest of the schedule and the outputs.
@@ -416,7 +418,10 @@ impl Simulation {
                 continue;
             };
             let context = fpc_context(&self.keys[0].public.session, id.epoch, id.proposer);
-            let ok = cc.verify_fragment(code.linear(), code.commitment(), &context, node, &fragment).is_ok();
+            let table = fragment.rows.as_deref().and_then(|t| cc.row_table(code.linear(), t).ok());
+            let ok = cc
+                .verify_fragment(code.linear(), code.commitment(), &context, node, &fragment.fragment, table.as_ref())
+                .is_ok();
             self.checker.fragment_stored(node, id.epoch, id.proposer, ok);
         }
     }
@@ -597,6 +602,7 @@ impl Simulation {
             threshold_coins: self.checker.threshold_coins,
             reads_checked: self.checker.reads_checked,
             max_lag: self.checker.max_lag,
+            ranges_checked: self.checker.ranges_checked,
             end_time: self.now,
             trace_hash: self.trace.finalize().into(),
             case: self.case,

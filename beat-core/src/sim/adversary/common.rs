@@ -66,11 +66,19 @@ pub(crate) fn fp_code(variant: Variant, n: usize) -> DispersalCode {
     code.expect("valid params")
 }
 
-/// A Byzantine disperser's cross-checksum over `fragments` (consistent or not).
-pub(crate) fn fp_checksum(ctx: &Ctx<'_>, epoch: u64, proposer: NodeId, fragments: &[Vec<u8>]) -> CrossChecksum {
+/// A Byzantine disperser's cross-checksum over `fragments` (consistent or not), with BEAT4's
+/// row table bytes.
+pub(crate) fn fp_checksum(
+    ctx: &Ctx<'_>,
+    epoch: u64,
+    proposer: NodeId,
+    fragments: &[Vec<u8>],
+) -> (CrossChecksum, Option<serde_bytes::ByteBuf>) {
     let code = fp_code(ctx.variant, ctx.keys.len());
     let context = fpc_context(&ctx.keys[0].public.session, epoch, proposer);
-    CrossChecksum::build(code.linear(), code.commitment(), &context, fragments).expect("fragments of the code")
+    let (cc, rows) =
+        CrossChecksum::build(code.linear(), code.commitment(), &context, fragments).expect("fragments of the code");
+    (cc, rows.map(|t| serde_bytes::ByteBuf::from(t.to_bytes())))
 }
 
 /// AVID / AVID-FP traffic of a Byzantine proposer dispersing `fragments` (AVID: under a Merkle
@@ -93,9 +101,9 @@ pub(crate) fn dispersal_traffic(
             AvidMessage::Ready(_) => AvidMessage::Ready(d.tree.root()),
         }),
         BroadcastMessage::AvidFp(m) => {
-            let cc = fp_checksum(ctx, epoch, proposer, &d.fragments);
+            let (cc, rows) = fp_checksum(ctx, epoch, proposer, &d.fragments);
             BroadcastMessage::AvidFp(match m {
-                AvidFpMessage::Val { .. } => AvidFpMessage::Val { cc, fragment: d.fragments[to].clone() },
+                AvidFpMessage::Val { .. } => AvidFpMessage::Val { cc, fragment: d.fragments[to].clone(), rows },
                 AvidFpMessage::Echo(_) => AvidFpMessage::Echo(cc),
                 AvidFpMessage::Ready(_) => AvidFpMessage::Ready(cc.digest()),
             })

@@ -264,7 +264,9 @@ impl AdversaryKind {
             }
             ByzantineHolder => "holders answer reads with altered fragments or chunks",
             SilentHolders => "holders never answer reads",
-            DataFragmentCorruptor => "a disperser commits junk at its own data index with the real fingerprints, serves it",
+            DataFragmentCorruptor => {
+                "a disperser commits junk at its own data index with the real fingerprints, serves it"
+            }
             ClientReplay => "committed transactions proposed again, inside and long after the dedup window (long run)",
             MismatchedSettings => "f members run other consensus settings (another session): isolated, never divergent",
             Canary => "canary: f + 1 colluders split a broadcast where the echo thresholds allow it",

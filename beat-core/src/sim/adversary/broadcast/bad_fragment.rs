@@ -30,10 +30,18 @@ impl Adversary for BadFragment {
                 flip(&mut f.data, ctx.rng);
                 BroadcastMessage::Avid(AvidMessage::Val(f))
             }
-            BroadcastMessage::AvidFp(AvidFpMessage::Val { cc, fragment }) if victim => {
-                let mut fragment = fragment.clone();
-                flip(&mut fragment, ctx.rng);
-                BroadcastMessage::AvidFp(AvidFpMessage::Val { cc: cc.clone(), fragment })
+            BroadcastMessage::AvidFp(AvidFpMessage::Val { cc, fragment, rows }) if victim => {
+                let (mut fragment, mut rows) = (fragment.clone(), rows.clone());
+                // The fragment, or (BEAT4) the row table that proves it.
+                match rows.as_mut() {
+                    Some(t) if ctx.rng.gen_bool(0.5) => {
+                        let mut bytes = std::mem::take(t).into_vec();
+                        flip(&mut bytes, ctx.rng);
+                        *t = serde_bytes::ByteBuf::from(bytes);
+                    }
+                    _ => flip(&mut fragment, ctx.rng),
+                }
+                BroadcastMessage::AvidFp(AvidFpMessage::Val { cc: cc.clone(), fragment, rows })
             }
             _ => return vec![msg],
         };
