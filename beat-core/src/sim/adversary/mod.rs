@@ -25,13 +25,17 @@ use crate::beat::{Message, NodeKeys, Variant};
 use crate::proto::Target;
 use crate::NodeId;
 
-use agreement::{bad_coin::BadCoin, coin_steering::CoinSteering};
-use broadcast::{bad_fragment::BadFragment, equivocator::Equivocator, inconsistent_fragments::InconsistentFragments};
+use agreement::{aba_equivocator::AbaEquivocator, bad_coin::BadCoin, coin_steering::CoinSteering};
+use broadcast::{
+    bad_fragment::BadFragment, broadcast_equivocator::BroadcastEquivocator, equivocator::Equivocator,
+    inconsistent_fragments::InconsistentFragments,
+};
 use client::replay::ClientReplay;
 use common::{Carrier, Snoop, Split};
 use config::mismatched_settings::MismatchedSettings;
 use decryption::{
     bad_dec_share::BadDec, canary_decrypt::CanaryDecrypt, crafted_kappa::CraftedKappa, malformed_ciphertext::Malformed,
+    share_equivocator::ShareEquivocator,
 };
 use network::{
     censor::Censor, crash::Crash, dropper::Dropper, honest::Honest, laggard::Laggard, partition::Partition,
@@ -173,6 +177,14 @@ pub enum AdversaryKind {
     /// with the real data's fingerprints, and serves the junk (see
     /// `storage/data_fragment_corruptor.rs`).
     DataFragmentCorruptor,
+    /// `f` members equivocate per recipient in every broadcast instance (Val, Echo, Ready; AVID
+    /// fragments of other dispersals; other cross-checksums).
+    BroadcastEquivocator,
+    /// `f` members equivocate per recipient in every ABA (BVal, Aux, Conf, Term, coin rounds,
+    /// far-future rounds).
+    AbaEquivocator,
+    /// BEAT0–2: `f` members send different decryption-share lists to different recipients.
+    ShareEquivocator,
     /// Canary: `f + 1` colluding nodes split a broadcast; the checker must catch it.
     Canary,
     /// Canary (BEAT0–2): `f + 1` colluding members decrypt proposals before the order is fixed;
@@ -182,7 +194,7 @@ pub enum AdversaryKind {
 
 impl AdversaryKind {
     /// Every adversary except the canary.
-    pub const ALL: [AdversaryKind; 21] = [
+    pub const ALL: [AdversaryKind; 24] = [
         AdversaryKind::None,
         AdversaryKind::Crash,
         AdversaryKind::Silent,
@@ -204,6 +216,9 @@ impl AdversaryKind {
         AdversaryKind::ClientReplay,
         AdversaryKind::Laggard,
         AdversaryKind::DataFragmentCorruptor,
+        AdversaryKind::BroadcastEquivocator,
+        AdversaryKind::AbaEquivocator,
+        AdversaryKind::ShareEquivocator,
     ];
 
     /// The canaries: more than `f` faulty nodes, each expected to break a property.
@@ -217,7 +232,8 @@ impl AdversaryKind {
             | AdversaryKind::CanaryDecrypt
             | AdversaryKind::MalformedCiphertext
             | AdversaryKind::CraftedKappa
-            | AdversaryKind::ClientReplay => variant.encrypted(),
+            | AdversaryKind::ClientReplay
+            | AdversaryKind::ShareEquivocator => variant.encrypted(),
             AdversaryKind::BadFragment | AdversaryKind::InconsistentFragments => variant != Variant::Beat0,
             AdversaryKind::ByzantineHolder | AdversaryKind::SilentHolders | AdversaryKind::DataFragmentCorruptor => {
                 variant.dispersed()
@@ -231,9 +247,9 @@ impl AdversaryKind {
         use AdversaryKind::*;
         match self {
             None | Crash | Silent | Omission | Reorder | Partition | Censor | Laggard => "network",
-            EquivocatingProposer | BadFragment | InconsistentFragments | Canary => "broadcast",
-            BadCoinShare | CoinSteering => "agreement",
-            BadDecShare | MalformedCiphertext | CraftedKappa | CanaryDecrypt => "decryption",
+            EquivocatingProposer | BadFragment | InconsistentFragments | BroadcastEquivocator | Canary => "broadcast",
+            BadCoinShare | CoinSteering | AbaEquivocator => "agreement",
+            BadDecShare | MalformedCiphertext | CraftedKappa | ShareEquivocator | CanaryDecrypt => "decryption",
             ByzantineHolder | SilentHolders | DataFragmentCorruptor => "storage",
             ClientReplay => "client",
             MismatchedSettings => "config",
@@ -267,6 +283,11 @@ impl AdversaryKind {
             DataFragmentCorruptor => {
                 "a disperser commits junk at its own data index with the real fingerprints, serves it"
             }
+            BroadcastEquivocator => {
+                "Val/Echo/Ready of every broadcast differ per recipient (other values, fragments, checksums)"
+            }
+            AbaEquivocator => "BVal/Aux/Conf/Term differ per recipient; coin shares of other rounds; far-future rounds",
+            ShareEquivocator => "different decryption-share lists per recipient; lists for proposers outside the set",
             ClientReplay => "committed transactions proposed again, inside and long after the dedup window (long run)",
             MismatchedSettings => "f members run other consensus settings (another session): isolated, never divergent",
             Canary => "canary: f + 1 colluders split a broadcast where the echo thresholds allow it",
@@ -314,6 +335,9 @@ impl AdversaryKind {
             AdversaryKind::ClientReplay => "client-replay",
             AdversaryKind::Laggard => "laggard",
             AdversaryKind::DataFragmentCorruptor => "data-fragment-corruptor",
+            AdversaryKind::BroadcastEquivocator => "broadcast-equivocator",
+            AdversaryKind::AbaEquivocator => "aba-equivocator",
+            AdversaryKind::ShareEquivocator => "share-equivocator",
             AdversaryKind::Canary => "canary",
             AdversaryKind::CanaryDecrypt => "canary-decrypt",
         }
@@ -382,6 +406,16 @@ impl AdversaryKind {
             }
             AdversaryKind::Censor => Box::new(Censor::new(n, quiet, rng)),
             AdversaryKind::MismatchedSettings => Box::new(MismatchedSettings { faulty, kind: rng.gen_range(0..4) }),
+            AdversaryKind::BroadcastEquivocator => Box::new(BroadcastEquivocator {
+                faulty,
+                alt: HashMap::new(),
+                choice: HashMap::new(),
+                carrier: Carrier::default(),
+            }),
+            AdversaryKind::AbaEquivocator => {
+                Box::new(AbaEquivocator { faulty, split: Split { n, quiet }, beliefs: HashMap::new() })
+            }
+            AdversaryKind::ShareEquivocator => Box::new(ShareEquivocator { faulty, n }),
             AdversaryKind::DataFragmentCorruptor => Box::new(DataFragmentCorruptor { faulty, forged: HashMap::new() }),
             AdversaryKind::Laggard => {
                 Box::new(Laggard { victim: rng.gen_range(0..n), heal: rng.gen_range(1500..3000) })

@@ -2,5 +2,6 @@
 //! and inconsistent fragments.
 
 pub(crate) mod bad_fragment;
+pub(crate) mod broadcast_equivocator;
 pub(crate) mod equivocator;
 pub(crate) mod inconsistent_fragments;

@@ -4,3 +4,4 @@ pub(crate) mod bad_dec_share;
 pub(crate) mod canary_decrypt;
 pub(crate) mod crafted_kappa;
 pub(crate) mod malformed_ciphertext;
+pub(crate) mod share_equivocator;
