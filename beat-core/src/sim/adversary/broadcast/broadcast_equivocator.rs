@@ -29,9 +29,8 @@ impl Adversary for BroadcastEquivocator {
     fn tamper(&mut self, ctx: &mut Ctx<'_>, from: NodeId, to: NodeId, msg: Message) -> Vec<Message> {
         let Some((p, m)) = bc_of(&msg) else { return vec![msg] };
         let (e, m) = (msg.epoch, m.clone());
-        if !self.alt.contains_key(&(e, p)) {
-            let alts = [forged_proposal(ctx, e, p), forged_proposal(ctx, e, p)];
-            self.alt.insert((e, p), alts);
+        if let std::collections::hash_map::Entry::Vacant(slot) = self.alt.entry((e, p)) {
+            slot.insert([forged_proposal(ctx, e, p), forged_proposal(ctx, e, p)]);
         }
         let version = *self.choice.entry((e, p, from, to)).or_insert_with(|| ctx.rng.gen_range(0..3));
         let mut versions = vec![version];
