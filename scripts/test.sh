@@ -8,8 +8,9 @@
 #   4. censorship with real networks: 4 daemons on clearnet + a private Tor network + a private I2P
 #      network inside a network namespace, nftables blocking each network, each pair and all three
 #      (BEAT-NET line), and the embedded Tor client (feature `tor`, arti) against the same Tor network,
-#   5. the simulation campaign: >= 600 seeds over n in {4, 5, 7}, BEAT0-BEAT4 and every adversary, with
-#      real cryptography, determinism re-runs and canaries; prints the BEAT-SIM line.
+#   5. the simulation campaign: >= 1000 seeds over n in {4, 5, 6, 7, 10}, BEAT0-BEAT4 and every
+#      adversary (one seed in 23 a 150-epoch run), with real cryptography, determinism re-runs and the
+#      canaries of every size; on both cores; prints the BEAT-SIM line.
 #
 # Needs the Rust toolchain, crates.io, and (installed here from Debian when missing) tor,
 # nftables, iproute2 and python3 for the network tests, which run as root (network namespaces).
@@ -19,9 +20,14 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/beat-target}"
 export CARGO_TERM_COLOR=never
-SIM_SEEDS="${BEAT_SIM_SEEDS:-600}"
+SIM_SEEDS="${BEAT_SIM_SEEDS:-1000}"
 
-step() { printf '\n== %s\n' "$*"; }
+STEP_START=$SECONDS
+step() {
+  printf '== (%d s)\n' "$((SECONDS - STEP_START))"
+  STEP_START=$SECONDS
+  printf '\n== %s\n' "$*"
+}
 
 step "system packages for the network tests"
 need=()
@@ -84,5 +90,6 @@ fi
 grep -E '^arti: (first|A under)|^test result' "$arti_log"
 rm -f "$arti_log"
 
-step "simulation campaign ($SIM_SEEDS seeds)"
-cargo run --release -p beat-core --bin beat-sim -- campaign --seeds "$SIM_SEEDS"
+step "simulation campaign ($SIM_SEEDS seeds, 2 threads)"
+cargo run --release -p beat-core --bin beat-sim -- campaign --seeds "$SIM_SEEDS" --jobs 2
+step "done"

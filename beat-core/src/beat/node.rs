@@ -34,9 +34,12 @@
 //!
 //! *Epochs in flight*: messages for epochs `e .. e + max_future_epochs` are processed at once
 //! (so a slow node still echoes and votes for epochs the others already run); messages for
-//! later epochs wait in a bounded per-peer buffer; messages for output epochs are dropped. A
-//! node proposes for epoch `e` once `e − 1` is output and it has transactions or sees another
-//! node working on `e`.
+//! later epochs wait in one buffer, in arrival order, with a byte budget per peer; messages for
+//! output epochs are dropped. When the window moves, the buffered messages that entered it are
+//! processed in arrival order: exactly the order in which a node restarted at a later epoch
+//! (from a checkpoint) processes the same messages when it replays them, so both reach the same
+//! state and send the same messages. A node proposes for epoch `e` once `e − 1` is output and it
+//! has transactions or sees another node working on `e`.
 
 use std::collections::{BTreeMap, BTreeSet, HashSet, VecDeque};
 use std::ops::Range;
@@ -71,8 +74,10 @@ use crate::{NodeId, Params, SessionId};
 pub struct Config {
     /// How many epochs beyond the current one are processed at once.
     pub max_future_epochs: u64,
-    /// Messages per peer buffered for epochs beyond that window; more are dropped (a fault).
-    pub max_future_messages: usize,
+    /// Bytes (encoded) per peer buffered for epochs beyond that window; more are dropped. The
+    /// node runtime enforces its own, tighter budget before its write-ahead log; this one bounds a
+    /// bare `Beat`.
+    pub max_future_bytes: usize,
     /// Most transactions waiting in the buffer.
     pub max_buffered_txs: usize,
     /// BEAT3/4: cross-checksums of committed values kept for reads, in epochs.
@@ -81,7 +86,7 @@ pub struct Config {
 
 impl Default for Config {
     fn default() -> Self {
-        Config { max_future_epochs: 3, max_future_messages: 4096, max_buffered_txs: 200_000, retain_epochs: 4096 }
+        Config { max_future_epochs: 3, max_future_bytes: 64 << 20, max_buffered_txs: 200_000, retain_epochs: 4096 }
     }
 }
 
@@ -324,7 +329,10 @@ pub struct Beat {
     /// The lowest epoch not yet output.
     epoch: u64,
     epochs: BTreeMap<u64, Epoch>,
-    future: Vec<VecDeque<Message>>,
+    /// Messages for epochs beyond the window, in arrival order: (sender, message, its bytes).
+    future: VecDeque<(NodeId, Message, usize)>,
+    /// Bytes buffered in `future` per sender.
+    future_bytes: Vec<usize>,
     /// Transactions waiting to be proposed, with their digests.
     buffer: VecDeque<(Digest, Vec<u8>)>,
     buffered: HashSet<Digest>,
@@ -355,6 +363,10 @@ struct DeferredRead {
     proposer: NodeId,
     chunks: Option<(u32, u32)>,
 }
+
+/// Bytes of a proposal that are not its transactions' (the batch's framing, the ciphertext's
+/// points, proof, label and tag).
+const PROPOSAL_ROOM: usize = 1024;
 
 /// Read requests per peer kept until the epoch they ask about commits here.
 const MAX_DEFERRED_READS: usize = 64;
@@ -429,7 +441,8 @@ impl Beat {
             config,
             epoch: 0,
             epochs: BTreeMap::new(),
-            future: vec![VecDeque::new(); params.n],
+            future: VecDeque::new(),
+            future_bytes: vec![0; params.n],
             buffer: VecDeque::new(),
             buffered: HashSet::new(),
             recent: VecDeque::new(),
@@ -654,6 +667,17 @@ impl Beat {
         let mut select = self.derived_rng("select", e, &[]);
         let mut idx = rand::seq::index::sample(&mut select, window, take).into_vec();
         idx.sort_unstable();
+        // Keep the proposal within the committee's size limit (what does not fit waits for a
+        // later epoch; a single transaction always fits: `Settings::validate`).
+        let mut room = self.settings.max_proposal_bytes.saturating_sub(PROPOSAL_ROOM);
+        idx.retain(|&i| {
+            let size = self.buffer[i].1.len() + 9;
+            let fits = size <= room;
+            if fits {
+                room -= size;
+            }
+            fits
+        });
         let txs: Vec<Vec<u8>> = idx.iter().map(|&i| self.buffer[i].1.clone()).collect();
         let own: Vec<Digest> = idx.iter().map(|&i| self.buffer[i].0).collect();
         let plaintext = Contribution::encode(&txs);
@@ -969,14 +993,13 @@ impl Beat {
             step.extend(self.answer_read(d.from, d.epoch, d.read, d.proposer, d.chunks));
         }
         // Messages that waited for the window to move.
+        // Messages that entered the window, in arrival order (see the module doc).
         let horizon = self.epoch + self.config.max_future_epochs;
-        let mut ready = Vec::new();
-        for (from, queue) in self.future.iter_mut().enumerate() {
-            let (now, later): (Vec<Message>, Vec<Message>) = queue.drain(..).partition(|m| m.epoch <= horizon);
-            queue.extend(later);
-            ready.extend(now.into_iter().map(|m| (from, m)));
-        }
-        for (from, m) in ready {
+        let (ready, later): (VecDeque<_>, VecDeque<_>) =
+            std::mem::take(&mut self.future).into_iter().partition(|(_, m, _)| m.epoch <= horizon);
+        self.future = later;
+        for (from, m, bytes) in ready {
+            self.future_bytes[from] -= bytes;
             step.extend(self.dispatch(from, m, rng)?);
         }
         Ok(step)
@@ -1049,11 +1072,12 @@ impl Beat {
             return Ok(Step::new());
         }
         if e > self.epoch + self.config.max_future_epochs {
-            let queue = &mut self.future[from];
-            if queue.len() >= self.config.max_future_messages {
+            let bytes = codec::encode(&msg).len();
+            if self.future_bytes[from] + bytes > self.config.max_future_bytes {
                 return Ok(Step::fault(from, FaultKind::FutureEpochOverflow));
             }
-            queue.push_back(msg);
+            self.future_bytes[from] += bytes;
+            self.future.push_back((from, msg, bytes));
             return Ok(Step::new());
         }
         match msg.content {

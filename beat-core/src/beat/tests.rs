@@ -231,3 +231,35 @@ fn beat3_catch_up_keeps_fragments_and_never_redisperses() {
         assert!(txs.is_empty(), "{variant}: node 3 dispersed {txs:?} again");
     }
 }
+
+/// A proposal never exceeds the committee's `max_proposal_bytes`: what does not fit waits for a
+/// later epoch (a proposal over the limit used to be refused by the broadcast, and the node,
+/// drawing the same transactions again, never proposed).
+#[test]
+fn proposals_respect_the_size_limit() {
+    for variant in Variant::ALL {
+        let settings =
+            Settings { variant, batch_size: 40, max_tx_size: 1000, max_proposal_bytes: 5096, dedup_epochs: 8 };
+        settings.validate().unwrap();
+        let (mut net, keys) = Net::new(4, settings, 7);
+        let mut rng = ChaCha20Rng::seed_from_u64(11);
+        let mut client = Client::new(keys[0].public.clone(), 3);
+        let mut submitted = 0;
+        for i in 0..40u32 {
+            let plain = [i.to_le_bytes().as_slice(), &[7u8; 600]].concat();
+            let tx = if variant.client_encrypted() { client.encrypt(&plain, &mut rng) } else { plain };
+            assert!(tx.len() <= 1000);
+            net.nodes[(i % 4) as usize].buffer_transaction(tx).unwrap();
+            submitted += 1;
+        }
+        for _ in 0..20 {
+            net.epoch(&[]);
+        }
+        assert_logs_agree(&net);
+        if !variant.dispersed() {
+            let committed: usize = net.batches[0].iter().map(|b| b.transactions.len()).sum();
+            assert_eq!(committed, submitted, "{variant}: every transaction commits, over several epochs");
+        }
+        assert!(net.nodes.iter().all(|n| n.buffered() == 0), "{variant}: buffers drained");
+    }
+}

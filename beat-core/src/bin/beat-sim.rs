@@ -1,7 +1,7 @@
 //! The simulation campaign runner.
 //!
 //! ```text
-//! beat-sim campaign [--seeds N] [--start S] [--determinism-every K] [--canaries C] [--verbose]
+//! beat-sim campaign [--seeds N] [--start S] [--determinism-every K] [--canaries C] [--jobs J] [--verbose]
 //! beat-sim run --seed S [--n N] [--variant V] [--adversary NAME] [--long]
 //! beat-sim adversaries
 //! ```
@@ -15,9 +15,9 @@ use std::process::ExitCode;
 use std::time::Instant;
 
 use beat_core::beat::Variant;
-use beat_core::sim::{campaign, AdversaryKind, Case, Simulation};
+use beat_core::sim::{campaign_parallel, AdversaryKind, Case, Simulation};
 
-const USAGE: &str = "usage: beat-sim campaign [--seeds N] [--start S] [--determinism-every K] [--canaries C] [--verbose]\n       beat-sim run --seed S [--n N] [--variant V] [--adversary NAME] [--long]\n       beat-sim adversaries";
+const USAGE: &str = "usage: beat-sim campaign [--seeds N] [--start S] [--determinism-every K] [--canaries C] [--jobs J] [--verbose]\n       beat-sim run --seed S [--n N] [--variant V] [--adversary NAME] [--long]\n       beat-sim adversaries";
 
 fn fail(msg: &str) -> ExitCode {
     eprintln!("beat-sim: error: {msg}\n{USAGE}");
@@ -36,12 +36,21 @@ fn main() -> ExitCode {
     let (mut seed, mut n, mut adversary) = (None::<u64>, None::<usize>, None::<AdversaryKind>);
     let mut variant = None::<Variant>;
     let mut long = false;
+    let mut jobs = 1usize;
     while let Some(flag) = args.next() {
         let r = match flag.as_str() {
             "--seeds" => parse(&flag, args.next()).map(|v| seeds = v),
             "--start" => parse(&flag, args.next()).map(|v| start = v),
             "--determinism-every" => parse(&flag, args.next()).map(|v| every = v),
             "--canaries" => parse(&flag, args.next()).map(|v| canaries = v),
+            "--jobs" => parse::<usize>(&flag, args.next()).and_then(|v| {
+                if (1..=64).contains(&v) {
+                    jobs = v;
+                    Ok(())
+                } else {
+                    Err("--jobs must be between 1 and 64".into())
+                }
+            }),
             "--verbose" => {
                 verbose = true;
                 Ok(())
@@ -143,7 +152,7 @@ fn main() -> ExitCode {
         "campaign" => {
             let t = Instant::now();
             let mut last = Instant::now();
-            let summary = campaign(start..start + seeds, every, canaries, |r| {
+            let summary = campaign_parallel(start..start + seeds, every, canaries, jobs, |r| {
                 if verbose {
                     eprintln!(
                         "seed={} n={} variant={} adversary={} epochs={} ok={} max_aba_round={} wall_ms={}",

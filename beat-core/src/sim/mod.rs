@@ -774,26 +774,75 @@ pub fn campaign(
     seeds: std::ops::Range<u64>,
     determinism_every: u64,
     canary_rounds: u64,
+    progress: impl FnMut(&Report),
+) -> Summary {
+    campaign_parallel(seeds, determinism_every, canary_rounds, 1, progress)
+}
+
+/// One campaign run: the report, and whether its re-run (if due) gave another trace.
+fn run_one(case: Case, rerun: bool) -> (Report, bool) {
+    let report = Simulation::new(case.clone()).run();
+    let mismatch = rerun && Simulation::new(case).run().trace_hash != report.trace_hash;
+    (report, mismatch)
+}
+
+/// [`campaign`] on `jobs` threads. Every run is still one deterministic simulation; the
+/// reports are folded into the summary in seed order, so the summary does not depend on `jobs`
+/// (`progress` sees them in that order too, as they complete in order).
+pub fn campaign_parallel(
+    seeds: std::ops::Range<u64>,
+    determinism_every: u64,
+    canary_rounds: u64,
+    jobs: usize,
     mut progress: impl FnMut(&Report),
 ) -> Summary {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::{mpsc, Arc};
+    let mut work: Vec<(Case, bool, bool)> = seeds
+        .map(|seed| (Case::from_seed(seed), determinism_every > 0 && seed % determinism_every == 0, false))
+        .collect();
+    work.extend(canary_cases(canary_rounds).into_iter().map(|c| (c, false, true)));
+    let work = Arc::new(work);
+    let next = Arc::new(AtomicUsize::new(0));
+    let (tx, rx) = mpsc::channel::<(usize, Report, bool)>();
+    let handles: Vec<_> = (0..jobs.max(1))
+        .map(|_| {
+            let (work, next, tx) = (work.clone(), next.clone(), tx.clone());
+            std::thread::spawn(move || loop {
+                let i = next.fetch_add(1, Ordering::SeqCst);
+                let Some((case, rerun, _)) = work.get(i).cloned() else { return };
+                let (report, mismatch) = run_one(case, rerun);
+                if tx.send((i, report, mismatch)).is_err() {
+                    return;
+                }
+            })
+        })
+        .collect();
+    drop(tx);
     let mut summary = Summary::default();
-    for seed in seeds {
-        let case = Case::from_seed(seed);
-        let report = Simulation::new(case.clone()).run();
-        if determinism_every > 0 && seed % determinism_every == 0 {
-            let again = Simulation::new(case).run();
-            if again.trace_hash != report.trace_hash {
-                summary.determinism_mismatches += 1;
-                summary.failures.push(format!("nondeterministic: {}", report.case.replay_command()));
+    let mut pending = std::collections::BTreeMap::new();
+    let mut expect = 0;
+    for (i, report, mismatch) in rx {
+        pending.insert(i, (report, mismatch));
+        while let Some((report, mismatch)) = pending.remove(&expect) {
+            if work[expect].2 {
+                summary.add_canary(&report);
+            } else {
+                if mismatch {
+                    summary.determinism_mismatches += 1;
+                    summary.failures.push(format!("nondeterministic: {}", report.case.replay_command()));
+                }
+                summary.add(&report);
             }
+            progress(&report);
+            expect += 1;
         }
-        summary.add(&report);
-        progress(&report);
     }
-    for case in canary_cases(canary_rounds) {
-        let report = Simulation::new(case).run();
-        summary.add_canary(&report);
-        progress(&report);
+    for h in handles {
+        // A panicking simulation is a bug in the simulator; surface it.
+        if let Err(e) = h.join() {
+            std::panic::resume_unwind(e);
+        }
     }
     summary
 }
