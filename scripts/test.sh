@@ -4,13 +4,19 @@
 #   1. formatting and clippy (warnings are errors),
 #   2. every unit, integration, doc and bench-smoke test of the workspace (release profile,
 #      so the simulator's real crypto is fast and the sim campaign reuses the build),
-#   3. the multi-process cluster test (4 daemons, 20+ kill -9, catch-up, metrics; BEAT-NODE line),
+#   3. the multi-process cluster test (4 daemons, 20+ kill -9, catch-up, metrics, equivocation from
+#      the nodes' audit trails; BEAT-NODE line), and the hostile-member test (3 daemons against a
+#      member flooding over-budget frames and a stranger holding handshake slots, a node wiped
+#      under attack; BEAT-HOSTILE line),
 #   4. censorship with real networks: 4 daemons on clearnet + a private Tor network + a private I2P
 #      network inside a network namespace, nftables blocking each network, each pair and all three
 #      (BEAT-NET line), and the embedded Tor client (feature `tor`, arti) against the same Tor network,
 #   5. the simulation campaign: >= 1000 seeds over n in {4, 5, 6, 7, 10}, BEAT0-BEAT4 and every
 #      adversary (one seed in 23 a 150-epoch run), with real cryptography, determinism re-runs and the
-#      canaries of every size; on both cores; prints the BEAT-SIM line.
+#      canaries of every size; on both cores; prints the BEAT-SIM line,
+#   6. the node-level simulation campaign: whole nodes with their stores under kills at every step
+#      of their output, stale and wiped restarts, lag and catch-up, and a Byzantine member against
+#      the runtime; equivocation checked at every step; the rejoin-fence canary; BEAT-NODE-SIM line.
 #
 # Needs the Rust toolchain, crates.io, and (installed here from Debian when missing) tor,
 # nftables, iproute2 and python3 for the network tests, which run as root (network namespaces).
@@ -21,6 +27,7 @@ cd "$(dirname "$0")/.."
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/beat-target}"
 export CARGO_TERM_COLOR=never
 SIM_SEEDS="${BEAT_SIM_SEEDS:-1000}"
+NODE_SIM_SEEDS="${BEAT_NODE_SIM_SEEDS:-200}"
 
 STEP_START=$SECONDS
 step() {
@@ -54,7 +61,7 @@ RUSTDOCFLAGS="-D warnings" cargo doc -p beat-core --no-deps --release
 step "tests"
 # The multi-process cluster test runs on its own below, with its summary line shown.
 cargo test --workspace --lib --bins --tests --examples --release -- --skip crash_restart_cluster \
-  --skip censorship_with_real_tor_and_i2p
+  --skip censorship_with_real_tor_and_i2p --skip hostile_member_and_stranger
 cargo test --workspace --benches --release
 cargo test --workspace --doc --release
 # The second store backend (feature `sled`) runs the same conformance suite as redb.
@@ -69,6 +76,16 @@ fi
 grep -E '^BEAT-NODE |^test result' "$cluster_log"
 grep -q '^BEAT-NODE ' "$cluster_log"
 rm -f "$cluster_log"
+
+step "multi-process hostile member and stranger (budgets, catch-up under attack)"
+hostile_log="$(mktemp)"
+if ! cargo test -p beat-core --test hostile --release -- --nocapture >"$hostile_log" 2>&1; then
+  cat "$hostile_log"
+  exit 1
+fi
+grep -E '^BEAT-HOSTILE |^hostile |^test result' "$hostile_log"
+grep -q '^BEAT-HOSTILE ' "$hostile_log"
+rm -f "$hostile_log"
 
 step "censorship with real Tor and I2P networks (network namespace, nftables)"
 cargo build --release -p beat-testnet
@@ -92,4 +109,7 @@ rm -f "$arti_log"
 
 step "simulation campaign ($SIM_SEEDS seeds, 2 threads)"
 cargo run --release -p beat-core --bin beat-sim -- campaign --seeds "$SIM_SEEDS" --jobs 2
+
+step "node-level simulation campaign ($NODE_SIM_SEEDS seeds, 10 canary rounds, 2 threads)"
+cargo run --release -p beat-core --bin beat-sim -- node-campaign --seeds "$NODE_SIM_SEEDS" --canaries 10 --jobs 2
 step "done"

@@ -1,64 +1,54 @@
-//! [`BeatNode`]: the driver where the sans-IO protocol meets tokio, the network and the disk.
+//! [`BeatNode`]: the tokio shell around the node core.
 //!
-//! **Write-ahead input log.** Every input the protocol state machine consumes — a decoded
-//! peer message, a client transaction — is appended to the store's WAL (durably, in batches)
-//! *before* it is processed, and the randomness for processing record `seq` is
-//! `ChaCha20(H(node seed ‖ seq))` with a per-node seed kept in the store. The state machine is
-//! deterministic given its inputs and randomness, so replaying the WAL after a crash rebuilds
-//! exactly the state it had, and every message it sends after a restart is one it sent (or
-//! would have sent) before: a restarted node never equivocates, and it resends its messages
-//! for the epochs still open.
+//! Everything a node *decides* lives in the sans-IO [`crate::node::NodeCore`] (WAL records,
+//! replay, checkpoints, truncation, catch-up, resends, the rejoin fence, every budget); this
+//! module only executes what it returns, in the order its [`Ready`] prescribes:
 //!
-//! **Exactly once.** The application gets committed batches in epoch order; its state is
-//! snapshotted every `snapshot_every` epochs together with the epoch it reached. On restart it
-//! is restored from the latest snapshot and only later batches are applied again.
+//! 1. append the WAL records durably (a failed write stops the node: it must not send what it
+//!    could not log);
+//! 2. send the frames through the [`Switch`] (every network, first copy wins; resends keep
+//!    their message ids);
+//! 3. store committed batches in the committed log, apply them to the application, tell the
+//!    [`CommitListener`];
+//! 4. store a checkpoint, then the application snapshot; drop the WAL prefix behind it;
+//! 5. answer catch-up requests from the committed log, on a separate task.
 //!
-//! **Checkpoints and WAL truncation.** With each snapshot the driver stores the protocol's
-//! [`beat::Checkpoint`] (next epoch, buffer, de-duplication window), then drops the WAL prefix
-//! before the first record holding a message of an epoch from the checkpoint on. A restart
-//! resumes from the checkpoint and replays the rest; proposals and decryption shares use
-//! randomness derived from the node's secret and the epoch, so the rebuilt state sends
-//! exactly the messages sent before.
+//! **Exactly once.** The application is restored from the latest snapshot and then gets every
+//! later committed batch, in order, once (replayed batches from the snapshot's epoch on).
 //!
-//! **Catch-up.** A node that sees `f + 1` peers at least `CATCH_UP_LAG` epochs ahead asks all
-//! peers for their committed batches from its current epoch on, and takes the batch of its
-//! current epoch once `f + 1` peers sent the same bytes (at least one of them is correct, and
-//! correct nodes commit the same batch); `Beat::fast_forward` then closes the epoch without
-//! running it. The accepted batch is a WAL record like any input, so replay repeats it.
-//!
-//! **Networks.** Frames go out through the [`crate::net::switch::Switch`] on every configured
-//! transport (clearnet, Tor, I2P) over Noise channels bound to the nodes' identities; the first
-//! copy in wins. A link that reconnects gets the node's frames of open epochs again, with
-//! their original message ids.
+//! **Failure.** A store that cannot write (a full disk), an undecodable WAL record, a protocol
+//! error, a poisoned application lock or a panic in the driver stop the node: `status().failed`
+//! says why, the daemon exits non-zero, and nothing more is sent. A restart (after freeing
+//! space, say) replays the log and goes on.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use rand::SeedableRng;
-use rand_chacha::ChaCha20Rng;
-use serde::{Deserialize, Serialize};
 use tokio::sync::{mpsc, oneshot};
 
 use crate::app::ConsensusApp;
-use crate::beat::{self, Beat, Input, Message, NodeKeys, Output};
-use crate::codec;
+use crate::beat::{self, NodeKeys};
 use crate::crypto::hash::tagged_hash;
-use crate::metrics::{FaultLabel, LinkLabel, NodeMetrics, TransportLabel};
+use crate::metrics::{DropLabel, FaultLabel, LinkLabel, NodeMetrics, TransportLabel};
 use crate::net::censor::{Censored, Censors};
 use crate::net::reconnect::LinkStatus;
-use crate::net::router::{self, Route, Wire};
-use crate::net::switch::{Switch, TransportSetup};
+use crate::net::resilient::Resilient;
+use crate::net::switch::{Inbound, Switch, SwitchLimits, TransportSetup};
 use crate::net::TransportConfig;
-use crate::proto::{Protocol, Step};
+use crate::node::core::NO_EPOCH;
+use crate::node::persist;
+use crate::node::router::{self, Wire};
+use crate::node::{CoreConfig, Limits, NodeCore, Ready, RejoinStatus};
+use crate::proto::Event;
 use crate::state::{RedbStore, Store, StoreError};
 use crate::NodeId;
 
 /// How a node is set up.
 #[derive(Debug, Clone)]
 pub struct NodeConfig {
-    /// This node's keys (its id is `keys.id`).
+    /// This node's keys (its id is `keys.id`; the committee's settings are `keys.public.settings`).
     pub keys: NodeKeys,
     /// This node's ed25519 identity (authenticates its channels).
     pub identity: crate::keystore::IdentityKey,
@@ -67,7 +57,7 @@ pub struct NodeConfig {
     /// The networks to use (at least one), each with every node's address on it. Every frame
     /// goes out on all of them.
     pub transports: Vec<TransportConfig>,
-    /// Protocol tunables (variant, batch size, …).
+    /// Protocol tunables (local: the window, buffers, read retention).
     pub beat: beat::Config,
     /// Directory of the node's store.
     pub data_dir: PathBuf,
@@ -77,8 +67,10 @@ pub struct NodeConfig {
     pub submit_queue: usize,
     /// Where to serve `GET /metrics`, if anywhere.
     pub metrics_listen: Option<SocketAddr>,
-    /// Frames kept per peer while it is slow or down (beyond them, it catches up instead).
-    pub peer_queue: usize,
+    /// Payload bytes queued per (peer, network) link while the peer is slow or down (beyond
+    /// them, frames of closed epochs go first, then new frames are dropped: it catches up
+    /// instead). Default [`crate::net::switch::PEER_QUEUE_BYTES`].
+    pub peer_queue_bytes: usize,
     /// A store to use instead of the redb store in `data_dir` (e.g. `state::MemStore`, or
     /// `state::SledStore` with the `sled` feature).
     pub store: Option<Arc<dyn Store>>,
@@ -86,6 +78,11 @@ pub struct NodeConfig {
     pub registry: Option<Arc<Mutex<prometheus_client::registry::Registry>>>,
     /// Put every transport behind these censors (tests and chaos drills; `None` in production).
     pub censors: Option<Censors>,
+    /// Budgets other than the committee's defaults ([`Limits::for_settings`]).
+    pub limits: Option<Limits>,
+    /// Append the audit trail ([`crate::node::audit`]: every accepted consensus frame's sender,
+    /// slot and digest) to this file.
+    pub audit_log: Option<PathBuf>,
 }
 
 /// Receives committed batches (after the application applied them).
@@ -132,9 +129,9 @@ pub enum NodeError {
     /// The application refused its own snapshot.
     #[error("application snapshot: {0}")]
     Snapshot(String),
-    /// The WAL holds a record this build cannot read.
-    #[error("write-ahead log record {0} is corrupt")]
-    Wal(u64),
+    /// The WAL or a checkpoint holds something this build cannot read.
+    #[error("{0}")]
+    Wal(String),
 }
 
 /// Why a transaction was not accepted.
@@ -143,6 +140,14 @@ pub enum SubmitError {
     /// The application's `validate` refused it.
     #[error("invalid transaction: {0}")]
     Invalid(String),
+    /// Larger than the committee's `max_tx_size`.
+    #[error("transaction of {size} bytes exceeds the committee's limit of {max}")]
+    TooLarge {
+        /// Its size.
+        size: usize,
+        /// The limit.
+        max: usize,
+    },
     /// The submit queue is full; try again later.
     #[error("submit queue full ({0} transactions waiting)")]
     QueueFull(usize),
@@ -171,6 +176,11 @@ pub struct Status {
     pub connections_refused: u64,
     /// Inbound frames dropped as copies already delivered by another transport.
     pub duplicates_dropped: u64,
+    /// Peer frames dropped by the node core before its WAL (over budget, closed or far-future
+    /// epochs, duplicates by content, stale incarnations, unsolicited catch-up answers, …).
+    pub frames_dropped: u64,
+    /// Client transactions refused before the WAL.
+    pub submits_refused: u64,
     /// WAL records written since the node was created.
     pub wal_records: u64,
     /// WAL records kept (the rest was truncated behind checkpoints).
@@ -179,57 +189,37 @@ pub struct Status {
     pub faults: u64,
     /// Epochs taken from peers by catch-up (since start, replays included).
     pub caught_up_epochs: u64,
-    /// Why the node stopped on its own (its store failed), if it did.
+    /// `None` while the node asks its peers where to rejoin; then `Some(fence)`: it sends
+    /// nothing for epochs below `fence` (0 after a clean restart).
+    pub rejoin_fence: Option<u64>,
+    /// Why the node stopped on its own, if it did.
     pub failed: Option<String>,
 }
-
-#[derive(Serialize, Deserialize)]
-enum WalEntry {
-    /// A peer's frame (an `Envelope<Wire::Consensus>`), as received.
-    Message { from: u32, frame: serde_bytes::ByteBuf },
-    /// A client transaction.
-    Submit(serde_bytes::ByteBuf),
-    /// A committed batch of our current epoch, confirmed by `f + 1` peers (catch-up).
-    CatchUp(serde_bytes::ByteBuf),
-}
-
-/// A WAL entry about to be logged, with its already-decoded consensus message (if any).
-type Pending = (WalEntry, Option<Message>);
-
-/// A frame we sent: to whom, its message id, the frame.
-type SentFrame = (NodeId, u64, Arc<Vec<u8>>);
-
-/// The epoch of frames that do not belong to one (catch-up traffic): never stale.
-const NO_EPOCH: u64 = u64::MAX;
-
-/// Epochs after a checkpoint whose messages the WAL keeps for the rebuild (messages for
-/// later epochs, which only a far-ahead or faulty peer sends, are dropped with the prefix).
-const CHECKPOINT_SPAN: u64 = 8;
-
-fn checkpoint_key(epoch: u64) -> Vec<u8> {
-    format!("checkpoint/{epoch:020}").into_bytes()
-}
-
-/// Catch-up answers for one epoch: batch digest → (senders, batch bytes).
-type CatchUpVotes = std::collections::HashMap<crate::crypto::hash::Digest, (Vec<NodeId>, Vec<u8>)>;
-
-/// Epochs a node may lag behind `f + 1` peers before it fetches committed batches.
-const CATCH_UP_LAG: u64 = 5;
-/// Committed batches asked for (and answered) per request.
-const CATCH_UP_BATCH: u32 = 64;
 
 enum Cmd {
     Submit(Vec<u8>),
     Shutdown(oneshot::Sender<()>),
 }
 
+fn recover_error(e: persist::RecoverError) -> NodeError {
+    match e {
+        persist::RecoverError::Store(e) => NodeError::Store(e),
+        persist::RecoverError::Corrupt(e) => NodeError::Wal(e),
+    }
+}
+/// Room for the router's envelope around the largest message the core accepts.
+const ENVELOPE_ROOM: usize = 4096;
+
 /// A running BEAT node driving application `A`.
 pub struct BeatNode<A: ConsensusApp> {
+    /// The node's own runtime ([`BeatNode::start`]); `None` when it runs on the embedder's
+    /// ([`BeatNode::spawn`]).
     runtime: Option<tokio::runtime::Runtime>,
     cmds: mpsc::Sender<Cmd>,
     app: Arc<Mutex<A>>,
     status: Arc<Mutex<Status>>,
     queue_cap: usize,
+    max_tx: usize,
     registry: Arc<Mutex<prometheus_client::registry::Registry>>,
 }
 
@@ -239,124 +229,105 @@ impl<A: ConsensusApp> std::fmt::Debug for BeatNode<A> {
     }
 }
 
-const NODE_SEED_KEY: &[u8] = b"node/seed";
-
-fn record_rng(seed: &[u8; 32], seq: u64) -> ChaCha20Rng {
-    ChaCha20Rng::from_seed(tagged_hash("BEAT/node/record-rng", &[seed, &seq.to_be_bytes()]))
-}
-
-struct Driver<A: ConsensusApp> {
-    metrics: NodeMetrics,
-    /// Local submit times by transaction digest (bounded), for the commit-latency histogram.
-    submitted: std::collections::HashMap<crate::crypto::hash::Digest, Instant>,
-    /// Transport counters already added to the metrics, per transport.
-    net_seen: Vec<[u64; 8]>,
-    replaying: bool,
-    /// Highest epoch seen in each peer's consensus traffic.
-    peer_epoch: Vec<u64>,
-    /// Catch-up answers: epoch → batch digest → (senders, batch bytes).
-    catch_up: std::collections::BTreeMap<u64, CatchUpVotes>,
-    last_fetch: Option<Instant>,
-    /// A failed write of the committed log, reported after the current record.
-    store_error: Option<StoreError>,
-    /// Lowest WAL record number holding a message of each epoch (for truncation).
-    epoch_first_seq: std::collections::BTreeMap<u64, u64>,
-    /// Epoch of the latest checkpoint.
-    last_checkpoint: u64,
-    /// First WAL record kept.
-    wal_first: u64,
-    /// When our epoch last advanced (a stall with peers ahead triggers catch-up).
-    last_progress: Instant,
-    progress_epoch: u64,
-    /// Frames we sent for epochs still open here, by epoch: resent to a peer on reconnection.
-    sent: std::collections::BTreeMap<u64, Vec<SentFrame>>,
-    me: NodeId,
-    n: usize,
-    session: crate::SessionId,
-    beat: Beat,
+/// The shell's state: the core and everything it executes against.
+struct Shell<A: ConsensusApp> {
+    core: NodeCore,
     store: Arc<dyn Store>,
     app: Arc<Mutex<A>>,
     listener: Option<Arc<dyn CommitListener>>,
     status: Arc<Mutex<Status>>,
-    seed: [u8; 32],
-    next_seq: u64,
-    applied_next: u64,
-    snapshot_every: u64,
-    net: Option<Switch>,
+    metrics: NodeMetrics,
+    net: Option<Arc<Switch>>,
+    session: crate::SessionId,
+    started: Instant,
+    /// The core's budgets (the switch's frame limit follows them).
+    core_limits: Limits,
+    /// The audit trail, if kept.
+    audit: Option<std::io::BufWriter<std::fs::File>>,
+    /// Local submit times by transaction digest (bounded), for the commit-latency histogram.
+    submitted: std::collections::HashMap<crate::crypto::hash::Digest, Instant>,
+    /// Transport counters already added to the metrics, per transport.
+    net_seen: Vec<[u64; 10]>,
+    committed_txs: u64,
+    refused: u64,
 }
 
-impl<A: ConsensusApp> Driver<A> {
-    /// Process WAL record `seq`; `decoded` is the record's message when the live path has
-    /// already decoded it (replay decodes the frame again).
-    fn process(&mut self, seq: u64, entry: WalEntry, decoded: Option<Message>) -> Vec<(crate::proto::Target, Message)> {
-        let mut rng = record_rng(&self.seed, seq);
-        let step = match entry {
-            WalEntry::Message { from, frame } => {
-                let message = decoded.or_else(|| match router::route(&frame, &self.session) {
-                    Ok(Route::Consensus(m)) => Some(m),
-                    _ => None,
-                });
-                match message {
-                    Some(m) => {
-                        self.epoch_first_seq.entry(m.epoch).or_insert(seq);
-                        self.beat.handle_message(from as usize, m, &mut rng)
-                    }
-                    None => Ok(Step::fault(from as usize, crate::proto::FaultKind::Malformed)),
-                }
-            }
-            WalEntry::CatchUp(bytes) => match codec::decode::<beat::Batch>(&bytes, codec::MAX_FRAME_BYTES) {
-                Ok(batch) if batch.epoch == self.beat.epoch() => {
-                    if let Ok(mut st) = self.status.lock() {
-                        st.caught_up_epochs += 1;
-                    }
-                    Ok(self.beat.fast_forward(batch, &mut rng).unwrap_or_default())
-                }
-                // A batch for an epoch we committed meanwhile is simply stale.
-                _ => Ok(Step::new()),
-            },
-            WalEntry::Submit(tx) => {
-                if !self.replaying && self.submitted.len() < 100_000 {
-                    self.submitted.insert(tagged_hash("BEAT/node/tx", &[&tx]), Instant::now());
-                }
-                self.beat.handle_input(Input::Submit(tx.into_vec()), &mut rng)
-            }
-        };
-        let step = match step {
-            Ok(s) => s,
-            // A refused submit (buffer full, oversized) is the client's problem, not a crash.
-            Err(_) => return Vec::new(),
-        };
-        if let Ok(mut st) = self.status.lock() {
-            st.faults += step.faults.len() as u64;
+impl<A: ConsensusApp> Shell<A> {
+    fn now_ms(&self) -> u64 {
+        self.started.elapsed().as_millis() as u64
+    }
+
+    /// Execute `ready` (see the module doc for the order). `Err`: the node must stop.
+    fn execute(&mut self, ready: Ready) -> Result<(), String> {
+        if let Some(reason) = &ready.failed {
+            return Err(reason.clone());
         }
-        for f in &step.faults {
+        if !ready.append.is_empty() {
+            persist::append(&*self.store, &ready)?;
+            self.metrics.wal_records.set(self.core.next_seq() as i64);
+        }
+        if let (Some(audit), false) = (&mut self.audit, ready.accepted.is_empty()) {
+            use std::io::Write as _;
+            let mut text = String::new();
+            for a in &ready.accepted {
+                text.push_str(&a.line());
+                text.push('\n');
+            }
+            audit.write_all(text.as_bytes()).and_then(|()| audit.flush()).map_err(|e| format!("audit log: {e}"))?;
+        }
+        if let Some(net) = &self.net {
+            for o in &ready.send {
+                match o.transport {
+                    None => net.send_with_id(o.to, o.id, o.epoch, o.frame.clone()),
+                    Some(t) => net.resend(o.to, t, o.id, o.epoch, o.frame.clone()),
+                }
+            }
+            net.set_watermark(self.core.epoch().saturating_sub(1));
+        }
+        // The snapshot goes with the checkpoint: exactly the batches before its epoch applied.
+        let split = ready.checkpoint.as_ref().map_or(ready.commit.len(), |cp| cp.at_commit.min(ready.commit.len()));
+        for (batch, bytes) in &ready.commit[..split] {
+            self.commit(batch, bytes)?;
+        }
+        if let Some(cp) = &ready.checkpoint {
+            let snap = self.app.lock().map_err(|_| "the application's lock is poisoned".to_string())?.snapshot();
+            persist::checkpoint(&*self.store, cp, &snap)?;
+            self.metrics.snapshot_size_bytes.set(snap.len() as i64);
+            if let Ok(size) = self.store.size_on_disk() {
+                self.metrics.store_size_bytes.set(size as i64);
+            }
+        }
+        for (batch, bytes) in &ready.commit[split..] {
+            self.commit(batch, bytes)?;
+        }
+        if let Some(seq) = ready.truncate_before {
+            persist::truncate(&*self.store, seq)?;
+        }
+        for req in &ready.serve {
+            self.serve(req.to, req.from, req.count);
+        }
+        for f in &ready.faults {
             self.metrics.faults.get_or_create(&FaultLabel { kind: format!("{:?}", f.kind) }).inc();
         }
-        for ev in &step.events {
-            if let crate::proto::Event::Decided { round, .. } = ev {
+        for d in &ready.drops {
+            let label = DropLabel { peer: d.peer as u32, reason: d.reason.name().into() };
+            self.metrics.frames_dropped.get_or_create(&label).inc();
+        }
+        for ev in &ready.events {
+            if let Event::Decided { round, .. } = ev {
                 self.metrics.aba_decision_round.observe(f64::from(*round));
             }
         }
-        for out in step.output {
-            if let Output::Batch(b) = out {
-                self.commit(b);
-            }
-        }
-        step.messages
+        self.refused += ready.refused.len() as u64;
+        self.metrics.submits_refused.inc_by(ready.refused.len() as u64);
+        self.update_status();
+        Ok(())
     }
 
-    fn commit(&mut self, b: beat::Batch) {
-        if b.epoch < self.applied_next {
-            return; // applied before the snapshot we restored
-        }
-        if let Err(e) = self.store.put_committed(b.epoch, &codec::encode(&b)) {
-            // Peers catch up from this log; a node that cannot keep it stops (checked after
-            // the record) rather than run on with a hole in it.
-            self.store_error.get_or_insert(e);
-        }
-        if let Ok(mut app) = self.app.lock() {
-            app.apply(b.epoch, &b.transactions);
-        }
+    fn commit(&mut self, b: &beat::Batch, bytes: &[u8]) -> Result<(), String> {
+        // Peers catch up from this log: a node that cannot keep it stops.
+        persist::commit(&*self.store, b, bytes)?;
+        self.app.lock().map_err(|_| "the application's lock is poisoned".to_string())?.apply(b.epoch, &b.transactions);
         self.metrics.epoch.set((b.epoch + 1) as i64);
         self.metrics.epochs_committed.inc();
         self.metrics.transactions_committed.inc_by(b.transactions.len() as u64);
@@ -368,234 +339,55 @@ impl<A: ConsensusApp> Driver<A> {
                 }
             }
         }
-        self.applied_next = b.epoch + 1;
-        if let Ok(mut st) = self.status.lock() {
-            st.committed_txs += b.transactions.len() as u64;
-            st.epoch = self.applied_next;
-        }
+        self.committed_txs += b.transactions.len() as u64;
         if let Some(l) = &self.listener {
             l.on_commit(b.epoch, &b.transactions);
         }
+        Ok(())
     }
 
-    fn send(&mut self, messages: Vec<(crate::proto::Target, Message)>) {
-        let open = self.beat.epoch().saturating_sub(1);
-        while self.sent.first_key_value().is_some_and(|(e, _)| *e < open) {
-            self.sent.pop_first();
-        }
-        if let Some(net) = &self.net {
-            net.set_watermark(open);
-        }
-        for (target, msg) in messages {
-            let epoch = msg.epoch;
-            let frame = Arc::new(router::encode(self.session, Wire::Consensus(msg)));
-            for to in 0..self.n {
-                if target.includes(self.me, to) {
-                    let Some(net) = &self.net else { continue };
-                    let id = net.send(to, epoch, frame.clone());
-                    if epoch >= open {
-                        self.sent.entry(epoch).or_default().push((to, id, frame.clone()));
+    /// Answer a catch-up request from the committed log, off the main loop.
+    fn serve(&self, to: NodeId, from: u64, count: u32) {
+        let (Some(net), store, session) = (self.net.clone(), self.store.clone(), self.session) else { return };
+        tokio::task::spawn_blocking(move || {
+            for e in from..from.saturating_add(u64::from(count)) {
+                match store.get_committed(e) {
+                    Ok(Some(batch)) => {
+                        let frame = router::encode(session, Wire::Committed { epoch: e, batch: batch.into() });
+                        net.send(to, NO_EPOCH, Arc::new(frame));
                     }
+                    _ => break,
                 }
             }
-        }
+        });
     }
 
-    /// A link to `peer` on transport `t` was (re)established: resend our frames of open
-    /// epochs on it, with their ids (a peer that has a copy from another network drops it).
-    fn resend(&self, peer: NodeId, t: usize) {
-        let Some(net) = &self.net else { return };
-        for (epoch, frames) in &self.sent {
-            for (to, id, frame) in frames {
-                if *to == peer {
-                    net.resend(peer, t, *id, *epoch, frame.clone());
-                }
-            }
-        }
-    }
-
-    /// Log `entries` durably, then process them in order and send what they produce.
-    fn log_and_process(&mut self, entries: Vec<Pending>) -> Result<(), StoreError> {
-        if entries.is_empty() {
-            return Ok(());
-        }
-        let first = self.next_seq;
-        let bytes: Vec<Vec<u8>> = entries.iter().map(|(e, _)| codec::encode(e)).collect();
-        let records: Vec<(u64, &[u8])> =
-            bytes.iter().enumerate().map(|(i, b)| (first + i as u64, b.as_slice())).collect();
-        self.store.wal_append(&records)?;
-        self.next_seq += entries.len() as u64;
-        for (i, (e, decoded)) in entries.into_iter().enumerate() {
-            let seq = first + i as u64;
-            let out = self.process(seq, e, decoded);
-            if let Some(e) = self.store_error.take() {
-                return Err(e);
-            }
-            self.send(out);
-            self.maybe_checkpoint(seq)?;
-        }
-        let buffered = self.beat.buffered();
-        self.sync_metrics();
+    fn update_status(&self) {
+        let core = &self.core;
+        let buffered = core.beat().buffered();
+        self.metrics.buffered_transactions.set(buffered as i64);
         if let Ok(mut st) = self.status.lock() {
+            st.epoch = core.epoch();
+            st.committed_txs = self.committed_txs;
             st.buffered = buffered;
-            st.wal_records = self.next_seq;
-            st.wal_retained = self.next_seq - self.wal_first;
-        }
-        Ok(())
-    }
-}
-
-impl<A: ConsensusApp> Driver<A> {
-    fn send_wire(&self, to: NodeId, wire: Wire) {
-        if let Some(net) = &self.net {
-            net.send(to, NO_EPOCH, Arc::new(router::encode(self.session, wire)));
-        }
-    }
-
-    /// Sort an inbound frame: consensus traffic goes to the WAL (returned), catch-up requests
-    /// are answered from the store, catch-up answers are counted.
-    fn inbound(&mut self, from: NodeId, frame: Vec<u8>) -> Option<Pending> {
-        let route = match router::route(&frame, &self.session) {
-            Ok(route) => route,
-            Err(_) => {
-                self.metrics.faults.get_or_create(&FaultLabel { kind: "Malformed".into() }).inc();
-                return None;
-            }
-        };
-        match route {
-            Route::Consensus(m) => {
-                self.peer_epoch[from] = self.peer_epoch[from].max(m.epoch);
-                Some((WalEntry::Message { from: from as u32, frame: frame.into() }, Some(m)))
-            }
-            Route::Fetch { from: first, count } => {
-                for e in first..first.saturating_add(u64::from(count.min(CATCH_UP_BATCH))) {
-                    match self.store.get_committed(e) {
-                        Ok(Some(batch)) => self.send_wire(from, Wire::Committed { epoch: e, batch: batch.into() }),
-                        _ => break,
-                    }
-                }
-                None
-            }
-            Route::Committed { epoch, batch } => {
-                let current = self.beat.epoch();
-                if epoch >= current && epoch < current + 2 * u64::from(CATCH_UP_BATCH) {
-                    let d = tagged_hash("BEAT/node/catch-up", &[&batch]);
-                    let votes = self.catch_up.entry(epoch).or_default();
-                    if votes.len() < self.n {
-                        let entry = votes.entry(d).or_insert_with(|| (Vec::new(), batch));
-                        if !entry.0.contains(&from) {
-                            entry.0.push(from);
-                        }
-                    }
-                }
-                None
-            }
+            st.wal_records = core.next_seq();
+            st.wal_retained = core.next_seq().saturating_sub(core.wal_first());
+            st.faults = core.faults();
+            st.caught_up_epochs = core.caught_up_epochs();
+            st.frames_dropped = core.dropped();
+            st.submits_refused = self.refused;
+            st.rejoin_fence = match core.rejoin_status() {
+                RejoinStatus::Asking { .. } => None,
+                RejoinStatus::Done { fence } => Some(fence),
+            };
         }
     }
 
-    /// Take every catch-up batch for our current epoch that `f + 1` peers confirmed, and ask
-    /// for more when `f + 1` peers are `CATCH_UP_LAG` epochs ahead.
-    fn catch_up(&mut self) -> Result<(), StoreError> {
-        let f = (self.n - 1) / 3;
-        loop {
-            let current = self.beat.epoch();
-            while self.catch_up.first_key_value().is_some_and(|(e, _)| *e < current) {
-                self.catch_up.pop_first();
-            }
-            let confirmed = self
-                .catch_up
-                .get(&current)
-                .and_then(|votes| votes.values().find(|(senders, _)| senders.len() > f))
-                .map(|(_, bytes)| bytes.clone());
-            let Some(bytes) = confirmed else { break };
-            self.log_and_process(vec![(WalEntry::CatchUp(bytes.into()), None)])?;
-            if self.beat.epoch() == current {
-                break; // not applied (cannot happen for a current-epoch batch); avoid spinning
-            }
-        }
-        let current = self.beat.epoch();
-        if current != self.progress_epoch {
-            self.progress_epoch = current;
-            self.last_progress = Instant::now();
-        }
-        let far = self.peer_epoch.iter().filter(|e| **e >= current + CATCH_UP_LAG).count();
-        // Peers ahead of a node that has not moved for a while: it may have lost messages of
-        // epochs they already closed (a crash drops what was in flight), so fetch those.
-        let near = self.peer_epoch.iter().filter(|e| **e > current).count();
-        let stalled = self.last_progress.elapsed() >= Duration::from_millis(800);
-        if (far > f || (near > f && stalled))
-            && self.last_fetch.is_none_or(|t| t.elapsed() >= Duration::from_millis(400))
-        {
-            self.last_fetch = Some(Instant::now());
-            for to in (0..self.n).filter(|j| *j != self.me) {
-                self.send_wire(to, Wire::FetchCommitted { from: current, count: CATCH_UP_BATCH });
-            }
-        }
-        Ok(())
-    }
-
-    /// Every `snapshot_every` epochs: store the protocol checkpoint and the application
-    /// snapshot (in that order), then drop the WAL records no longer needed: those before the
-    /// first one holding a message of an epoch from the checkpoint on (and after `seq`, the
-    /// record just processed, nothing).
-    fn maybe_checkpoint(&mut self, seq: u64) -> Result<(), StoreError> {
-        let epoch = self.beat.epoch();
-        if self.snapshot_every == 0 || epoch < self.last_checkpoint + self.snapshot_every || self.applied_next != epoch
-        {
-            return Ok(());
-        }
-        let cp = self.beat.checkpoint();
-        self.store.put_meta(&checkpoint_key(epoch), &codec::encode(&cp))?;
-        let snap = self.app.lock().map(|a| a.snapshot()).unwrap_or_default();
-        self.store.put_snapshot(epoch - 1, &snap)?;
-        self.metrics.snapshot_size_bytes.set(snap.len() as i64);
-        if let Ok(size) = self.store.size_on_disk() {
-            self.metrics.store_size_bytes.set(size as i64);
-        }
-        // Keep checkpoints of the two snapshots the store keeps.
-        if self.last_checkpoint > 0 {
-            self.store.delete_meta_range(&checkpoint_key(0), &checkpoint_key(self.last_checkpoint))?;
-        }
-        self.last_checkpoint = epoch;
-        self.epoch_first_seq = self.epoch_first_seq.split_off(&epoch);
-        let needed = self.epoch_first_seq.range(epoch..=epoch + CHECKPOINT_SPAN).map(|(_, s)| *s).min();
-        let keep_from = needed.unwrap_or(seq + 1).min(seq + 1);
-        if keep_from > self.wal_first {
-            self.store.wal_truncate_before(keep_from)?;
-            self.wal_first = keep_from;
-        }
-        Ok(())
-    }
-
-    /// Put the network's state in `status()` (also while nothing commits).
-    fn refresh_net_status(&self) {
-        let Some(net) = &self.net else { return };
-        let (mut refused, mut duplicates) = (0, 0);
-        for (_, c) in net.counters() {
-            let snap = c.snapshot();
-            refused += snap[5];
-            duplicates += snap[6];
-        }
-        if let Ok(mut st) = self.status.lock() {
-            st.peers_connected = net.peers_reachable();
-            st.links = net.links();
-            st.connections_refused = refused;
-            st.duplicates_dropped = duplicates;
-        }
-    }
-
-    fn sync_metrics(&mut self) {
-        let m = &self.metrics;
-        m.buffered_transactions.set(self.beat.buffered() as i64);
-        m.wal_records.set(self.next_seq as i64);
-    }
-
-    /// The network's counters and link states into the metrics and `status()`; on the timer
-    /// only (every 200 ms), not per message batch.
+    /// The network's counters and link states into the metrics and `status()`; on the timer.
     fn sync_net(&mut self) {
-        self.refresh_net_status();
+        let Some(net) = self.net.clone() else { return };
+        let (mut refused, mut duplicates) = (0, 0);
         let m = &self.metrics;
-        let Some(net) = &self.net else { return };
         let fams = [
             &m.messages_sent,
             &m.bytes_sent,
@@ -605,223 +397,375 @@ impl<A: ConsensusApp> Driver<A> {
             &m.connections_refused,
             &m.duplicates_dropped,
             &m.messages_expired,
+            &m.handshakes_evicted,
+            &m.unmatched_pongs,
         ];
         for (t, (kind, counters)) in net.counters().enumerate() {
             let label = TransportLabel { transport: kind.name().into() };
             let now = counters.snapshot();
+            refused += now[5];
+            duplicates += now[6];
             for ((fam, now), seen) in fams.iter().zip(now).zip(self.net_seen[t].iter_mut()) {
                 fam.get_or_create(&label).inc_by(now.saturating_sub(*seen));
                 *seen = now;
             }
             m.peers_connected.get_or_create(&label).set(net.peers_up_on(t) as i64);
         }
-        for link in net.links() {
+        let links = net.links();
+        for link in &links {
             let label = LinkLabel { peer: link.peer as u32, transport: link.transport.name().into() };
             m.link_up.get_or_create(&label).set(i64::from(link.up));
             m.link_connects.get_or_create(&label).set(link.connects as i64);
+        }
+        if let Ok(mut st) = self.status.lock() {
+            st.peers_connected = net.peers_reachable();
+            st.links = links;
+            st.connections_refused = refused;
+            st.duplicates_dropped = duplicates;
+        }
+    }
+
+    fn fail(&self, reason: String) {
+        if let Ok(mut st) = self.status.lock() {
+            st.failed.get_or_insert(reason);
+        }
+    }
+}
+
+/// Everything [`BeatNode::start`] and [`BeatNode::spawn`] share up to the running loop.
+struct Prepared<A: ConsensusApp> {
+    shell: Shell<A>,
+    ready: Ready,
+    config: NodeConfig,
+    registry: Arc<Mutex<prometheus_client::registry::Registry>>,
+}
+
+fn check_config(config: &NodeConfig) -> Result<(), NodeError> {
+    let n = config.keys.public.params.n;
+    if config.transports.is_empty() {
+        return Err(NodeError::NoTransport);
+    }
+    for t in &config.transports {
+        if t.peers().len() != n {
+            return Err(NodeError::Peers { got: t.peers().len(), n });
+        }
+    }
+    if config.peer_identities.len() != n {
+        return Err(NodeError::Peers { got: config.peer_identities.len(), n });
+    }
+    if config.peer_identities[config.keys.id] != config.identity.public() {
+        return Err(NodeError::Identity);
+    }
+    Ok(())
+}
+
+/// Open the store, restore the application, replay the log page by page (the core rebuilds its
+/// state; batches after the snapshot are applied again).
+fn prepare<A: ConsensusApp>(
+    config: NodeConfig,
+    app: A,
+    listener: Option<Arc<dyn CommitListener>>,
+) -> Result<Prepared<A>, NodeError> {
+    check_config(&config)?;
+    let store: Arc<dyn Store> = match &config.store {
+        Some(store) => store.clone(),
+        None => {
+            crate::keystore::storage::create_private_dir(&config.data_dir)
+                .map_err(|e| NodeError::Store(StoreError::Io { path: config.data_dir.clone(), source: e }))?;
+            Arc::new(RedbStore::open(&config.data_dir)?)
+        }
+    };
+    let recovered = persist::recover(&*store, rand::random).map_err(recover_error)?;
+    let mut app = app;
+    if let Some((_, bytes)) = &recovered.snapshot {
+        app.restore(bytes).map_err(NodeError::Snapshot)?;
+    }
+    let applied_next = recovered.recovery.applied_next;
+    let settings = config.keys.public.settings.clone();
+    let n = config.keys.public.params.n;
+    let mut core_config = CoreConfig::for_settings(&settings, n);
+    core_config.beat = config.beat.clone();
+    core_config.snapshot_every = config.snapshot_every;
+    if let Some(limits) = &config.limits {
+        core_config.limits = limits.clone();
+    }
+    let audit = match &config.audit_log {
+        Some(path) => {
+            let file = std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(path)
+                .map_err(|e| NodeError::Wal(format!("audit log {}: {e}", path.display())))?;
+            core_config.audit = true;
+            Some(std::io::BufWriter::new(file))
+        }
+        None => None,
+    };
+    let core =
+        NodeCore::new(config.keys.clone(), core_config.clone(), recovered.seed, rand::random(), &recovered.recovery);
+    let (metrics, registry) = match &config.registry {
+        Some(r) => {
+            let m = r.lock().map(|mut reg| NodeMetrics::register(&mut reg));
+            (m.map_err(|_| NodeError::Snapshot("metrics registry lock poisoned".into()))?, r.clone())
+        }
+        None => NodeMetrics::new(),
+    };
+    let mut shell = Shell {
+        core,
+        store: store.clone(),
+        app: Arc::new(Mutex::new(app)),
+        listener,
+        status: Arc::new(Mutex::new(Status { epoch: applied_next, ..Status::default() })),
+        metrics,
+        net: None,
+        session: config.keys.public.session,
+        started: Instant::now(),
+        core_limits: core_config.limits.clone(),
+        audit,
+        submitted: Default::default(),
+        net_seen: vec![[0; 10]; config.transports.len()],
+        committed_txs: 0,
+        refused: 0,
+    };
+    // Replay, a page at a time, applying what committed before the next page.
+    let mut next = 0;
+    while let Some(ready) = persist::replay_page(&mut shell.core, &*store, &mut next).map_err(recover_error)? {
+        for (batch, bytes) in &ready.commit {
+            shell.commit(batch, bytes).map_err(NodeError::Wal)?;
+        }
+    }
+    let now = shell.now_ms();
+    let ready = shell.core.start(now);
+    shell.update_status();
+    Ok(Prepared { shell, ready, config, registry })
+}
+
+/// Open the transports and the switch, serve metrics (must run inside the runtime).
+async fn open_network<A: ConsensusApp>(
+    p: &mut Prepared<A>,
+    in_tx: mpsc::Sender<Inbound>,
+    conn_tx: mpsc::UnboundedSender<(NodeId, usize)>,
+) -> Result<(), NodeError> {
+    let config = &p.config;
+    let (me, session) = (config.keys.id, config.keys.public.session);
+    let channel_keys =
+        Arc::new(crate::net::handshake::ChannelKeys::new(me, &config.identity, &config.peer_identities, &session));
+    let name = format!("beat-{}-{me}", hex::encode(&session.0[..4]));
+    let mut setups = Vec::new();
+    for t in &config.transports {
+        // A router that is down (I2P, embedded Tor) leaves the node on its other networks; it
+        // keeps trying, and opens a new session if the router restarts later.
+        let transport: Arc<dyn crate::net::Transport> = match t.open(&name).await {
+            Ok(open) => Arc::new(Resilient::new(t.clone(), name.clone(), Some(open), None)),
+            Err(e) if t.needs_router() => {
+                eprintln!("beat: node {me}: {e}; running without it and retrying");
+                Arc::new(Resilient::new(t.clone(), name.clone(), None, Some(e)))
+            }
+            Err(e) => return Err(NodeError::Transport(e)),
+        };
+        let mut transport = transport;
+        if let Some(censors) = &config.censors {
+            transport = Arc::new(Censored::new(transport, censors.of(t.kind()).clone()));
+        }
+        let peers = t.peers().iter().map(|p| Some(p.clone())).collect();
+        setups.push(TransportSetup { transport, peers });
+    }
+    let limits = &p.shell.core_limits;
+    let max_frame = limits.max_frame_bytes.max(limits.max_committed_bytes) + ENVELOPE_ROOM;
+    let switch_limits = SwitchLimits {
+        max_frame,
+        link_queue_bytes: config.peer_queue_bytes,
+        inbound_bytes_per_peer: 2 * max_frame,
+        ..SwitchLimits::default()
+    };
+    p.shell.net = Some(Arc::new(Switch::start(me, channel_keys, setups, in_tx, switch_limits, conn_tx)));
+    if let Some(addr) = config.metrics_listen {
+        let l = tokio::net::TcpListener::bind(addr).await.map_err(|source| NodeError::Listen { addr, source })?;
+        tokio::spawn(crate::metrics::serve(l, p.registry.clone()));
+    }
+    Ok(())
+}
+
+/// The running loop: frames, link events, commands and the timer into the core; its `Ready`
+/// executed. A panic inside is caught and stops the node with a reason.
+async fn run<A: ConsensusApp>(
+    mut shell: Shell<A>,
+    mut in_rx: mpsc::Receiver<Inbound>,
+    mut conn_rx: mpsc::UnboundedReceiver<(NodeId, usize)>,
+    mut cmd_rx: mpsc::Receiver<Cmd>,
+) {
+    let mut tick = tokio::time::interval(Duration::from_millis(200));
+    loop {
+        let mut frames = Vec::new();
+        // The peers' inbound shares these frames hold, given back once the core took them.
+        let mut permits = Vec::new();
+        let mut submits = Vec::new();
+        let mut stop: Option<oneshot::Sender<()>> = None;
+        let mut other: Option<Ready> = None;
+        tokio::select! {
+            Some(f) = in_rx.recv() => {
+                frames.push((f.from, f.bytes));
+                permits.push(f.permit);
+            }
+            Some((peer, t)) = conn_rx.recv() => other = Some(shell.core.link_up(peer, t)),
+            cmd = cmd_rx.recv() => match cmd {
+                Some(Cmd::Submit(tx)) => submits.push(tx),
+                Some(Cmd::Shutdown(done)) => stop = Some(done),
+                None => return,
+            },
+            _ = tick.tick() => {
+                shell.sync_net();
+                let now = shell.now_ms();
+                other = Some(shell.core.tick(now));
+            }
+        }
+        // Take whatever else is ready, up to a batch, into the same durable append.
+        while frames.len() < 512 {
+            match in_rx.try_recv() {
+                Ok(f) => {
+                    frames.push((f.from, f.bytes));
+                    permits.push(f.permit);
+                }
+                Err(_) => break,
+            }
+        }
+        while submits.len() < 1024 && stop.is_none() {
+            match cmd_rx.try_recv() {
+                Ok(Cmd::Submit(tx)) => submits.push(tx),
+                Ok(Cmd::Shutdown(done)) => stop = Some(done),
+                Err(_) => break,
+            }
+        }
+        let step = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            if let Some(r) = other.take() {
+                shell.execute(r)?;
+            }
+            if !frames.is_empty() || !submits.is_empty() {
+                if shell.submitted.len() < 100_000 {
+                    let now = Instant::now();
+                    for tx in &submits {
+                        shell.submitted.insert(tagged_hash("BEAT/node/tx", &[tx]), now);
+                    }
+                }
+                let ready = shell.core.frames(frames, submits);
+                shell.execute(ready)?;
+            }
+            Ok::<(), String>(())
+        }));
+        drop(permits);
+        let outcome = match step {
+            Ok(r) => r,
+            Err(panic) => Err(format!(
+                "internal error (panic): {}",
+                panic
+                    .downcast_ref::<String>()
+                    .map(String::as_str)
+                    .or_else(|| panic.downcast_ref::<&str>().copied())
+                    .unwrap_or("unknown")
+            )),
+        };
+        if let Err(reason) = outcome {
+            // Without a durable log (or with a broken core) the node must not go on sending.
+            shell.fail(reason);
+            let _ = shell.store.flush();
+            return;
+        }
+        if let Some(done) = stop {
+            let _ = shell.store.flush();
+            let _ = done.send(());
+            return;
         }
     }
 }
 
 impl<A: ConsensusApp> BeatNode<A> {
-    /// Open the store, restore and replay, start the transport, and run. The node owns its
-    /// tokio runtime (two worker threads).
+    /// Open the store, restore and replay, start the transports, and run. The node owns its
+    /// tokio runtime (two worker threads). Called inside another tokio runtime it still works
+    /// (it sets itself up on a thread of its own, blocking the caller meanwhile); an async
+    /// embedder should rather use [`BeatNode::spawn`], which runs on the caller's runtime.
     pub fn start(config: NodeConfig, app: A, listener: Option<Arc<dyn CommitListener>>) -> Result<Self, NodeError> {
-        let n = config.keys.public.params.n;
-        if config.transports.is_empty() {
-            return Err(NodeError::NoTransport);
+        if tokio::runtime::Handle::try_current().is_ok() {
+            // A runtime cannot be built or blocked on from inside another one.
+            return std::thread::scope(|s| {
+                s.spawn(move || Self::start_outside_runtime(config, app, listener))
+                    .join()
+                    .unwrap_or_else(|_| Err(NodeError::Runtime(std::io::Error::other("node start-up panicked"))))
+            });
         }
-        for t in &config.transports {
-            if t.peers().len() != n {
-                return Err(NodeError::Peers { got: t.peers().len(), n });
-            }
-        }
-        if config.peer_identities.len() != n {
-            return Err(NodeError::Peers { got: config.peer_identities.len(), n });
-        }
-        if config.peer_identities[config.keys.id] != config.identity.public() {
-            return Err(NodeError::Identity);
-        }
-        let channel_keys = Arc::new(crate::net::handshake::ChannelKeys::new(
-            config.keys.id,
-            &config.identity,
-            &config.peer_identities,
-            &config.keys.public.session,
-        ));
+        Self::start_outside_runtime(config, app, listener)
+    }
+
+    fn start_outside_runtime(
+        config: NodeConfig,
+        app: A,
+        listener: Option<Arc<dyn CommitListener>>,
+    ) -> Result<Self, NodeError> {
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .enable_all()
             .thread_name("beat-node")
             .build()
             .map_err(NodeError::Runtime)?;
-        let store: Arc<dyn Store> = match &config.store {
-            Some(store) => store.clone(),
-            None => {
-                std::fs::create_dir_all(&config.data_dir)
-                    .map_err(|source| NodeError::Store(StoreError::Io { path: config.data_dir.clone(), source }))?;
-                Arc::new(RedbStore::open(&config.data_dir)?)
-            }
-        };
-        let seed: [u8; 32] = match store.get_meta(NODE_SEED_KEY)? {
-            Some(s) if s.len() == 32 => s.try_into().unwrap_or([0; 32]),
-            _ => {
-                let s: [u8; 32] = rand::random();
-                store.put_meta(NODE_SEED_KEY, &s)?;
-                s
-            }
-        };
-        // The application: latest snapshot, then every later committed batch from the replay.
-        let mut app = app;
-        let mut applied_next = 0;
-        if let Some((epoch, bytes)) = store.latest_snapshot()? {
-            app.restore(&bytes).map_err(NodeError::Snapshot)?;
-            applied_next = epoch + 1;
+        let mut p = prepare(config, app, listener)?;
+        let (in_tx, in_rx) = mpsc::channel(8192);
+        let (conn_tx, conn_rx) = mpsc::unbounded_channel();
+        let (cmd_tx, cmd_rx) = mpsc::channel(p.config.submit_queue.max(1));
+        runtime.block_on(open_network(&mut p, in_tx, conn_tx))?;
+        let node = Self::assemble(&p, cmd_tx, Some(runtime));
+        let Prepared { mut shell, ready, .. } = p;
+        let handle = node.runtime.as_ref().map(|r| r.handle().clone());
+        if let Some(h) = handle {
+            let _guard = h.enter();
+            shell.execute(ready).map_err(NodeError::Wal)?;
+            h.spawn(run(shell, in_rx, conn_rx, cmd_rx));
         }
-        // The protocol checkpoint taken with that snapshot (written before it).
-        let checkpoint: Option<beat::Checkpoint> = match store.get_meta(&checkpoint_key(applied_next))? {
-            Some(bytes) if applied_next > 0 => {
-                Some(codec::decode(&bytes, codec::MAX_FRAME_BYTES).map_err(|_| NodeError::Wal(applied_next))?)
-            }
-            _ => None,
-        };
-        let app = Arc::new(Mutex::new(app));
-        let status = Arc::new(Mutex::new(Status { epoch: applied_next, ..Status::default() }));
-        let me = config.keys.id;
-        let session = config.keys.public.session;
-        let (metrics, registry) = match &config.registry {
-            Some(r) => {
-                let m = r.lock().map(|mut reg| NodeMetrics::register(&mut reg));
-                (m.map_err(|_| NodeError::Snapshot("metrics registry lock poisoned".into()))?, r.clone())
-            }
-            None => NodeMetrics::new(),
-        };
-        let mut driver = Driver {
-            metrics,
-            submitted: Default::default(),
-            net_seen: vec![[0; 8]; config.transports.len()],
-            replaying: true,
-            peer_epoch: vec![0; n],
-            catch_up: Default::default(),
-            last_fetch: None,
-            store_error: None,
-            epoch_first_seq: Default::default(),
-            last_checkpoint: checkpoint.as_ref().map_or(0, |c| c.epoch),
-            wal_first: 0,
-            last_progress: Instant::now(),
-            progress_epoch: 0,
-            sent: Default::default(),
-            me,
-            n,
-            session,
-            beat: match &checkpoint {
-                Some(cp) => Beat::resume(config.keys.clone(), config.beat.clone(), cp),
-                None => Beat::new(config.keys.clone(), config.beat.clone()),
-            },
-            store: store.clone(),
-            app: app.clone(),
-            listener,
-            status: status.clone(),
-            seed,
-            next_seq: 0,
-            applied_next,
-            snapshot_every: config.snapshot_every,
-            net: None,
-        };
-        // Replay the whole input log.
-        let mut resend = Vec::new();
-        for (seq, bytes) in store.wal_iter(0)? {
-            if driver.next_seq == 0 {
-                driver.wal_first = seq;
-            }
-            let entry: WalEntry =
-                codec::decode(&bytes, codec::MAX_FRAME_BYTES + 1024).map_err(|_| NodeError::Wal(seq))?;
-            resend.extend(driver.process(seq, entry, None));
-            driver.next_seq = seq + 1;
-        }
-        // Record numbers continue after the highest ever written, even if truncation emptied the log.
-        let after_last = store.wal_last_seq()?.map_or(0, |s| s + 1);
-        if driver.next_seq < after_last {
-            if driver.next_seq == 0 {
-                driver.wal_first = after_last;
-            }
-            driver.next_seq = after_last;
-        }
-        driver.replaying = false;
-        let open_epoch = driver.beat.epoch();
-        resend.retain(|(_, m)| m.epoch >= open_epoch);
-        let (in_tx, mut in_rx) = mpsc::channel::<(NodeId, Vec<u8>)>(8192);
-        let (cmd_tx, mut cmd_rx) = mpsc::channel::<Cmd>(config.submit_queue.max(1));
-        let (conn_tx, mut conn_rx) = mpsc::unbounded_channel::<(NodeId, usize)>();
-        runtime.block_on(async {
-            let name = format!("beat-{}-{me}", hex::encode(&session.0[..4]));
-            let mut setups = Vec::new();
-            for t in &config.transports {
-                let mut transport = t.open(&name).await.map_err(NodeError::Transport)?;
-                if let Some(censors) = &config.censors {
-                    transport = Arc::new(Censored::new(transport, censors.of(t.kind()).clone()));
-                }
-                let peers = t.peers().iter().map(|p| Some(p.clone())).collect();
-                setups.push(TransportSetup { transport, peers });
-            }
-            driver.net = Some(Switch::start(me, channel_keys, setups, in_tx, config.peer_queue, conn_tx));
-            if let Some(addr) = config.metrics_listen {
-                let l =
-                    tokio::net::TcpListener::bind(addr).await.map_err(|source| NodeError::Listen { addr, source })?;
-                tokio::spawn(crate::metrics::serve(l, registry.clone()));
-            }
-            Ok::<(), NodeError>(())
-        })?;
-        driver.send(resend);
-        runtime.spawn(async move {
-            let mut tick = tokio::time::interval(Duration::from_millis(200));
-            loop {
-                let mut entries = Vec::new();
-                let mut stop: Option<oneshot::Sender<()>> = None;
-                tokio::select! {
-                    Some((from, frame)) = in_rx.recv() => entries.extend(driver.inbound(from, frame)),
-                    Some((peer, t)) = conn_rx.recv() => driver.resend(peer, t),
-                    cmd = cmd_rx.recv() => match cmd {
-                        Some(Cmd::Submit(tx)) => entries.push((WalEntry::Submit(tx.into()), None)),
-                        Some(Cmd::Shutdown(done)) => stop = Some(done),
-                        None => return,
-                    },
-                    _ = tick.tick() => driver.sync_net(),
-                }
-                // Take whatever else is ready, up to a batch, into the same durable append.
-                for _ in 0..512 {
-                    match in_rx.try_recv() {
-                        Ok((from, frame)) => entries.extend(driver.inbound(from, frame)),
-                        Err(_) => break,
-                    }
-                }
-                while entries.len() < 1024 && stop.is_none() {
-                    match cmd_rx.try_recv() {
-                        Ok(Cmd::Submit(tx)) => entries.push((WalEntry::Submit(tx.into()), None)),
-                        Ok(Cmd::Shutdown(done)) => stop = Some(done),
-                        Err(_) => break,
-                    }
-                }
-                if let Err(e) = driver.log_and_process(entries).and_then(|()| driver.catch_up()) {
-                    // Without a durable log the node must not go on sending: it stops, and says why.
-                    if let Ok(mut st) = driver.status.lock() {
-                        st.failed = Some(format!("store: {e}"));
-                    }
-                    return;
-                }
-                if let Some(done) = stop {
-                    let _ = driver.store.flush();
-                    let _ = done.send(());
-                    return;
-                }
-            }
-        });
-        Ok(BeatNode { runtime: Some(runtime), cmds: cmd_tx, app, status, queue_cap: config.submit_queue, registry })
+        Ok(node)
     }
 
-    /// Queue a client transaction (non-blocking).
+    /// [`BeatNode::start`] on the caller's tokio runtime (for embedders that already run one).
+    /// Stop it with [`BeatNode::shutdown_async`].
+    pub async fn spawn(
+        config: NodeConfig,
+        app: A,
+        listener: Option<Arc<dyn CommitListener>>,
+    ) -> Result<Self, NodeError> {
+        // Replay reads the store: off the async threads (works on any runtime flavour).
+        let mut p = tokio::task::spawn_blocking(move || prepare(config, app, listener))
+            .await
+            .map_err(|e| NodeError::Runtime(std::io::Error::other(format!("node start-up: {e}"))))??;
+        let (in_tx, in_rx) = mpsc::channel(8192);
+        let (conn_tx, conn_rx) = mpsc::unbounded_channel();
+        let (cmd_tx, cmd_rx) = mpsc::channel(p.config.submit_queue.max(1));
+        open_network(&mut p, in_tx, conn_tx).await?;
+        let node = Self::assemble(&p, cmd_tx, None);
+        let Prepared { mut shell, ready, .. } = p;
+        shell.execute(ready).map_err(NodeError::Wal)?;
+        tokio::spawn(run(shell, in_rx, conn_rx, cmd_rx));
+        Ok(node)
+    }
+
+    fn assemble(p: &Prepared<A>, cmds: mpsc::Sender<Cmd>, runtime: Option<tokio::runtime::Runtime>) -> Self {
+        BeatNode {
+            runtime,
+            cmds,
+            app: p.shell.app.clone(),
+            status: p.shell.status.clone(),
+            queue_cap: p.config.submit_queue,
+            max_tx: p.config.keys.public.settings.max_tx_size,
+            registry: p.registry.clone(),
+        }
+    }
+
+    /// Queue a client transaction (non-blocking). Refused at once when larger than the
+    /// committee's `max_tx_size`, refused by the application's `validate`, or when the queue
+    /// is full.
     pub fn submit(&self, tx: Vec<u8>) -> Result<(), SubmitError> {
-        if let Ok(app) = self.app.lock() {
-            app.validate(&tx).map_err(SubmitError::Invalid)?;
+        if tx.len() > self.max_tx {
+            return Err(SubmitError::TooLarge { size: tx.len(), max: self.max_tx });
+        }
+        match self.app.lock() {
+            Ok(app) => app.validate(&tx).map_err(SubmitError::Invalid)?,
+            Err(_) => return Err(SubmitError::Stopped),
         }
         self.cmds.try_send(Cmd::Submit(tx)).map_err(|e| match e {
             mpsc::error::TrySendError::Full(_) => SubmitError::QueueFull(self.queue_cap),
@@ -831,8 +775,15 @@ impl<A: ConsensusApp> BeatNode<A> {
 
     /// What the node is doing.
     pub fn status(&self) -> Status {
-        let mut s = self.status.lock().map(|s| s.clone()).unwrap_or_default();
+        let mut s = self
+            .status
+            .lock()
+            .map(|s| s.clone())
+            .unwrap_or_else(|_| Status { failed: Some("the status lock is poisoned".into()), ..Status::default() });
         s.submit_queue = self.cmds.max_capacity() - self.cmds.capacity();
+        if s.failed.is_none() && self.cmds.is_closed() {
+            s.failed = Some("the node's loop has stopped".into());
+        }
         s
     }
 
@@ -851,20 +802,46 @@ impl<A: ConsensusApp> BeatNode<A> {
         self.stop();
     }
 
+    /// Stop a node started with [`BeatNode::spawn`] (waits up to 5 s for the loop to finish).
+    pub async fn shutdown_async(self) {
+        let (tx, rx) = oneshot::channel();
+        if self.cmds.try_send(Cmd::Shutdown(tx)).is_ok() {
+            let _ = tokio::time::timeout(Duration::from_secs(5), rx).await;
+        }
+    }
+
     fn stop(&mut self) {
         if let Some(rt) = self.runtime.take() {
             let (tx, rx) = oneshot::channel();
-            if self.cmds.try_send(Cmd::Shutdown(tx)).is_ok() {
-                let _ = rt.block_on(async { tokio::time::timeout(Duration::from_secs(5), rx).await });
+            let asked = self.cmds.try_send(Cmd::Shutdown(tx)).is_ok();
+            let finish = move || {
+                if asked {
+                    let _ = rt.block_on(async { tokio::time::timeout(Duration::from_secs(5), rx).await });
+                }
+                rt.shutdown_timeout(Duration::from_secs(1));
+            };
+            // Inside another runtime a runtime can be neither blocked on nor dropped: do it on a
+            // thread of its own.
+            match tokio::runtime::Handle::try_current() {
+                Ok(_) => {
+                    let _ = std::thread::spawn(finish).join();
+                }
+                Err(_) => finish(),
             }
-            rt.shutdown_timeout(Duration::from_secs(1));
         }
     }
 }
 
 impl<A: ConsensusApp> Drop for BeatNode<A> {
     fn drop(&mut self) {
-        self.stop();
+        match self.runtime.is_some() {
+            true => self.stop(),
+            // On the embedder's runtime: ask the loop to stop; it flushes on its own.
+            false => {
+                let (tx, _rx) = oneshot::channel();
+                let _ = self.cmds.try_send(Cmd::Shutdown(tx));
+            }
+        }
     }
 }
 

@@ -33,6 +33,7 @@ pub mod keystore;
 pub mod metrics;
 #[cfg(feature = "node")]
 pub mod net;
+pub mod node;
 pub mod proto;
 #[cfg(feature = "sim")]
 pub mod sim;

@@ -39,6 +39,15 @@ pub struct FaultLabel {
     pub kind: String,
 }
 
+/// Label: a frame the node core dropped before its WAL.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct DropLabel {
+    /// The peer that sent it.
+    pub peer: u32,
+    /// Why (`oversized`, `malformed`, `epoch_budget`, …: `node::DropReason::name`).
+    pub reason: String,
+}
+
 /// Label: build information.
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct BuildLabel {
@@ -78,12 +87,20 @@ pub struct NodeMetrics {
     pub duplicates_dropped: Family<TransportLabel, Counter<u64, AtomicU64>>,
     /// Queued frames skipped because their epoch closed first, per transport.
     pub messages_expired: Family<TransportLabel, Counter<u64, AtomicU64>>,
+    /// Inbound handshakes cut short to give their slot to a newer connection, per transport.
+    pub handshakes_evicted: Family<TransportLabel, Counter<u64, AtomicU64>>,
+    /// Health-check answers that matched no ping, per transport.
+    pub unmatched_pongs: Family<TransportLabel, Counter<u64, AtomicU64>>,
     /// 1 while the (peer, transport) link is connected and answering health checks, else 0.
     pub link_up: Family<LinkLabel, Gauge>,
     /// Connections established on the (peer, transport) link (1 + reconnections).
     pub link_connects: Family<LinkLabel, Gauge>,
     /// Faults recorded against peers, per kind.
     pub faults: Family<FaultLabel, Counter>,
+    /// Peer frames the node core dropped before its WAL, per peer and reason.
+    pub frames_dropped: Family<DropLabel, Counter>,
+    /// Client transactions refused before the WAL (over the committee's limits or budgets).
+    pub submits_refused: Counter,
     /// Client transactions queued for the protocol.
     pub submit_queue_length: Gauge,
     /// Transactions in the protocol's buffer.
@@ -123,9 +140,13 @@ impl NodeMetrics {
             connections_refused: Family::default(),
             duplicates_dropped: Family::default(),
             messages_expired: Family::default(),
+            handshakes_evicted: Family::default(),
+            unmatched_pongs: Family::default(),
             link_up: Family::default(),
             link_connects: Family::default(),
             faults: Family::default(),
+            frames_dropped: Family::default(),
+            submits_refused: Counter::default(),
             submit_queue_length: Gauge::default(),
             buffered_transactions: Gauge::default(),
             wal_records: Gauge::default(),
@@ -171,9 +192,21 @@ impl NodeMetrics {
             "Queued frames skipped because their epoch closed first",
             m.messages_expired.clone(),
         );
+        r.register(
+            "net_handshakes_evicted",
+            "Inbound handshakes cut short for a newer connection",
+            m.handshakes_evicted.clone(),
+        );
+        r.register("net_unmatched_pongs", "Health-check answers matching no ping", m.unmatched_pongs.clone());
         r.register("net_link_up", "Link connected and answering health checks", m.link_up.clone());
         r.register("net_link_connects", "Connections established on the link", m.link_connects.clone());
         r.register("faults_detected", "Faults recorded against peers", m.faults.clone());
+        r.register(
+            "node_frames_dropped",
+            "Peer frames dropped before the WAL, per peer and reason",
+            m.frames_dropped.clone(),
+        );
+        r.register("node_submits_refused", "Client transactions refused before the WAL", m.submits_refused.clone());
         r.register("node_submit_queue_length", "Client transactions queued", m.submit_queue_length.clone());
         r.register(
             "node_buffered_transactions",
@@ -208,22 +241,79 @@ pub fn render(registry: &Mutex<Registry>) -> String {
     out
 }
 
-/// Serve `GET /metrics` (any path) on `listener` until the runtime stops.
+/// Connections the metrics endpoint serves at once; more are closed at once.
+pub const MAX_CONNECTIONS: usize = 8;
+/// How long one request may take to arrive and its answer to be read.
+pub const REQUEST_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// Serve `GET /metrics` on `listener` until the runtime stops: at most [`MAX_CONNECTIONS`] at
+/// once, each closed after [`REQUEST_TIMEOUT`] whether or not the client reads (a slow or idle
+/// client cannot hold the endpoint), request heads read up to 2 KiB.
 pub async fn serve(listener: tokio::net::TcpListener, registry: Arc<Mutex<Registry>>) {
+    let permits = Arc::new(tokio::sync::Semaphore::new(MAX_CONNECTIONS));
     loop {
-        let Ok((mut stream, _)) = listener.accept().await else { continue };
+        let Ok((mut stream, _)) = listener.accept().await else {
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+            continue;
+        };
+        let Ok(permit) = permits.clone().try_acquire_owned() else { continue };
         let registry = registry.clone();
         tokio::spawn(async move {
-            let mut buf = [0u8; 2048];
-            // Read the request head (bounded); the body, if any, is ignored.
-            let _ = tokio::time::timeout(std::time::Duration::from_secs(2), stream.read(&mut buf)).await;
-            let body = render(&registry);
-            let head = format!(
-                "HTTP/1.1 200 OK\r\nContent-Type: application/openmetrics-text; version=1.0.0; charset=utf-8\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
-                body.len()
-            );
-            let _ = stream.write_all(head.as_bytes()).await;
-            let _ = stream.write_all(body.as_bytes()).await;
+            let _permit = permit;
+            let _ = tokio::time::timeout(REQUEST_TIMEOUT, async {
+                let mut buf = [0u8; 2048];
+                let n = stream.read(&mut buf).await.unwrap_or(0);
+                let head = String::from_utf8_lossy(&buf[..n]);
+                let path = head.split_whitespace().nth(1).unwrap_or("");
+                let (status, body) = if head.starts_with("GET ") && (path == "/metrics" || path == "/") {
+                    ("200 OK", render(&registry))
+                } else {
+                    ("404 Not Found", "not found: GET /metrics\n".to_string())
+                };
+                let head = format!(
+                    "HTTP/1.1 {status}\r\nContent-Type: application/openmetrics-text; version=1.0.0; charset=utf-8\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                    body.len()
+                );
+                stream.write_all(head.as_bytes()).await?;
+                stream.write_all(body.as_bytes()).await
+            })
+            .await;
         });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    async fn get(addr: std::net::SocketAddr, path: &str) -> String {
+        let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
+        s.write_all(format!("GET {path} HTTP/1.0\r\n\r\n").as_bytes()).await.unwrap();
+        let mut out = String::new();
+        let _ = tokio::time::timeout(Duration::from_secs(5), s.read_to_string(&mut out)).await;
+        out
+    }
+
+    #[tokio::test]
+    async fn the_endpoint_serves_a_bounded_number_of_clients() {
+        let (_m, registry) = NodeMetrics::new();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(serve(listener, registry));
+        assert!(get(addr, "/metrics").await.contains("beat_build_info"));
+        assert!(get(addr, "/other").await.starts_with("HTTP/1.1 404"));
+        // Idle clients take every slot: the next one is closed without an answer.
+        let mut idle = Vec::new();
+        for _ in 0..MAX_CONNECTIONS {
+            idle.push(tokio::net::TcpStream::connect(addr).await.unwrap());
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        assert_eq!(get(addr, "/metrics").await, "", "a connection beyond the bound is closed at once");
+        // Idle clients let go (here: they hang up) and the endpoint answers again.
+        drop(idle);
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        assert!(get(addr, "/metrics").await.contains("beat_build_info"));
     }
 }

@@ -271,7 +271,7 @@ fn spawn_server(a: Arc<ArtiTor>) -> tokio::task::JoinHandle<()> {
         let mut served = 0usize;
         loop {
             match a.accept().await {
-                Ok(s) => {
+                Ok((s, _)) => {
                     tokio::spawn(async move {
                         if let Err(e) = serve_one(s).await {
                             eprintln!("arti: serving a stream: {e}");

@@ -30,12 +30,15 @@ struct Cluster {
     /// `[transport][node]` listen ports.
     ports: Vec<Vec<u16>>,
     censors: Censors,
+    /// The committee's session (its base name bound to its settings).
+    session: SessionId,
 }
 
 fn cluster(n: usize, name: &str) -> Cluster {
     let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(7);
     let settings = beat::Settings { batch_size: 16, ..beat::Settings::default() };
     let keys: Vec<NodeKeys> = beat::deal(Params::new(n).unwrap(), SessionId::from_name(name), settings, &mut rng);
+    let session = keys[0].public.session;
     let ids: Vec<_> = (0..n).map(|i| beat_core::keystore::IdentityKey::from_bytes(&[i as u8 + 40; 32])).collect();
     let all = ports(3 * n);
     let ports: Vec<Vec<u16>> = all.chunks(n).map(|c| c.to_vec()).collect();
@@ -63,15 +66,17 @@ fn cluster(n: usize, name: &str) -> Cluster {
                 snapshot_every: 16,
                 submit_queue: 1000,
                 metrics_listen: None,
-                peer_queue: 4096,
+                peer_queue_bytes: 4 << 20,
                 store: Some(Arc::new(beat_core::state::MemStore::default())),
                 registry: None,
                 censors: Some(censors.clone()),
+                limits: None,
+                audit_log: None,
             };
             BeatNode::start(config, KvApp::default(), None).unwrap()
         })
         .collect();
-    Cluster { nodes, ports, censors }
+    Cluster { nodes, ports, censors, session }
 }
 
 impl Cluster {
@@ -192,7 +197,8 @@ fn listeners_refuse_bad_peers_and_keep_committing() {
         write_all_ignoring(&mut s, &[0xFF, 0xFF, 1, 2, 3]);
         drop(s);
         // A well-formed Noise handshake with a key outside the cluster.
-        let session = SessionId::from_name("net-bad-input");
+        // The committee's own session: the handshake itself succeeds; only the key is foreign.
+        let session = c.session;
         let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
         let refused = rt.block_on(async {
             let mut publics: Vec<_> =

@@ -40,10 +40,12 @@ fn config(keys: &NodeKeys, ports: &[u16], dir: &Path) -> NodeConfig {
         snapshot_every: 4,
         submit_queue: 1000,
         metrics_listen: None,
-        peer_queue: beat_core::net::switch::PEER_QUEUE,
+        peer_queue_bytes: beat_core::net::switch::PEER_QUEUE_BYTES,
         store: None,
         registry: None,
         censors: None,
+        limits: None,
+        audit_log: None,
     }
 }
 
@@ -244,7 +246,7 @@ fn wiped_node_catches_up_over_100_epochs() {
     let mut cfgs: Vec<NodeConfig> = keys.iter().map(|k| config(k, &ports, dir.path())).collect();
     for c in &mut cfgs {
         // Keep little backlog for an absent peer, so node 3 must fetch committed epochs.
-        c.peer_queue = 64;
+        c.peer_queue_bytes = 64 << 10;
     }
     let mut nodes: Vec<Option<BeatNode<KvApp>>> =
         cfgs.iter().take(3).map(|c| Some(BeatNode::start(c.clone(), KvApp::default(), None).unwrap())).collect();
@@ -361,4 +363,44 @@ fn embedder_store_and_registry() {
     let text = beat_core::metrics::render(&host);
     assert!(text.contains("host_requests_total 1"), "{text}");
     assert!(text.contains("beat_consensus_epochs_committed_total"), "{text}");
+}
+
+/// An async embedder: two nodes with `spawn` on the caller's (single-threaded) runtime, two
+/// with `start` called from inside it; they commit together and stop cleanly from async code.
+#[test]
+fn nodes_run_inside_an_embedders_runtime() {
+    use std::sync::Arc;
+    let dir = tempfile::tempdir().unwrap();
+    let keys = cluster_keys(4, 11);
+    let ports = ports(4);
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    rt.block_on(async {
+        let mut nodes = Vec::new();
+        for k in &keys {
+            let mut c = config(k, &ports, dir.path());
+            c.store = Some(Arc::new(beat_core::state::MemStore::default()));
+            let node = if k.id < 2 {
+                BeatNode::spawn(c, KvApp::default(), None).await.unwrap()
+            } else {
+                BeatNode::start(c, KvApp::default(), None).unwrap()
+            };
+            nodes.push(node);
+        }
+        for i in 0..12 {
+            nodes[i % 4].submit(format!("set e{i} {i}").into_bytes()).unwrap();
+        }
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+        while !nodes.iter().all(|n| applied(n).1 >= 12) {
+            assert!(tokio::time::Instant::now() < deadline, "no commits: {:?}", nodes[0].status());
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        let mut nodes = nodes.into_iter();
+        for n in nodes.by_ref().take(2) {
+            n.shutdown_async().await;
+        }
+        // Nodes with their own runtime stop from async code too (no panic).
+        for n in nodes {
+            n.shutdown();
+        }
+    });
 }

@@ -99,6 +99,14 @@ pub struct Message {
     pub content: Content,
 }
 
+impl Message {
+    /// Whether this is read traffic (BEAT3/4 read requests and answers), which never moves
+    /// consensus and need not be logged.
+    pub fn is_read(&self) -> bool {
+        matches!(self.content, Content::ReadRequest { .. } | Content::ReadResponse { .. })
+    }
+}
+
 /// The content of a [`Message`].
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Content {
@@ -535,6 +543,27 @@ impl Beat {
     /// The lowest epoch not yet output.
     pub fn epoch(&self) -> u64 {
         self.epoch
+    }
+
+    /// Whether [`Input::Submit`] would accept `tx` now (size, buffer room; BEAT2: a valid client
+    /// transaction that is not a replay), without changing anything: what a node runtime checks
+    /// before logging a client's transaction.
+    pub fn check_submit(&self, tx: &[u8]) -> Result<(), BeatError> {
+        if tx.len() > self.settings.max_tx_size {
+            return Err(BeatError::TransactionTooLarge { size: tx.len(), max: self.settings.max_tx_size });
+        }
+        if self.buffer.len() >= self.config.max_buffered_txs {
+            return Err(BeatError::BufferFull(self.buffer.len()));
+        }
+        if self.settings.variant.client_encrypted() {
+            let ctx = ClientTransaction::decode(tx, self.settings.max_tx_size)?;
+            let id = ctx.id();
+            if !self.clients.fresh(id) {
+                return Err(BeatError::ReplayedClientTransaction { client: id.client, seq: id.seq });
+            }
+            ctx.verify(&self.keys.public)?;
+        }
+        Ok(())
     }
 
     /// Add a transaction to the buffer without proposing yet (the proposal happens on the next
@@ -1137,7 +1166,7 @@ impl Beat {
         let k = code.linear().k() as u64;
         // Framed layout: 8-byte length prefix, then the value, over k data fragments.
         let plan = match (&range, code.as_ref()) {
-            (Some(r), _) if r.start > r.end || r.end + 8 > k * size => {
+            (Some(r), _) if r.start > r.end || r.end.checked_add(8).is_none_or(|end| end > k.saturating_mul(size)) => {
                 step.output.push(Output::Read(fail(ReadError::OutOfBounds)));
                 return step;
             }
@@ -1180,8 +1209,15 @@ impl Beat {
     /// its row table, before we stored it.
     fn use_own_fragment(&mut self, read: u64) -> BeatStep {
         let me = self.keys.id;
+        let Some(r) = self.reads.get_mut(&read) else { return Step::new() };
+        // Never ask ourselves over the network: with our fragment we answer below; without it
+        // we count as a holder that failed, so the read asks enough others.
+        r.asked.insert(me);
+        let Some(own) = self.store.get(r.id) else {
+            r.failed.insert(me);
+            return Step::new();
+        };
         let Some(r) = self.reads.get(&read) else { return Step::new() };
-        let Some(own) = self.store.get(r.id) else { return Step::new() };
         let chunks = match &r.plan {
             ReadPlan::Full => None,
             ReadPlan::Range { target, group, .. } if *target != me && !group.contains(&me) => return Step::new(),
@@ -1495,6 +1531,9 @@ impl Protocol for Beat {
     type Output = Output;
     type Error = BeatError;
 
+    /// Reads (`Read`, `RetryReads`) never move consensus: they commit and propose nothing, so
+    /// a node runtime can serve them without logging them, and replaying its log still rebuilds
+    /// exactly the consensus state it had.
     fn handle_input(&mut self, input: Input, rng: &mut dyn rand_core::CryptoRngCore) -> Result<BeatStep, BeatError> {
         let step = match input {
             Input::Submit(tx) => {
@@ -1502,8 +1541,8 @@ impl Protocol for Beat {
                 Step::new()
             }
             Input::Propose => self.maybe_propose(true, rng)?,
-            Input::Read { id, range } => self.start_read(id, range, rng),
-            Input::RetryReads => self.retry_reads(),
+            Input::Read { id, range } => return Ok(self.start_read(id, range, rng)),
+            Input::RetryReads => return Ok(self.retry_reads()),
         };
         self.finish(step, rng)
     }
@@ -1516,6 +1555,10 @@ impl Protocol for Beat {
     ) -> Result<BeatStep, BeatError> {
         if from >= self.params.n {
             return Ok(Step::fault(from, FaultKind::OutOfRange));
+        }
+        // Read traffic never moves consensus (see `handle_input`).
+        if msg.is_read() {
+            return self.dispatch(from, msg, rng);
         }
         let step = self.dispatch(from, msg, rng)?;
         self.finish(step, rng)

@@ -31,7 +31,9 @@ pub struct Settings {
     pub batch_size: usize,
     /// Largest valid transaction in bytes (for BEAT2: the encoded client ciphertext).
     pub max_tx_size: usize,
-    /// Largest valid proposal in bytes, as broadcast.
+    /// Largest valid proposal in bytes, as broadcast (default 4 MiB; a proposer leaves what
+    /// does not fit for a later epoch). It also sizes every budget a peer has at a node
+    /// (`node::Limits`): the largest frame accepted is this plus 64 KiB.
     pub max_proposal_bytes: usize,
     /// BEAT0/1: a transaction committed within this many epochs is not committed again (the
     /// promise is only this window: the same bytes proposed later commit again). BEAT2
@@ -46,7 +48,7 @@ impl Default for Settings {
             variant: Variant::Beat0,
             batch_size: 1000,
             max_tx_size: 64 << 10,
-            max_proposal_bytes: 32 << 20,
+            max_proposal_bytes: 4 << 20,
             dedup_epochs: 64,
         }
     }
@@ -162,7 +164,7 @@ mod tests {
             Settings { variant: Variant::Beat1, ..s.clone() },
             Settings { batch_size: 999, ..s.clone() },
             Settings { max_tx_size: 1 << 10, ..s.clone() },
-            Settings { max_proposal_bytes: (32 << 20) - 1, ..s.clone() },
+            Settings { max_proposal_bytes: s.max_proposal_bytes - 1, ..s.clone() },
             Settings { dedup_epochs: 65, ..s.clone() },
         ];
         for other in &changed {

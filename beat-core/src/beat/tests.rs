@@ -263,3 +263,44 @@ fn proposals_respect_the_size_limit() {
         assert!(net.nodes.iter().all(|n| n.buffered() == 0), "{variant}: buffers drained");
     }
 }
+
+/// Found by fuzzing (`fuzz/crashes/beat_node/`): a range ending near `u64::MAX` overflowed the
+/// bounds check, and a node without its own fragment asked itself over the network (a request
+/// nobody answers). Every read of a committed value is answered; no node ever messages itself.
+#[test]
+fn reads_with_extreme_ranges_and_without_an_own_fragment() {
+    for variant in [Variant::Beat3, Variant::Beat4] {
+        let settings = Settings { variant, batch_size: 8, ..Settings::default() };
+        let (mut net, keys) = Net::new(4, settings, 5);
+        // Node 0 keeps no fragments (a lost or wiped fragment store).
+        #[derive(Debug)]
+        struct Forgetful;
+        impl super::store::FragmentStore for Forgetful {
+            fn put(&mut self, _: ValueId, _: super::store::HeldFragment) {}
+            fn get(&self, _: ValueId) -> Option<super::store::HeldFragment> {
+                None
+            }
+            fn stored_bytes(&self) -> u64 {
+                0
+            }
+        }
+        net.nodes[0] = Beat::with_fragment_store(keys[0].clone(), Config::default(), Box::new(Forgetful));
+        for i in 0..4 {
+            net.nodes[i].buffer_transaction(format!("value {i}").into_bytes()).unwrap();
+        }
+        net.epoch(&[]);
+        let id = ValueId { epoch: 0, proposer: 1 };
+        for range in [u64::MAX - 3..u64::MAX, 0..u64::MAX, 5..u64::MAX - 7] {
+            net.input(0, Input::Read { id, range: Some(range.clone()) });
+            net.run();
+            let read = net.reads[0].pop().unwrap_or_else(|| panic!("{variant}: no answer to {range:?}"));
+            assert!(matches!(read.result, Err(ReadError::OutOfBounds)), "{variant} {range:?}: {:?}", read.result);
+        }
+        // Without its own fragment, node 0's read asks only the others, and completes.
+        net.input(0, Input::Read { id, range: None });
+        assert!(net.queue.iter().all(|(from, to, _)| from != to), "{variant}: a node messaged itself");
+        net.run();
+        let read = net.reads[0].pop().expect("an answer");
+        assert!(read.result.is_ok(), "{variant}: {:?}", read.result);
+    }
+}

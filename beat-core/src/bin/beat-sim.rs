@@ -4,7 +4,13 @@
 //! beat-sim campaign [--seeds N] [--start S] [--determinism-every K] [--canaries C] [--jobs J] [--verbose]
 //! beat-sim run --seed S [--n N] [--variant V] [--adversary NAME] [--long]
 //! beat-sim adversaries
+//! beat-sim node-campaign [--seeds N] [--start S] [--determinism-every K] [--canaries C] [--jobs J] [--verbose]
+//! beat-sim node --seed S [--n N] [--variant V] [--adversary NAME] [--canary skip-fence|with-fence]
 //! ```
+//!
+//! `node-campaign` runs the node-level simulator (whole nodes with their stores under kills,
+//! stale and wiped restarts, lag and a Byzantine member; [`beat_core::sim::node`]) and prints
+//! one `BEAT-NODE-SIM …` line.
 //!
 //! `campaign` runs seeds `S .. S+N` (each seed names its committee size, variant and adversary), re-runs
 //! every K-th seed to compare traces, runs C rounds of the canaries (every size and variant),
@@ -17,7 +23,118 @@ use std::time::Instant;
 use beat_core::beat::Variant;
 use beat_core::sim::{campaign_parallel, AdversaryKind, Case, Simulation};
 
-const USAGE: &str = "usage: beat-sim campaign [--seeds N] [--start S] [--determinism-every K] [--canaries C] [--jobs J] [--verbose]\n       beat-sim run --seed S [--n N] [--variant V] [--adversary NAME] [--long]\n       beat-sim adversaries";
+const USAGE: &str = "usage: beat-sim campaign [--seeds N] [--start S] [--determinism-every K] [--canaries C] [--jobs J] [--verbose]\n       beat-sim run --seed S [--n N] [--variant V] [--adversary NAME] [--long]\n       beat-sim adversaries\n       beat-sim node-campaign [--seeds N] [--start S] [--determinism-every K] [--canaries C] [--jobs J] [--verbose]\n       beat-sim node --seed S [--n N] [--variant V] [--adversary NAME] [--canary skip-fence|with-fence]";
+
+/// `node` and `node-campaign`.
+fn node_main(cmd: &str, args: Vec<String>) -> ExitCode {
+    use beat_core::sim::adversary::node::NodeAdversaryKind;
+    use beat_core::sim::node::{self, Canary, NodeCase, NodeSim};
+    let (mut seeds, mut start, mut every, mut canaries, mut jobs, mut verbose) =
+        (60u64, 0u64, 10u64, 5u64, 1usize, false);
+    let (mut seed, mut n, mut variant, mut adversary, mut canary) = (None::<u64>, None, None, None, None);
+    let mut it = args.into_iter();
+    while let Some(flag) = it.next() {
+        let r: Result<(), String> = match flag.as_str() {
+            "--seeds" => parse(&flag, it.next()).map(|v| seeds = v),
+            "--start" => parse(&flag, it.next()).map(|v| start = v),
+            "--determinism-every" => parse(&flag, it.next()).map(|v| every = v),
+            "--canaries" => parse(&flag, it.next()).map(|v| canaries = v),
+            "--jobs" => parse::<usize>(&flag, it.next()).and_then(|v| {
+                (1..=64).contains(&v).then(|| jobs = v).ok_or_else(|| "--jobs must be between 1 and 64".to_string())
+            }),
+            "--verbose" => {
+                verbose = true;
+                Ok(())
+            }
+            "--seed" => parse(&flag, it.next()).map(|v| seed = Some(v)),
+            "--n" => parse::<usize>(&flag, it.next()).and_then(|v| {
+                (4..=beat_core::Params::MAX_N)
+                    .contains(&v)
+                    .then(|| n = Some(v))
+                    .ok_or_else(|| format!("--n must be between 4 and {}", beat_core::Params::MAX_N))
+            }),
+            "--variant" => {
+                let name = it.next().unwrap_or_default();
+                Variant::from_name(&name).map(|v| variant = Some(v)).ok_or_else(|| format!("unknown variant {name:?}"))
+            }
+            "--adversary" => {
+                let name = it.next().unwrap_or_default();
+                NodeAdversaryKind::from_name(&name)
+                    .map(|k| adversary = Some(k))
+                    .ok_or_else(|| format!("unknown node adversary {name:?} (see `beat-sim adversaries`)"))
+            }
+            "--canary" => {
+                let value = it.next();
+                canary = match value.as_deref() {
+                    Some("skip-fence") => Some(Canary::SkipFence),
+                    Some("with-fence") => Some(Canary::WithFence),
+                    _ => None,
+                };
+                canary.map(|_| ()).ok_or_else(|| format!("--canary {value:?}: expected skip-fence or with-fence"))
+            }
+            other => Err(format!("unknown flag {other:?}")),
+        };
+        if let Err(e) = r {
+            return fail(&e);
+        }
+    }
+    let show = |r: &node::NodeReport| {
+        let c = r.case.as_ref().expect("reports carry their case");
+        format!(
+            "seed={} n={} variant={} adversary={} canary={:?} epochs={} restarts={} stale_restarts={} wipes={} catchups={} lags={} equivocations={} violations={} live={} deliveries={} dropped={} injected={} trace={}",
+            c.seed, c.n, c.variant, c.adversary.name(), c.canary, r.epochs, r.restarts, r.stale_restarts, r.wipes,
+            r.catchups, r.lags, r.equivocations.len(), r.violations.len(), r.liveness.is_none(), r.deliveries,
+            r.dropped, r.injected, hex::encode(&r.trace[..8])
+        )
+    };
+    if cmd == "node" {
+        let Some(seed) = seed else { return fail("node needs --seed") };
+        let mut case = match canary {
+            Some(c) => NodeCase { seed, ..NodeCase::canary(seed, c) },
+            None => NodeCase::from_seed(seed),
+        };
+        case.n = n.unwrap_or(case.n);
+        case.variant = variant.unwrap_or(case.variant);
+        case.adversary = adversary.unwrap_or(case.adversary);
+        let t = Instant::now();
+        let r = NodeSim::new(case).run();
+        println!("{} wall_ms={}", show(&r), t.elapsed().as_millis());
+        for e in r.equivocations.iter().chain(&r.violations) {
+            println!("VIOLATION {e}");
+        }
+        if let Some(l) = &r.liveness {
+            println!("LIVENESS FAILURE: {l}");
+        }
+        let expected = match canary {
+            Some(Canary::SkipFence) => !r.equivocations.is_empty(),
+            _ => r.ok(),
+        };
+        return if expected { ExitCode::SUCCESS } else { ExitCode::FAILURE };
+    }
+    let t = Instant::now();
+    let summary = node::campaign(start..start + seeds, every, canaries, jobs, |r| {
+        if verbose || (!r.ok() && r.case.as_ref().is_some_and(|c| c.canary.is_none())) {
+            eprintln!("{}", show(r));
+            for e in r.equivocations.iter().chain(&r.violations) {
+                eprintln!("  VIOLATION {e}");
+            }
+            if let Some(l) = &r.liveness {
+                eprintln!("  LIVENESS FAILURE: {l}");
+            }
+        }
+    });
+    for f in &summary.failures {
+        println!("FAILED: {f}");
+    }
+    eprintln!("node campaign took {:.1} s", t.elapsed().as_secs_f64());
+    println!("{}", summary.detail());
+    println!("{}", summary.line());
+    if summary.passed() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    }
+}
 
 fn fail(msg: &str) -> ExitCode {
     eprintln!("beat-sim: error: {msg}\n{USAGE}");
@@ -32,6 +149,9 @@ fn parse<T: std::str::FromStr>(flag: &str, v: Option<String>) -> Result<T, Strin
 fn main() -> ExitCode {
     let mut args = std::env::args().skip(1);
     let Some(cmd) = args.next() else { return fail("missing subcommand") };
+    if cmd == "node" || cmd == "node-campaign" {
+        return node_main(&cmd, args.collect());
+    }
     let (mut seeds, mut start, mut every, mut canaries, mut verbose) = (600u64, 0u64, 10u64, 1u64, false);
     let (mut seed, mut n, mut adversary) = (None::<u64>, None::<usize>, None::<AdversaryKind>);
     let mut variant = None::<Variant>;
@@ -101,6 +221,9 @@ fn main() -> ExitCode {
         "adversaries" => {
             for k in AdversaryKind::ALL.into_iter().chain(AdversaryKind::CANARIES) {
                 println!("{:<24} {:<12} {}", k.name(), k.layer(), k.describe());
+            }
+            for k in beat_core::sim::adversary::node::NodeAdversaryKind::ALL {
+                println!("{:<24} {:<12} {}", k.name(), "node", k.description());
             }
             ExitCode::SUCCESS
         }

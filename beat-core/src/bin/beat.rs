@@ -14,15 +14,18 @@
 //! |---|---|---|
 //! | `BEAT_NODE_ID` | this node's id | — (required) |
 //! | `BEAT_PORT` | listen port | `7000 + id` |
+//! | `BEAT_BIND` | address the consensus listener binds | `0.0.0.0`; with dev keys: this node's own (loopback) host in `BEAT_PEERS` |
 //! | `BEAT_METRICS_PORT` | Prometheus `GET /metrics` port | `9090 + id` |
+//! | `BEAT_METRICS_LISTEN` | `ip:port` to serve metrics on, or `off` (bind `0.0.0.0:…` for a scraper on another host) | `127.0.0.1:<metrics port>` |
 //! | `BEAT_PEERS` | `host:port` of every node, comma-separated, by id | the cluster file's, else `127.0.0.1:7000..7003` |
 //! | `BEAT_DATA_DIR` | the node's store | `./beat-data/node-<id>` |
 //! | `BEAT_VARIANT` | dev keys: `BEAT0` or `BEAT1` (the key-value app); with a cluster file it may only repeat the file's `[consensus]` variant | `BEAT0` / the cluster file's |
 //! | `BEAT_CLUSTER` / `BEAT_KEY_FILE` | cluster file and sealed key file from `beat keygen` | insecure dev keys |
 //! | `BEAT_PASSPHRASE` / `BEAT_KEY_HEX` / `BEAT_KEY_HEX_FILE` | the key file's passphrase, raw 32-byte key (hex), or a file holding it (`node-<id>.secret` from keygen) | — |
 //! | `BEAT_SNAPSHOT_EVERY` | checkpoint + snapshot every this many epochs (WAL truncated behind) | 64 |
-//! | `BEAT_PEER_QUEUE` | frames kept per peer while it is down (beyond: it catches up) | 65536 |
+//! | `BEAT_PEER_QUEUE_BYTES` | bytes queued per peer and network while the peer is down (beyond: it catches up); `64MiB`, `512KiB`, … | 64MiB |
 //! | `BEAT_LOAD_TPS` | submit this many synthetic `set` transactions per second (demo, tests) | 0 |
+//! | `BEAT_AUDIT_LOG` | append every accepted peer frame's sender, protocol slot and digest to this file (equivocation evidence) | off |
 //! | `BEAT_LOG_COMMITS` | `1`: print `commit epoch=<e> digest=<hex> txs=<k>` per committed epoch | off |
 //! | `BEAT_TRANSPORTS` | networks to use: `clearnet,tor,i2p` (any non-empty subset) | clearnet, plus Tor / I2P when configured |
 //! | `BEAT_TOR_SOCKS` | a tor daemon's SocksPort (`ip:port`) | — |
@@ -34,7 +37,8 @@
 //! | `BEAT_I2P_PEERS` | every node's I2P destination or `….b32.i2p`, by id | the cluster file's `i2p` addresses |
 //!
 //! Without key files the node uses **insecure deterministic dev keys** (anyone can derive
-//! them), with a loud warning, and only when every peer is on loopback.
+//! them), with a loud warning, only when every peer is on loopback, and then every listener —
+//! consensus and metrics — binds loopback only.
 
 use std::net::{SocketAddr, TcpListener};
 use std::path::PathBuf;
@@ -47,7 +51,7 @@ use beat_core::app::KvApp;
 use beat_core::beat::{self, Variant};
 use beat_core::driver::{BeatNode, CommitListener, NodeConfig};
 use beat_core::keystore::{self, Addresses, KdfParams, KeySource};
-use beat_core::net::switch::PEER_QUEUE;
+use beat_core::net::switch::PEER_QUEUE_BYTES;
 use beat_core::net::TransportConfig;
 use beat_core::{Params, SessionId};
 use rand::SeedableRng;
@@ -88,6 +92,25 @@ fn free_port() -> Result<u16, String> {
 
 fn env(name: &str) -> Option<String> {
     std::env::var(name).ok().filter(|v| !v.trim().is_empty())
+}
+
+/// A size in bytes: a number with an optional `KiB`, `MiB` or `GiB` suffix (`B` also allowed).
+fn parse_bytes(var: &str, v: &str) -> Result<usize, String> {
+    let t = v.trim();
+    let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
+    let (digits, unit) = t.split_at(split);
+    let shift = match unit.trim() {
+        "" | "B" => 0,
+        "KiB" | "K" | "k" => 10,
+        "MiB" | "M" => 20,
+        "GiB" | "G" => 30,
+        _ => return Err(format!("{var} {v:?}: expected a number of bytes, optionally with KiB, MiB or GiB")),
+    };
+    let n: u64 = digits.parse().map_err(|_| format!("{var} {v:?}: expected a number of bytes"))?;
+    n.checked_shl(shift)
+        .filter(|b| b >> shift == n && *b > 0)
+        .and_then(|b| usize::try_from(b).ok())
+        .ok_or_else(|| format!("{var} {v:?} is zero or too large"))
 }
 
 fn parse_port(what: &str, v: &str) -> Result<u16, String> {
@@ -223,10 +246,12 @@ fn local(args: &[String]) -> ExitCode {
             snapshot_every: 16,
             submit_queue: 20_000,
             metrics_listen: None,
-            peer_queue: PEER_QUEUE,
+            peer_queue_bytes: PEER_QUEUE_BYTES,
             store: None,
             registry: None,
             censors: None,
+            limits: None,
+            audit_log: None,
         };
         let listener: Option<Arc<dyn CommitListener>> = (i == 0).then(|| latency.clone() as Arc<dyn CommitListener>);
         match BeatNode::start(config, KvApp::default(), listener) {
@@ -445,6 +470,7 @@ fn socket_addr(var: &str, v: &str) -> Result<SocketAddr, String> {
 /// settings are present), each with every node's address.
 fn transports_from_env(
     id: usize,
+    bind: std::net::IpAddr,
     port: u16,
     clearnet_peers: Vec<String>,
     cluster: Option<&[Addresses]>,
@@ -486,10 +512,8 @@ fn transports_from_env(
     let mut out = Vec::new();
     for w in &wanted {
         match w.as_str() {
-            "clearnet" => out.push(TransportConfig::Clearnet {
-                listen: SocketAddr::from(([0, 0, 0, 0], port)),
-                peers: clearnet_peers.clone(),
-            }),
+            "clearnet" => out
+                .push(TransportConfig::Clearnet { listen: SocketAddr::new(bind, port), peers: clearnet_peers.clone() }),
             "tor" => {
                 let socks =
                     env("BEAT_TOR_SOCKS").ok_or("tor needs BEAT_TOR_SOCKS (the tor daemon's SocksPort, ip:port)")?;
@@ -617,7 +641,12 @@ fn key_source() -> Result<KeySource, String> {
 fn run_node(args: &[String]) -> ExitCode {
     let id_s = args.first().cloned().or_else(|| env("BEAT_NODE_ID"));
     let Some(id_s) = id_s else { return fail("no node id (give it as the first argument or BEAT_NODE_ID)") };
-    let Ok(id) = id_s.trim().parse::<usize>() else { return fail(&format!("node id {id_s:?} is not a number")) };
+    let Ok(id) = id_s.trim().parse::<usize>() else {
+        return fail(&format!(
+            "node id (BEAT_NODE_ID or first argument) {id_s:?} is not a number from 0 to {}",
+            Params::MAX_N - 1
+        ));
+    };
     let port = match args.get(1).cloned().or_else(|| env("BEAT_PORT")) {
         Some(p) => match parse_port("port", &p) {
             Ok(p) => p,
@@ -732,28 +761,62 @@ fn run_node(args: &[String]) -> ExitCode {
         _ => return fail("set both BEAT_CLUSTER and BEAT_KEY_FILE, or neither (dev keys)"),
     };
     let data_dir = env("BEAT_DATA_DIR").map_or_else(|| PathBuf::from(format!("beat-data/node-{id}")), PathBuf::from);
-    let transports = match transports_from_env(id, port, peers, cluster_addresses.as_deref(), &data_dir, dev) {
+    // Dev keys: every listener on loopback (this node's own host in BEAT_PEERS, e.g. 127.0.0.2).
+    let own_host = peers[id].rsplit_once(':').map_or("127.0.0.1", |(h, _)| h).trim_matches(['[', ']']);
+    let default_bind = match (dev, own_host.parse::<std::net::IpAddr>()) {
+        (true, Ok(ip)) => ip,
+        (true, Err(_)) => std::net::IpAddr::from([127, 0, 0, 1]), // "localhost"
+        (false, _) => std::net::IpAddr::from([0, 0, 0, 0]),
+    };
+    let bind = match env("BEAT_BIND") {
+        Some(b) => match b.trim().parse::<std::net::IpAddr>() {
+            Ok(ip) => ip,
+            Err(_) => return fail(&format!("BEAT_BIND {b:?} is not an IP address")),
+        },
+        None => default_bind,
+    };
+    if dev && !bind.is_loopback() {
+        return fail(&format!(
+            "BEAT_BIND {bind}: insecure dev keys listen on loopback only; create keys with `beat keygen` \
+             and set BEAT_CLUSTER and BEAT_KEY_FILE to listen on other addresses"
+        ));
+    }
+    let metrics_listen = match env("BEAT_METRICS_LISTEN") {
+        Some(v) if v.trim().eq_ignore_ascii_case("off") => None,
+        Some(v) => match socket_addr("BEAT_METRICS_LISTEN", &v) {
+            Ok(a) => Some(a),
+            Err(e) => return fail(&format!("{e} (or `off`)")),
+        },
+        None => Some(SocketAddr::from(([127, 0, 0, 1], metrics_port))),
+    };
+    if let Some(m) = metrics_listen.filter(|m| dev && !m.ip().is_loopback()) {
+        return fail(&format!("BEAT_METRICS_LISTEN {m}: insecure dev keys serve metrics on loopback only"));
+    }
+    let transports = match transports_from_env(id, bind, port, peers, cluster_addresses.as_deref(), &data_dir, dev) {
         Ok(t) => t,
         Err(e) => return fail(&e),
     };
-    let peer_queue = match env("BEAT_PEER_QUEUE") {
-        Some(q) => match q.trim().parse::<usize>() {
-            Ok(q) if q > 0 => q,
-            _ => return fail(&format!("BEAT_PEER_QUEUE {q:?} is not a positive number")),
+    if env("BEAT_PEER_QUEUE").is_some() {
+        return fail("BEAT_PEER_QUEUE (frames) was replaced by BEAT_PEER_QUEUE_BYTES (bytes, e.g. 64MiB)");
+    }
+    let peer_queue_bytes = match env("BEAT_PEER_QUEUE_BYTES") {
+        Some(q) => match parse_bytes("BEAT_PEER_QUEUE_BYTES", &q) {
+            Ok(q) => q,
+            Err(e) => return fail(&e),
         },
-        None => PEER_QUEUE,
+        None => PEER_QUEUE_BYTES,
     };
     let snapshot_every = match env("BEAT_SNAPSHOT_EVERY") {
         Some(v) => match v.trim().parse::<u64>() {
             Ok(v) if v > 0 => v,
-            _ => return fail(&format!("BEAT_SNAPSHOT_EVERY {v:?} is not a positive number")),
+            _ => return fail(&format!("BEAT_SNAPSHOT_EVERY {v:?} is not a number from 1 to {}", u64::MAX)),
         },
         None => 64,
     };
     let load_tps = match env("BEAT_LOAD_TPS") {
         Some(t) => match t.trim().parse::<u64>() {
             Ok(t) => t,
-            Err(_) => return fail(&format!("BEAT_LOAD_TPS {t:?} is not a number")),
+            Err(_) => return fail(&format!("BEAT_LOAD_TPS {t:?} is not a number from 0 to {}", u64::MAX)),
         },
         None => 0,
     };
@@ -768,11 +831,13 @@ fn run_node(args: &[String]) -> ExitCode {
         data_dir,
         snapshot_every,
         submit_queue: 20_000,
-        metrics_listen: Some(SocketAddr::from(([0, 0, 0, 0], metrics_port))),
-        peer_queue,
+        metrics_listen,
+        peer_queue_bytes,
         store: None,
         registry: None,
         censors: None,
+        limits: None,
+        audit_log: env("BEAT_AUDIT_LOG").map(PathBuf::from),
     };
     let stop = Arc::new(AtomicBool::new(false));
     install_ctrlc(stop.clone());
@@ -780,9 +845,8 @@ fn run_node(args: &[String]) -> ExitCode {
         Ok(n) => n,
         Err(e) => return fail(&e.to_string()),
     };
-    eprintln!(
-        "beat: node {id} listening on port {port}, metrics on :{metrics_port}/metrics; Ctrl-C or SIGTERM to stop"
-    );
+    let metrics_where = metrics_listen.map_or_else(|| "metrics off".to_string(), |m| format!("metrics on {m}/metrics"));
+    eprintln!("beat: node {id} listening on {bind}:{port}, {metrics_where}; Ctrl-C or SIGTERM to stop");
     let mut last = Instant::now();
     let (run, mut k, started) = (rand::random::<u32>(), 0u64, Instant::now());
     while !stop.load(Ordering::SeqCst) {

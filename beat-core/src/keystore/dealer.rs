@@ -14,7 +14,7 @@
 //! variant = "BEAT0"
 //! batch_size = 1000
 //! max_tx_size = 65536
-//! max_proposal_bytes = 33554432
+//! max_proposal_bytes = 4194304
 //! dedup_epochs = 64
 //!
 //! [[nodes]]

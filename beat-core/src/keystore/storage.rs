@@ -313,6 +313,24 @@ pub(crate) fn read_capped(path: &Path, max: usize) -> Result<Vec<u8>, KeystoreEr
     Ok(buf)
 }
 
+/// Create directory `path` (and its parents) readable by its owner only (mode 0700 on unix).
+/// An existing directory is kept, and narrowed to 0700 if it was readable by others: it holds
+/// a node's store, whose committed log and key-dependent state are nobody else's business.
+pub fn create_private_dir(path: &Path) -> std::io::Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::{DirBuilderExt as _, PermissionsExt as _};
+        std::fs::DirBuilder::new().recursive(true).mode(0o700).create(path)?;
+        let meta = std::fs::metadata(path)?;
+        if meta.permissions().mode() & 0o077 != 0 {
+            std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o700))?;
+        }
+        Ok(())
+    }
+    #[cfg(not(unix))]
+    std::fs::create_dir_all(path)
+}
+
 /// Create `path` (which must not exist), write `bytes`, sync the file and its directory.
 /// `secret` files get mode 0600 on unix, others 0644.
 pub fn write_new_file(path: &Path, bytes: &[u8], secret: bool) -> Result<(), KeystoreError> {
@@ -481,6 +499,21 @@ mod tests {
         assert!(KdfParams::new(7, 1, 1).is_err());
         assert!(KdfParams::new(8, 1, 1).is_ok());
         assert_eq!(KdfParams::new(KdfParams::OWASP.m_cost_kib, 2, 1).ok(), Some(KdfParams::OWASP));
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn private_dirs_are_owner_only() {
+        use std::os::unix::fs::PermissionsExt as _;
+        let tmp = tempfile::tempdir().unwrap();
+        let fresh = tmp.path().join("a/b");
+        create_private_dir(&fresh).unwrap();
+        assert_eq!(std::fs::metadata(&fresh).unwrap().permissions().mode() & 0o777, 0o700);
+        let open = tmp.path().join("open");
+        std::fs::create_dir(&open).unwrap();
+        std::fs::set_permissions(&open, std::fs::Permissions::from_mode(0o755)).unwrap();
+        create_private_dir(&open).unwrap();
+        assert_eq!(std::fs::metadata(&open).unwrap().permissions().mode() & 0o777, 0o700);
     }
 
     #[test]

@@ -350,10 +350,11 @@ impl Transport for ArtiTor {
         })
     }
 
-    fn accept(&self) -> BoxFuture<'_, io::Result<BoxStream>> {
+    fn accept(&self) -> BoxFuture<'_, io::Result<super::Accepted>> {
         Box::pin(async move {
             match self.incoming.lock().await.recv().await {
-                Some(r) => r,
+                // An onion service learns nothing about who connects.
+                Some(r) => r.map(|s| (s, "onion".to_string())),
                 None => Err(io::Error::other("the onion service stopped")),
             }
         })

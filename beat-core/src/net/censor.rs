@@ -138,13 +138,13 @@ impl Transport for Censored {
         })
     }
 
-    fn accept(&self) -> BoxFuture<'_, io::Result<BoxStream>> {
+    fn accept(&self) -> BoxFuture<'_, io::Result<super::Accepted>> {
         Box::pin(async move {
-            let s = self.inner.accept().await?;
+            let (s, source) = self.inner.accept().await?;
             match self.censor.mode() {
                 // The connection never got through the border.
                 CensorMode::Reset | CensorMode::Drop => Err(io::ErrorKind::ConnectionAborted.into()),
-                _ => Ok(Box::new(CensoredStream::new(s, self.censor.clone())) as BoxStream),
+                _ => Ok((Box::new(CensoredStream::new(s, self.censor.clone())) as BoxStream, source)),
             }
         })
     }
@@ -231,7 +231,7 @@ mod tests {
             // Open: bytes flow.
             censor.set(CensorMode::Open);
             let (a, b) = tokio::join!(t.dial(&addr), t.accept());
-            let (mut a, mut b) = (a.unwrap(), b.unwrap());
+            let (mut a, mut b) = (a.unwrap(), b.unwrap().0);
             a.write_all(b"hi").await.unwrap();
             let mut buf = [0u8; 2];
             b.read_exact(&mut buf).await.unwrap();

@@ -8,7 +8,7 @@ use std::net::SocketAddr;
 
 use tokio::net::{TcpListener, TcpStream};
 
-use super::{BoxFuture, BoxStream, Transport, TransportKind};
+use super::{Accepted, BoxFuture, BoxStream, Transport, TransportKind};
 
 /// Largest frame accepted or sent, on every transport.
 pub const MAX_FRAME: usize = crate::codec::MAX_FRAME_BYTES;
@@ -40,10 +40,10 @@ impl Clearnet {
 
 /// Accept one TCP connection from `listener` (shared by the transports that take inbound
 /// connections through a local listener: clearnet, and Tor/I2P behind a daemon's tunnel).
-pub(crate) async fn accept_tcp(listener: &TcpListener) -> io::Result<BoxStream> {
-    let (stream, _) = listener.accept().await?;
+pub(crate) async fn accept_tcp(listener: &TcpListener) -> io::Result<Accepted> {
+    let (stream, addr) = listener.accept().await?;
     let _ = stream.set_nodelay(true);
-    Ok(Box::new(stream))
+    Ok((Box::new(stream), addr.ip().to_string()))
 }
 
 impl Transport for Clearnet {
@@ -59,7 +59,7 @@ impl Transport for Clearnet {
         })
     }
 
-    fn accept(&self) -> BoxFuture<'_, io::Result<BoxStream>> {
+    fn accept(&self) -> BoxFuture<'_, io::Result<Accepted>> {
         Box::pin(accept_tcp(&self.listener))
     }
 }

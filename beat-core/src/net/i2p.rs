@@ -46,11 +46,12 @@ impl Transport for I2pSam {
         })
     }
 
-    fn accept(&self) -> BoxFuture<'_, io::Result<BoxStream>> {
+    fn accept(&self) -> BoxFuture<'_, io::Result<super::Accepted>> {
         Box::pin(async move {
-            let s = self.session.accept().await.map_err(io::Error::other)?;
+            let (s, peer) = self.session.accept_with_peer().await.map_err(io::Error::other)?;
             let _ = s.set_nodelay(true);
-            Ok(Box::new(s) as BoxStream)
+            let source = super::sam::b32_address(&peer).unwrap_or(peer);
+            Ok((Box::new(s) as BoxStream, source))
         })
     }
 }

@@ -33,8 +33,10 @@ pub mod censor;
 pub mod clearnet;
 pub mod handshake;
 pub mod i2p;
+pub(crate) mod queue;
 pub mod reconnect;
-pub mod router;
+pub mod resilient;
+pub use crate::node::router;
 pub mod sam;
 pub mod socks;
 pub mod switch;
@@ -46,6 +48,9 @@ impl<T: AsyncRead + AsyncWrite + Unpin + Send + 'static> Stream for T {}
 
 /// A boxed byte stream.
 pub type BoxStream = Box<dyn Stream>;
+
+/// An inbound stream and its (unauthenticated) source.
+pub type Accepted = (BoxStream, String);
 
 /// A boxed, sendable future.
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
@@ -88,9 +93,12 @@ pub trait Transport: Send + Sync + 'static {
     /// an I2P destination or `….b32.i2p`).
     fn dial<'a>(&'a self, addr: &'a str) -> BoxFuture<'a, io::Result<BoxStream>>;
 
-    /// Wait for the next inbound stream. An error is about one connection attempt; the
-    /// switch keeps accepting (after a short pause).
-    fn accept(&self) -> BoxFuture<'_, io::Result<BoxStream>>;
+    /// Wait for the next inbound stream, with its source as far as the network tells (an IP
+    /// address for TCP, the remote destination's `.b32.i2p` name through SAM, `onion` for an
+    /// embedded onion service). The source is unauthenticated: the switch only uses it to share
+    /// out handshake slots. An error is about one connection attempt; the switch keeps
+    /// accepting (after a short pause).
+    fn accept(&self) -> BoxFuture<'_, io::Result<Accepted>>;
 }
 
 impl std::fmt::Debug for dyn Transport {
@@ -100,8 +108,9 @@ impl std::fmt::Debug for dyn Transport {
 }
 
 /// A transport a node should open, and every node's address on it (by id; ours is ignored,
-/// an empty string means that peer is not on this network).
-#[derive(Debug, Clone)]
+/// an empty string means that peer is not on this network). `Debug` leaves out the I2P
+/// private destination.
+#[derive(Clone)]
 pub enum TransportConfig {
     /// TCP: listen on `listen`, dial `host:port`.
     Clearnet {
@@ -158,6 +167,36 @@ pub enum TransportConfig {
     },
 }
 
+impl std::fmt::Debug for TransportConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            TransportConfig::Clearnet { listen, peers } => {
+                f.debug_struct("Clearnet").field("listen", listen).field("peers", peers).finish()
+            }
+            TransportConfig::TorSocks { socks, listen, peers } => {
+                f.debug_struct("TorSocks").field("socks", socks).field("listen", listen).field("peers", peers).finish()
+            }
+            TransportConfig::I2pSam { sam, destination, peers } => f
+                .debug_struct("I2pSam")
+                .field("sam", sam)
+                // The private destination is the node's I2P key: only its public address shows.
+                .field("address", &sam::public_destination(destination).and_then(|d| sam::b32_address(&d)).ok())
+                .field("peers", peers)
+                .finish_non_exhaustive(),
+            TransportConfig::I2pSocks { socks, listen, peers } => {
+                f.debug_struct("I2pSocks").field("socks", socks).field("listen", listen).field("peers", peers).finish()
+            }
+            #[cfg(feature = "tor")]
+            TransportConfig::Arti { config, peers } => {
+                f.debug_struct("Arti").field("config", config).field("peers", peers).finish()
+            }
+            TransportConfig::Tcp { kind, listen, peers } => {
+                f.debug_struct("Tcp").field("kind", kind).field("listen", listen).field("peers", peers).finish()
+            }
+        }
+    }
+}
+
 impl TransportConfig {
     /// The network.
     pub fn kind(&self) -> TransportKind {
@@ -181,6 +220,19 @@ impl TransportConfig {
             | TransportConfig::Tcp { peers, .. } => peers,
             #[cfg(feature = "tor")]
             TransportConfig::Arti { peers, .. } => peers,
+        }
+    }
+
+    /// Whether opening it needs a router or daemon that may be down (an I2P router's SAM
+    /// bridge, the embedded Tor client's network): then a node starts without it and keeps
+    /// trying ([`resilient::Resilient`]). The other transports open a local listener, and
+    /// failing to is a configuration error.
+    pub fn needs_router(&self) -> bool {
+        match self {
+            TransportConfig::I2pSam { .. } => true,
+            #[cfg(feature = "tor")]
+            TransportConfig::Arti { .. } => true,
+            _ => false,
         }
     }
 
@@ -212,5 +264,21 @@ impl TransportConfig {
                     .map_err(|e| format!("i2p: SAM session at {sam}: {e}"))?,
             ),
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_leaves_out_the_i2p_private_destination() {
+        // A made-up private destination: 387 bytes of public destination and a key block.
+        let private = sam::i2p_base64_encode(&[7u8; 387 + 256 + 32]);
+        let t = TransportConfig::I2pSam { sam: "127.0.0.1:7656".into(), destination: private.clone(), peers: vec![] };
+        let shown = format!("{t:?}");
+        assert!(!shown.contains(&private[..40]), "{shown}");
+        assert!(!shown.contains(&private[private.len() - 40..]), "{shown}");
+        assert!(shown.contains("127.0.0.1:7656"), "{shown}");
     }
 }

@@ -7,8 +7,10 @@
 //! * **Health.** Every [`PING_EVERY`] the link sends a ping on the channel; the peer answers on
 //!   the same connection. A link without an answer for [`DEAD_AFTER`] on clearnet, or
 //!   [`DEAD_AFTER_ANONYMOUS`] on Tor and I2P — a blackholed route, a stalled proxy, a circuit
-//!   that died — is closed and redialled. The round-trip time of
-//!   the last answer is in the link's status.
+//!   that died — is closed and redialled. An answer counts only if it echoes a ping this
+//!   connection sent and has not had answered (a peer cannot keep a dead link "up" or fake its
+//!   round trip with made-up pongs; those are counted and ignored). The round-trip time of the
+//!   last answer is in the link's status.
 //! * **No loss on redial.** The frame being written when a link died is kept for the next
 //!   connection, and every (re)connection is reported to the node, which resends its frames of
 //!   open epochs on that link (with their original message ids, so a peer that already has a
@@ -20,6 +22,8 @@ use std::time::{Duration, Instant};
 
 use tokio::io::AsyncWriteExt;
 use tokio::sync::mpsc;
+
+use super::queue::LinkQueue;
 
 use super::handshake::{self, ChannelKeys};
 use super::{Transport, TransportKind};
@@ -188,11 +192,11 @@ pub(crate) fn control_frame(kind: u8, value: u64) -> Vec<u8> {
 
 impl Link {
     /// Run until the queue closes (the node stopped).
-    pub async fn run(self, mut queue: mpsc::Receiver<QueuedFrame>) {
+    pub async fn run(self, queue: Arc<LinkQueue>) {
         let mut backoff = Backoff::new(Duration::from_millis(50), BACKOFF_MAX);
         let mut pending: Option<QueuedFrame> = None;
         loop {
-            match self.connect_once(&mut queue, &mut pending, &mut backoff).await {
+            match self.connect_once(&queue, &mut pending, &mut backoff).await {
                 Ok(()) => return, // queue closed
                 Err(why) => {
                     self.health.failed(why);
@@ -204,7 +208,7 @@ impl Link {
 
     async fn connect_once(
         &self,
-        queue: &mut mpsc::Receiver<QueuedFrame>,
+        queue: &LinkQueue,
         pending: &mut Option<QueuedFrame>,
         backoff: &mut Backoff,
     ) -> Result<(), String> {
@@ -233,6 +237,8 @@ impl Link {
         let _ = self.events.send((self.peer, self.index));
         let mut inflight: Option<QueuedFrame> = pending.take();
         let mut confirmed = false;
+        // Pings sent on this connection and not answered yet (their send times, µs since `start`).
+        let outstanding: Mutex<std::collections::VecDeque<u64>> = Mutex::new(Default::default());
         let result = {
             let reader = async {
                 loop {
@@ -241,6 +247,18 @@ impl Link {
                         return Err::<(), String>(format!("{kind} link: unexpected frame from the peer"));
                     }
                     let sent = u64::from_be_bytes(f[1..9].try_into().unwrap_or_default());
+                    let matched = outstanding.lock().is_ok_and(|mut o| match o.iter().position(|p| *p == sent) {
+                        Some(i) => {
+                            // Answers come in order: older pings are lost for good.
+                            o.drain(..=i);
+                            true
+                        }
+                        None => false,
+                    });
+                    if !matched {
+                        self.counters.unmatched_pongs.fetch_add(1, Ordering::Relaxed);
+                        continue;
+                    }
                     let now = start.elapsed().as_micros() as u64;
                     self.health.rtt_us.store(now.saturating_sub(sent).max(1), Ordering::Relaxed);
                     last_answer.store(now, Ordering::Relaxed);
@@ -262,12 +280,20 @@ impl Link {
                     let frame = match inflight.take() {
                         Some(f) => f,
                         None => tokio::select! {
-                            f = queue.recv() => match f {
+                            f = queue.pop() => match f {
                                 Some(f) => f,
                                 None => return Ok(()),
                             },
                             _ = ping.tick() => {
-                                let now = start.elapsed().as_micros() as u64;
+                                // Distinct even within one microsecond.
+                                let now = (start.elapsed().as_micros() as u64).max(
+                                    outstanding.lock().ok().and_then(|o| o.back().map(|b| b + 1)).unwrap_or(0));
+                                if let Ok(mut o) = outstanding.lock() {
+                                    if o.len() >= 64 {
+                                        o.pop_front();
+                                    }
+                                    o.push_back(now);
+                                }
                                 tx.send(&mut wr, &control_frame(KIND_PING, now)).await.map_err(|e| format!("{kind} link: {e}"))?;
                                 // A link counts as healthy only once the peer answered.
                                 if !confirmed && last_answer.load(Ordering::Relaxed) > 0 {

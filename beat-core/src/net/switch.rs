@@ -2,15 +2,31 @@
 //! wins.
 //!
 //! * **Fan-out.** [`Switch::send`] gives the frame a message id (a per-node counter that
-//!   starts at a random value, so ids do not repeat across restarts) and puts it in the bounded
-//!   queue of each (peer, transport) link. A full queue drops the frame *for that link only*
-//!   and counts it: a slow, dead or censored network never blocks the others.
+//!   starts at a random value, so ids do not repeat across restarts) and puts it in the queue
+//!   of each (peer, transport) link, bounded in bytes ([`SwitchLimits::link_queue_bytes`]).
+//!   A full queue first evicts frames of closed epochs, then drops the new frame *for that
+//!   link only* and counts it: a slow, dead or censored network never blocks the others.
 //! * **Inbound.** Each transport's listener runs the Noise handshake ([`super::handshake`]) on
-//!   every accepted stream: a key that is not in the cluster, garbage, an oversized, tampered or
-//!   replayed frame, or a handshake slower than [`HANDSHAKE_TIMEOUT`] closes the connection and
-//!   is counted in [`NetCounters::refused`]. At most [`MAX_HANDSHAKES`] handshakes run at once
-//!   per transport, and each peer has one live inbound connection per transport (a new one
-//!   replaces the old), so a flood of connections cannot exhaust the node.
+//!   every accepted stream: a key that is not in the cluster, garbage, an oversized
+//!   ([`SwitchLimits::max_frame`]), tampered or replayed frame, or a handshake slower than
+//!   [`HANDSHAKE_TIMEOUT`] closes the connection and is counted in [`NetCounters::refused`].
+//!   Each peer has one live inbound connection per transport (a new one replaces the old).
+//! * **Handshake slots.** At most [`SwitchLimits::handshakes`] handshakes run at once per
+//!   transport, and at most [`SwitchLimits::handshakes_per_source`] from one source address.
+//!   A new connection never waits for a slot: it takes the oldest handshake of its own source
+//!   when that source is at its share, else the oldest handshake of the source holding the most
+//!   slots ([`NetCounters::handshakes_evicted`]). So a stranger holding every slot cannot keep
+//!   a reconnecting member out: the member's handshake (a round trip) is evicted only by a
+//!   stranger with more sources than there are slots. Over Tor and I2P-through-SOCKS every
+//!   inbound stream comes from the local daemon — one source, with its share of slots — and
+//!   an embedded onion service sees no source at all (one source with every slot); there the
+//!   bound is the stranger's rate: it must open a share's worth of streams (each an
+//!   onion-service rendezvous or an I2P tunnel, seconds apiece, behind the network's own DoS
+//!   defences) within one handshake of the member's. Through SAM the source is the remote I2P
+//!   destination.
+//! * **Inbound bytes.** Frames wait for the node in one queue; each peer may have at most
+//!   [`SwitchLimits::inbound_bytes_per_peer`] bytes in it. A peer over its share is not read
+//!   from until the node has taken its frames (TCP pushes back on that peer alone).
 //! * **De-duplication.** The same frame arrives up to once per transport; the switch keeps the
 //!   last [`DEDUP_PER_PEER`] message ids of each sender and passes on only the first copy
 //!   (senders are authenticated by the channel, so one peer cannot suppress another's frames).
@@ -20,21 +36,24 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use tokio::sync::{mpsc, Semaphore};
+use tokio::sync::{mpsc, oneshot, OwnedSemaphorePermit, Semaphore};
 use tokio::task::JoinHandle;
 
 use super::clearnet::MAX_FRAME;
 use super::handshake::{self, ChannelError, ChannelKeys};
+use super::queue::LinkQueue;
 use super::reconnect::{self, Link, LinkHealth, LinkStatus, QueuedFrame, HANDSHAKE_TIMEOUT};
 use super::{BoxStream, Transport, TransportKind};
 use crate::NodeId;
 
-/// Default frames queued per (peer, transport) link while it is slow or down.
-pub const PEER_QUEUE: usize = 65_536;
+/// Default payload bytes queued per (peer, transport) link while it is slow or down.
+pub const PEER_QUEUE_BYTES: usize = 64 << 20;
 /// Message ids remembered per sender for de-duplication.
 pub const DEDUP_PER_PEER: usize = 1 << 16;
-/// Handshakes in progress at once, per transport; more connections are closed at once.
+/// Handshakes in progress at once, per transport.
 pub const MAX_HANDSHAKES: usize = 64;
+/// Handshakes in progress at once from one source address, per transport.
+pub const HANDSHAKES_PER_SOURCE: usize = 8;
 /// An inbound connection that carries nothing (not even pings) for this long is closed.
 pub const INBOUND_IDLE: Duration = Duration::from_secs(30);
 
@@ -58,12 +77,16 @@ pub struct NetCounters {
     pub duplicates: AtomicU64,
     /// Queued frames skipped because their epoch closed before the link could send them.
     pub expired: AtomicU64,
+    /// Handshakes cut short to give their slot to a newer connection.
+    pub handshakes_evicted: AtomicU64,
+    /// Health-check answers that matched no ping the link sent (ignored).
+    pub unmatched_pongs: AtomicU64,
 }
 
 impl NetCounters {
     /// The counter values `[sent, bytes sent, received, bytes received, dropped, refused,
-    /// duplicates, expired]`.
-    pub fn snapshot(&self) -> [u64; 8] {
+    /// duplicates, expired, handshakes evicted, unmatched pongs]`.
+    pub fn snapshot(&self) -> [u64; 10] {
         let l = |c: &AtomicU64| c.load(Ordering::Relaxed);
         [
             l(&self.frames_sent),
@@ -74,7 +97,61 @@ impl NetCounters {
             l(&self.refused),
             l(&self.duplicates),
             l(&self.expired),
+            l(&self.handshakes_evicted),
+            l(&self.unmatched_pongs),
         ]
+    }
+}
+
+/// What the switch lets peers and strangers make it hold.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SwitchLimits {
+    /// Largest frame payload accepted from a peer (a larger one closes the connection). Take
+    /// it from the committee's settings (`node::Limits`), not the codec's absolute maximum.
+    pub max_frame: usize,
+    /// Payload bytes queued per (peer, transport) link.
+    pub link_queue_bytes: usize,
+    /// Bytes of one peer's frames waiting for the node (at least one frame always fits).
+    pub inbound_bytes_per_peer: usize,
+    /// Handshakes in progress at once, per transport.
+    pub handshakes: usize,
+    /// Handshakes in progress at once from one source address, per transport (an embedded
+    /// onion service, which sees no sources, shares all of them).
+    pub handshakes_per_source: usize,
+}
+
+impl Default for SwitchLimits {
+    fn default() -> Self {
+        SwitchLimits {
+            max_frame: MAX_FRAME,
+            link_queue_bytes: PEER_QUEUE_BYTES,
+            inbound_bytes_per_peer: 2 * MAX_FRAME,
+            handshakes: MAX_HANDSHAKES,
+            handshakes_per_source: HANDSHAKES_PER_SOURCE,
+        }
+    }
+}
+
+/// A peer's frame handed to the node. Its bytes count against the peer's inbound share until
+/// this is dropped: keep it until the node has taken the frame.
+#[derive(Debug)]
+pub struct Inbound {
+    /// The authenticated sender.
+    pub from: NodeId,
+    /// The payload.
+    pub bytes: Vec<u8>,
+    /// The sender's share of the inbound queue this frame holds.
+    pub permit: InboundPermit,
+}
+
+/// Bytes of a peer's inbound share, returned when dropped.
+#[derive(Debug)]
+pub struct InboundPermit(#[allow(dead_code)] Option<OwnedSemaphorePermit>);
+
+impl InboundPermit {
+    /// A permit that holds nothing (frames made up by tests).
+    pub fn none() -> Self {
+        InboundPermit(None)
     }
 }
 
@@ -114,8 +191,11 @@ impl Seen {
 struct Shared {
     keys: Arc<ChannelKeys>,
     n: usize,
+    limits: SwitchLimits,
     seen: Vec<Mutex<Seen>>,
-    inbound: mpsc::Sender<(NodeId, Vec<u8>)>,
+    /// Each peer's share of the inbound queue, in bytes.
+    shares: Vec<Arc<Semaphore>>,
+    inbound: mpsc::Sender<Inbound>,
     /// The live inbound connection of each (transport, peer).
     current: Mutex<Vec<Vec<Option<JoinHandle<()>>>>>,
 }
@@ -125,7 +205,7 @@ pub struct Switch {
     me: NodeId,
     kinds: Vec<TransportKind>,
     /// `[transport][peer]` link queues.
-    queues: Vec<Vec<Option<mpsc::Sender<QueuedFrame>>>>,
+    queues: Vec<Vec<Option<Arc<LinkQueue>>>>,
     health: Vec<Vec<Option<Arc<LinkHealth>>>>,
     counters: Vec<Arc<NetCounters>>,
     next_id: AtomicU64,
@@ -142,6 +222,9 @@ impl std::fmt::Debug for Switch {
 
 impl Drop for Switch {
     fn drop(&mut self) {
+        for q in self.queues.iter().flatten().flatten() {
+            q.close();
+        }
         for t in &self.tasks {
             t.abort();
         }
@@ -155,8 +238,8 @@ impl Drop for Switch {
 
 impl Switch {
     /// Start every transport's listener and one link per (peer, transport). Inbound frames
-    /// (first copies only) go to `inbound` as `(sender, payload)`; each link queues at most
-    /// `peer_queue` frames. Every established outbound connection is reported on `events` as
+    /// (first copies only) go to `inbound`; `limits` bounds what peers and strangers can make
+    /// the switch hold. Every established outbound connection is reported on `events` as
     /// `(peer, transport index)`: frames written into a connection that then broke may be
     /// lost, so the node resends its frames of open epochs on that link ([`Switch::resend`]).
     /// Must be called inside a tokio runtime.
@@ -164,14 +247,17 @@ impl Switch {
         me: NodeId,
         keys: Arc<ChannelKeys>,
         transports: Vec<TransportSetup>,
-        inbound: mpsc::Sender<(NodeId, Vec<u8>)>,
-        peer_queue: usize,
+        inbound: mpsc::Sender<Inbound>,
+        limits: SwitchLimits,
         events: mpsc::UnboundedSender<(NodeId, usize)>,
     ) -> Self {
         let n = transports.iter().map(|t| t.peers.len()).max().unwrap_or(0);
+        let share = limits.inbound_bytes_per_peer.clamp(1, Semaphore::MAX_PERMITS);
         let shared = Arc::new(Shared {
             keys: keys.clone(),
             n,
+            shares: (0..n).map(|_| Arc::new(Semaphore::new(share))).collect(),
+            limits: limits.clone(),
             seen: (0..n).map(|_| Mutex::new(Seen::default())).collect(),
             inbound,
             current: Mutex::new(transports.iter().map(|_| (0..n).map(|_| None).collect()).collect()),
@@ -198,7 +284,7 @@ impl Switch {
                     health.push(None);
                     continue;
                 };
-                let (qtx, qrx) = mpsc::channel(peer_queue.max(1));
+                let queue = Arc::new(LinkQueue::new(limits.link_queue_bytes));
                 let h = Arc::new(LinkHealth::default());
                 let link = Link {
                     peer,
@@ -211,8 +297,8 @@ impl Switch {
                     events: events.clone(),
                     watermark: switch.watermark.clone(),
                 };
-                switch.tasks.push(tokio::spawn(link.run(qrx)));
-                queues.push(Some(qtx));
+                switch.tasks.push(tokio::spawn(link.run(queue.clone())));
+                queues.push(Some(queue));
                 health.push(Some(h));
             }
             switch.queues.push(queues);
@@ -232,6 +318,14 @@ impl Switch {
         id
     }
 
+    /// Send `frame` under message id `id` (chosen by the node core) to `to` on every transport
+    /// that reaches it.
+    pub fn send_with_id(&self, to: NodeId, id: u64, epoch: u64, frame: Arc<Vec<u8>>) {
+        for t in 0..self.queues.len() {
+            self.enqueue(t, to, QueuedFrame { id, epoch, bytes: frame.clone() });
+        }
+    }
+
     /// Send `frame` again, with its original id, on transport `transport` only (after that
     /// link reconnected).
     pub fn resend(&self, to: NodeId, transport: usize, id: u64, epoch: u64, frame: Arc<Vec<u8>>) {
@@ -247,10 +341,17 @@ impl Switch {
 
     fn enqueue(&self, t: usize, to: NodeId, frame: QueuedFrame) {
         if let Some(Some(q)) = self.queues[t].get(to) {
-            if q.try_send(frame).is_err() {
+            let pushed = q.push(frame, self.watermark.load(Ordering::Relaxed));
+            self.counters[t].expired.fetch_add(pushed.evicted, Ordering::Relaxed);
+            if !pushed.queued {
                 self.counters[t].dropped.fetch_add(1, Ordering::Relaxed);
             }
         }
+    }
+
+    /// Payload bytes queued on every link, in all.
+    pub fn queued_bytes(&self) -> usize {
+        self.queues.iter().flatten().flatten().map(|q| q.bytes()).sum()
     }
 
     /// The transports, in the order they were given.
@@ -290,29 +391,95 @@ impl Switch {
     }
 }
 
+/// The handshakes in progress on one transport, by age, with their sources.
+#[derive(Debug, Default)]
+pub(crate) struct Slots {
+    next: u64,
+    /// Slot number → (source, cancel).
+    active: std::collections::BTreeMap<u64, (String, Option<oneshot::Sender<()>>)>,
+}
+
+impl Slots {
+    /// Take a slot for a handshake from `source`, evicting (and cancelling) another when
+    /// `source` is at its share or every slot is taken. Returns the slot number, the cancel
+    /// signal for the new handshake, and whether one was evicted.
+    pub(crate) fn take(&mut self, source: &str, max: usize, per_source: usize) -> (u64, oneshot::Receiver<()>, bool) {
+        let max = max.max(1);
+        let share = if is_shared_source(source) { max } else { per_source.clamp(1, max) };
+        let mine = self.active.values().filter(|(s, _)| s == source).count();
+        let victim = if mine >= share {
+            self.active.iter().find(|(_, (s, _))| s == source).map(|(k, _)| *k)
+        } else if self.active.len() >= max {
+            // The oldest handshake of the source holding the most slots.
+            let mut counts: std::collections::HashMap<&str, usize> = Default::default();
+            for (s, _) in self.active.values() {
+                *counts.entry(s.as_str()).or_default() += 1;
+            }
+            let most = counts.values().copied().max().unwrap_or(0);
+            self.active.iter().find(|(_, (s, _))| counts.get(s.as_str()) == Some(&most)).map(|(k, _)| *k)
+        } else {
+            None
+        };
+        if let Some(v) = victim {
+            if let Some((_, Some(cancel))) = self.active.remove(&v) {
+                let _ = cancel.send(());
+            }
+        }
+        let (tx, rx) = oneshot::channel();
+        let slot = self.next;
+        self.next += 1;
+        self.active.insert(slot, (source.to_string(), Some(tx)));
+        (slot, rx, victim.is_some())
+    }
+
+    /// The handshake in `slot` ended.
+    pub(crate) fn release(&mut self, slot: u64) {
+        self.active.remove(&slot);
+    }
+
+    /// Handshakes in progress.
+    #[cfg(test)]
+    pub(crate) fn len(&self) -> usize {
+        self.active.len()
+    }
+}
+
+/// Whether a source stands for everyone (an embedded onion service learns nothing about who
+/// connects): it shares all the slots.
+fn is_shared_source(source: &str) -> bool {
+    source == "onion"
+}
+
 async fn accept_loop(index: usize, transport: Arc<dyn Transport>, shared: Arc<Shared>, counters: Arc<NetCounters>) {
-    let permits = Arc::new(Semaphore::new(MAX_HANDSHAKES));
+    let slots = Arc::new(Mutex::new(Slots::default()));
     loop {
-        let stream = match transport.accept().await {
+        let (stream, source) = match transport.accept().await {
             Ok(s) => s,
             Err(_) => {
                 tokio::time::sleep(Duration::from_millis(50)).await;
                 continue;
             }
         };
-        let Ok(permit) = permits.clone().try_acquire_owned() else {
-            counters.refused.fetch_add(1, Ordering::Relaxed);
-            continue; // dropping the stream closes it
-        };
-        let (shared2, counters2) = (shared.clone(), counters.clone());
+        let taken =
+            slots.lock().map(|mut s| s.take(&source, shared.limits.handshakes, shared.limits.handshakes_per_source));
+        let Ok((slot, cancelled, evicted)) = taken else { continue };
+        if evicted {
+            counters.handshakes_evicted.fetch_add(1, Ordering::Relaxed);
+        }
+        let (shared2, counters2, slots2) = (shared.clone(), counters.clone(), slots.clone());
         tokio::spawn(async move {
-            let hs = tokio::time::timeout(HANDSHAKE_TIMEOUT, async {
+            let handshake = tokio::time::timeout(HANDSHAKE_TIMEOUT, async {
                 let mut stream = stream;
                 handshake::respond(&mut stream, &shared2.keys).await.map(|(from, ch)| (from, ch, stream))
-            })
-            .await;
-            drop(permit);
-            let Ok(Ok((from, channel, stream))) = hs else {
+            });
+            let hs = tokio::select! {
+                hs = handshake => Some(hs),
+                _ = cancelled => None,
+            };
+            if let Ok(mut s) = slots2.lock() {
+                s.release(slot);
+            }
+            let Some(Ok(Ok((from, channel, stream)))) = hs else {
                 counters2.refused.fetch_add(1, Ordering::Relaxed);
                 return;
             };
@@ -343,7 +510,7 @@ async fn serve_inbound(
     let (mut tx, mut rx) = channel.split();
     let (mut rd, mut wr) = tokio::io::split(stream);
     loop {
-        let frame = match tokio::time::timeout(INBOUND_IDLE, rx.recv(&mut rd, MAX_FRAME + 9)).await {
+        let frame = match tokio::time::timeout(INBOUND_IDLE, rx.recv(&mut rd, shared.limits.max_frame + 9)).await {
             Ok(Ok(f)) => f,
             // Closed by the peer, or silent for too long.
             Ok(Err(ChannelError::Io(_))) | Err(_) => return,
@@ -363,7 +530,12 @@ async fn serve_inbound(
                     counters.duplicates.fetch_add(1, Ordering::Relaxed);
                     continue;
                 }
-                if shared.inbound.send((from, frame[9..].to_vec())).await.is_err() {
+                // Wait for room in this peer's share (others are not held up).
+                let want = (frame.len() - 9).clamp(1, shared.limits.inbound_bytes_per_peer.max(1));
+                let want = u32::try_from(want).unwrap_or(u32::MAX);
+                let Ok(permit) = shared.shares[from].clone().acquire_many_owned(want).await else { return };
+                let inbound = Inbound { from, bytes: frame[9..].to_vec(), permit: InboundPermit(Some(permit)) };
+                if shared.inbound.send(inbound).await.is_err() {
                     return; // node stopped
                 }
             }
@@ -384,6 +556,45 @@ async fn serve_inbound(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn handshake_slots_are_shared_out_by_source() {
+        let mut s = Slots::default();
+        // A stranger from one address fills its share; its own oldest goes first.
+        let mut stranger = Vec::new();
+        for _ in 0..4 {
+            let (slot, rx, evicted) = s.take("203.0.113.9", 8, 4);
+            assert!(!evicted);
+            stranger.push((slot, rx));
+        }
+        let (_, _, evicted) = s.take("203.0.113.9", 8, 4);
+        assert!(evicted);
+        assert!(stranger[0].1.try_recv().is_ok(), "the stranger's oldest handshake is cancelled");
+        assert_eq!(s.len(), 4);
+        // Strangers on more addresses fill every slot...
+        for i in 0..4 {
+            s.take(&format!("198.51.100.{i}"), 8, 4);
+        }
+        assert_eq!(s.len(), 8);
+        // ...and a member still gets one: the oldest of the biggest source gives way.
+        let (member, mut member_rx, evicted) = s.take("192.0.2.1", 8, 4);
+        assert!(evicted);
+        assert_eq!(s.len(), 8);
+        assert!(stranger[1].1.try_recv().is_ok());
+        // More strangers from the big source evict their own, never the member.
+        for _ in 0..10 {
+            s.take("203.0.113.9", 8, 4);
+        }
+        assert!(member_rx.try_recv().is_err(), "the member's handshake survives");
+        s.release(member);
+        assert_eq!(s.len(), 7);
+        // An embedded onion service cannot tell sources apart: one source with every slot.
+        let mut t = Slots::default();
+        for _ in 0..8 {
+            assert!(!t.take("onion", 8, 2).2);
+        }
+        assert!(t.take("onion", 8, 2).2);
+    }
 
     #[test]
     fn dedup_window_is_bounded_and_first_copy_wins() {

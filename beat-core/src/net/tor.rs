@@ -48,7 +48,7 @@ impl Transport for SocksTransport {
         })
     }
 
-    fn accept(&self) -> BoxFuture<'_, io::Result<BoxStream>> {
+    fn accept(&self) -> BoxFuture<'_, io::Result<super::Accepted>> {
         Box::pin(accept_tcp(&self.listener))
     }
 }

@@ -283,6 +283,12 @@ impl Protocol for Avid {
         if value.len() > self.max_value_size {
             return Err(AvidError::TooLarge { size: value.len(), max: self.max_value_size });
         }
+        // Already delivered: the committee has this instance's value — a proposal of ours from
+        // before a restart from a stale log. A new one would be a second, different proposal.
+        if self.delivered {
+            self.proposed = true;
+            return Ok(Step::new());
+        }
         self.proposed = true;
         let digest = value_digest(&value);
         let fragments = self.code.encode(&value);
@@ -342,6 +348,12 @@ mod tests {
 
     fn value(len: usize) -> Vec<u8> {
         (0..len).map(|i| (i * 7 + 3) as u8).collect()
+    }
+
+    #[test]
+    fn a_proposer_that_forgot_its_proposal_does_not_propose_again() {
+        let fresh = nodes(5, 2).swap_remove(2);
+        crate::proto::testkit::forgetful_proposer_sends_nothing(nodes(5, 2), fresh, 2, value(300), value(301));
     }
 
     #[test]

@@ -369,6 +369,12 @@ impl Protocol for AvidFp {
         if value.len() > self.max_value_size {
             return Err(AvidFpError::TooLarge { size: value.len(), max: self.max_value_size });
         }
+        // Already delivered: the committee has this instance's value — a proposal of ours from
+        // before a restart from a stale log. A new one would be a second, different proposal.
+        if self.delivered.is_some() {
+            self.proposed = true;
+            return Ok(Step::new());
+        }
         self.proposed = true;
         let code = self.code.linear();
         let fragments = code.encode(&value);
@@ -505,6 +511,12 @@ mod tests {
             pending.push((to, step));
         }
         out
+    }
+
+    #[test]
+    fn a_proposer_that_forgot_its_proposal_does_not_propose_again() {
+        let fresh = nodes(4, 0, false).swap_remove(0);
+        crate::proto::testkit::forgetful_proposer_sends_nothing(nodes(4, 0, false), fresh, 0, value(3000), value(3001));
     }
 
     #[test]

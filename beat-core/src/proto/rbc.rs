@@ -240,6 +240,12 @@ impl Protocol for Rbc {
         if value.len() > self.max_value_size {
             return Err(RbcError::TooLarge { size: value.len(), max: self.max_value_size });
         }
+        // Already delivered: the committee has this instance's value — a proposal of ours from
+        // before a restart from a stale log. A new one would be a second, different proposal.
+        if self.delivered {
+            self.proposed = true;
+            return Ok(Step::new());
+        }
         self.proposed = true;
         let mut step = Step::new();
         step.events.push(Event::Proposed { epoch: self.epoch, proposer: self.proposer, digest: value_digest(&value) });
@@ -294,6 +300,14 @@ mod tests {
     }
 
     use super::super::step::Fault;
+
+    #[test]
+    fn a_proposer_that_forgot_its_proposal_does_not_propose_again() {
+        let params = Params::new(4).unwrap();
+        let nodes: Vec<Rbc> = (0..4).map(|i| Rbc::new(params, i, 1, 0, 1 << 20)).collect();
+        let fresh = Rbc::new(params, 1, 1, 0, 1 << 20);
+        crate::proto::testkit::forgetful_proposer_sends_nothing(nodes, fresh, 1, b"first".to_vec(), b"second".to_vec());
+    }
 
     #[test]
     fn honest_proposer_everyone_delivers() {

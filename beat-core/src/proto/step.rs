@@ -55,6 +55,10 @@ pub enum FaultKind {
     InvalidDecryptionShare,
     /// BEAT: a decryption share for a proposal that was not accepted by ACS.
     UnexpectedDecryptionShare,
+    /// Node: a rejoin answer reporting a frame of ours whose tag we never made.
+    ForgedStamp,
+    /// Node: a catch-up answer other than the batch `f + 1` peers confirmed.
+    ForgedCommitted,
 }
 
 /// A fault observed against `node`.

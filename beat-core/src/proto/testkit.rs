@@ -60,3 +60,40 @@ where
     }
     out
 }
+
+/// A proposer restarted without memory of its proposal (a stale log): it gets the others'
+/// messages of the instance, which deliver the value it proposed before; asked to propose
+/// again, it must send nothing (a second, different `Val` would be an equivocation). `fresh`
+/// makes the proposer's new instance.
+pub(crate) fn forgetful_proposer_sends_nothing<P>(
+    nodes: Vec<P>,
+    mut fresh: P,
+    proposer: NodeId,
+    first: P::Input,
+    second: P::Input,
+) where
+    P: Protocol,
+    P::Message: Clone + serde::Serialize,
+    P::Error: std::fmt::Debug,
+{
+    let mut rng = ChaCha20Rng::seed_from_u64(9);
+    let mut to_proposer = Vec::new();
+    let n = nodes.len();
+    // Record what the others send the proposer (everyone is "Byzantine" only to observe).
+    let all: Vec<NodeId> = (0..n).collect();
+    let out = run_fifo(nodes, vec![(proposer, first)], &all, |from, to, m| {
+        if to == proposer && from != proposer {
+            to_proposer.push((from, m.clone()));
+        }
+        Some(m.clone())
+    });
+    assert!(out.outputs.iter().all(Option::is_some), "everyone delivered the first proposal");
+    let mut delivered = false;
+    for (from, m) in to_proposer {
+        let step = fresh.handle_message(from, m, &mut rng).expect("handle_message");
+        delivered |= !step.output.is_empty();
+    }
+    assert!(delivered, "the others' messages deliver the forgotten proposal");
+    let step = fresh.handle_input(second, &mut rng).expect("proposing into a delivered instance is not an error");
+    assert!(step.messages.is_empty(), "a proposer must not propose a second value for a delivered instance");
+}

@@ -17,6 +17,7 @@
 
 pub mod adversary;
 pub mod checker;
+pub mod node;
 
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;

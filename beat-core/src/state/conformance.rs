@@ -66,6 +66,9 @@ fn wal_append_and_iterate_in_order(make: Make<'_>) {
     assert_eq!(all[2].1, big);
     assert_eq!(all[6].1, b"three hundred");
     assert_eq!(seqs(&store.wal_iter(2).unwrap()), vec![2, 3, 7, 255, 256, 300]);
+    assert_eq!(seqs(&store.wal_iter_page(2, 3).unwrap()), vec![2, 3, 7]);
+    assert_eq!(seqs(&store.wal_iter_page(8, 2).unwrap()), vec![255, 256]);
+    assert!(store.wal_iter_page(0, 0).unwrap().is_empty());
     assert_eq!(seqs(&store.wal_iter(4).unwrap()), vec![7, 255, 256, 300]);
     assert_eq!(seqs(&store.wal_iter(256).unwrap()), vec![256, 300]);
     assert_eq!(seqs(&store.wal_iter(257).unwrap()), vec![300]);

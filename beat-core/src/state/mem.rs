@@ -13,7 +13,7 @@ pub struct MemStore {
     inner: Mutex<Inner>,
 }
 
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 struct Inner {
     wal: BTreeMap<u64, Vec<u8>>,
     wal_high: Option<u64>,
@@ -27,6 +27,12 @@ impl MemStore {
     /// An empty store.
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// An independent copy of everything stored now (the simulator restarts nodes from stale
+    /// copies: a restored backup, a rolled-back disk).
+    pub fn copy(&self) -> Result<MemStore, StoreError> {
+        Ok(MemStore { inner: Mutex::new(self.lock()?.clone()) })
     }
 
     fn lock(&self) -> Result<MutexGuard<'_, Inner>, StoreError> {
@@ -45,8 +51,8 @@ impl Store for MemStore {
         Ok(())
     }
 
-    fn wal_iter(&self, from_seq: u64) -> Result<Vec<WalRecord>, StoreError> {
-        Ok(self.lock()?.wal.range(from_seq..).map(|(s, b)| (*s, b.clone())).collect())
+    fn wal_iter_page(&self, from_seq: u64, max: usize) -> Result<Vec<WalRecord>, StoreError> {
+        Ok(self.lock()?.wal.range(from_seq..).take(max).map(|(s, b)| (*s, b.clone())).collect())
     }
 
     fn wal_truncate_before(&self, seq: u64) -> Result<(), StoreError> {

@@ -176,8 +176,13 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     /// Append `records` (strictly increasing sequence numbers, all above
     /// [`Store::wal_last_seq`]) in one atomic, durable commit. An empty batch is a no-op.
     fn wal_append(&self, records: &[(u64, &[u8])]) -> Result<(), StoreError>;
+    /// Up to `max` records with sequence number `>= from_seq`, in order (a restart replays
+    /// the log a page at a time instead of loading all of it).
+    fn wal_iter_page(&self, from_seq: u64, max: usize) -> Result<Vec<WalRecord>, StoreError>;
     /// Every record with sequence number `>= from_seq`, in order.
-    fn wal_iter(&self, from_seq: u64) -> Result<Vec<WalRecord>, StoreError>;
+    fn wal_iter(&self, from_seq: u64) -> Result<Vec<WalRecord>, StoreError> {
+        self.wal_iter_page(from_seq, usize::MAX)
+    }
     /// Delete every record with sequence number `< seq`.
     fn wal_truncate_before(&self, seq: u64) -> Result<(), StoreError>;
     /// The highest sequence number ever appended (not lowered by truncation), `None` if none.

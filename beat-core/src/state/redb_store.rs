@@ -83,8 +83,23 @@ impl RedbStore {
             Err(_) => return Err(open_err("the database file is damaged (truncated or corrupt)".into())),
         };
         let store = RedbStore { db, path: path.clone() };
-        // Create every table and check (or record) the format in one durable transaction.
-        store.write("open", |txn| {
+        // Create every table and check (or record) the format in one durable transaction. redb
+        // also panics inside it on some damaged files (found by fuzzing: unreachable branches,
+        // slice indices, assertions, arithmetic overflow in its page allocator).
+        let created = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| store.create_tables()));
+        match created {
+            Ok(r) => r?,
+            Err(_) => {
+                // After such a panic redb's own `Drop` can panic too (a poisoned lock).
+                let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || drop(store)));
+                return Err(open_err("the database file is damaged (corrupt pages)".into()));
+            }
+        }
+        Ok(store)
+    }
+
+    fn create_tables(&self) -> Result<(), StoreError> {
+        self.write("open", |txn| {
             txn.open_table(WAL).map_err(backend("open"))?;
             txn.open_table(SNAPSHOTS).map_err(backend("open"))?;
             txn.open_table(COMMITTED).map_err(backend("open"))?;
@@ -100,8 +115,7 @@ impl RedbStore {
                 Some(found) => return Err(StoreError::UnsupportedFormat { found, supported: STORE_FORMAT }),
             }
             Ok(())
-        })?;
-        Ok(store)
+        })
     }
 
     /// Compact the file: move live pages to its front and shrink it (redb never shrinks
@@ -171,12 +185,12 @@ impl Store for RedbStore {
         })
     }
 
-    fn wal_iter(&self, from_seq: u64) -> Result<Vec<WalRecord>, StoreError> {
+    fn wal_iter_page(&self, from_seq: u64, max: usize) -> Result<Vec<WalRecord>, StoreError> {
         const OP: &str = "wal_iter";
         let txn = self.db.begin_read().map_err(backend(OP))?;
         let wal = txn.open_table(WAL).map_err(backend(OP))?;
         let mut out = Vec::new();
-        for entry in wal.range(from_seq..).map_err(backend(OP))? {
+        for entry in wal.range(from_seq..).map_err(backend(OP))?.take(max) {
             let (k, v) = entry.map_err(backend(OP))?;
             let seq = k.value();
             out.push((seq, unprotect(WAL_NAME, &seq.to_be_bytes(), v.value())?.to_vec()));
@@ -360,6 +374,79 @@ impl Store for RedbStore {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// What `fuzz/fuzz_targets/store_records.rs` (mode 5) starts from: a store with a little of
+    /// everything, as written at start-up.
+    fn pristine(dir: &Path) -> Vec<u8> {
+        let store = RedbStore::open(dir).unwrap();
+        for seq in 0..8u64 {
+            store.wal_append(&[(seq, &[seq as u8; 100])]).unwrap();
+        }
+        store.put_snapshot(0, b"snapshot").unwrap();
+        store.put_committed(0, b"committed batch").unwrap();
+        store.put_fragment(&FragmentKey { epoch: 0, proposer: 1, index: 0 }, b"fragment").unwrap();
+        store.put_meta(b"node/seed", &[7; 32]).unwrap();
+        store.wal_truncate_before(2).unwrap();
+        drop(store);
+        std::fs::read(dir.join(FILE_NAME)).unwrap()
+    }
+
+    /// The fuzzer's edit records: `kind u8, offset u24 LE, len u8, bytes`; kind 0 overwrites,
+    /// 1 truncates at the offset, 2 zeroes `256·len` bytes.
+    fn patch(file: &mut Vec<u8>, edits: &[u8]) {
+        let mut at = 0;
+        while at + 5 <= edits.len() {
+            let (kind, len) = (edits[at], usize::from(edits[at + 4]));
+            let offset =
+                usize::from(edits[at + 1]) | usize::from(edits[at + 2]) << 8 | usize::from(edits[at + 3]) << 16;
+            at += 5;
+            match kind % 3 {
+                0 => {
+                    let data = edits[at..(at + len).min(edits.len())].to_vec();
+                    at += data.len();
+                    let end = (offset + data.len()).min(file.len());
+                    if offset < end {
+                        file[offset..end].copy_from_slice(&data[..end - offset]);
+                    }
+                }
+                1 => file.truncate(offset),
+                _ => {
+                    let end = (offset + 256 * len).min(file.len());
+                    if offset < end {
+                        file[offset..end].fill(0);
+                    }
+                }
+            }
+        }
+    }
+
+    /// Regressions found by fuzzing: on these damaged files redb panicked inside the
+    /// transaction `open` runs after opening the file (an `unreachable!`, a slice index, an
+    /// assertion, an overflow in its page allocator). `open` must refuse them with an error.
+    #[test]
+    fn damaged_files_found_by_fuzzing_are_refused() {
+        let inputs: [(&str, &[u8]); 4] = [
+            ("unreachable", include_bytes!("../../tests/data/damaged-redb/redb-open-unreachable-btree-797.fuzz")),
+            ("slice index", include_bytes!("../../tests/data/damaged-redb/redb-open-slice-index-btree_base-477.fuzz")),
+            ("assertion", include_bytes!("../../tests/data/damaged-redb/redb-open-assert-btree_mutator-134.fuzz")),
+            ("overflow", include_bytes!("../../tests/data/damaged-redb/redb-commit-overflow-bitmap-27.fuzz")),
+        ];
+        let tmp = tempfile::tempdir().unwrap();
+        let base = pristine(&tmp.path().join("pristine"));
+        for (name, input) in inputs {
+            assert_eq!(input[0], 5, "{name}: a mode-5 (edits) input");
+            let mut file = base.clone();
+            patch(&mut file, &input[1..]);
+            let dir = tmp.path().join(name);
+            std::fs::create_dir_all(&dir).unwrap();
+            std::fs::write(dir.join(FILE_NAME), &file).unwrap();
+            match RedbStore::open(&dir) {
+                Err(StoreError::Open { message, .. }) => assert!(message.contains("damaged"), "{name}: {message}"),
+                Err(other) => panic!("{name}: refused, but not as a damaged file: {other}"),
+                Ok(_) => panic!("{name}: a damaged file opened"),
+            }
+        }
+    }
     use crate::state::conformance;
 
     #[test]

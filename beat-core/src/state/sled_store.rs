@@ -164,10 +164,10 @@ impl Store for SledStore {
         self.durable(OP)
     }
 
-    fn wal_iter(&self, from_seq: u64) -> Result<Vec<WalRecord>, StoreError> {
+    fn wal_iter_page(&self, from_seq: u64, max: usize) -> Result<Vec<WalRecord>, StoreError> {
         const OP: &str = "wal_iter";
         let mut out = Vec::new();
-        for entry in self.wal.range(from_seq.to_be_bytes()..) {
+        for entry in self.wal.range(from_seq.to_be_bytes()..).take(max) {
             let (k, v) = entry.map_err(backend(OP))?;
             out.push((u64_key(&k)?, unprotect(WAL, &k, &v)?.to_vec()));
         }

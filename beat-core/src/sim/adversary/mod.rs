@@ -14,6 +14,7 @@ mod common;
 mod config;
 mod decryption;
 mod network;
+pub mod node;
 mod storage;
 
 use std::collections::HashMap;

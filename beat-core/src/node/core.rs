@@ -1,0 +1,1276 @@
+//! [`NodeCore`]: the deterministic core of a node (see the [module doc](super)).
+//!
+//! ## The write-ahead input log
+//!
+//! Every input that can change consensus state — an accepted peer frame, a client transaction,
+//! a catch-up batch, a peer's rejoin — becomes a WAL record with the next sequence number and is
+//! handed to the shell in [`Ready::append`] *before* anything derived from it is sent. Record
+//! `seq` is processed with randomness `ChaCha20(H(node seed ‖ seq))`, and the protocol is
+//! deterministic given its inputs and that randomness, so replaying the log rebuilds exactly the
+//! state the node had: every frame a restarted node sends for a slot it had already sent is
+//! byte-identical to the original. Read traffic (BEAT3/4) never moves consensus and is not
+//! logged.
+//!
+//! ## Checkpoints and truncation
+//!
+//! Every `snapshot_every` epochs (once the application has every batch up to the epoch before),
+//! [`Ready::checkpoint`] carries the protocol's [`Checkpoint`] (next epoch, buffer,
+//! de-duplication state); the shell stores it, then the application snapshot, then drops the WAL
+//! before [`Ready::truncate_before`]: the first record holding a message of an epoch from the
+//! checkpoint on. Frames beyond the window are never logged, so that point is close behind.
+//!
+//! ## Budgets (before the WAL)
+//!
+//! A frame is dropped and counted ([`Ready::drops`], per peer and [`DropReason`]), never
+//! logged, when it is oversized for the committee's settings, undecodable, from a peer's
+//! previous incarnation, for an epoch this node has closed, beyond the window plus
+//! [`Limits::future_epochs`], a duplicate of a message already logged (by content, whatever
+//! message id it came under), or over its peer's byte budget for its epoch or for the future
+//! buffer. So a member's traffic can grow the WAL by at most [`Limits::wal_bytes_per_peer`]
+//! without commits, and its memory footprint here likewise.
+//!
+//! ## Catch-up
+//!
+//! A node that sees `f + 1` peers `catch_up_lag` epochs ahead (or peers ahead while it has not
+//! moved for `stall_ms`) asks every peer for committed batches from its current epoch, at most
+//! once per `fetch_interval_ms`. An answer counts only from a peer it asked, only for an epoch
+//! it asked that peer for, one vote per peer and epoch; the batch of the current epoch is taken
+//! once `f + 1` peers sent the same bytes (one of them is correct), logged like any input, and
+//! applied with [`Beat::fast_forward`]. Requests from peers are rate-limited per peer and handed
+//! to the shell ([`Ready::serve`]) to answer from the store off the main loop.
+//!
+//! ## Rejoin fence
+//!
+//! A node cannot tell a complete log from a stale copy of one (a restored backup, a rolled-back
+//! disk, a wiped store). So every start is a rejoin: the node picks a fresh random incarnation,
+//! replays its log, and asks every peer ([`Wire::Rejoin`]) which epochs it had frames for from
+//! an *earlier* incarnation that came from records *after* the end of this log. Until `n − 1`
+//! peers have answered (or `n − 1 − f` and `rejoin_timeout_ms` passed), it sends nothing; then
+//! it fences every epoch up to the highest such epoch: it never sends a consensus frame for them
+//! (it catches up past them instead), so it never contradicts a frame it sent and no longer
+//! remembers. With a complete log nothing is reported and nothing is fenced.
+//!
+//! The fence must not be a lever for a Byzantine peer (reporting epoch 2^60 would silence the
+//! node for good). Every consensus frame carries a [`Stamp`]: (incarnation, record, epoch) and a
+//! tag that is a MAC under a key derived from the sender's secret key share — a key that survives
+//! a wiped store. A peer's answer names the stamp of the frame it reports; the node checks the
+//! tag and that the record lies beyond its log, and ignores (and records as a fault) anything
+//! else. So the fence is at most the highest epoch the node really sent frames for, which the
+//! committee really reached. A peer that has
+//! seen a node's rejoin drops frames of that node's earlier incarnations (in flight from before
+//! the restart), so they cannot arrive after the answer. Frames re-derived from the log
+//! (identical to the originals) are sent again after the rejoin, with the new incarnation.
+//! Residual case, stated plainly: a correct peer that is down during the rejoin and had
+//! processed frames from the lost records is not asked; if the committee then needs this node
+//! in those epochs, this node's new frames could contradict what that peer holds. A log that
+//! is never rolled back (the normal case: the store is durable) never reaches it.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::sync::Arc;
+
+use rand::SeedableRng;
+use rand_chacha::ChaCha20Rng;
+use serde::{Deserialize, Serialize};
+
+use super::limits::Limits;
+use super::router::{self, Route, Stamp, Wire};
+use crate::beat::{self, Batch, Beat, Checkpoint, Input, Message, NodeKeys, Output, ReadOutcome};
+use crate::codec;
+use crate::crypto::hash::{tagged_hash, Digest};
+use crate::proto::{Event, Fault, FaultKind, Protocol, Step};
+use crate::{NodeId, Params, SessionId};
+
+/// How a node core runs (beyond the protocol's own [`beat::Config`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CoreConfig {
+    /// The protocol's local tunables.
+    pub beat: beat::Config,
+    /// Checkpoint and snapshot every this many epochs (0: never).
+    pub snapshot_every: u64,
+    /// Committed batches kept behind the latest checkpoint, in epochs, to answer lagging
+    /// peers' catch-up (a peer further behind than this needs a state transfer).
+    pub retain_committed_epochs: u64,
+    /// What a peer can make the node spend (defaults: [`Limits::for_settings`]).
+    pub limits: Limits,
+    /// Epochs `f + 1` peers must be ahead before this node fetches committed batches.
+    pub catch_up_lag: u64,
+    /// Milliseconds without progress, with `f + 1` peers ahead, before it fetches anyway.
+    pub stall_ms: u64,
+    /// Milliseconds between two fetch rounds.
+    pub fetch_interval_ms: u64,
+    /// Epochs asked for per fetch round (and the most a peer may answer per request).
+    pub fetch_epochs: u32,
+    /// Milliseconds to wait for every peer's rejoin answer before settling for `n − 1 − f`.
+    pub rejoin_timeout_ms: u64,
+    /// Milliseconds between two rejoin questions to the peers that have not answered (a
+    /// question can be lost: a peer's link queue to us was full of frames from before the
+    /// restart, or the peer was down).
+    pub rejoin_retry_ms: u64,
+    /// Bytes of candidate catch-up batches kept at once (answers beyond it are dropped).
+    pub catch_up_bytes: usize,
+    /// Report every accepted consensus frame in [`Ready::accepted`] (the audit trail).
+    pub audit: bool,
+    /// **Test hook (canaries only):** skip the rejoin fence. A node restarted from a stale
+    /// log then contradicts what it sent before; the simulator must catch it.
+    pub unsafe_skip_rejoin_fence: bool,
+}
+
+impl CoreConfig {
+    /// Defaults for a committee with these settings.
+    pub fn for_settings(settings: &beat::Settings, n: usize) -> Self {
+        CoreConfig {
+            beat: beat::Config::default(),
+            snapshot_every: 64,
+            retain_committed_epochs: 4096,
+            limits: Limits::for_settings(settings, n),
+            catch_up_lag: 5,
+            stall_ms: 800,
+            fetch_interval_ms: 400,
+            fetch_epochs: 16,
+            rejoin_timeout_ms: 2000,
+            rejoin_retry_ms: 500,
+            catch_up_bytes: 64 << 20,
+            audit: false,
+            unsafe_skip_rejoin_fence: false,
+        }
+    }
+}
+
+/// Why a frame was dropped before the WAL.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum DropReason {
+    /// Larger than the committee's settings allow.
+    Oversized,
+    /// Did not decode (another session or version, trailing bytes, garbage).
+    Malformed,
+    /// From an incarnation of the peer older than the one it rejoined with.
+    StaleIncarnation,
+    /// For an epoch this node has closed.
+    ClosedEpoch,
+    /// For an epoch beyond the window and the future buffer.
+    BeyondWindow,
+    /// The same message (by content) was logged already.
+    Duplicate,
+    /// Over the peer's byte budget for that epoch.
+    EpochBudget,
+    /// Over the peer's byte budget for epochs beyond the window.
+    FutureBudget,
+    /// A catch-up answer nobody asked this peer for, or a second one for an epoch.
+    Unsolicited,
+    /// Over the memory budget for candidate catch-up batches.
+    CatchUpBudget,
+    /// A catch-up request beyond the peer's rate.
+    RateLimited,
+    /// A consensus frame of an epoch this node is fenced out of (never sent).
+    Fenced,
+}
+
+impl DropReason {
+    /// Every reason, for metrics.
+    pub const ALL: [DropReason; 12] = [
+        DropReason::Oversized,
+        DropReason::Malformed,
+        DropReason::StaleIncarnation,
+        DropReason::ClosedEpoch,
+        DropReason::BeyondWindow,
+        DropReason::Duplicate,
+        DropReason::EpochBudget,
+        DropReason::FutureBudget,
+        DropReason::Unsolicited,
+        DropReason::CatchUpBudget,
+        DropReason::RateLimited,
+        DropReason::Fenced,
+    ];
+
+    /// Its name in metrics and logs.
+    pub fn name(self) -> &'static str {
+        match self {
+            DropReason::Oversized => "oversized",
+            DropReason::Malformed => "malformed",
+            DropReason::StaleIncarnation => "stale_incarnation",
+            DropReason::ClosedEpoch => "closed_epoch",
+            DropReason::BeyondWindow => "beyond_window",
+            DropReason::Duplicate => "duplicate",
+            DropReason::EpochBudget => "epoch_budget",
+            DropReason::FutureBudget => "future_budget",
+            DropReason::Unsolicited => "unsolicited",
+            DropReason::CatchUpBudget => "catch_up_budget",
+            DropReason::RateLimited => "rate_limited",
+            DropReason::Fenced => "fenced",
+        }
+    }
+}
+
+/// A frame dropped before the WAL (inbound from `peer`, or, for [`DropReason::Fenced`], one
+/// of ours that was never sent to `peer`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Drop {
+    /// The peer.
+    pub peer: NodeId,
+    /// Why.
+    pub reason: DropReason,
+    /// The frame's size.
+    pub bytes: usize,
+}
+
+/// A frame to send.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Outgoing {
+    /// The recipient.
+    pub to: NodeId,
+    /// Its message id (for the switch's de-duplication across networks; a resend keeps it).
+    pub id: u64,
+    /// Its epoch ([`u64::MAX`] for traffic of no epoch), so slow links can skip closed epochs.
+    pub epoch: u64,
+    /// The encoded frame.
+    pub frame: Arc<Vec<u8>>,
+    /// `Some(t)`: resend on transport `t` only (a link that reconnected); `None`: every network.
+    pub transport: Option<usize>,
+}
+
+/// A catch-up request to answer from the committed log.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ServeRequest {
+    /// Who asked.
+    pub to: NodeId,
+    /// First epoch.
+    pub from: u64,
+    /// How many epochs (capped).
+    pub count: u32,
+}
+
+/// The protocol checkpoint to store with the application snapshot of `epoch − 1`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CheckpointWrite {
+    /// The checkpoint's epoch (the next epoch to run).
+    pub epoch: u64,
+    /// Its metadata key.
+    pub key: Vec<u8>,
+    /// Its bytes.
+    pub bytes: Vec<u8>,
+    /// Delete older checkpoints: metadata keys from `checkpoint_key(0)` up to this one.
+    pub delete_below: Option<Vec<u8>>,
+    /// Drop committed batches of epochs below this one (beyond the retention).
+    pub prune_committed_before: Option<u64>,
+    /// The application's snapshot must be taken after the first `at_commit` batches of
+    /// [`Ready::commit`] and before the rest (which belong to later epochs than the
+    /// checkpoint's).
+    pub at_commit: usize,
+}
+
+/// What the shell must do, in this order: persist [`Ready::append`] durably; send
+/// [`Ready::send`]; store [`Ready::commit`] in the committed log and apply it to the
+/// application — storing [`Ready::checkpoint`] and then the application snapshot after its
+/// first [`CheckpointWrite::at_commit`] batches; drop the WAL before
+/// [`Ready::truncate_before`]; answer [`Ready::serve`].
+#[must_use = "a Ready carries records that must be persisted and frames that must be sent"]
+#[derive(Debug, Default)]
+pub struct Ready {
+    /// WAL records (sequence number, bytes).
+    pub append: Vec<(u64, Vec<u8>)>,
+    /// Frames to send, after `append` is durable.
+    pub send: Vec<Outgoing>,
+    /// Committed batches, in epoch order, with their encoding (for the committed log), each
+    /// from the application's next epoch on.
+    pub commit: Vec<(Batch, Vec<u8>)>,
+    /// A checkpoint to store.
+    pub checkpoint: Option<CheckpointWrite>,
+    /// Drop WAL records below this sequence number.
+    pub truncate_before: Option<u64>,
+    /// Catch-up requests to answer.
+    pub serve: Vec<ServeRequest>,
+    /// Finished reads (BEAT3/4).
+    pub reads: Vec<ReadOutcome>,
+    /// Faults observed against peers.
+    pub faults: Vec<Fault>,
+    /// Protocol milestones (metrics).
+    pub events: Vec<Event>,
+    /// Frames dropped before the WAL.
+    pub drops: Vec<Drop>,
+    /// Client transactions refused before the WAL.
+    pub refused: Vec<SubmitRefused>,
+    /// The node cannot go on (an internal error); the shell stops it and reports this.
+    pub failed: Option<String>,
+    /// With [`CoreConfig::audit`]: the consensus frames accepted (logged) in this step.
+    pub accepted: Vec<super::audit::Accepted>,
+}
+
+impl Ready {
+    pub fn extend(&mut self, other: Ready) {
+        self.append.extend(other.append);
+        self.send.extend(other.send);
+        let before = self.commit.len();
+        self.commit.extend(other.commit);
+        if let Some(mut cp) = other.checkpoint {
+            cp.at_commit += before;
+            self.checkpoint = Some(cp);
+        }
+        if other.truncate_before.is_some() {
+            self.truncate_before = other.truncate_before;
+        }
+        self.serve.extend(other.serve);
+        self.reads.extend(other.reads);
+        self.faults.extend(other.faults);
+        self.events.extend(other.events);
+        self.drops.extend(other.drops);
+        self.refused.extend(other.refused);
+        self.accepted.extend(other.accepted);
+        self.failed = self.failed.take().or(other.failed);
+    }
+
+    /// Whether there is nothing to do.
+    pub fn is_empty(&self) -> bool {
+        self.append.is_empty()
+            && self.send.is_empty()
+            && self.commit.is_empty()
+            && self.checkpoint.is_none()
+            && self.truncate_before.is_none()
+            && self.serve.is_empty()
+            && self.reads.is_empty()
+            && self.failed.is_none()
+    }
+}
+
+/// A client transaction refused before the WAL.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct SubmitRefused(pub String);
+
+/// What the shell reads from the store before starting a core.
+#[derive(Clone, Debug, Default)]
+pub struct Recovery {
+    /// The protocol checkpoint stored with the latest application snapshot, and its epoch.
+    pub checkpoint: Option<Checkpoint>,
+    /// The epoch the application state starts from (the latest snapshot's epoch + 1, or 0).
+    pub applied_next: u64,
+    /// The highest WAL sequence number ever written (not lowered by truncation).
+    pub last_seq: Option<u64>,
+    /// The first WAL record kept.
+    pub first_seq: Option<u64>,
+}
+
+/// Where a restarted node stands in its rejoin.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum RejoinStatus {
+    /// Waiting for peers' answers; nothing is sent yet.
+    Asking {
+        /// Answers so far.
+        answers: usize,
+    },
+    /// Rejoined; epochs below `fence` are never sent for (0: none fenced).
+    Done {
+        /// The first epoch this node may send consensus frames for.
+        fence: u64,
+    },
+}
+
+/// A WAL record.
+#[derive(Serialize, Deserialize)]
+enum WalEntry {
+    /// A peer's accepted consensus frame, as received.
+    Message { from: u32, frame: serde_bytes::ByteBuf },
+    /// A client transaction.
+    Submit(serde_bytes::ByteBuf),
+    /// A committed batch of the current epoch, confirmed by `f + 1` peers.
+    CatchUp(serde_bytes::ByteBuf),
+    /// A peer (re)started with a new incarnation.
+    Rejoin { from: u32, incarnation: u64 },
+}
+
+/// A decoded consensus frame: the sender's stamp and the message.
+type Decoded = (Stamp, Message);
+
+/// A record being appended, with its already-decoded frame (the live path decodes once).
+type Pending = (WalEntry, Option<Decoded>);
+
+/// The epoch of frames of no epoch (catch-up and rejoin traffic): never stale.
+pub const NO_EPOCH: u64 = u64::MAX;
+
+/// The metadata key of the checkpoint of `epoch`.
+pub fn checkpoint_key(epoch: u64) -> Vec<u8> {
+    format!("checkpoint/{epoch:020}").into_bytes()
+}
+
+fn record_rng(seed: &[u8; 32], seq: u64) -> ChaCha20Rng {
+    ChaCha20Rng::from_seed(tagged_hash("BEAT/node/record-rng", &[seed, &seq.to_be_bytes()]))
+}
+
+/// Catch-up answers for one epoch: each voter's digest, and the candidate batches by digest.
+#[derive(Debug, Default)]
+struct Votes {
+    by: BTreeMap<NodeId, Digest>,
+    batches: HashMap<Digest, Vec<u8>>,
+}
+
+/// A frame we sent for an open epoch (resent when a link comes back).
+#[derive(Debug, Clone)]
+struct Sent {
+    to: NodeId,
+    id: u64,
+    frame: Arc<Vec<u8>>,
+}
+
+/// A frame held back during the rejoin, and whether it was re-derived from the log (identical
+/// to one sent before, so it is sent whatever the fence).
+#[derive(Debug, Clone)]
+struct Held {
+    to: NodeId,
+    epoch: u64,
+    frame: Arc<Vec<u8>>,
+    replayed: bool,
+}
+
+/// The rejoin in progress.
+#[derive(Debug)]
+struct Rejoin {
+    started_ms: Option<u64>,
+    asked_ms: u64,
+    answers: BTreeMap<NodeId, Option<u64>>,
+    done: Option<u64>,
+    held: Vec<Held>,
+}
+
+/// The key of this node's frame tags (see the module doc). `Debug` shows nothing.
+struct TagKey([u8; 32]);
+
+impl std::fmt::Debug for TagKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("TagKey(<redacted>)")
+    }
+}
+
+impl std::ops::Drop for TagKey {
+    fn drop(&mut self) {
+        zeroize::Zeroize::zeroize(&mut self.0);
+    }
+}
+
+/// The deterministic core of a node.
+#[derive(Debug)]
+pub struct NodeCore {
+    me: NodeId,
+    params: Params,
+    session: SessionId,
+    config: CoreConfig,
+    beat: Beat,
+    seed: TagKey,
+    tag_key: TagKey,
+    incarnation: u64,
+    next_seq: u64,
+    /// The last record the log held at start (the rejoin question).
+    recovered_last: Option<u64>,
+    wal_first: u64,
+    replaying: bool,
+    now_ms: u64,
+    /// Lowest record holding a message of each epoch (for truncation).
+    epoch_first_seq: BTreeMap<u64, u64>,
+    last_checkpoint: u64,
+    applied_next: u64,
+    next_id: u64,
+    /// Frames we sent for epochs still open, by epoch.
+    sent: BTreeMap<u64, Vec<Sent>>,
+    rejoin: Rejoin,
+    /// Peers' announced incarnations (frames of others are dropped).
+    peer_incarnation: Vec<Option<u64>>,
+    /// Per (peer, incarnation, epoch): the stamp of the highest-record frame we processed.
+    heard: BTreeMap<(NodeId, u64, u64), Stamp>,
+    /// Logged frame bytes per (epoch, peer), for epochs not yet closed.
+    epoch_bytes: BTreeMap<(u64, NodeId), usize>,
+    /// Digests of logged messages per epoch: (peer, digest).
+    seen: BTreeMap<u64, HashSet<(NodeId, Digest)>>,
+    /// Highest epoch seen in each peer's accepted traffic.
+    peer_epoch: Vec<u64>,
+    catch_up: BTreeMap<u64, Votes>,
+    catch_up_held: usize,
+    /// Per peer: the epochs we asked it for (`lo..hi`).
+    requested: Vec<Option<(u64, u64)>>,
+    last_fetch_ms: Option<u64>,
+    last_progress_ms: u64,
+    progress_epoch: u64,
+    /// Per peer: (time of last refill, tokens) for serving catch-up requests.
+    serve_tokens: Vec<(u64, u32)>,
+    caught_up: u64,
+    faults: u64,
+    drops: BTreeMap<(NodeId, DropReason), u64>,
+}
+
+impl NodeCore {
+    /// A core for `keys` with `config`, the node's persistent `seed` (kept in its store), a
+    /// fresh random `incarnation`, and what the store holds (`recovery`). Replay the WAL with
+    /// [`NodeCore::replay`], then call [`NodeCore::start`].
+    pub fn new(keys: NodeKeys, config: CoreConfig, seed: [u8; 32], incarnation: u64, recovery: &Recovery) -> Self {
+        let params = keys.public.params;
+        let (me, session) = (keys.id, keys.public.session);
+        let secret = keys.decryption_secret.to_bytes();
+        let tag_key = TagKey(tagged_hash("BEAT/node/frame-tag-key", &[&session.0, &secret[..]]));
+        let beat = match &recovery.checkpoint {
+            Some(cp) => Beat::resume(keys, config.beat.clone(), cp),
+            None => Beat::new(keys, config.beat.clone()),
+        };
+        let next_seq = recovery.last_seq.map_or(0, |s| s + 1);
+        let id_seed = tagged_hash("BEAT/node/message-ids", &[&incarnation.to_le_bytes()]);
+        let mut id_bytes = [0u8; 8];
+        id_bytes.copy_from_slice(&id_seed[..8]);
+        let epoch = beat.epoch();
+        NodeCore {
+            me,
+            params,
+            session,
+            beat,
+            seed: TagKey(seed),
+            tag_key,
+            incarnation,
+            next_seq,
+            recovered_last: recovery.last_seq,
+            wal_first: recovery.first_seq.unwrap_or(next_seq),
+            replaying: true,
+            now_ms: 0,
+            epoch_first_seq: BTreeMap::new(),
+            last_checkpoint: recovery.checkpoint.as_ref().map_or(0, |c| c.epoch),
+            applied_next: recovery.applied_next,
+            // The top bit keeps the core's ids apart from the switch's own (which start below 2^63).
+            next_id: u64::from_le_bytes(id_bytes) | (1 << 63),
+            sent: BTreeMap::new(),
+            rejoin: Rejoin { started_ms: None, asked_ms: 0, answers: BTreeMap::new(), done: None, held: Vec::new() },
+            peer_incarnation: vec![None; params.n],
+            heard: BTreeMap::new(),
+            epoch_bytes: BTreeMap::new(),
+            seen: BTreeMap::new(),
+            peer_epoch: vec![0; params.n],
+            catch_up: BTreeMap::new(),
+            catch_up_held: 0,
+            requested: vec![None; params.n],
+            last_fetch_ms: None,
+            last_progress_ms: 0,
+            progress_epoch: epoch,
+            serve_tokens: vec![(0, 0); params.n],
+            caught_up: 0,
+            faults: 0,
+            drops: BTreeMap::new(),
+            config,
+        }
+    }
+
+    // ---- recovery ----------------------------------------------------------------------------
+
+    /// Replay WAL records (in order; call once per page). The result holds the batches that
+    /// committed from the application's next epoch on (to apply again) and nothing to send
+    /// (re-derived frames are held for the rejoin). An undecodable record is an error.
+    pub fn replay(&mut self, records: &[(u64, Vec<u8>)]) -> Result<Ready, String> {
+        let mut ready = Ready::default();
+        for (seq, bytes) in records {
+            let entry: WalEntry = codec::decode(bytes, self.config.limits.max_committed_bytes + 4096)
+                .map_err(|e| format!("write-ahead log record {seq} does not decode: {e}"))?;
+            if self.epoch_first_seq.is_empty() && *seq < self.wal_first {
+                self.wal_first = *seq;
+            }
+            self.next_seq = self.next_seq.max(seq + 1);
+            self.process(*seq, entry, None, &mut ready);
+            if let Some(e) = ready.failed.take() {
+                return Err(e);
+            }
+        }
+        Ok(ready)
+    }
+
+    /// The end of recovery: ask every peer for the rejoin fence. Sends only the requests; the
+    /// frames re-derived from the log go out once the rejoin is done.
+    pub fn start(&mut self, now_ms: u64) -> Ready {
+        self.replaying = false;
+        self.now_ms = now_ms;
+        self.last_progress_ms = now_ms;
+        self.rejoin.started_ms = Some(now_ms);
+        let mut ready = Ready::default();
+        self.ask_rejoin(&mut ready);
+        if self.config.unsafe_skip_rejoin_fence {
+            self.finish_rejoin(0, &mut ready);
+        }
+        ready
+    }
+
+    // ---- inputs -------------------------------------------------------------------------------
+
+    /// A frame from authenticated peer `from`.
+    pub fn frame(&mut self, from: NodeId, frame: Vec<u8>) -> Ready {
+        self.frames(vec![(from, frame)], Vec::new())
+    }
+
+    /// Frames from peers and client transactions, logged in one append, then processed in order.
+    pub fn frames(&mut self, frames: Vec<(NodeId, Vec<u8>)>, submits: Vec<Vec<u8>>) -> Ready {
+        let mut ready = Ready::default();
+        let mut pending: Vec<Pending> = Vec::new();
+        for (from, frame) in frames {
+            if from >= self.params.n || from == self.me {
+                continue;
+            }
+            if let Some(p) = self.admit(from, frame, &mut ready) {
+                pending.push(p);
+            }
+        }
+        for tx in submits {
+            match self.beat.check_submit(&tx) {
+                Ok(()) => pending.push((WalEntry::Submit(tx.into()), None)),
+                Err(e) => ready.refused.push(SubmitRefused(e.to_string())),
+            }
+        }
+        self.log_and_process(pending, &mut ready);
+        self.after(&mut ready);
+        ready
+    }
+
+    /// Client transactions.
+    pub fn submit(&mut self, txs: Vec<Vec<u8>>) -> Ready {
+        self.frames(Vec::new(), txs)
+    }
+
+    /// A read of a committed value (BEAT3/4); the outcome comes in a later [`Ready::reads`].
+    pub fn read(&mut self, input: Input) -> Ready {
+        let mut ready = Ready::default();
+        let mut rng = record_rng(&self.seed.0, u64::MAX - self.now_ms);
+        match self.beat.handle_input(input, &mut rng) {
+            Ok(step) => self.absorb(u64::MAX, step, &mut ready),
+            Err(e) => ready.failed = Some(format!("read: {e}")),
+        }
+        ready
+    }
+
+    /// Time passes (monotonic milliseconds): rejoin timeout, catch-up, rate limits.
+    pub fn tick(&mut self, now_ms: u64) -> Ready {
+        self.now_ms = self.now_ms.max(now_ms);
+        let mut ready = Ready::default();
+        self.after(&mut ready);
+        ready
+    }
+
+    /// A link to `peer` on transport `transport` came (back) up: send it our frames of open
+    /// epochs again, with their ids, on that transport.
+    pub fn link_up(&mut self, peer: NodeId, transport: usize) -> Ready {
+        let mut ready = Ready::default();
+        if self.rejoin.done.is_none() {
+            return ready;
+        }
+        for (epoch, frames) in &self.sent {
+            for s in frames.iter().filter(|s| s.to == peer) {
+                ready.send.push(Outgoing {
+                    to: peer,
+                    id: s.id,
+                    epoch: *epoch,
+                    frame: s.frame.clone(),
+                    transport: Some(transport),
+                });
+            }
+        }
+        ready
+    }
+
+    // ---- admission (before the WAL) ------------------------------------------------------------
+
+    fn drop(&mut self, peer: NodeId, reason: DropReason, bytes: usize, ready: &mut Ready) {
+        *self.drops.entry((peer, reason)).or_default() += 1;
+        ready.drops.push(Drop { peer, reason, bytes });
+    }
+
+    /// Sort a frame; a consensus frame that passes every budget is returned to be logged.
+    fn admit(&mut self, from: NodeId, frame: Vec<u8>, ready: &mut Ready) -> Option<Pending> {
+        let len = frame.len();
+        let limits = &self.config.limits;
+        let max = limits.max_frame_bytes.max(limits.max_committed_bytes);
+        if len > max {
+            self.drop(from, DropReason::Oversized, len, ready);
+            return None;
+        }
+        let route = match router::route_bounded(&frame, &self.session, max) {
+            Ok(r) => r,
+            Err(_) => {
+                self.drop(from, DropReason::Malformed, len, ready);
+                ready.faults.push(Fault { node: from, kind: FaultKind::Malformed });
+                return None;
+            }
+        };
+        match route {
+            Route::Consensus { stamp, message } => {
+                if len > self.config.limits.max_frame_bytes {
+                    self.drop(from, DropReason::Oversized, len, ready);
+                    return None;
+                }
+                if self.peer_incarnation[from].is_some_and(|i| i != stamp.incarnation) || stamp.epoch != message.epoch {
+                    self.drop(from, DropReason::StaleIncarnation, len, ready);
+                    return None;
+                }
+                if message.is_read() {
+                    // Read traffic does not move consensus: served without the WAL.
+                    let mut rng = record_rng(&self.seed.0, u64::MAX);
+                    match self.beat.handle_message(from, message, &mut rng) {
+                        Ok(step) => self.absorb(u64::MAX, step, ready),
+                        Err(e) => ready.failed = Some(format!("read message: {e}")),
+                    }
+                    return None;
+                }
+                self.admit_consensus(from, frame, (stamp, message), ready)
+            }
+            Route::Fetch { from: first, count } => {
+                if self.take_serve_token(from) {
+                    let count = count.min(self.config.limits.serve_batch);
+                    ready.serve.push(ServeRequest { to: from, from: first, count });
+                } else {
+                    self.drop(from, DropReason::RateLimited, len, ready);
+                }
+                None
+            }
+            Route::Committed { epoch, batch } => {
+                self.count_answer(from, epoch, batch, ready);
+                None
+            }
+            Route::Rejoin { incarnation, last_seq } => {
+                let answer = Wire::RejoinAnswer {
+                    incarnation,
+                    stale: self.stale_stamp(from, incarnation, last_seq),
+                    epoch: self.beat.epoch(),
+                };
+                let frame = Arc::new(router::encode(self.session, answer));
+                ready.send.push(self.outgoing(from, NO_EPOCH, frame));
+                if self.peer_incarnation[from] == Some(incarnation) {
+                    return None; // asked again (a retry): answered, nothing changes
+                }
+                Some((WalEntry::Rejoin { from: from as u32, incarnation }, None))
+            }
+            Route::RejoinAnswer { incarnation, stale, epoch } => {
+                if incarnation == self.incarnation && from != self.me && !self.rejoin.answers.contains_key(&from) {
+                    let stale_epoch = match stale {
+                        Some(s) if self.own_stale_stamp(&s) => Some(s.epoch),
+                        Some(_) => {
+                            ready.faults.push(Fault { node: from, kind: FaultKind::ForgedStamp });
+                            self.faults += 1;
+                            None
+                        }
+                        None => None,
+                    };
+                    self.rejoin.answers.entry(from).or_insert(stale_epoch);
+                    self.peer_epoch[from] = self.peer_epoch[from].max(epoch);
+                    if let (Some(fence), Some(stale)) = (self.rejoin.done, stale_epoch) {
+                        if stale >= fence && !self.config.unsafe_skip_rejoin_fence {
+                            // A late answer that reports more: fence further from now on.
+                            self.rejoin.done = Some(stale + 1);
+                        }
+                    }
+                }
+                None
+            }
+        }
+    }
+
+    fn admit_consensus(
+        &mut self,
+        from: NodeId,
+        frame: Vec<u8>,
+        decoded: Decoded,
+        ready: &mut Ready,
+    ) -> Option<Pending> {
+        let len = frame.len();
+        let message = &decoded.1;
+        let e = message.epoch;
+        let current = self.beat.epoch();
+        let window = current + self.config.beat.max_future_epochs;
+        if e < current {
+            self.drop(from, DropReason::ClosedEpoch, len, ready);
+            return None;
+        }
+        if e > window + self.config.limits.future_epochs {
+            // Not logged, but a sign of where the peer is (catch-up needs `f + 1` such signs).
+            self.peer_epoch[from] = self.peer_epoch[from].max(e);
+            self.drop(from, DropReason::BeyondWindow, len, ready);
+            return None;
+        }
+        let digest = tagged_hash("BEAT/node/message", &[&codec::encode(message)]);
+        if self.seen.get(&e).is_some_and(|s| s.contains(&(from, digest))) {
+            self.drop(from, DropReason::Duplicate, len, ready);
+            return None;
+        }
+        let used = self.epoch_bytes.get(&(e, from)).copied().unwrap_or(0);
+        if used + len > self.config.limits.epoch_bytes_per_peer {
+            self.drop(from, DropReason::EpochBudget, len, ready);
+            return None;
+        }
+        if e > window {
+            let future: usize =
+                self.epoch_bytes.iter().filter(|((ep, p), _)| *ep > window && *p == from).map(|(_, b)| *b).sum();
+            if future + len > self.config.limits.future_bytes_per_peer {
+                self.drop(from, DropReason::FutureBudget, len, ready);
+                return None;
+            }
+        }
+        if self.config.audit {
+            if let Some(slot) = super::audit::slot(message, self.me) {
+                let digest = super::audit::message_digest(message);
+                ready.accepted.push(super::audit::Accepted { from, epoch: e, slot, digest });
+            }
+        }
+        *self.epoch_bytes.entry((e, from)).or_default() += len;
+        self.seen.entry(e).or_default().insert((from, digest));
+        self.peer_epoch[from] = self.peer_epoch[from].max(e);
+        Some((WalEntry::Message { from: from as u32, frame: frame.into() }, Some(decoded)))
+    }
+
+    fn take_serve_token(&mut self, peer: NodeId) -> bool {
+        let rate = u64::from(self.config.limits.serve_per_second.max(1));
+        let (last, tokens) = &mut self.serve_tokens[peer];
+        let refill = (self.now_ms.saturating_sub(*last) * rate / 1000) as u32;
+        if refill > 0 {
+            *tokens = (*tokens + refill).min(rate as u32);
+            *last = self.now_ms;
+        }
+        if *last == 0 && *tokens == 0 {
+            // First request: a full bucket.
+            *tokens = rate as u32;
+            *last = self.now_ms;
+        }
+        if *tokens == 0 {
+            return false;
+        }
+        *tokens -= 1;
+        true
+    }
+
+    /// A catch-up answer: only from a peer we asked, for an epoch we asked it for and have not
+    /// committed, one per peer and epoch, within the memory budget.
+    fn count_answer(&mut self, from: NodeId, epoch: u64, batch: Vec<u8>, ready: &mut Ready) {
+        let len = batch.len();
+        let asked = self.requested[from].is_some_and(|(lo, hi)| (lo..hi).contains(&epoch));
+        if !asked || epoch < self.beat.epoch() || self.catch_up.get(&epoch).is_some_and(|v| v.by.contains_key(&from)) {
+            self.drop(from, DropReason::Unsolicited, len, ready);
+            return;
+        }
+        let d = tagged_hash("BEAT/node/catch-up", &[&batch]);
+        let known = self.catch_up.get(&epoch).is_some_and(|v| v.batches.contains_key(&d));
+        if !known && self.catch_up_held + len > self.config.catch_up_bytes {
+            self.drop(from, DropReason::CatchUpBudget, len, ready);
+            return;
+        }
+        let votes = self.catch_up.entry(epoch).or_default();
+        if !known {
+            self.catch_up_held += len;
+            votes.batches.insert(d, batch);
+        }
+        votes.by.insert(from, d);
+    }
+
+    /// The stamp of the highest-epoch frame from an incarnation of `peer` other than
+    /// `incarnation` that came from a record after `last_seq`.
+    fn stale_stamp(&self, peer: NodeId, incarnation: u64, last_seq: Option<u64>) -> Option<Stamp> {
+        self.heard
+            .range((peer, 0, 0)..=(peer, u64::MAX, u64::MAX))
+            .filter(|((_, inc, _), s)| *inc != incarnation && last_seq.is_none_or(|l| s.seq > l))
+            .map(|(_, s)| *s)
+            .max_by_key(|s| s.epoch)
+    }
+
+    /// Our tag over (incarnation, record, epoch).
+    fn tag(&self, incarnation: u64, seq: u64, epoch: u64) -> [u8; 16] {
+        let h = tagged_hash(
+            "BEAT/node/frame-tag",
+            &[&self.tag_key.0, &incarnation.to_be_bytes(), &seq.to_be_bytes(), &epoch.to_be_bytes()],
+        );
+        let mut tag = [0u8; 16];
+        tag.copy_from_slice(&h[..16]);
+        tag
+    }
+
+    /// Whether a reported stamp is of a frame we really sent, from an earlier incarnation and
+    /// a record beyond the log we started from.
+    fn own_stale_stamp(&self, s: &Stamp) -> bool {
+        let genuine: bool =
+            subtle::ConstantTimeEq::ct_eq(&self.tag(s.incarnation, s.seq, s.epoch)[..], &s.tag[..]).into();
+        genuine && s.incarnation != self.incarnation && self.recovered_last.is_none_or(|l| s.seq > l)
+    }
+
+    // ---- logging and processing ---------------------------------------------------------------
+
+    fn log_and_process(&mut self, pending: Vec<Pending>, ready: &mut Ready) {
+        if pending.is_empty() {
+            return;
+        }
+        let first = self.next_seq;
+        for (i, (entry, _)) in pending.iter().enumerate() {
+            ready.append.push((first + i as u64, codec::encode(entry)));
+        }
+        self.next_seq += pending.len() as u64;
+        for (i, (entry, decoded)) in pending.into_iter().enumerate() {
+            let seq = first + i as u64;
+            self.process(seq, entry, decoded, ready);
+            if ready.failed.is_some() {
+                return;
+            }
+            self.maybe_checkpoint(seq, ready);
+        }
+    }
+
+    /// Process record `seq` (live, or in replay).
+    fn process(&mut self, seq: u64, entry: WalEntry, decoded: Option<Decoded>, ready: &mut Ready) {
+        let mut rng = record_rng(&self.seed.0, seq);
+        let step = match entry {
+            WalEntry::Message { from, frame } => {
+                let from = from as usize;
+                let decoded =
+                    decoded.or_else(|| match router::route_bounded(&frame, &self.session, codec::MAX_FRAME_BYTES) {
+                        Ok(Route::Consensus { stamp, message }) => Some((stamp, message)),
+                        _ => None,
+                    });
+                let Some((stamp, message)) = decoded.filter(|_| from < self.params.n) else {
+                    ready.failed = Some(format!("write-ahead log record {seq} holds no consensus frame"));
+                    return;
+                };
+                let heard = self.heard.entry((from, stamp.incarnation, message.epoch)).or_insert(stamp);
+                if stamp.seq > heard.seq {
+                    *heard = stamp;
+                }
+                self.epoch_first_seq.entry(message.epoch).or_insert(seq);
+                self.beat.handle_message(from, message, &mut rng)
+            }
+            WalEntry::Submit(tx) => {
+                // Checked before logging; a refusal now (the buffer filled meanwhile) is not a crash.
+                match self.beat.handle_input(Input::Submit(tx.into_vec()), &mut rng) {
+                    Ok(step) => Ok(step),
+                    Err(_) => Ok(Step::new()),
+                }
+            }
+            WalEntry::CatchUp(bytes) => match codec::decode::<Batch>(&bytes, self.config.limits.max_committed_bytes) {
+                Ok(batch) if batch.epoch == self.beat.epoch() => {
+                    self.caught_up += 1;
+                    self.beat.fast_forward(batch, &mut rng)
+                }
+                _ => Ok(Step::new()),
+            },
+            WalEntry::Rejoin { from, incarnation } => {
+                if let Some(slot) = self.peer_incarnation.get_mut(from as usize) {
+                    *slot = Some(incarnation);
+                }
+                Ok(Step::new())
+            }
+        };
+        match step {
+            Ok(step) => self.absorb(seq, step, ready),
+            Err(e) => ready.failed = Some(format!("protocol error at record {seq}: {e}")),
+        }
+    }
+
+    /// Turn a protocol step into frames (held during the rejoin, fenced below the fence),
+    /// commits and reads.
+    fn absorb(&mut self, seq: u64, step: Step<Message, Output>, ready: &mut Ready) {
+        self.faults += step.faults.len() as u64;
+        ready.faults.extend(step.faults);
+        ready.events.extend(step.events);
+        for out in step.output {
+            match out {
+                Output::Batch(b) => {
+                    if b.epoch >= self.applied_next {
+                        self.applied_next = b.epoch + 1;
+                        let bytes = codec::encode(&b);
+                        ready.commit.push((b, bytes));
+                    }
+                }
+                Output::Read(r) => ready.reads.push(r),
+            }
+        }
+        let open = self.beat.epoch().saturating_sub(1);
+        for (target, message) in step.messages {
+            let epoch = message.epoch;
+            let read = message.is_read();
+            let stamp =
+                Stamp { incarnation: self.incarnation, seq, epoch, tag: self.tag(self.incarnation, seq, epoch) };
+            let wire = Wire::Consensus { stamp, message };
+            let frame = Arc::new(router::encode(self.session, wire));
+            for to in self.peers().filter(|to| target.includes(self.me, *to)).collect::<Vec<_>>() {
+                if read {
+                    ready.send.push(self.outgoing(to, epoch, frame.clone()));
+                    continue;
+                }
+                match self.rejoin.done {
+                    None => self.rejoin.held.push(Held { to, epoch, frame: frame.clone(), replayed: self.replaying }),
+                    Some(fence) if epoch < fence => self.drop(to, DropReason::Fenced, frame.len(), ready),
+                    Some(_) => {
+                        let out = self.outgoing(to, epoch, frame.clone());
+                        if epoch >= open {
+                            self.sent.entry(epoch).or_default().push(Sent { to, id: out.id, frame: frame.clone() });
+                        }
+                        ready.send.push(out);
+                    }
+                }
+            }
+        }
+    }
+
+    fn outgoing(&mut self, to: NodeId, epoch: u64, frame: Arc<Vec<u8>>) -> Outgoing {
+        let id = self.next_id;
+        self.next_id = self.next_id.wrapping_add(1);
+        Outgoing { to, id, epoch, frame, transport: None }
+    }
+
+    fn peers(&self) -> impl Iterator<Item = NodeId> {
+        let me = self.me;
+        (0..self.params.n).filter(move |j| *j != me)
+    }
+
+    /// Checkpoint every `snapshot_every` epochs, once the application has everything up to the
+    /// epoch before; then the WAL before the first record of an epoch from the checkpoint on
+    /// can go.
+    fn maybe_checkpoint(&mut self, seq: u64, ready: &mut Ready) {
+        let epoch = self.beat.epoch();
+        let every = self.config.snapshot_every;
+        if every == 0 || epoch < self.last_checkpoint + every || self.applied_next != epoch || self.replaying {
+            return;
+        }
+        let cp = self.beat.checkpoint();
+        let delete_below = (self.last_checkpoint > 0).then(|| checkpoint_key(self.last_checkpoint));
+        let prune_committed_before = epoch.checked_sub(self.config.retain_committed_epochs).filter(|e| *e > 0);
+        ready.checkpoint = Some(CheckpointWrite {
+            epoch,
+            key: checkpoint_key(epoch),
+            bytes: codec::encode(&cp),
+            delete_below,
+            prune_committed_before,
+            at_commit: ready.commit.len(),
+        });
+        self.last_checkpoint = epoch;
+        self.epoch_first_seq = self.epoch_first_seq.split_off(&epoch);
+        let needed = self.epoch_first_seq.values().copied().min();
+        let keep_from = needed.unwrap_or(seq + 1).min(seq + 1);
+        if keep_from > self.wal_first {
+            ready.truncate_before = Some(keep_from);
+            self.wal_first = keep_from;
+        }
+    }
+
+    // ---- after every input: rejoin, catch-up, pruning ------------------------------------------
+
+    fn after(&mut self, ready: &mut Ready) {
+        self.check_rejoin(ready);
+        self.take_catch_up(ready);
+        self.fetch_if_behind(ready);
+        self.prune();
+    }
+
+    /// Ask every peer that has not answered where we stand.
+    fn ask_rejoin(&mut self, ready: &mut Ready) {
+        self.rejoin.asked_ms = self.now_ms;
+        let wire = Wire::Rejoin { incarnation: self.incarnation, last_seq: self.recovered_last };
+        let frame = Arc::new(router::encode(self.session, wire));
+        for to in self.peers().filter(|p| !self.rejoin.answers.contains_key(p)).collect::<Vec<_>>() {
+            ready.send.push(self.outgoing(to, NO_EPOCH, frame.clone()));
+        }
+    }
+
+    fn check_rejoin(&mut self, ready: &mut Ready) {
+        let (Some(started), None) = (self.rejoin.started_ms, self.rejoin.done) else { return };
+        if self.now_ms.saturating_sub(self.rejoin.asked_ms) >= self.config.rejoin_retry_ms {
+            self.ask_rejoin(ready);
+        }
+        let answers = self.rejoin.answers.len();
+        let all = self.params.n - 1;
+        let enough = all - self.params.f;
+        let timed_out = self.now_ms.saturating_sub(started) >= self.config.rejoin_timeout_ms;
+        if answers >= all || (answers >= enough && timed_out) {
+            let fence = self.rejoin.answers.values().flatten().max().map_or(0, |e| e + 1);
+            self.finish_rejoin(fence, ready);
+        }
+    }
+
+    fn finish_rejoin(&mut self, fence: u64, ready: &mut Ready) {
+        let fence = if self.config.unsafe_skip_rejoin_fence { 0 } else { fence };
+        self.rejoin.done = Some(fence);
+        let open = self.beat.epoch().saturating_sub(1);
+        for h in std::mem::take(&mut self.rejoin.held) {
+            if h.epoch < open {
+                continue; // closed meanwhile
+            }
+            if !h.replayed && h.epoch < fence {
+                self.drop(h.to, DropReason::Fenced, h.frame.len(), ready);
+                continue;
+            }
+            let out = self.outgoing(h.to, h.epoch, h.frame.clone());
+            self.sent.entry(h.epoch).or_default().push(Sent { to: h.to, id: out.id, frame: h.frame });
+            ready.send.push(out);
+        }
+    }
+
+    /// Take every batch of the current epoch that `f + 1` peers confirmed.
+    fn take_catch_up(&mut self, ready: &mut Ready) {
+        loop {
+            let current = self.beat.epoch();
+            while let Some((e, _)) = self.catch_up.first_key_value() {
+                if *e >= current {
+                    break;
+                }
+                if let Some((_, v)) = self.catch_up.pop_first() {
+                    self.catch_up_held -= v.batches.values().map(Vec::len).sum::<usize>();
+                }
+            }
+            let confirmed = self.catch_up.get(&current).and_then(|v| {
+                let mut counts: HashMap<Digest, usize> = HashMap::new();
+                for d in v.by.values() {
+                    *counts.entry(*d).or_default() += 1;
+                }
+                let (d, _) = counts.into_iter().find(|(_, c)| *c > self.params.f)?;
+                // `f + 1` peers agree, so one correct peer does: whoever sent other bytes lied.
+                let liars: Vec<NodeId> = v.by.iter().filter(|(_, x)| **x != d).map(|(p, _)| *p).collect();
+                v.batches.get(&d).cloned().map(|b| (b, liars))
+            });
+            let Some((bytes, liars)) = confirmed else { break };
+            for node in liars {
+                self.faults += 1;
+                ready.faults.push(Fault { node, kind: FaultKind::ForgedCommitted });
+            }
+            self.log_and_process(vec![(WalEntry::CatchUp(bytes.into()), None)], ready);
+            if self.beat.epoch() == current || ready.failed.is_some() {
+                break;
+            }
+        }
+    }
+
+    /// Ask for committed batches when `f + 1` peers are far ahead, or ahead while we are stuck.
+    fn fetch_if_behind(&mut self, ready: &mut Ready) {
+        let current = self.beat.epoch();
+        if current != self.progress_epoch {
+            self.progress_epoch = current;
+            self.last_progress_ms = self.now_ms;
+        }
+        if self.rejoin.done.is_none() {
+            return;
+        }
+        let f = self.params.f;
+        let far = self.peer_epoch.iter().filter(|e| **e >= current + self.config.catch_up_lag).count();
+        let near = self.peer_epoch.iter().filter(|e| **e > current).count();
+        let stalled = self.now_ms.saturating_sub(self.last_progress_ms) >= self.config.stall_ms;
+        let fenced = self.rejoin.done.is_some_and(|fence| current < fence);
+        let due = self.last_fetch_ms.is_none_or(|t| self.now_ms.saturating_sub(t) >= self.config.fetch_interval_ms);
+        if (far > f || (near > f && stalled) || (fenced && stalled)) && due {
+            self.last_fetch_ms = Some(self.now_ms);
+            let count = self.config.fetch_epochs;
+            let wire = Wire::FetchCommitted { from: current, count };
+            let frame = Arc::new(router::encode(self.session, wire));
+            for to in self.peers().collect::<Vec<_>>() {
+                self.requested[to] = Some((current, current + u64::from(count)));
+                ready.send.push(self.outgoing(to, NO_EPOCH, frame.clone()));
+            }
+        }
+    }
+
+    fn prune(&mut self) {
+        let current = self.beat.epoch();
+        let open = current.saturating_sub(1);
+        while self.sent.first_key_value().is_some_and(|(e, _)| *e < open) {
+            self.sent.pop_first();
+        }
+        while self.seen.first_key_value().is_some_and(|(e, _)| *e < current) {
+            self.seen.pop_first();
+        }
+        self.epoch_bytes.retain(|(e, _), _| *e >= current);
+        // Rejoin answers need frames of epochs a restarted peer might still be in: keep the
+        // window behind the current epoch too.
+        let keep = current.saturating_sub(self.config.beat.max_future_epochs + self.config.limits.future_epochs + 2);
+        self.heard.retain(|(_, _, e), _| *e >= keep);
+    }
+
+    // ---- state --------------------------------------------------------------------------------
+
+    /// The protocol.
+    pub fn beat(&self) -> &Beat {
+        &self.beat
+    }
+
+    /// The lowest epoch not yet committed.
+    pub fn epoch(&self) -> u64 {
+        self.beat.epoch()
+    }
+
+    /// The next WAL sequence number.
+    pub fn next_seq(&self) -> u64 {
+        self.next_seq
+    }
+
+    /// The first WAL record kept.
+    pub fn wal_first(&self) -> u64 {
+        self.wal_first
+    }
+
+    /// Epochs taken by catch-up (replays included).
+    pub fn caught_up_epochs(&self) -> u64 {
+        self.caught_up
+    }
+
+    /// Faults recorded against peers.
+    pub fn faults(&self) -> u64 {
+        self.faults
+    }
+
+    /// Frames dropped before the WAL, per (peer, reason).
+    pub fn drops(&self) -> &BTreeMap<(NodeId, DropReason), u64> {
+        &self.drops
+    }
+
+    /// Frames dropped before the WAL, in all.
+    pub fn dropped(&self) -> u64 {
+        self.drops.values().sum()
+    }
+
+    /// The rejoin.
+    pub fn rejoin_status(&self) -> RejoinStatus {
+        match self.rejoin.done {
+            None => RejoinStatus::Asking { answers: self.rejoin.answers.len() },
+            Some(fence) => RejoinStatus::Done { fence },
+        }
+    }
+
+    /// This incarnation.
+    pub fn incarnation(&self) -> u64 {
+        self.incarnation
+    }
+
+    /// The next epoch the application gets.
+    pub fn applied_next(&self) -> u64 {
+        self.applied_next
+    }
+
+    /// Candidate catch-up bytes held.
+    pub fn catch_up_bytes(&self) -> usize {
+        self.catch_up_held
+    }
+
+    /// The peers' epochs as seen in their traffic.
+    pub fn peer_epochs(&self) -> &[u64] {
+        &self.peer_epoch
+    }
+
+    /// The protocol's future-window epochs (its own window plus the buffered ones).
+    pub fn window(&self) -> (u64, u64) {
+        let current = self.beat.epoch();
+        (
+            current + self.config.beat.max_future_epochs,
+            current + self.config.beat.max_future_epochs + self.config.limits.future_epochs,
+        )
+    }
+
+    /// Whether `epoch`'s frames from `peer` have budget left (for tests and metrics).
+    pub fn epoch_bytes(&self, epoch: u64, peer: NodeId) -> usize {
+        self.epoch_bytes.get(&(epoch, peer)).copied().unwrap_or(0)
+    }
+
+    /// The set of proposers the committee has, for callers.
+    pub fn params(&self) -> Params {
+        self.params
+    }
+
+    /// Keys of every epoch with a held or sent frame (for tests).
+    pub fn open_epochs(&self) -> BTreeSet<u64> {
+        self.sent.keys().copied().collect()
+    }
+
+    /// Queue of nothing: a helper for shells that want to know if the core waits on peers.
+    pub fn is_rejoining(&self) -> bool {
+        self.rejoin.done.is_none()
+    }
+
+    #[doc(hidden)]
+    pub fn held_frames(&self) -> usize {
+        self.rejoin.held.len()
+    }
+}

@@ -1,0 +1,61 @@
+//! `frame-flooder`: a member that tries to spend the others' memory and disk.
+//!
+//! Attacks the budgets before the WAL, which rely on a frame being dropped — never logged, never
+//! buffered — when it is oversized for the committee's settings, undecodable, for a closed
+//! epoch or beyond the window, a copy of one already logged (whatever its message id), or over
+//! its sender's bytes for its epoch. It sends all of those on every tick: frames just over the
+//! limit, far-future copies of its own messages, closed-epoch copies, garbage, and its recent
+//! frames again (the switch would give them new ids). The simulator checks that every correct
+//! node's WAL stays within the budgets and that the committee stays live.
+
+use rand::Rng;
+
+use super::{NodeAdversary, NodeCtx};
+use crate::node::router::{self, Route, Wire};
+use crate::NodeId;
+
+/// See the module doc.
+#[derive(Debug, Default)]
+pub struct FrameFlooder {
+    recent: Vec<(NodeId, Vec<u8>)>,
+}
+
+impl NodeAdversary for FrameFlooder {
+    fn name(&self) -> &'static str {
+        "frame-flooder"
+    }
+
+    fn outgoing(&mut self, _ctx: &mut NodeCtx<'_>, to: NodeId, frame: Vec<u8>) -> Vec<(NodeId, Vec<u8>)> {
+        if self.recent.len() >= 64 {
+            self.recent.remove(0);
+        }
+        self.recent.push((to, frame.clone()));
+        vec![(to, frame)]
+    }
+
+    fn tick(&mut self, ctx: &mut NodeCtx<'_>) -> Vec<(NodeId, Vec<u8>)> {
+        let mut out = Vec::new();
+        let to = (ctx.me + ctx.rng.gen_range(1..ctx.n)) % ctx.n;
+        // Just over the frame limit.
+        out.push((to, vec![0xa5; ctx.max_frame + 1]));
+        // Garbage.
+        out.push((to, (0..64).map(|_| ctx.rng.gen()).collect()));
+        // Its recent frames again, and copies moved to far-future and closed epochs.
+        for _ in 0..4 {
+            if self.recent.is_empty() {
+                break;
+            }
+            let (to, frame) = self.recent[ctx.rng.gen_range(0..self.recent.len())].clone();
+            if let Ok(Route::Consensus { mut stamp, mut message }) = router::route(&frame, &ctx.session) {
+                for epoch in [ctx.epoch + 5 + ctx.rng.gen_range(0..40), 0] {
+                    stamp.epoch = epoch;
+                    message.epoch = epoch;
+                    out.push((to, ctx.encode(Wire::Consensus { stamp, message: message.clone() })));
+                }
+            }
+            out.push((to, frame));
+        }
+        *ctx.injected += out.len() as u64;
+        out
+    }
+}

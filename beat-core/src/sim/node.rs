@@ -1,0 +1,1154 @@
+//! The node-level simulator: whole nodes — [`NodeCore`] + [`MemStore`] + a small application —
+//! executed exactly as the tokio shell executes them ([`crate::node::persist`]), under kills at
+//! every step boundary of a [`Ready`], restarts from the store, from a **stale copy** of it and
+//! from a wiped one, a member partitioned until it lags far behind and catches up, and a
+//! Byzantine member attacking the runtime ([`super::adversary::node`]).
+//!
+//! Checked at every step:
+//! * **no equivocation**: every consensus frame a correct node accepts is recorded under its
+//!   sender and protocol slot ((epoch, instance, message kind, round) — and the recipient for a
+//!   `Val`, which differs per recipient); a second frame for a slot with other bytes, whatever
+//!   incarnation sent it, is an equivocation;
+//! * **one log**: every correct node's application applies the same batch for each epoch;
+//! * **exactly once**: each application applies epoch `k` as its `k`-th batch, restarts
+//!   included (it is restored from its snapshot and gets every later batch once);
+//! * **nothing invented**: every committed transaction was submitted;
+//! * a correct core never fails.
+//!
+//! At the end every correct node must have applied the target epochs (**liveness**).
+//!
+//! Stated assumption: a node is restarted from a stale or wiped store only while every other
+//! correct node is up and connected (the rejoin fence asks the peers what they hold; see the
+//! residual case in [`crate::node::core`]).
+
+use std::collections::{BTreeMap, HashSet};
+use std::sync::Arc;
+
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha20Rng;
+
+use super::adversary::node::{NodeAdversary, NodeAdversaryKind, NodeCtx};
+use crate::beat::client::Client;
+use crate::beat::{self, Batch, Content, Message, Variant};
+use crate::codec;
+use crate::crypto::hash::{tagged_hash, Digest};
+use crate::node::audit::slot;
+use crate::node::persist;
+use crate::node::router::{self, Route};
+use crate::node::{CoreConfig, DropReason, NodeCore, Ready, RejoinStatus};
+use crate::proto::acs::AcsContent;
+use crate::proto::avid::AvidMessage;
+use crate::proto::avid_fp::AvidFpMessage;
+use crate::proto::broadcast::BroadcastMessage;
+use crate::proto::rbc::RbcMessage;
+use crate::state::{MemStore, Store};
+use crate::{NodeId, Params, SessionId};
+
+/// The scripted canary: a node restarted without its WAL (wiped store, new seed) right after
+/// it proposed, while its peers still hold the proposal.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Canary {
+    /// With the rejoin fence switched off it proposes again, differently: the equivocation
+    /// check must catch it, every time.
+    SkipFence,
+    /// The same schedule with the fence: it must stay clean.
+    WithFence,
+}
+
+/// One node-level run.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NodeCase {
+    /// Seed of everything random in the run.
+    pub seed: u64,
+    /// Committee size.
+    pub n: usize,
+    /// The variant.
+    pub variant: Variant,
+    /// The Byzantine member's behaviour (node `n − 1`), if any.
+    pub adversary: NodeAdversaryKind,
+    /// Epochs every correct node must apply.
+    pub epochs: u64,
+    /// The scripted canary, if this is one.
+    pub canary: Option<Canary>,
+}
+
+/// Committee sizes the campaign cycles through.
+pub const NODE_SIZES: [usize; 3] = [4, 5, 7];
+
+impl NodeCase {
+    /// The campaign's case for `seed`: every variant, adversary and size in turn.
+    pub fn from_seed(seed: u64) -> Self {
+        let variant = Variant::ALL[(seed % 5) as usize];
+        let a = seed / 5;
+        let adversary = NodeAdversaryKind::ALL[(a % 4) as usize];
+        let n = NODE_SIZES[((a / 4 + a) % 3) as usize];
+        NodeCase { seed, n, variant, adversary, epochs: 12, canary: None }
+    }
+
+    /// The canary case of `round` (sizes and variants in turn).
+    pub fn canary(round: u64, canary: Canary) -> Self {
+        let variant =
+            [Variant::Beat0, Variant::Beat1, Variant::Beat2, Variant::Beat3, Variant::Beat4][(round % 5) as usize];
+        let n = NODE_SIZES[((round / 5) % 3) as usize];
+        NodeCase {
+            seed: 1_000_000 + round,
+            n,
+            variant,
+            adversary: NodeAdversaryKind::None,
+            epochs: 8,
+            canary: Some(canary),
+        }
+    }
+
+    /// The command that replays this case.
+    pub fn replay_command(&self) -> String {
+        let canary = match self.canary {
+            None => String::new(),
+            Some(Canary::SkipFence) => " --canary skip-fence".into(),
+            Some(Canary::WithFence) => " --canary with-fence".into(),
+        };
+        format!(
+            "beat-sim node --seed {} --n {} --variant {} --adversary {}{canary}",
+            self.seed,
+            self.n,
+            self.variant,
+            self.adversary.name()
+        )
+    }
+}
+
+/// What a run did and found.
+#[derive(Clone, Debug, Default)]
+pub struct NodeReport {
+    /// The case (`None` only in `Default`).
+    pub case: Option<NodeCase>,
+    /// Epochs the slowest correct node applied.
+    pub epochs: u64,
+    /// Restarts (all kinds).
+    pub restarts: u64,
+    /// Restarts from a stale copy of the store or a wiped one.
+    pub stale_restarts: u64,
+    /// Of those, from a wiped store.
+    pub wipes: u64,
+    /// Epochs correct nodes took by catch-up.
+    pub catchups: u64,
+    /// Lag episodes (a member partitioned until far behind, then healed).
+    pub lags: u64,
+    /// Equivocations seen (with the evidence).
+    pub equivocations: Vec<String>,
+    /// Other safety violations.
+    pub violations: Vec<String>,
+    /// Why the run was not live, if it was not.
+    pub liveness: Option<String>,
+    /// Frames the Byzantine member made up or rewrote.
+    pub injected: u64,
+    /// Frames correct cores dropped before their WAL.
+    pub dropped: u64,
+    /// Faults correct cores recorded against peers.
+    pub faults: u64,
+    /// Frames delivered.
+    pub deliveries: u64,
+    /// Trace digest (determinism).
+    pub trace: Digest,
+}
+
+impl NodeReport {
+    /// Safe and live.
+    pub fn ok(&self) -> bool {
+        self.equivocations.is_empty() && self.violations.is_empty() && self.liveness.is_none()
+    }
+}
+
+/// Where in the execution of a [`Ready`] a node dies.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum KillPoint {
+    AfterAppend,
+    AfterSend,
+    AfterCommit,
+    MidCheckpoint,
+    BeforeTruncate,
+}
+
+const KILL_POINTS: [KillPoint; 5] = [
+    KillPoint::AfterAppend,
+    KillPoint::AfterSend,
+    KillPoint::AfterCommit,
+    KillPoint::MidCheckpoint,
+    KillPoint::BeforeTruncate,
+];
+
+/// What a killed node restarts from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Restart {
+    Store,
+    Stale,
+    Wiped,
+}
+
+/// The application: the digests of the batches it applied, in order.
+#[derive(Debug, Default, Clone)]
+struct App {
+    applied: Vec<Digest>,
+}
+
+impl App {
+    fn snapshot(&self) -> Vec<u8> {
+        codec::encode(&self.applied.iter().map(|d| serde_bytes::ByteBuf::from(d.to_vec())).collect::<Vec<_>>())
+    }
+
+    fn restore(bytes: &[u8]) -> Self {
+        let list: Vec<serde_bytes::ByteBuf> = codec::decode(bytes, codec::MAX_FRAME_BYTES).unwrap_or_default();
+        App {
+            applied: list
+                .into_iter()
+                .map(|b| {
+                    let mut d = [0u8; 32];
+                    d.copy_from_slice(&b[..32]);
+                    d
+                })
+                .collect(),
+        }
+    }
+}
+
+struct SimNode {
+    core: Option<NodeCore>,
+    store: Arc<MemStore>,
+    app: App,
+    /// Message ids seen per sender (the switch's de-duplication; lost on restart).
+    seen: HashSet<(NodeId, u64)>,
+    backup: Option<MemStore>,
+    down_until: Option<u64>,
+    restart: Restart,
+    kill: Option<KillPoint>,
+    caught_base: u64,
+}
+
+#[derive(Clone, Debug)]
+struct Frame {
+    from: NodeId,
+    to: NodeId,
+    id: u64,
+    bytes: Arc<Vec<u8>>,
+}
+
+/// The simulation.
+pub struct NodeSim {
+    case: NodeCase,
+    params: Params,
+    session: SessionId,
+    keys: Vec<beat::NodeKeys>,
+    config: CoreConfig,
+    nodes: Vec<SimNode>,
+    byzantine: Option<(NodeId, Box<dyn NodeAdversary>)>,
+    rng: ChaCha20Rng,
+    adv_rng: ChaCha20Rng,
+    net: Vec<Frame>,
+    /// Frames for a down node (its peers' link queues keep them).
+    held: Vec<Vec<Frame>>,
+    /// Frames to or from the partitioned node.
+    parked: Vec<Frame>,
+    partitioned: Option<(NodeId, u64)>,
+    partitioned_at: u64,
+    now: u64,
+    next_byz_id: u64,
+    canonical: Vec<Digest>,
+    allowed: HashSet<Digest>,
+    slots: BTreeMap<(NodeId, String), (Digest, NodeId)>,
+    clients: Option<Vec<Client>>,
+    tx_counter: u64,
+    report: NodeReport,
+    trace: sha2::Sha256,
+    kills_left: u32,
+    lag_left: u32,
+}
+
+impl std::fmt::Debug for NodeSim {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NodeSim").field("case", &self.case).field("now", &self.now).finish_non_exhaustive()
+    }
+}
+
+fn digest(tag: &str, bytes: &[u8]) -> Digest {
+    tagged_hash(tag, &[bytes])
+}
+
+impl NodeSim {
+    /// Set up a run.
+    pub fn new(case: NodeCase) -> Self {
+        let params = Params::new(case.n).expect("simulated committees have n ≥ 4");
+        let mut master = ChaCha20Rng::seed_from_u64(case.seed ^ 0x4E0D_E51D);
+        let base = SessionId::from_name(&format!("node-sim-{}", case.seed));
+        let settings = beat::Settings {
+            variant: case.variant,
+            batch_size: 2 * case.n,
+            max_tx_size: 2048,
+            max_proposal_bytes: 64 << 10,
+            dedup_epochs: 8,
+        };
+        let keys = beat::deal(params, base, settings.clone(), &mut master);
+        let session = keys[0].public.session;
+        let mut config = CoreConfig::for_settings(&settings, case.n);
+        config.snapshot_every = 3;
+        config.retain_committed_epochs = 48;
+        config.catch_up_lag = 3;
+        config.stall_ms = 300;
+        config.fetch_interval_ms = 100;
+        config.rejoin_timeout_ms = 400;
+        config.rejoin_retry_ms = 150;
+        let byzantine = case.adversary.build().map(|a| (case.n - 1, a));
+        let clients =
+            case.variant.client_encrypted().then(|| (0..4).map(|c| Client::new(keys[0].public.clone(), c)).collect());
+        let rng = ChaCha20Rng::from_rng(&mut master).expect("infallible");
+        let adv_rng = ChaCha20Rng::from_rng(&mut master).expect("infallible");
+        let nodes = (0..case.n)
+            .map(|_| SimNode {
+                core: None,
+                store: Arc::new(MemStore::new()),
+                app: App::default(),
+                seen: HashSet::new(),
+                backup: None,
+                down_until: None,
+                restart: Restart::Store,
+                kill: None,
+                caught_base: 0,
+            })
+            .collect();
+        let (kills_left, lag_left) = if case.canary.is_some() { (0, 0) } else { (3, 1) };
+        let mut sim = NodeSim {
+            params,
+            session,
+            keys,
+            config,
+            nodes,
+            byzantine,
+            rng,
+            adv_rng,
+            net: Vec::new(),
+            held: vec![Vec::new(); case.n],
+            parked: Vec::new(),
+            partitioned: None,
+            partitioned_at: 0,
+            now: 0,
+            next_byz_id: 1 << 62,
+            canonical: Vec::new(),
+            allowed: HashSet::new(),
+            slots: BTreeMap::new(),
+            clients,
+            tx_counter: 0,
+            report: NodeReport { case: Some(case.clone()), ..NodeReport::default() },
+            trace: <sha2::Sha256 as sha2::Digest>::new(),
+            kills_left,
+            lag_left,
+            case,
+        };
+        for i in 0..sim.case.n {
+            sim.start_node(i, false);
+        }
+        sim
+    }
+
+    fn is_correct(&self, i: NodeId) -> bool {
+        self.byzantine.as_ref().is_none_or(|(b, _)| *b != i)
+    }
+
+    fn violate(&mut self, what: &str, detail: String) {
+        if self.report.violations.len() < 20 {
+            self.report.violations.push(format!("{what}: {detail}"));
+        }
+    }
+
+    /// (Re)start node `i` from its store, exactly as the shell does.
+    fn start_node(&mut self, i: NodeId, skip_fence: bool) {
+        let mut config = self.config.clone();
+        config.unsafe_skip_rejoin_fence = skip_fence;
+        let store = self.nodes[i].store.clone();
+        let mut seed_rng = ChaCha20Rng::from_rng(&mut self.rng).expect("infallible");
+        let recovered = match persist::recover(&*store, || {
+            let mut s = [0u8; 32];
+            seed_rng.fill(&mut s);
+            s
+        }) {
+            Ok(r) => r,
+            Err(e) => return self.violate("recovery", format!("node {i}: {e}")),
+        };
+        let app = recovered.snapshot.as_ref().map(|(_, b)| App::restore(b)).unwrap_or_default();
+        let incarnation = self.rng.gen();
+        let mut core = NodeCore::new(self.keys[i].clone(), config, recovered.seed, incarnation, &recovered.recovery);
+        self.nodes[i].app = app;
+        let mut next = 0;
+        loop {
+            match persist::replay_page(&mut core, &*store, &mut next) {
+                Ok(Some(ready)) => {
+                    for (b, bytes) in &ready.commit {
+                        let _ = persist::commit(&*store, b, bytes);
+                        self.apply(i, b);
+                    }
+                }
+                Ok(None) => break,
+                Err(e) => return self.violate("recovery", format!("node {i}: replay: {e}")),
+            }
+        }
+        self.nodes[i].caught_base = core.caught_up_epochs();
+        let ready = core.start(self.now);
+        self.nodes[i].core = Some(core);
+        self.nodes[i].seen.clear();
+        self.nodes[i].down_until = None;
+        self.execute(i, ready);
+        // Links to and from it come back: peers resend their frames of open epochs; what the
+        // peers' link queues kept for it arrives.
+        for p in 0..self.case.n {
+            if p != i {
+                if let Some(core) = self.nodes[p].core.as_mut() {
+                    let r = core.link_up(i, 0);
+                    self.execute(p, r);
+                }
+            }
+        }
+        let kept = std::mem::take(&mut self.held[i]);
+        self.net.extend(kept);
+    }
+
+    fn kill(&mut self, i: NodeId) {
+        let node = &mut self.nodes[i];
+        if let Some(core) = node.core.take() {
+            self.report.catchups += core.caught_up_epochs() - node.caught_base;
+        }
+        node.kill = None;
+        node.down_until = Some(self.now + self.rng.gen_range(20..600));
+    }
+
+    /// Correct nodes that cannot send for their current epoch (rejoining, or behind their
+    /// fence): until the committee passes the fence, an amnesic node counts against `f`.
+    fn fenced(&self, except: NodeId) -> usize {
+        (0..self.case.n)
+            .filter(|j| *j != except && self.is_correct(*j))
+            .filter(|j| {
+                self.nodes[*j].core.as_ref().is_some_and(|c| match c.rejoin_status() {
+                    RejoinStatus::Asking { .. } => true,
+                    RejoinStatus::Done { fence } => fence > c.epoch(),
+                })
+            })
+            .count()
+    }
+
+    fn restart(&mut self, i: NodeId) {
+        // A stale or wiped restart only while every other correct node is up and connected,
+        // and while the Byzantine member and the fenced nodes leave room in `f` for this one.
+        let others_ok = (0..self.case.n)
+            .all(|j| j == i || !self.is_correct(j) || (self.nodes[j].core.is_some() && self.partitioned.is_none()));
+        let faulty = usize::from(self.byzantine.is_some()) + self.fenced(i);
+        let kind = if others_ok && faulty < self.params.f { self.nodes[i].restart } else { Restart::Store };
+        match kind {
+            Restart::Store => {}
+            Restart::Stale => {
+                if let Some(b) = self.nodes[i].backup.take() {
+                    self.nodes[i].store = Arc::new(b);
+                    self.report.stale_restarts += 1;
+                }
+            }
+            Restart::Wiped => {
+                self.nodes[i].store = Arc::new(MemStore::new());
+                self.report.stale_restarts += 1;
+                self.report.wipes += 1;
+            }
+        }
+        self.report.restarts += 1;
+        self.start_node(i, false);
+    }
+
+    /// Carry out `ready` for node `i`, dying at its kill point if one is armed.
+    fn execute(&mut self, i: NodeId, ready: Ready) {
+        let correct = self.is_correct(i);
+        if let Some(why) = &ready.failed {
+            self.violate("core-failed", format!("node {i}: {why}"));
+            return self.kill(i);
+        }
+        let kill = if ready.append.is_empty() { None } else { self.nodes[i].kill.take() };
+        let store = self.nodes[i].store.clone();
+        if let Err(e) = persist::append(&*store, &ready) {
+            self.violate("store", format!("node {i}: {e}"));
+        }
+        if kill == Some(KillPoint::AfterAppend) {
+            return self.kill(i);
+        }
+        for o in &ready.send {
+            self.emit(i, o.to, o.id, o.frame.clone());
+        }
+        if kill == Some(KillPoint::AfterSend) {
+            return self.kill(i);
+        }
+        let split = ready.checkpoint.as_ref().map_or(ready.commit.len(), |cp| cp.at_commit.min(ready.commit.len()));
+        for (b, bytes) in &ready.commit[..split] {
+            let _ = persist::commit(&*store, b, bytes);
+            self.apply(i, b);
+        }
+        if kill == Some(KillPoint::AfterCommit) {
+            return self.kill(i);
+        }
+        if let Some(cp) = &ready.checkpoint {
+            if kill == Some(KillPoint::MidCheckpoint) {
+                let _ = store.put_meta(&cp.key, &cp.bytes);
+                return self.kill(i);
+            }
+            let snap = self.nodes[i].app.snapshot();
+            if let Err(e) = persist::checkpoint(&*store, cp, &snap) {
+                self.violate("store", format!("node {i}: {e}"));
+            }
+        }
+        for (b, bytes) in &ready.commit[split..] {
+            let _ = persist::commit(&*store, b, bytes);
+            self.apply(i, b);
+        }
+        if kill == Some(KillPoint::BeforeTruncate) {
+            return self.kill(i);
+        }
+        if let Some(seq) = ready.truncate_before {
+            let _ = persist::truncate(&*store, seq);
+        }
+        for req in &ready.serve {
+            self.serve(i, req.to, req.from, req.count);
+        }
+        if correct {
+            self.report.faults += ready.faults.len() as u64;
+            self.report.dropped += ready.drops.len() as u64;
+        }
+    }
+
+    fn serve(&mut self, i: NodeId, to: NodeId, from: u64, count: u32) {
+        let store = self.nodes[i].store.clone();
+        let committed = |e: u64| store.get_committed(e).ok().flatten();
+        let frames: Vec<(NodeId, Vec<u8>)> = match self.byzantine.as_mut() {
+            Some((b, adv)) if *b == i => {
+                let epoch = self.nodes[i].core.as_ref().map_or(0, |c| c.epoch());
+                let mut ctx = NodeCtx {
+                    session: self.session,
+                    me: i,
+                    n: self.case.n,
+                    epoch,
+                    max_frame: self.config.limits.max_frame_bytes,
+                    rng: &mut self.adv_rng,
+                    injected: &mut self.report.injected,
+                };
+                adv.serve(&mut ctx, to, from, count, &committed)
+            }
+            _ => (from..from + u64::from(count))
+                .map_while(|e| {
+                    committed(e).map(|b| {
+                        let w = router::Wire::Committed { epoch: e, batch: b.into() };
+                        (to, router::encode(self.session, w))
+                    })
+                })
+                .collect(),
+        };
+        for (to, bytes) in frames {
+            let id = self.next_byz_id;
+            self.next_byz_id += 1;
+            self.push(Frame { from: i, to, id, bytes: Arc::new(bytes) });
+        }
+    }
+
+    /// A frame leaves node `i` (through the adversary if `i` is Byzantine).
+    fn emit(&mut self, i: NodeId, to: NodeId, id: u64, bytes: Arc<Vec<u8>>) {
+        match self.byzantine.as_mut() {
+            Some((b, adv)) if *b == i => {
+                let epoch = self.nodes[i].core.as_ref().map_or(0, |c| c.epoch());
+                let mut ctx = NodeCtx {
+                    session: self.session,
+                    me: i,
+                    n: self.case.n,
+                    epoch,
+                    max_frame: self.config.limits.max_frame_bytes,
+                    rng: &mut self.adv_rng,
+                    injected: &mut self.report.injected,
+                };
+                let out = adv.outgoing(&mut ctx, to, bytes.to_vec());
+                for (to, bytes) in out {
+                    let id = self.next_byz_id;
+                    self.next_byz_id += 1;
+                    self.push(Frame { from: i, to, id, bytes: Arc::new(bytes) });
+                }
+            }
+            _ => self.push(Frame { from: i, to, id, bytes }),
+        }
+    }
+
+    fn push(&mut self, f: Frame) {
+        if f.to < self.case.n && f.to != f.from {
+            self.net.push(f);
+        }
+    }
+
+    /// A correct node's application applies a batch.
+    fn apply(&mut self, i: NodeId, b: &Batch) {
+        let d = digest("sim/node/batch", &codec::encode(b));
+        let position = self.nodes[i].app.applied.len() as u64;
+        self.nodes[i].app.applied.push(d);
+        if !self.is_correct(i) {
+            return;
+        }
+        if b.epoch != position {
+            self.violate("exactly-once", format!("node {i} applied epoch {} as its batch {position}", b.epoch));
+        }
+        match self.canonical.get(b.epoch as usize) {
+            Some(c) if *c != d => {
+                self.violate("one-log", format!("node {i} applied another batch for epoch {}", b.epoch))
+            }
+            Some(_) => {}
+            None if b.epoch as usize == self.canonical.len() => {
+                for tx in &b.transactions {
+                    if !self.allowed.contains(&digest("sim/node/tx", tx)) {
+                        self.violate(
+                            "no-invented-tx",
+                            format!("node {i} epoch {}: a transaction nobody submitted", b.epoch),
+                        );
+                    }
+                }
+                self.canonical.push(d);
+            }
+            None => self.violate("one-log", format!("node {i} applied epoch {} ahead of the log", b.epoch)),
+        }
+    }
+
+    /// Deliver one frame.
+    fn deliver(&mut self, f: Frame) {
+        let j = f.to;
+        if self.nodes[j].core.is_none() {
+            return self.held[j].push(f);
+        }
+        if let Some((p, _)) = self.partitioned {
+            if f.from == p || f.to == p {
+                return self.parked.push(f);
+            }
+        }
+        if !self.nodes[j].seen.insert((f.from, f.id)) {
+            return;
+        }
+        self.report.deliveries += 1;
+        sha2::Digest::update(&mut self.trace, [f.from as u8, j as u8]);
+        sha2::Digest::update(&mut self.trace, &f.bytes[..f.bytes.len().min(64)]);
+        let consensus = match router::route(&f.bytes, &self.session) {
+            Ok(Route::Consensus { message, .. }) => Some(message),
+            _ => None,
+        };
+        let Some(core) = self.nodes[j].core.as_mut() else { return };
+        let ready = core.frames(vec![(f.from, f.bytes.to_vec())], Vec::new());
+        let accepted = !ready.drops.iter().any(|d| d.peer == f.from && d.reason != DropReason::Fenced);
+        if let (true, Some(m)) = (accepted, consensus) {
+            if self.is_correct(j) && self.is_correct(f.from) {
+                self.record(f.from, j, &m);
+            }
+        }
+        self.execute(j, ready);
+    }
+
+    /// A correct node accepted `m` from correct `from`: one message per slot.
+    fn record(&mut self, from: NodeId, to: NodeId, m: &Message) {
+        let Some(s) = slot(m, to) else { return };
+        let d = crate::node::audit::message_digest(m);
+        match self.slots.get(&(from, s.clone())) {
+            Some((prev, first)) if *prev != d => {
+                if self.report.equivocations.len() < 20 {
+                    self.report.equivocations.push(format!(
+                        "node {from} sent two messages for slot {s}: one accepted by node {first}, another by node {to}"
+                    ));
+                }
+            }
+            Some(_) => {}
+            None => {
+                self.slots.insert((from, s), (d, to));
+            }
+        }
+    }
+
+    fn submit(&mut self, count: usize) {
+        for _ in 0..count {
+            let live: Vec<NodeId> = (0..self.case.n).filter(|i| self.nodes[*i].core.is_some()).collect();
+            if live.is_empty() {
+                return;
+            }
+            let to = live[self.rng.gen_range(0..live.len())];
+            self.submit_to(to);
+        }
+    }
+
+    fn submit_to(&mut self, to: NodeId) {
+        self.tx_counter += 1;
+        let plain = format!("tx-{}-{}", self.case.seed, self.tx_counter).into_bytes();
+        self.allowed.insert(digest("sim/node/tx", &plain));
+        let tx = match &mut self.clients {
+            Some(clients) => {
+                let c = (self.tx_counter % clients.len() as u64) as usize;
+                clients[c].encrypt(&plain, &mut self.rng)
+            }
+            None => plain,
+        };
+        if let Some(core) = self.nodes[to].core.as_mut() {
+            let ready = core.submit(vec![tx]);
+            self.execute(to, ready);
+        }
+    }
+
+    fn tick(&mut self) {
+        for i in 0..self.case.n {
+            let Some(core) = self.nodes[i].core.as_mut() else { continue };
+            let ready = core.tick(self.now);
+            self.execute(i, ready);
+            let epoch = self.nodes[i].core.as_ref().map(|c| c.epoch());
+            if let (Some((b, adv)), Some(epoch)) = (self.byzantine.as_mut(), epoch) {
+                if *b == i {
+                    let mut ctx = NodeCtx {
+                        session: self.session,
+                        me: i,
+                        n: self.case.n,
+                        epoch,
+                        max_frame: self.config.limits.max_frame_bytes,
+                        rng: &mut self.adv_rng,
+                        injected: &mut self.report.injected,
+                    };
+                    for (to, bytes) in adv.tick(&mut ctx) {
+                        let id = self.next_byz_id;
+                        self.next_byz_id += 1;
+                        self.push(Frame { from: i, to, id, bytes: Arc::new(bytes) });
+                    }
+                }
+            }
+        }
+    }
+
+    /// Faults: arm kills, take stale copies, start and end a lag.
+    fn faults(&mut self) {
+        let n = self.case.n;
+        let progress = self.min_applied();
+        if progress >= self.case.epochs.saturating_sub(3) {
+            return; // quiet at the end: liveness is judged on a settled committee
+        }
+        // A stale copy of a random correct node's store.
+        if self.rng.gen_ratio(1, 400) {
+            let i = self.rng.gen_range(0..n);
+            if self.is_correct(i) {
+                if let Ok(copy) = self.nodes[i].store.copy() {
+                    self.nodes[i].backup = Some(copy);
+                }
+            }
+        }
+        // Liveness is promised with at most `f` faulty members: the Byzantine one, and any
+        // correct node that is down, cut off, or fenced out of its epoch counts.
+        let down = (0..n).filter(|i| self.nodes[*i].core.is_none()).count();
+        let faulty = usize::from(self.byzantine.is_some())
+            + down
+            + usize::from(self.partitioned.is_some())
+            + self.fenced(usize::MAX);
+        let room = faulty < self.params.f;
+        // A crash with a restart from the store is brief (the node comes back with its log and
+        // nothing fenced): one at a time, even with no room left in `f` (liveness resumes on
+        // restart); a stale restart needs room ([`NodeSim::restart`] checks).
+        if self.kills_left > 0 && down == 0 && self.rng.gen_ratio(1, 600) {
+            let i = self.rng.gen_range(0..n);
+            if self.is_correct(i) && self.nodes[i].kill.is_none() {
+                self.kills_left -= 1;
+                self.nodes[i].kill = Some(KILL_POINTS[self.rng.gen_range(0..KILL_POINTS.len())]);
+                self.nodes[i].restart = match self.rng.gen_range(0..10) {
+                    0..=3 => Restart::Store,
+                    4..=7 => Restart::Stale,
+                    _ => Restart::Wiped,
+                };
+            }
+        }
+        if self.lag_left > 0 && room && self.rng.gen_ratio(1, 2000) {
+            let i = self.rng.gen_range(0..n);
+            if self.is_correct(i) && self.nodes[i].kill.is_none() {
+                self.lag_left -= 1;
+                self.report.lags += 1;
+                let now = self.nodes.iter().filter_map(|x| x.core.as_ref().map(|c| c.epoch())).max().unwrap_or(0);
+                self.partitioned = Some((i, now));
+                self.partitioned_at = self.now;
+            }
+        }
+        // Heal the lag once the others are well ahead (beyond the window: catch-up needed).
+        if let Some((p, at)) = self.partitioned {
+            let others = (0..n)
+                .filter(|j| *j != p && self.is_correct(*j))
+                .filter_map(|j| self.nodes[j].core.as_ref().map(|c| c.epoch()))
+                .min()
+                .unwrap_or(0);
+            let window = self.config.beat.max_future_epochs + self.config.limits.future_epochs;
+            if others > at + window.min(6) + 2
+                || others + 4 >= self.case.epochs
+                || self.now > self.partitioned_at + 6000
+            {
+                self.partitioned = None;
+                let parked = std::mem::take(&mut self.parked);
+                self.net.extend(parked);
+            }
+        }
+    }
+
+    fn min_applied(&self) -> u64 {
+        (0..self.case.n)
+            .filter(|i| self.is_correct(*i))
+            .map(|i| self.nodes[i].app.applied.len() as u64)
+            .min()
+            .unwrap_or(0)
+    }
+
+    fn step_network(&mut self) {
+        if self.net.is_empty() {
+            return;
+        }
+        let k = self.rng.gen_range(0..self.net.len());
+        let f = self.net.swap_remove(k);
+        self.deliver(f);
+    }
+
+    fn restarts_due(&mut self) {
+        for i in 0..self.case.n {
+            if self.nodes[i].down_until.is_some_and(|t| t <= self.now) {
+                self.restart(i);
+            }
+        }
+    }
+
+    fn finish(&mut self) {
+        for i in 0..self.case.n {
+            if let Some(core) = &self.nodes[i].core {
+                if self.is_correct(i) {
+                    self.report.catchups += core.caught_up_epochs() - self.nodes[i].caught_base;
+                }
+            }
+        }
+        self.report.epochs = self.min_applied();
+        self.report.trace = sha2::Digest::finalize(self.trace.clone()).into();
+    }
+
+    /// Run to the end.
+    pub fn run(mut self) -> NodeReport {
+        if let Some(c) = self.case.canary {
+            self.run_canary(c);
+        }
+        let limit = 400_000u64;
+        let mut steps = 0u64;
+        while steps < limit {
+            steps += 1;
+            self.now += 1;
+            if self.now % 20 == 0 {
+                self.tick();
+            }
+            if self.now % 15 == 0 {
+                self.submit(1);
+            }
+            self.restarts_due();
+            self.faults();
+            for _ in 0..4 {
+                self.step_network();
+            }
+            let all_up = self.nodes.iter().all(|x| x.core.is_some()) && self.partitioned.is_none();
+            if all_up && self.min_applied() >= self.case.epochs {
+                break;
+            }
+        }
+        if self.min_applied() < self.case.epochs {
+            let per: Vec<String> = (0..self.case.n)
+                .map(|i| {
+                    let c = self.nodes[i].core.as_ref();
+                    format!(
+                        "node {i}: applied {} epoch {:?} rejoin {:?}",
+                        self.nodes[i].app.applied.len(),
+                        c.map(|c| c.epoch()),
+                        c.map(|c| c.rejoin_status())
+                    )
+                })
+                .collect();
+            self.report.liveness = Some(format!(
+                "after {steps} steps the slowest correct node applied {} of {} epochs ({})",
+                self.min_applied(),
+                self.case.epochs,
+                per.join("; ")
+            ));
+        }
+        self.finish();
+        self.report
+    }
+
+    /// The canary's script (see [`Canary`]).
+    fn run_canary(&mut self, canary: Canary) {
+        let x = 0;
+        // Warm up.
+        for _ in 0..200_000 {
+            self.now += 1;
+            if self.now % 20 == 0 {
+                self.tick();
+            }
+            if self.now % 15 == 0 {
+                self.submit(1);
+            }
+            self.step_network();
+            self.step_network();
+            if self.min_applied() >= 2 {
+                break;
+            }
+        }
+        // Give x transactions, then run until it proposes.
+        for _ in 0..4 {
+            self.submit_to(x);
+        }
+        let mut proposed = None;
+        for _ in 0..100_000 {
+            self.now += 1;
+            if self.now % 20 == 0 {
+                self.tick();
+            }
+            let before = self.net.len();
+            self.step_network();
+            let epoch = self.nodes[x].core.as_ref().map_or(0, |c| c.epoch());
+            if self.net[before.min(self.net.len())..]
+                .iter()
+                .any(|f| f.from == x && is_own_val(&self.session, f, x, epoch))
+            {
+                proposed = Some(epoch);
+                break;
+            }
+        }
+        let Some(epoch) = proposed else {
+            self.report.liveness = Some("canary: node 0 never proposed".into());
+            return;
+        };
+        // Its Val frames reach the peers; then it dies and comes back without its store.
+        let (vals, rest): (Vec<Frame>, Vec<Frame>) = std::mem::take(&mut self.net)
+            .into_iter()
+            .partition(|f| f.from == x && is_own_val(&self.session, f, x, epoch));
+        self.net = rest;
+        for f in vals {
+            self.deliver(f);
+        }
+        self.nodes[x].core = None;
+        self.nodes[x].store = Arc::new(MemStore::new());
+        self.report.restarts += 1;
+        self.report.stale_restarts += 1;
+        self.report.wipes += 1;
+        self.start_node(x, canary == Canary::SkipFence);
+        for _ in 0..4 {
+            self.submit_to(x);
+        }
+        // Only x's traffic moves until it re-proposed (or settled behind its fence).
+        let mut settled_at = None;
+        for _ in 0..400_000 {
+            self.now += 1;
+            if self.now % 20 == 0 {
+                self.tick();
+            }
+            let mine: Vec<usize> =
+                (0..self.net.len()).filter(|k| self.net[*k].from == x || self.net[*k].to == x).collect();
+            if mine.is_empty() && settled_at.is_some() {
+                break;
+            }
+            if !mine.is_empty() {
+                let k = mine[self.rng.gen_range(0..mine.len())];
+                let f = self.net.swap_remove(k);
+                self.deliver(f);
+            }
+            let core = self.nodes[x].core.as_ref();
+            let reached =
+                core.is_some_and(|c| c.epoch() >= epoch && matches!(c.rejoin_status(), RejoinStatus::Done { .. }));
+            if reached && settled_at.is_none() {
+                settled_at = Some(self.now);
+            }
+            if settled_at.is_some_and(|t| self.now > t + 3000) || !self.report.equivocations.is_empty() {
+                break;
+            }
+        }
+    }
+}
+
+fn is_own_val(session: &SessionId, f: &Frame, x: NodeId, epoch: u64) -> bool {
+    match router::route(&f.bytes, session) {
+        Ok(Route::Consensus { message, .. }) => {
+            message.epoch == epoch
+                && matches!(&message.content, Content::Acs(a) if a.proposer == x
+                    && matches!(&a.content, AcsContent::Broadcast(
+                        BroadcastMessage::Rbc(RbcMessage::Val(_))
+                        | BroadcastMessage::Avid(AvidMessage::Val(_))
+                        | BroadcastMessage::AvidFp(AvidFpMessage::Val { .. }))))
+        }
+        _ => false,
+    }
+}
+
+/// The node-level campaign's tally.
+#[derive(Clone, Debug, Default)]
+pub struct NodeSummary {
+    /// Runs.
+    pub seeds: u64,
+    /// Restarts.
+    pub restarts: u64,
+    /// Stale and wiped restarts.
+    pub stale_restarts: u64,
+    /// Of those, wiped.
+    pub wipes: u64,
+    /// Epochs taken by catch-up.
+    pub catchups: u64,
+    /// Lag episodes.
+    pub lags: u64,
+    /// Equivocations in campaign runs.
+    pub equivocations: u64,
+    /// Safety violations in campaign runs.
+    pub safety_violations: u64,
+    /// Runs that were not live.
+    pub liveness_failures: u64,
+    /// Re-runs with another trace.
+    pub determinism_mismatches: u64,
+    /// Canaries (fence off) caught / run.
+    pub canary_caught: (u64, u64),
+    /// Canary controls (fence on) that stayed clean / run.
+    pub controls_clean: (u64, u64),
+    /// Frames the Byzantine members made up.
+    pub injected: u64,
+    /// Frames correct cores dropped before their WAL.
+    pub dropped: u64,
+    /// What failed, with replay commands.
+    pub failures: Vec<String>,
+}
+
+impl NodeSummary {
+    /// The summary line.
+    pub fn line(&self) -> String {
+        format!(
+            "BEAT-NODE-SIM seeds={} restarts={} stale_restarts={} catchups={} equivocations={} safety_violations={} \
+             liveness_failures={}",
+            self.seeds,
+            self.restarts,
+            self.stale_restarts,
+            self.catchups,
+            self.equivocations,
+            self.safety_violations,
+            self.liveness_failures
+        )
+    }
+
+    /// The detail line.
+    pub fn detail(&self) -> String {
+        format!(
+            "wipes={} lags={} determinism_mismatches={} canary_caught={}/{} controls_clean={}/{} byzantine_frames={} \
+             frames_dropped={}",
+            self.wipes,
+            self.lags,
+            self.determinism_mismatches,
+            self.canary_caught.0,
+            self.canary_caught.1,
+            self.controls_clean.0,
+            self.controls_clean.1,
+            self.injected,
+            self.dropped
+        )
+    }
+
+    /// Everything held.
+    pub fn passed(&self) -> bool {
+        self.equivocations == 0
+            && self.safety_violations == 0
+            && self.liveness_failures == 0
+            && self.determinism_mismatches == 0
+            && self.canary_caught.0 == self.canary_caught.1
+            && self.controls_clean.0 == self.controls_clean.1
+    }
+
+    fn add(&mut self, r: &NodeReport, mismatch: bool) {
+        let case = r.case.as_ref().expect("campaign reports carry their case");
+        match case.canary {
+            Some(Canary::SkipFence) => {
+                self.canary_caught.1 += 1;
+                if r.equivocations.is_empty() {
+                    self.failures.push(format!("canary not caught: {}", case.replay_command()));
+                } else {
+                    self.canary_caught.0 += 1;
+                }
+                return;
+            }
+            Some(Canary::WithFence) => {
+                self.controls_clean.1 += 1;
+                if r.ok() {
+                    self.controls_clean.0 += 1;
+                } else {
+                    self.failures.push(format!("fenced canary control failed: {}", case.replay_command()));
+                }
+                return;
+            }
+            None => {}
+        }
+        self.seeds += 1;
+        self.restarts += r.restarts;
+        self.stale_restarts += r.stale_restarts;
+        self.wipes += r.wipes;
+        self.catchups += r.catchups;
+        self.lags += r.lags;
+        self.injected += r.injected;
+        self.dropped += r.dropped;
+        self.equivocations += r.equivocations.len() as u64;
+        self.safety_violations += r.violations.len() as u64;
+        if r.liveness.is_some() {
+            self.liveness_failures += 1;
+        }
+        if mismatch {
+            self.determinism_mismatches += 1;
+            self.failures.push(format!("nondeterministic: {}", case.replay_command()));
+        }
+        if !r.ok() {
+            self.failures.push(format!("failed: {}", case.replay_command()));
+        }
+    }
+}
+
+/// The node-level campaign: `seeds` cases ([`NodeCase::from_seed`]), every `determinism_every`-th
+/// re-run and compared, and `canaries` rounds of the canary and its fenced control, on `jobs`
+/// threads. `progress` sees every report in order.
+pub fn campaign(
+    seeds: std::ops::Range<u64>,
+    determinism_every: u64,
+    canaries: u64,
+    jobs: usize,
+    mut progress: impl FnMut(&NodeReport),
+) -> NodeSummary {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::mpsc;
+    let mut work: Vec<(NodeCase, bool)> =
+        seeds.map(|s| (NodeCase::from_seed(s), determinism_every > 0 && s % determinism_every == 0)).collect();
+    for r in 0..canaries {
+        work.push((NodeCase::canary(r, Canary::SkipFence), false));
+        work.push((NodeCase::canary(r, Canary::WithFence), false));
+    }
+    let work = Arc::new(work);
+    let next = Arc::new(AtomicUsize::new(0));
+    let (tx, rx) = mpsc::channel::<(usize, NodeReport, bool)>();
+    let handles: Vec<_> = (0..jobs.max(1))
+        .map(|_| {
+            let (work, next, tx) = (work.clone(), next.clone(), tx.clone());
+            std::thread::spawn(move || loop {
+                let i = next.fetch_add(1, Ordering::SeqCst);
+                let Some((case, rerun)) = work.get(i).cloned() else { return };
+                let report = NodeSim::new(case.clone()).run();
+                let mismatch = rerun && NodeSim::new(case).run().trace != report.trace;
+                if tx.send((i, report, mismatch)).is_err() {
+                    return;
+                }
+            })
+        })
+        .collect();
+    drop(tx);
+    let mut summary = NodeSummary::default();
+    let mut pending = BTreeMap::new();
+    let mut expect = 0;
+    for (i, report, mismatch) in rx {
+        pending.insert(i, (report, mismatch));
+        while let Some((report, mismatch)) = pending.remove(&expect) {
+            summary.add(&report, mismatch);
+            progress(&report);
+            expect += 1;
+        }
+    }
+    for h in handles {
+        if let Err(e) = h.join() {
+            std::panic::resume_unwind(e);
+        }
+    }
+    summary
+}
