@@ -16,7 +16,10 @@
 #      canaries of every size; on both cores; prints the BEAT-SIM line,
 #   6. the node-level simulation campaign: whole nodes with their stores under kills at every step
 #      of their output, stale and wiped restarts, lag and catch-up, and a Byzantine member against
-#      the runtime; equivocation checked at every step; the rejoin-fence canary; BEAT-NODE-SIM line.
+#      the runtime; equivocation checked at every step; the rejoin-fence canary; BEAT-NODE-SIM line,
+#   7. every fuzz target (fuzz/, cargo-fuzz + libFuzzer + AddressSanitizer on the stable
+#      toolchain) for FUZZ_SECONDS (60) each, two at a time, from the checked-in corpora, and the
+#      fuzz crate's own replay tests; fails on any crash; BEAT-FUZZ line.
 #
 # Needs the Rust toolchain, crates.io, and (installed here from Debian when missing) tor,
 # nftables, iproute2 and python3 for the network tests, which run as root (network namespaces).
@@ -112,4 +115,8 @@ cargo run --release -p beat-core --bin beat-sim -- campaign --seeds "$SIM_SEEDS"
 
 step "node-level simulation campaign ($NODE_SIM_SEEDS seeds, 10 canary rounds, 2 threads)"
 cargo run --release -p beat-core --bin beat-sim -- node-campaign --seeds "$NODE_SIM_SEEDS" --canaries 10 --jobs 2
+
+step "fuzz: every target for ${FUZZ_SECONDS:-60} s (AddressSanitizer), and the fuzz crate's replay tests"
+cargo test --release --manifest-path fuzz/Cargo.toml
+FUZZ_SECONDS="${FUZZ_SECONDS:-60}" bash scripts/fuzz.sh
 step "done"

@@ -354,7 +354,11 @@ impl<A: ConsensusApp> Shell<A> {
                 match store.get_committed(e) {
                     Ok(Some(batch)) => {
                         let frame = router::encode(session, Wire::Committed { epoch: e, batch: batch.into() });
-                        net.send(to, NO_EPOCH, Arc::new(frame));
+                        // A peer that does not read its answers gets no more store reads: stop
+                        // at the first answer none of its links has room for.
+                        if !net.send_queued(to, NO_EPOCH, Arc::new(frame)).1 {
+                            break;
+                        }
                     }
                     _ => break,
                 }

@@ -252,10 +252,19 @@ fn wiped_node_catches_up_over_100_epochs() {
         cfgs.iter().take(3).map(|c| Some(BeatNode::start(c.clone(), KvApp::default(), None).unwrap())).collect();
     nodes.push(None);
     let mut i = 0u64;
+    // Offer load only while the submitter's queue is short: a backlog of hundreds of queued
+    // transactions would keep the cluster running epochs long after the test stops submitting,
+    // and the final comparison needs it to go quiet.
+    let offer = |nodes: &[Option<BeatNode<KvApp>>], i: u64| {
+        let n = nodes[(i % 3) as usize].as_ref().unwrap();
+        if n.status().submit_queue < 8 {
+            let _ = n.submit(format!("set c{i} {i}").into_bytes());
+        }
+    };
     let ok = wait_until(Duration::from_secs(120), || {
         for _ in 0..4 {
             i += 1;
-            let _ = nodes[(i % 3) as usize].as_ref().unwrap().submit(format!("set c{i} {i}").into_bytes());
+            offer(&nodes, i);
         }
         nodes[0].as_ref().unwrap().status().epoch >= 110
     });
@@ -266,18 +275,26 @@ fn wiped_node_catches_up_over_100_epochs() {
     nodes[3] = Some(BeatNode::start(c3, KvApp::default(), None).unwrap());
     let target = nodes[0].as_ref().unwrap().status().epoch;
     let caught = wait_until(Duration::from_secs(120), || {
-        let _ = nodes[(i % 3) as usize].as_ref().unwrap().submit(format!("set c{i} {i}").into_bytes());
+        offer(&nodes, i);
         i += 1;
         nodes[3].as_ref().unwrap().status().epoch >= target + 2
     });
     let s3 = nodes[3].as_ref().unwrap().status();
     assert!(caught, "node 3 did not catch up: {s3:?}, others at {target}");
     assert!(s3.caught_up_epochs >= 100, "only {} epochs by catch-up", s3.caught_up_epochs);
-    // Its state equals the others' at the same epoch.
-    assert!(wait_until(Duration::from_secs(30), || {
+    // Load stops; once the queues drain the cluster goes quiet, and node 3's state equals the
+    // others' at the same epoch.
+    let quiet = wait_until(Duration::from_secs(60), || {
+        let idle = nodes.iter().flatten().all(|n| {
+            let s = n.status();
+            s.submit_queue == 0 && s.buffered == 0
+        });
         let s: Vec<(u64, u64)> = nodes.iter().flatten().map(applied).collect();
-        s.windows(2).all(|w| w[0] == w[1])
-    }));
+        idle && s.windows(2).all(|w| w[0] == w[1])
+    });
+    let s: Vec<(u64, u64)> = nodes.iter().flatten().map(applied).collect();
+    let st: Vec<_> = nodes.iter().flatten().map(|n| n.status()).collect();
+    assert!(quiet, "nodes did not settle on one state: (epochs, txs) applied = {s:?}; status: {st:#?}");
     let maps: Vec<_> = nodes.iter().flatten().map(|n| n.with_app(|a| a.map.clone()).unwrap()).collect();
     assert!(maps.windows(2).all(|w| w[0] == w[1]), "caught-up node disagrees");
 }

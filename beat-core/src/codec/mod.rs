@@ -2,8 +2,9 @@
 //!
 //! * [`encode`] writes a value; [`decode`] reads one back from a slice no longer than a given
 //!   maximum, refuses trailing bytes, and never pre-allocates from a length field (ciborium
-//!   reads byte strings in scratch-sized segments and serde caps collection pre-allocation),
-//!   so a hostile frame costs at most its own size in memory.
+//!   reads byte strings in scratch-sized segments and serde caps collection pre-allocation at
+//!   1 MiB), so a hostile frame costs at most a small multiple of its own size plus 1 MiB per
+//!   nesting level, transiently (the fuzz targets assert `64·N + 8 MiB`).
 //! * [`Envelope`] is what travels between nodes: protocol version, session and the message.
 //!   Golden vectors in the tests freeze its encoding.
 

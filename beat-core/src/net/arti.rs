@@ -443,11 +443,12 @@ async fn answer(req: StreamRequest, port: u16, tx: mpsc::Sender<io::Result<BoxSt
         let _ = req.reject(End::new_with_reason(EndReason::DONE)).await;
         return;
     }
-    let r = match req.accept(Connected::new_empty()).await {
-        Ok(data) => Ok(bridge(data)),
-        Err(e) => Err(io::Error::other(format!("tor: accept an onion stream: {}", chain(&e)))),
-    };
-    let _ = tx.send(r).await;
+    // A stream that fails on its own (its dialler closed it before CONNECTED) is dropped, not
+    // reported: `accept` errors mean a broken service, and a stranger must not be able to make
+    // the transport reopen (see `net::resilient`).
+    if let Ok(data) = req.accept(Connected::new_empty()).await {
+        let _ = tx.send(Ok(bridge(data))).await;
+    }
 }
 
 /// A local pipe standing for `data`; a task forwards both ways (see the module doc).

@@ -43,7 +43,22 @@ impl Clearnet {
 pub(crate) async fn accept_tcp(listener: &TcpListener) -> io::Result<Accepted> {
     let (stream, addr) = listener.accept().await?;
     let _ = stream.set_nodelay(true);
-    Ok((Box::new(stream), addr.ip().to_string()))
+    Ok((Box::new(stream), source_of(addr.ip())))
+}
+
+/// The handshake source an address counts as: an IPv4 address, or an IPv6 address's /64 (one
+/// host's usual allocation: a stranger with a /64 is one source, not 2^64).
+pub(crate) fn source_of(ip: std::net::IpAddr) -> String {
+    match ip {
+        std::net::IpAddr::V4(v4) => v4.to_string(),
+        std::net::IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => v4.to_string(),
+            None => {
+                let s = v6.segments();
+                format!("{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3])
+            }
+        },
+    }
 }
 
 impl Transport for Clearnet {

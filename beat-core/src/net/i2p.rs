@@ -48,7 +48,15 @@ impl Transport for I2pSam {
 
     fn accept(&self) -> BoxFuture<'_, io::Result<super::Accepted>> {
         Box::pin(async move {
-            let (s, peer) = self.session.accept_with_peer().await.map_err(io::Error::other)?;
+            // A stream that fails on its own (its dialler went away) is no sign of a broken
+            // session: wait for the next, so strangers cannot make the transport reopen.
+            let (s, peer) = loop {
+                match self.session.accept_with_peer().await {
+                    Ok(a) => break a,
+                    Err(super::sam::SamError::Incoming(_)) => continue,
+                    Err(e) => return Err(io::Error::other(e)),
+                }
+            };
             let _ = s.set_nodelay(true);
             let source = super::sam::b32_address(&peer).unwrap_or(peer);
             Ok((Box::new(s) as BoxStream, source))

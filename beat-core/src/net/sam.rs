@@ -109,6 +109,10 @@ pub enum SamError {
     /// A reply that does not follow the protocol.
     #[error("malformed SAM reply: {0}")]
     Protocol(String),
+    /// One incoming stream failed after the session accepted it (the dialler went away, or
+    /// the peer line was bad): that stream is lost, the session is fine.
+    #[error("an incoming stream failed: {0}")]
+    Incoming(Box<SamError>),
     /// The client-side deadline expired.
     #[error("timed out after {after:?} waiting for {what}")]
     TimedOut {
@@ -366,7 +370,8 @@ impl SamSession {
         })
         .await?;
         reply.expect_ok("STREAM", "STATUS")?;
-        let line = read_line(&mut stream, "the peer's destination").await?;
+        let line =
+            read_line(&mut stream, "the peer's destination").await.map_err(|e| SamError::Incoming(Box::new(e)))?;
         let peer = line.split_whitespace().next().unwrap_or("").to_string();
         if peer.starts_with("STREAM") {
             // A late error instead of a peer (e.g. the session was torn down).
@@ -377,9 +382,10 @@ impl SamSession {
         }
         match i2p_base64_decode(&peer) {
             Some(bytes) if bytes.len() >= DEST_FIXED_LEN => Ok((stream, peer)),
-            _ => {
-                Err(SamError::Protocol(format!("bad peer destination line after STREAM ACCEPT: {:?}", truncate(&line))))
-            }
+            _ => Err(SamError::Incoming(Box::new(SamError::Protocol(format!(
+                "bad peer destination line after STREAM ACCEPT: {:?}",
+                truncate(&line)
+            ))))),
         }
     }
 
@@ -1201,7 +1207,8 @@ mod tests {
             ),
             // OK, then garbage instead of a destination.
             (vec![hello_ok(), ("STREAM ACCEPT", say("STREAM STATUS RESULT=OK\nnot-a-destination\n"))], None),
-            // OK, then the socket closes (session torn down).
+            // OK, then the socket closes (the dialler went away, or the session was torn down:
+            // the next accept tells which).
             (vec![hello_ok(), ("STREAM ACCEPT", Act::SayClose("STREAM STATUS RESULT=OK\n".into()))], None),
             // Unknown session ID: emissary closes without a reply.
             (vec![hello_ok(), ("STREAM ACCEPT", Act::Close)], None),
@@ -1209,8 +1216,10 @@ mod tests {
         .await;
         assert!(matches!(session.accept().await, Err(SamError::I2pError(Some(m))) if m == "listener"));
         assert!(matches!(session.accept().await, Err(SamError::I2pError(None))));
-        assert!(matches!(session.accept().await, Err(SamError::Protocol(_))));
-        assert!(matches!(session.accept().await, Err(SamError::Closed("the peer's destination"))));
+        // One incoming stream's failure, not the session's.
+        assert!(matches!(session.accept().await, Err(SamError::Incoming(e)) if matches!(*e, SamError::Protocol(_))));
+        assert!(matches!(session.accept().await,
+            Err(SamError::Incoming(e)) if matches!(*e, SamError::Closed("the peer's destination"))));
         assert!(matches!(session.accept().await, Err(SamError::Closed(_))));
     }
 

@@ -54,6 +54,8 @@ pub const DEDUP_PER_PEER: usize = 1 << 16;
 pub const MAX_HANDSHAKES: usize = 64;
 /// Handshakes in progress at once from one source address, per transport.
 pub const HANDSHAKES_PER_SOURCE: usize = 8;
+/// How often members' DNS names are looked up again for the handshake slots.
+const MEMBER_LOOKUP_EVERY: Duration = Duration::from_secs(60);
 /// An inbound connection that carries nothing (not even pings) for this long is closed.
 pub const INBOUND_IDLE: Duration = Duration::from_secs(30);
 
@@ -276,7 +278,14 @@ impl Switch {
         for (index, setup) in transports.into_iter().enumerate() {
             let counters = Arc::new(NetCounters::default());
             let transport = setup.transport;
-            switch.tasks.push(tokio::spawn(accept_loop(index, transport.clone(), shared.clone(), counters.clone())));
+            switch.tasks.push(tokio::spawn(accept_loop(
+                index,
+                me,
+                transport.clone(),
+                setup.peers.clone(),
+                shared.clone(),
+                counters.clone(),
+            )));
             let (mut queues, mut health) = (Vec::with_capacity(n), Vec::with_capacity(n));
             for (peer, addr) in setup.peers.into_iter().enumerate() {
                 let Some(addr) = addr.filter(|a| peer != me && !a.is_empty()) else {
@@ -311,11 +320,18 @@ impl Switch {
     /// Send `frame` (of `epoch`; `u64::MAX` if it has none) to `to` on every transport that
     /// reaches it; returns the message id.
     pub fn send(&self, to: NodeId, epoch: u64, frame: Arc<Vec<u8>>) -> u64 {
+        self.send_queued(to, epoch, frame).0
+    }
+
+    /// [`Switch::send`], and whether the frame was queued on at least one transport (`false`:
+    /// every link to `to` is full, or there is none).
+    pub fn send_queued(&self, to: NodeId, epoch: u64, frame: Arc<Vec<u8>>) -> (u64, bool) {
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
+        let mut queued = false;
         for t in 0..self.queues.len() {
-            self.enqueue(t, to, QueuedFrame { id, epoch, bytes: frame.clone() });
+            queued |= self.enqueue(t, to, QueuedFrame { id, epoch, bytes: frame.clone() });
         }
-        id
+        (id, queued)
     }
 
     /// Send `frame` under message id `id` (chosen by the node core) to `to` on every transport
@@ -339,14 +355,14 @@ impl Switch {
         self.watermark.fetch_max(epoch, Ordering::Relaxed);
     }
 
-    fn enqueue(&self, t: usize, to: NodeId, frame: QueuedFrame) {
-        if let Some(Some(q)) = self.queues[t].get(to) {
-            let pushed = q.push(frame, self.watermark.load(Ordering::Relaxed));
-            self.counters[t].expired.fetch_add(pushed.evicted, Ordering::Relaxed);
-            if !pushed.queued {
-                self.counters[t].dropped.fetch_add(1, Ordering::Relaxed);
-            }
+    fn enqueue(&self, t: usize, to: NodeId, frame: QueuedFrame) -> bool {
+        let Some(Some(q)) = self.queues[t].get(to) else { return false };
+        let pushed = q.push(frame, self.watermark.load(Ordering::Relaxed));
+        self.counters[t].expired.fetch_add(pushed.evicted, Ordering::Relaxed);
+        if !pushed.queued {
+            self.counters[t].dropped.fetch_add(1, Ordering::Relaxed);
         }
+        pushed.queued
     }
 
     /// Payload bytes queued on every link, in all.
@@ -395,41 +411,61 @@ impl Switch {
 #[derive(Debug, Default)]
 pub(crate) struct Slots {
     next: u64,
-    /// Slot number → (source, cancel).
-    active: std::collections::BTreeMap<u64, (String, Option<oneshot::Sender<()>>)>,
+    /// Slot number → (source, from a member's address, cancel).
+    active: std::collections::BTreeMap<u64, (String, bool, Option<oneshot::Sender<()>>)>,
 }
 
 impl Slots {
-    /// Take a slot for a handshake from `source`, evicting (and cancelling) another when
-    /// `source` is at its share or every slot is taken. Returns the slot number, the cancel
-    /// signal for the new handshake, and whether one was evicted.
-    pub(crate) fn take(&mut self, source: &str, max: usize, per_source: usize) -> (u64, oneshot::Receiver<()>, bool) {
+    /// Take a slot for a handshake from `source` (`member`: the source is one of the cluster
+    /// file's member addresses), evicting (and cancelling) another when `source` is at its
+    /// share or every slot is taken: its own oldest first; else the oldest of the source
+    /// holding the most slots among strangers; a member may also evict another member's when
+    /// no stranger holds one, a stranger never. Returns the slot number, the cancel signal for
+    /// the new handshake, and whether one was evicted; `None` when a stranger finds every slot
+    /// held by members' handshakes (it is refused).
+    pub(crate) fn take(
+        &mut self,
+        source: &str,
+        member: bool,
+        max: usize,
+        per_source: usize,
+    ) -> Option<(u64, oneshot::Receiver<()>, bool)> {
         let max = max.max(1);
         let share = if is_shared_source(source) { max } else { per_source.clamp(1, max) };
-        let mine = self.active.values().filter(|(s, _)| s == source).count();
+        let mine = self.active.values().filter(|(s, _, _)| s == source).count();
         let victim = if mine >= share {
-            self.active.iter().find(|(_, (s, _))| s == source).map(|(k, _)| *k)
+            self.active.iter().find(|(_, (s, _, _))| s == source).map(|(k, _)| *k)
         } else if self.active.len() >= max {
-            // The oldest handshake of the source holding the most slots.
-            let mut counts: std::collections::HashMap<&str, usize> = Default::default();
-            for (s, _) in self.active.values() {
-                *counts.entry(s.as_str()).or_default() += 1;
+            let oldest_of_biggest = |members: bool| {
+                let mut counts: std::collections::HashMap<&str, usize> = Default::default();
+                for (s, m, _) in self.active.values() {
+                    if !*m || members {
+                        *counts.entry(s.as_str()).or_default() += 1;
+                    }
+                }
+                let most = counts.values().copied().max()?;
+                self.active
+                    .iter()
+                    .find(|(_, (s, m, _))| (!*m || members) && counts.get(s.as_str()) == Some(&most))
+                    .map(|(k, _)| *k)
+            };
+            match oldest_of_biggest(false).or_else(|| oldest_of_biggest(member).filter(|_| member)) {
+                Some(v) => Some(v),
+                None => return None,
             }
-            let most = counts.values().copied().max().unwrap_or(0);
-            self.active.iter().find(|(_, (s, _))| counts.get(s.as_str()) == Some(&most)).map(|(k, _)| *k)
         } else {
             None
         };
         if let Some(v) = victim {
-            if let Some((_, Some(cancel))) = self.active.remove(&v) {
+            if let Some((_, _, Some(cancel))) = self.active.remove(&v) {
                 let _ = cancel.send(());
             }
         }
         let (tx, rx) = oneshot::channel();
         let slot = self.next;
         self.next += 1;
-        self.active.insert(slot, (source.to_string(), Some(tx)));
-        (slot, rx, victim.is_some())
+        self.active.insert(slot, (source.to_string(), member, Some(tx)));
+        Some((slot, rx, victim.is_some()))
     }
 
     /// The handshake in `slot` ended.
@@ -444,14 +480,89 @@ impl Slots {
     }
 }
 
+/// The handshake source a member's address on a transport stands for, when it can be told
+/// without a lookup: an IP literal (as [`crate::net::clearnet::source_of`] names it) or an
+/// I2P `.b32.i2p` name. `Err(host)`: a DNS name, resolved by [`member_sources`].
+fn literal_source(addr: &str) -> Option<Result<String, String>> {
+    let host = match addr.parse::<std::net::SocketAddr>() {
+        Ok(sa) => return Some(Ok(super::clearnet::source_of(sa.ip()))),
+        Err(_) => addr.rsplit_once(':').map_or(addr, |(h, _)| h),
+    };
+    if let Ok(ip) = host.trim_start_matches('[').trim_end_matches(']').parse::<std::net::IpAddr>() {
+        return Some(Ok(super::clearnet::source_of(ip)));
+    }
+    let lower = host.to_ascii_lowercase();
+    if lower.ends_with(".b32.i2p") {
+        return Some(Ok(lower));
+    }
+    if lower.ends_with(".onion") || lower.ends_with(".i2p") || host.is_empty() {
+        return None; // an onion service or named I2P destination learns no source
+    }
+    Some(Err(addr.to_string()))
+}
+
+/// The sources of the members' addresses on one transport, and the DNS names among them.
+fn member_sources(peers: &[Option<String>], me: NodeId) -> (HashSet<String>, Vec<String>) {
+    let (mut sources, mut names) = (HashSet::new(), Vec::new());
+    for (i, addr) in peers.iter().enumerate() {
+        let Some(addr) = addr.as_deref().filter(|_| i != me) else { continue };
+        match literal_source(addr) {
+            Some(Ok(s)) => {
+                sources.insert(s);
+            }
+            Some(Err(name)) => names.push(name),
+            None => {}
+        }
+    }
+    (sources, names)
+}
+
+/// Keep `members` up to date with what the members' DNS names resolve to (pods move).
+async fn look_up_members(literal: HashSet<String>, names: Vec<String>, members: Arc<Mutex<HashSet<String>>>) {
+    if names.is_empty() {
+        return;
+    }
+    loop {
+        let mut set = literal.clone();
+        for name in &names {
+            if let Ok(Ok(addrs)) = tokio::time::timeout(Duration::from_secs(5), tokio::net::lookup_host(name)).await {
+                set.extend(addrs.map(|a| super::clearnet::source_of(a.ip())));
+            }
+        }
+        if let Ok(mut m) = members.lock() {
+            *m = set;
+        }
+        tokio::time::sleep(MEMBER_LOOKUP_EVERY).await;
+    }
+}
+
+/// Aborts its task when dropped (a child task of a task that is aborted).
+struct AbortOnDrop(JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
 /// Whether a source stands for everyone (an embedded onion service learns nothing about who
 /// connects): it shares all the slots.
 fn is_shared_source(source: &str) -> bool {
     source == "onion"
 }
 
-async fn accept_loop(index: usize, transport: Arc<dyn Transport>, shared: Arc<Shared>, counters: Arc<NetCounters>) {
+async fn accept_loop(
+    index: usize,
+    me: NodeId,
+    transport: Arc<dyn Transport>,
+    peers: Vec<Option<String>>,
+    shared: Arc<Shared>,
+    counters: Arc<NetCounters>,
+) {
     let slots = Arc::new(Mutex::new(Slots::default()));
+    let (literal, names) = member_sources(&peers, me);
+    let members = Arc::new(Mutex::new(literal.clone()));
+    let _lookup = AbortOnDrop(tokio::spawn(look_up_members(literal, names, members.clone())));
     loop {
         let (stream, source) = match transport.accept().await {
             Ok(s) => s,
@@ -460,9 +571,15 @@ async fn accept_loop(index: usize, transport: Arc<dyn Transport>, shared: Arc<Sh
                 continue;
             }
         };
-        let taken =
-            slots.lock().map(|mut s| s.take(&source, shared.limits.handshakes, shared.limits.handshakes_per_source));
-        let Ok((slot, cancelled, evicted)) = taken else { continue };
+        let member = members.lock().is_ok_and(|m| m.contains(&source));
+        let taken = slots
+            .lock()
+            .map(|mut s| s.take(&source, member, shared.limits.handshakes, shared.limits.handshakes_per_source));
+        let Ok(Some((slot, cancelled, evicted))) = taken else {
+            // Every slot holds a member's handshake: the stranger waits outside.
+            counters.refused.fetch_add(1, Ordering::Relaxed);
+            continue;
+        };
         if evicted {
             counters.handshakes_evicted.fetch_add(1, Ordering::Relaxed);
         }
@@ -560,30 +677,31 @@ mod tests {
     #[test]
     fn handshake_slots_are_shared_out_by_source() {
         let mut s = Slots::default();
+        let take = |s: &mut Slots, source: &str, member: bool| s.take(source, member, 8, 4).unwrap();
         // A stranger from one address fills its share; its own oldest goes first.
         let mut stranger = Vec::new();
         for _ in 0..4 {
-            let (slot, rx, evicted) = s.take("203.0.113.9", 8, 4);
+            let (slot, rx, evicted) = take(&mut s, "203.0.113.9", false);
             assert!(!evicted);
             stranger.push((slot, rx));
         }
-        let (_, _, evicted) = s.take("203.0.113.9", 8, 4);
+        let (_, _, evicted) = take(&mut s, "203.0.113.9", false);
         assert!(evicted);
         assert!(stranger[0].1.try_recv().is_ok(), "the stranger's oldest handshake is cancelled");
         assert_eq!(s.len(), 4);
         // Strangers on more addresses fill every slot...
         for i in 0..4 {
-            s.take(&format!("198.51.100.{i}"), 8, 4);
+            take(&mut s, &format!("198.51.100.{i}"), false);
         }
         assert_eq!(s.len(), 8);
         // ...and a member still gets one: the oldest of the biggest source gives way.
-        let (member, mut member_rx, evicted) = s.take("192.0.2.1", 8, 4);
+        let (member, mut member_rx, evicted) = take(&mut s, "192.0.2.1", true);
         assert!(evicted);
         assert_eq!(s.len(), 8);
         assert!(stranger[1].1.try_recv().is_ok());
-        // More strangers from the big source evict their own, never the member.
-        for _ in 0..10 {
-            s.take("203.0.113.9", 8, 4);
+        // Strangers from ever new addresses evict strangers, never the member.
+        for i in 0..100 {
+            take(&mut s, &format!("2001:db8:{i:x}:1::/64"), false);
         }
         assert!(member_rx.try_recv().is_err(), "the member's handshake survives");
         s.release(member);
@@ -591,9 +709,45 @@ mod tests {
         // An embedded onion service cannot tell sources apart: one source with every slot.
         let mut t = Slots::default();
         for _ in 0..8 {
-            assert!(!t.take("onion", 8, 2).2);
+            assert!(!t.take("onion", false, 8, 2).unwrap().2);
         }
-        assert!(t.take("onion", 8, 2).2);
+        assert!(t.take("onion", false, 8, 2).unwrap().2);
+    }
+
+    #[test]
+    fn strangers_cannot_evict_members_handshakes() {
+        let mut s = Slots::default();
+        let mut members = Vec::new();
+        for i in 0..4 {
+            for _ in 0..2 {
+                members.push(s.take(&format!("192.0.2.{i}"), true, 8, 4).unwrap());
+            }
+        }
+        // Every slot holds a member's handshake: a stranger is refused, evicting nothing.
+        assert!(s.take("203.0.113.9", false, 8, 4).is_none());
+        assert!(members.iter_mut().all(|(_, rx, _)| rx.try_recv().is_err()));
+        // A member still gets in (the biggest member source's oldest gives way).
+        assert!(s.take("192.0.2.0", true, 8, 4).unwrap().2);
+    }
+
+    #[test]
+    fn member_addresses_name_their_sources() {
+        assert_eq!(literal_source("10.0.0.7:7000"), Some(Ok("10.0.0.7".to_string())));
+        assert_eq!(literal_source("[2001:db8:1:2:3:4:5:6]:7000"), Some(Ok("2001:db8:1:2::/64".to_string())));
+        assert_eq!(literal_source("[::ffff:10.0.0.7]:7000"), Some(Ok("10.0.0.7".to_string())));
+        let b32 = format!("{}.b32.i2p", "a".repeat(52));
+        assert_eq!(literal_source(&b32), Some(Ok(b32.clone())));
+        assert_eq!(literal_source("abcdef.onion:7000"), None);
+        assert_eq!(
+            literal_source("beat-1.beat-headless.ns.svc:7000"),
+            Some(Err("beat-1.beat-headless.ns.svc:7000".into()))
+        );
+        let (sources, names) = member_sources(
+            &[Some("10.0.0.1:1".into()), None, Some("node-2:7000".into()), Some("10.0.0.9:1".into())],
+            3,
+        );
+        assert_eq!(sources, HashSet::from(["10.0.0.1".to_string()]));
+        assert_eq!(names, vec!["node-2:7000".to_string()]);
     }
 
     #[test]

@@ -106,7 +106,11 @@ pub struct CoreConfig {
     /// question can be lost: a peer's link queue to us was full of frames from before the
     /// restart, or the peer was down).
     pub rejoin_retry_ms: u64,
-    /// Bytes of candidate catch-up batches kept at once (answers beyond it are dropped).
+    /// Bytes of candidate catch-up batches kept at once for epochs after the next one to
+    /// commit, shared out equally among the peers (a peer's answers beyond its share are
+    /// dropped and asked for again in a later round). Answers for the next epoch to commit are
+    /// always kept: one per peer, each within `Limits::max_committed_bytes`, so no peer's
+    /// answers can crowd out the ones catch-up needs now.
     pub catch_up_bytes: usize,
     /// Report every accepted consensus frame in [`Ready::accepted`] (the audit trail).
     pub audit: bool,
@@ -374,7 +378,13 @@ enum WalEntry {
     /// A committed batch of the current epoch, confirmed by `f + 1` peers.
     CatchUp(serde_bytes::ByteBuf),
     /// A peer (re)started with a new incarnation.
-    Rejoin { from: u32, incarnation: u64 },
+    Rejoin {
+        from: u32,
+        incarnation: u64,
+        /// The last record the peer's log held (its question, answered once this is processed).
+        #[serde(default)]
+        last_seq: Option<u64>,
+    },
 }
 
 /// A decoded consensus frame: the sender's stamp and the message.
@@ -382,6 +392,12 @@ type Decoded = (Stamp, Message);
 
 /// A record being appended, with its already-decoded frame (the live path decodes once).
 type Pending = (WalEntry, Option<Decoded>);
+
+/// Rejoin announcements of new incarnations logged per peer per second (an honest member
+/// announces one per restart).
+const REJOINS_PER_SECOND: u32 = 1;
+/// Rejoin announcements logged at once (a few quick restarts in a row are not delayed).
+const REJOIN_BURST: u32 = 4;
 
 /// The epoch of frames of no epoch (catch-up and rejoin traffic): never stale.
 pub const NO_EPOCH: u64 = u64::MAX;
@@ -399,7 +415,40 @@ fn record_rng(seed: &[u8; 32], seq: u64) -> ChaCha20Rng {
 #[derive(Debug, Default)]
 struct Votes {
     by: BTreeMap<NodeId, Digest>,
-    batches: HashMap<Digest, Vec<u8>>,
+    /// Each candidate's bytes and the peer they are charged to (the first to send them).
+    batches: HashMap<Digest, (Vec<u8>, NodeId)>,
+}
+
+/// A token bucket: `rate` tokens a second, at most `burst` (at least one) at once; full at
+/// the first take.
+#[derive(Debug, Clone, Copy, Default)]
+struct Bucket {
+    last_ms: Option<u64>,
+    tokens: u32,
+}
+
+impl Bucket {
+    fn take(&mut self, now_ms: u64, rate: u32, burst: u32) -> bool {
+        let (rate, burst) = (rate.max(1), burst.max(1));
+        match self.last_ms {
+            None => {
+                self.tokens = burst;
+                self.last_ms = Some(now_ms);
+            }
+            Some(last) => {
+                let refill = now_ms.saturating_sub(last).saturating_mul(u64::from(rate)) / 1000;
+                if refill > 0 {
+                    self.tokens = refill.saturating_add(u64::from(self.tokens)).min(u64::from(burst)) as u32;
+                    self.last_ms = Some(now_ms);
+                }
+            }
+        }
+        if self.tokens == 0 {
+            return false;
+        }
+        self.tokens -= 1;
+        true
+    }
 }
 
 /// A frame we sent for an open epoch (resent when a link comes back).
@@ -482,13 +531,17 @@ pub struct NodeCore {
     peer_epoch: Vec<u64>,
     catch_up: BTreeMap<u64, Votes>,
     catch_up_held: usize,
+    /// Candidate catch-up bytes charged to each peer (see [`NodeCore::count_answer`]).
+    catch_up_held_by: Vec<usize>,
+    /// Per peer: rejoin announcements logged.
+    rejoin_tokens: Vec<Bucket>,
     /// Per peer: the epochs we asked it for (`lo..hi`).
     requested: Vec<Option<(u64, u64)>>,
     last_fetch_ms: Option<u64>,
     last_progress_ms: u64,
     progress_epoch: u64,
-    /// Per peer: (time of last refill, tokens) for serving catch-up requests.
-    serve_tokens: Vec<(u64, u32)>,
+    /// Per peer: catch-up requests served.
+    serve_tokens: Vec<Bucket>,
     caught_up: u64,
     faults: u64,
     drops: BTreeMap<(NodeId, DropReason), u64>,
@@ -539,11 +592,13 @@ impl NodeCore {
             peer_epoch: vec![0; params.n],
             catch_up: BTreeMap::new(),
             catch_up_held: 0,
+            catch_up_held_by: vec![0; params.n],
+            rejoin_tokens: vec![Bucket::default(); params.n],
             requested: vec![None; params.n],
             last_fetch_ms: None,
             last_progress_ms: 0,
             progress_epoch: epoch,
-            serve_tokens: vec![(0, 0); params.n],
+            serve_tokens: vec![Bucket::default(); params.n],
             caught_up: 0,
             faults: 0,
             drops: BTreeMap::new(),
@@ -722,17 +777,29 @@ impl NodeCore {
                 None
             }
             Route::Rejoin { incarnation, last_seq } => {
-                let answer = Wire::RejoinAnswer {
-                    incarnation,
-                    stale: self.stale_stamp(from, incarnation, last_seq),
-                    epoch: self.beat.epoch(),
-                };
-                let frame = Arc::new(router::encode(self.session, answer));
-                ready.send.push(self.outgoing(from, NO_EPOCH, frame));
                 if self.peer_incarnation[from] == Some(incarnation) {
-                    return None; // asked again (a retry): answered, nothing changes
+                    // Asked again (a retry, or a copy): answer from what is processed, log nothing.
+                    self.answer_rejoin(from, incarnation, last_seq, ready);
+                    return None;
                 }
-                Some((WalEntry::Rejoin { from: from as u32, incarnation }, None))
+                // A new incarnation is a WAL record: rate-limited, and charged to the peer's
+                // budget of the current epoch like its frames.
+                let e = self.beat.epoch();
+                let used = self.epoch_bytes.get(&(e, from)).copied().unwrap_or(0);
+                if used + len > self.config.limits.epoch_bytes_per_peer {
+                    self.drop(from, DropReason::EpochBudget, len, ready);
+                    return None;
+                }
+                if !self.rejoin_tokens[from].take(self.now_ms, REJOINS_PER_SECOND, REJOIN_BURST) {
+                    self.drop(from, DropReason::RateLimited, len, ready);
+                    return None;
+                }
+                *self.epoch_bytes.entry((e, from)).or_default() += len;
+                // From here on, frames of the peer's old incarnation (later in this batch too)
+                // are dropped; the answer is sent once the record is processed, so it covers
+                // every earlier record of this batch.
+                self.peer_incarnation[from] = Some(incarnation);
+                Some((WalEntry::Rejoin { from: from as u32, incarnation, last_seq }, None))
             }
             Route::RejoinAnswer { incarnation, stale, epoch } => {
                 if incarnation == self.incarnation && from != self.me && !self.rejoin.answers.contains_key(&from) {
@@ -812,23 +879,8 @@ impl NodeCore {
     }
 
     fn take_serve_token(&mut self, peer: NodeId) -> bool {
-        let rate = u64::from(self.config.limits.serve_per_second.max(1));
-        let (last, tokens) = &mut self.serve_tokens[peer];
-        let refill = (self.now_ms.saturating_sub(*last) * rate / 1000) as u32;
-        if refill > 0 {
-            *tokens = (*tokens + refill).min(rate as u32);
-            *last = self.now_ms;
-        }
-        if *last == 0 && *tokens == 0 {
-            // First request: a full bucket.
-            *tokens = rate as u32;
-            *last = self.now_ms;
-        }
-        if *tokens == 0 {
-            return false;
-        }
-        *tokens -= 1;
-        true
+        let rate = self.config.limits.serve_per_second;
+        self.serve_tokens[peer].take(self.now_ms, rate, rate)
     }
 
     /// A catch-up answer: only from a peer we asked, for an epoch we asked it for and have not
@@ -842,16 +894,33 @@ impl NodeCore {
         }
         let d = tagged_hash("BEAT/node/catch-up", &[&batch]);
         let known = self.catch_up.get(&epoch).is_some_and(|v| v.batches.contains_key(&d));
-        if !known && self.catch_up_held + len > self.config.catch_up_bytes {
+        // New bytes are charged to the peer that sent them. For the next epoch to commit they
+        // are always kept (one answer per peer, each bounded by the router); for later epochs
+        // only within the peer's share, so a liar's garbage for future epochs costs it its own
+        // share and nobody else's.
+        let share = self.config.catch_up_bytes / self.params.n.saturating_sub(1).max(1);
+        if !known && epoch > self.beat.epoch() && self.catch_up_held_by[from] + len > share {
             self.drop(from, DropReason::CatchUpBudget, len, ready);
             return;
         }
         let votes = self.catch_up.entry(epoch).or_default();
         if !known {
             self.catch_up_held += len;
-            votes.batches.insert(d, batch);
+            self.catch_up_held_by[from] += len;
+            votes.batches.insert(d, (batch, from));
         }
         votes.by.insert(from, d);
+    }
+
+    /// Answer a peer's rejoin question from every record processed so far.
+    fn answer_rejoin(&mut self, from: NodeId, incarnation: u64, last_seq: Option<u64>, ready: &mut Ready) {
+        let answer = Wire::RejoinAnswer {
+            incarnation,
+            stale: self.stale_stamp(from, incarnation, last_seq),
+            epoch: self.beat.epoch(),
+        };
+        let frame = Arc::new(router::encode(self.session, answer));
+        ready.send.push(self.outgoing(from, NO_EPOCH, frame));
     }
 
     /// The stamp of the highest-epoch frame from an incarnation of `peer` other than
@@ -880,7 +949,12 @@ impl NodeCore {
     fn own_stale_stamp(&self, s: &Stamp) -> bool {
         let genuine: bool =
             subtle::ConstantTimeEq::ct_eq(&self.tag(s.incarnation, s.seq, s.epoch)[..], &s.tag[..]).into();
-        genuine && s.incarnation != self.incarnation && self.recovered_last.is_none_or(|l| s.seq > l)
+        // Read traffic is stamped with `seq = u64::MAX` (it has no record): never evidence of a
+        // lost log.
+        genuine
+            && s.seq != u64::MAX
+            && s.incarnation != self.incarnation
+            && self.recovered_last.is_none_or(|l| s.seq > l)
     }
 
     // ---- logging and processing ---------------------------------------------------------------
@@ -940,9 +1014,13 @@ impl NodeCore {
                 }
                 _ => Ok(Step::new()),
             },
-            WalEntry::Rejoin { from, incarnation } => {
-                if let Some(slot) = self.peer_incarnation.get_mut(from as usize) {
+            WalEntry::Rejoin { from, incarnation, last_seq } => {
+                let from = from as usize;
+                if let Some(slot) = self.peer_incarnation.get_mut(from) {
                     *slot = Some(incarnation);
+                    if !self.replaying {
+                        self.answer_rejoin(from, incarnation, last_seq, ready);
+                    }
                 }
                 Ok(Step::new())
             }
@@ -1060,12 +1138,20 @@ impl NodeCore {
     }
 
     fn check_rejoin(&mut self, ready: &mut Ready) {
-        let (Some(started), None) = (self.rejoin.started_ms, self.rejoin.done) else { return };
-        if self.now_ms.saturating_sub(self.rejoin.asked_ms) >= self.config.rejoin_retry_ms {
+        let Some(started) = self.rejoin.started_ms else { return };
+        let all = self.params.n - 1;
+        // Keep asking the peers that have not answered, after the rejoin too (more slowly): a
+        // peer that was down, or dropped the question (rate limit), must still learn the new
+        // incarnation — it drops frames of any other — and its answer may raise the fence.
+        let retry =
+            if self.rejoin.done.is_some() { 4 * self.config.rejoin_retry_ms } else { self.config.rejoin_retry_ms };
+        if self.rejoin.answers.len() < all && self.now_ms.saturating_sub(self.rejoin.asked_ms) >= retry {
             self.ask_rejoin(ready);
         }
+        if self.rejoin.done.is_some() {
+            return;
+        }
         let answers = self.rejoin.answers.len();
-        let all = self.params.n - 1;
         let enough = all - self.params.f;
         let timed_out = self.now_ms.saturating_sub(started) >= self.config.rejoin_timeout_ms;
         if answers >= all || (answers >= enough && timed_out) {
@@ -1101,7 +1187,10 @@ impl NodeCore {
                     break;
                 }
                 if let Some((_, v)) = self.catch_up.pop_first() {
-                    self.catch_up_held -= v.batches.values().map(Vec::len).sum::<usize>();
+                    for (bytes, owner) in v.batches.values() {
+                        self.catch_up_held -= bytes.len();
+                        self.catch_up_held_by[*owner] -= bytes.len();
+                    }
                 }
             }
             let confirmed = self.catch_up.get(&current).and_then(|v| {
@@ -1112,7 +1201,7 @@ impl NodeCore {
                 let (d, _) = counts.into_iter().find(|(_, c)| *c > self.params.f)?;
                 // `f + 1` peers agree, so one correct peer does: whoever sent other bytes lied.
                 let liars: Vec<NodeId> = v.by.iter().filter(|(_, x)| **x != d).map(|(p, _)| *p).collect();
-                v.batches.get(&d).cloned().map(|b| (b, liars))
+                v.batches.get(&d).map(|(b, _)| (b.clone(), liars))
             });
             let Some((bytes, liars)) = confirmed else { break };
             for node in liars {
@@ -1272,5 +1361,95 @@ impl NodeCore {
     #[doc(hidden)]
     pub fn held_frames(&self) -> usize {
         self.rejoin.held.len()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    /// Node 0 of a committee of four, started, with a catch-up budget of four largest answers.
+    fn core() -> NodeCore {
+        let mut rng = ChaCha20Rng::seed_from_u64(7);
+        let settings = beat::Settings { max_proposal_bytes: 64 << 10, ..beat::Settings::default() };
+        let keys = beat::deal(Params::new(4).unwrap(), SessionId::from_name("core-test"), settings.clone(), &mut rng);
+        let mut config = CoreConfig::for_settings(&settings, 4);
+        config.catch_up_bytes = 4 * config.limits.max_committed_bytes;
+        let mut core = NodeCore::new(keys[0].clone(), config, [1; 32], 1, &Recovery::default());
+        let _ = core.replay(&[]).unwrap();
+        let _ = core.start(1);
+        core
+    }
+
+    fn batch(epoch: u64) -> Vec<u8> {
+        let b = Batch {
+            epoch,
+            proposers: vec![0, 1, 2],
+            transactions: vec![vec![7u8; 4000]],
+            stored: Vec::new(),
+            client_ids: Vec::new(),
+        };
+        codec::encode(&b)
+    }
+
+    /// A liar's garbage for later epochs, at the size limit, cannot crowd out the correct
+    /// peers' answers for the epoch the node needs now, nor theirs for later epochs.
+    #[test]
+    fn a_liars_garbage_cannot_crowd_out_the_answers_catch_up_needs() {
+        let mut core = core();
+        let mut ready = Ready::default();
+        for p in 1..4 {
+            core.requested[p] = Some((0, 16));
+        }
+        let liar = 3;
+        let big = core.config.limits.max_committed_bytes - 256;
+        for e in 1..16 {
+            core.count_answer(liar, e, vec![0xee; big], &mut ready);
+        }
+        let share = core.config.catch_up_bytes / 3;
+        assert!(core.catch_up_held_by[liar] <= share, "the liar holds more than its share");
+        assert!(ready.drops.iter().any(|d| d.peer == liar && d.reason == DropReason::CatchUpBudget));
+        for p in [1, 2] {
+            core.count_answer(p, 0, batch(0), &mut ready);
+            core.count_answer(p, 1, batch(1), &mut ready);
+        }
+        assert_eq!(core.catch_up[&0].by.len(), 2, "correct answers for the current epoch were dropped");
+        assert_eq!(core.catch_up[&1].by.len(), 3, "correct answers for a later epoch were dropped");
+        assert!(!ready.drops.iter().any(|d| d.peer != liar && d.reason == DropReason::CatchUpBudget));
+        // The liar's answer for the current epoch is kept too (one vote), whatever its size.
+        core.count_answer(liar, 0, vec![0xee; big], &mut ready);
+        assert_eq!(core.catch_up[&0].by.len(), 3);
+    }
+
+    fn rejoin_frame(core: &NodeCore, incarnation: u64) -> Vec<u8> {
+        router::encode(core.session, Wire::Rejoin { incarnation, last_seq: None })
+    }
+
+    fn answers(ready: &Ready) -> usize {
+        ready.send.iter().filter(|o| o.epoch == NO_EPOCH).count()
+    }
+
+    /// A new incarnation is logged once, its repeats are answered without a record, and new
+    /// incarnations beyond one per second are dropped before the WAL.
+    #[test]
+    fn rejoin_announcements_are_logged_once_and_rate_limited() {
+        let mut core = core();
+        let f = rejoin_frame(&core, 5);
+        let ready = core.frames(vec![(2, f.clone()), (2, f.clone())], Vec::new());
+        assert_eq!(ready.append.len(), 1, "a repeat in the same batch was logged again");
+        assert_eq!(answers(&ready), 2, "every question gets an answer");
+        // A few quick restarts in a row are logged; a flood of new incarnations is not.
+        for i in 6..9 {
+            let ready = core.frames(vec![(2, rejoin_frame(&core, i))], Vec::new());
+            assert_eq!(ready.append.len(), 1, "restart {i} was not logged");
+        }
+        let ready = core.frames(vec![(2, rejoin_frame(&core, 9))], Vec::new());
+        assert!(ready.append.is_empty(), "a fifth new incarnation within the second was logged");
+        assert!(ready.drops.iter().any(|d| d.peer == 2 && d.reason == DropReason::RateLimited));
+        let _ = core.tick(1_500);
+        let ready = core.frames(vec![(2, rejoin_frame(&core, 9))], Vec::new());
+        assert_eq!(ready.append.len(), 1);
+        assert_eq!(core.peer_incarnation[2], Some(9));
     }
 }

@@ -296,6 +296,9 @@ impl NodeSim {
         config.fetch_interval_ms = 100;
         config.rejoin_timeout_ms = 400;
         config.rejoin_retry_ms = 150;
+        // Room for four of the largest answers, so an adversary that pads its answers for
+        // later epochs to the limit (catch-up-liar) could take all of it from a shared budget.
+        config.catch_up_bytes = 4 * config.limits.max_committed_bytes;
         let byzantine = case.adversary.build().map(|a| (case.n - 1, a));
         let clients =
             case.variant.client_encrypted().then(|| (0..4).map(|c| Client::new(keys[0].public.clone(), c)).collect());
@@ -527,6 +530,7 @@ impl NodeSim {
                     n: self.case.n,
                     epoch,
                     max_frame: self.config.limits.max_frame_bytes,
+                    max_committed: self.config.limits.max_committed_bytes,
                     rng: &mut self.adv_rng,
                     injected: &mut self.report.injected,
                 };
@@ -559,6 +563,7 @@ impl NodeSim {
                     n: self.case.n,
                     epoch,
                     max_frame: self.config.limits.max_frame_bytes,
+                    max_committed: self.config.limits.max_committed_bytes,
                     rng: &mut self.adv_rng,
                     injected: &mut self.report.injected,
                 };
@@ -703,6 +708,7 @@ impl NodeSim {
                         n: self.case.n,
                         epoch,
                         max_frame: self.config.limits.max_frame_bytes,
+                        max_committed: self.config.limits.max_committed_bytes,
                         rng: &mut self.adv_rng,
                         injected: &mut self.report.injected,
                     };

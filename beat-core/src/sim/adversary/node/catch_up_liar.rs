@@ -7,6 +7,12 @@
 //! rewrote (well-formed, so only the vote count can tell), answers twice, and sends batches for
 //! epochs nobody asked it for. A node that applies one of them commits a block no correct node
 //! committed: the simulator's log check fails.
+//!
+//! It also attacks the candidate budget: its answers for the later epochs of each request are
+//! garbage, four padded to the largest answer a node accepts and then ever smaller ones. Where one budget is shared by all peers
+//! (the simulator gives room for four such answers), the garbage — kept until those epochs
+//! pass — takes all of it, every correct peer's answer for the epoch the node needs is dropped,
+//! and a node that can only come back by catch-up never does: a liveness failure.
 
 use rand::Rng;
 
@@ -44,6 +50,15 @@ impl NodeAdversary for CatchUpLiar {
         committed: &dyn Fn(u64) -> Option<Vec<u8>>,
     ) -> Vec<(NodeId, Vec<u8>)> {
         let mut out = Vec::new();
+        for (i, e) in (from + 1..from + u64::from(count)).enumerate() {
+            // Garbage for the epochs after the one the node needs now: four at the size limit,
+            // then ever smaller, to fill whatever room a shared budget has left.
+            let size = ctx.max_committed.saturating_sub(256) >> i.saturating_sub(3).min(20);
+            let mut garbage = vec![0u8; size.max(16)];
+            ctx.rng.fill(&mut garbage[..]);
+            *ctx.injected += 1;
+            out.push((to, ctx.encode(Wire::Committed { epoch: e, batch: garbage.into() })));
+        }
         for e in from..from + u64::from(count) {
             let Some(real) = committed(e) else { break };
             let forged = forge(&real);

@@ -27,6 +27,8 @@ pub struct NodeCtx<'a> {
     pub epoch: u64,
     /// The largest consensus frame a correct node accepts.
     pub max_frame: usize,
+    /// The largest catch-up answer a correct node accepts.
+    pub max_committed: usize,
     /// The adversary's randomness.
     pub rng: &'a mut ChaCha20Rng,
     /// Frames made up or rewritten so far.
