@@ -62,8 +62,11 @@ async fn pair() -> (Channel, Channel) {
     (ra.expect("honest handshake (initiator)"), rb)
 }
 
+/// A wire edit: operation (0 flip, 1 truncate, 2 insert, 3 duplicate), position, value.
+type Edit = (u8, usize, u8);
+
 /// Mode 3's frames and edits, parsed from the input.
-fn plan(data: &[u8]) -> (Vec<Vec<u8>>, Vec<(u8, usize, u8)>) {
+fn plan(data: &[u8]) -> (Vec<Vec<u8>>, Vec<Edit>) {
     let mut it = data.iter().copied();
     let count = usize::from(it.next().unwrap_or(0) % 6);
     let mut frames = Vec::new();
@@ -76,8 +79,7 @@ fn plan(data: &[u8]) -> (Vec<Vec<u8>>, Vec<(u8, usize, u8)>) {
         frames.push((0..len).map(|i| fill ^ (i as u8)).collect());
     }
     let rest: Vec<u8> = it.collect();
-    let edits =
-        rest.chunks_exact(4).map(|c| (c[0] % 4, usize::from(u16::from_le_bytes([c[1], c[2]])), c[3])).collect();
+    let edits = rest.chunks_exact(4).map(|c| (c[0] % 4, usize::from(u16::from_le_bytes([c[1], c[2]])), c[3])).collect();
     (frames, edits)
 }
 

@@ -71,7 +71,8 @@ fn sealed(bytes: &[u8]) {
     }
     // A passphrase makes `open` run Argon2 with the file's parameters: only cheap ones here.
     if bytes.len() >= HEADER_LEN && bytes[9] == 1 {
-        let u32_at = |at: usize| u64::from(u32::from_be_bytes([bytes[at], bytes[at + 1], bytes[at + 2], bytes[at + 3]]));
+        let u32_at =
+            |at: usize| u64::from(u32::from_be_bytes([bytes[at], bytes[at + 1], bytes[at + 2], bytes[at + 3]]));
         if u32_at(10) * u32_at(14) > MAX_ARGON2_COST || u32_at(18) > 4 {
             return;
         }

@@ -62,10 +62,8 @@ async fn serve(mut stream: TcpStream, answer: Vec<u8>) {
     let _ = stream.write_all(&answer).await;
     let _ = stream.shutdown().await;
     let mut sink = [0u8; 4096];
-    let _ = tokio::time::timeout(STEP * 2, async {
-        while matches!(stream.read(&mut sink).await, Ok(n) if n > 0) {}
-    })
-    .await;
+    let _ =
+        tokio::time::timeout(STEP * 2, async { while matches!(stream.read(&mut sink).await, Ok(n) if n > 0) {} }).await;
 }
 
 fn answer_with(parts: &[&[u8]]) {
@@ -142,7 +140,8 @@ async fn sam_session(input: &[u8], persistent: bool) {
     answer_with(&parts);
     let key = private_key();
     let destination = persistent.then_some(key.as_str());
-    let created = SamSession::create_with_timeouts(&addr, "fuzz", destination, &[("inbound.length", "1")], timeouts()).await;
+    let created =
+        SamSession::create_with_timeouts(&addr, "fuzz", destination, &[("inbound.length", "1")], timeouts()).await;
     let Ok(session) = created else { return };
     let d = i2p_base64_decode(session.destination()).expect("session destination is base64");
     assert!(d.len() >= 387, "session destination too short");
@@ -178,12 +177,14 @@ async fn socks_connect(input: &[u8]) {
     let result = socks::connect_timeout(&proxy, &target, STEP).await;
     if let Ok(mut stream) = result {
         assert!(reply.len() >= 6 && reply[..2] == [5, 0] && reply[2] == 5 && reply[3] == 0);
-        let consumed = 2 + 4 + match reply[5] {
-            1 => 6,
-            4 => 18,
-            3 => 1 + usize::from(*reply.get(6).expect("domain length")) + 2,
-            t => panic!("accepted unknown address type {t}"),
-        };
+        let consumed = 2
+            + 4
+            + match reply[5] {
+                1 => 6,
+                4 => 18,
+                3 => 1 + usize::from(*reply.get(6).expect("domain length")) + 2,
+                t => panic!("accepted unknown address type {t}"),
+            };
         assert_eq!(rest_of(&mut stream).await, &reply[consumed..], "SOCKS consumed stream bytes");
     }
 }
@@ -191,6 +192,10 @@ async fn socks_connect(input: &[u8]) {
 fuzz_target!(|data: &[u8]| {
     let Some((&mode, input)) = data.split_first() else { return };
     let rt = runtime();
+    if mode % 4 != 0 {
+        // Start the fake bridge outside `block_on` (it blocks on binding its listener).
+        let _ = fake();
+    }
     match mode % 4 {
         0 => codecs(input),
         1 => rt.block_on(sam_session(input, mode & 0x80 != 0)),

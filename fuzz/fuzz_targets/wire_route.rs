@@ -1,5 +1,6 @@
 //! Every byte a peer can send before the protocol sees it: arbitrary bytes are a frame for
-//! `net::router::route` (the `Wire` envelope: consensus, catch-up request, catch-up answer), for
+//! `net::router::route` (the `Wire` envelope: consensus, catch-up request and answer, rejoin
+//! request and answer), also with a tight limit (`route_bounded`), for
 //! `codec::Envelope::<beat::Message>::from_bytes`, and for the bare `codec::decode::<Message>`.
 //!
 //! Asserts, beyond "no panic":
@@ -22,23 +23,9 @@ const ALLOC_PER_BYTE: usize = 64;
 /// whose declared length it cannot check; a message nests a few of them).
 const ALLOC_FIXED: usize = 8 << 20;
 
-fn wire_of(route: &Route) -> Wire {
-    match route {
-        Route::Consensus(m) => Wire::Consensus(m.clone()),
-        Route::Fetch { from, count } => Wire::FetchCommitted { from: *from, count: *count },
-        Route::Committed { epoch, batch } => {
-            Wire::Committed { epoch: *epoch, batch: serde_bytes::ByteBuf::from(batch.clone()) }
-        }
-    }
-}
-
+/// `Route` has no `PartialEq`; its `Debug` form shows every field.
 fn same_route(a: &Route, b: &Route) -> bool {
-    match (a, b) {
-        (Route::Consensus(x), Route::Consensus(y)) => x == y,
-        (Route::Fetch { from: f1, count: c1 }, Route::Fetch { from: f2, count: c2 }) => (f1, c1) == (f2, c2),
-        (Route::Committed { epoch: e1, batch: b1 }, Route::Committed { epoch: e2, batch: b2 }) => (e1, b1) == (e2, b2),
-        _ => false,
-    }
+    format!("{a:?}") == format!("{b:?}")
 }
 
 fuzz_target!(|data: &[u8]| {
@@ -46,9 +33,18 @@ fuzz_target!(|data: &[u8]| {
     let (routed, peak) = measure(|| router::route(data, &WIRE_SESSION));
     assert_bounded("router::route", data.len(), peak, ALLOC_PER_BYTE, ALLOC_FIXED);
     if let Ok(route) = &routed {
-        let again = router::encode(WIRE_SESSION, wire_of(route));
+        // Re-encode what was routed (through the `Wire` it came in, whatever its variants).
+        let env = Envelope::<Wire>::from_bytes(data, &WIRE_SESSION, MAX_FRAME_BYTES).expect("a routed frame is a Wire");
+        let again = router::encode(WIRE_SESSION, env.message);
         let back = router::route(&again, &WIRE_SESSION).expect("a re-encoded frame routes");
         assert!(same_route(route, &back), "route changed across encode/decode: {route:?} vs {back:?}");
+    }
+    // The bounded router agrees with the unbounded one within its limit and refuses beyond it.
+    let limit = data.len().saturating_sub(usize::from(data.first().copied().unwrap_or(0) & 1));
+    match router::route_bounded(data, &WIRE_SESSION, limit) {
+        Ok(r) => assert!(routed.as_ref().is_ok_and(|x| same_route(x, &r)), "route_bounded disagrees with route"),
+        Err(DecodeError::TooLarge { .. }) => assert!(limit < data.len()),
+        Err(e) => assert_eq!(routed.as_ref().err(), Some(&e), "route_bounded and route fail differently"),
     }
 
     // The envelope of a bare consensus message.
