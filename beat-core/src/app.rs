@@ -21,6 +21,12 @@ pub trait ConsensusApp: Send + 'static {
     fn validate(&self, _transaction: &[u8]) -> Result<(), String> {
         Ok(())
     }
+    /// BEAT3/4: the values committed (dispersed, not carried in the batch) in `epoch`, called
+    /// just before [`ConsensusApp::apply`] of that epoch. Each is read with
+    /// `BeatNode::read(ValueId { epoch, proposer }, …)`; its bytes are the proposer's
+    /// transactions of that epoch, encoded ([`crate::beat::decode_stored_value`]). Default:
+    /// ignore.
+    fn stored(&mut self, _epoch: u64, _values: &[crate::beat::StoredValue]) {}
 }
 
 /// A key-value store: transactions are `set <key> <value>` or `del <key>` (UTF-8); anything

@@ -29,7 +29,7 @@ use std::time::{Duration, Instant};
 use tokio::sync::{mpsc, oneshot};
 
 use crate::app::ConsensusApp;
-use crate::beat::{self, NodeKeys};
+use crate::beat::{self, Input, NodeKeys, ValueId};
 use crate::crypto::hash::tagged_hash;
 use crate::metrics::{DropLabel, FaultLabel, LinkLabel, NodeMetrics, TransportLabel};
 use crate::net::censor::{Censored, Censors};
@@ -40,7 +40,7 @@ use crate::net::TransportConfig;
 use crate::node::core::NO_EPOCH;
 use crate::node::persist;
 use crate::node::router::{self, Wire};
-use crate::node::{CoreConfig, Limits, NodeCore, Ready, RejoinStatus};
+use crate::node::{CoreConfig, Limits, NodeCore, Ready, RejoinStatus, StoreFragments};
 use crate::proto::Event;
 use crate::state::{RedbStore, Store, StoreError};
 use crate::NodeId;
@@ -148,6 +148,13 @@ pub enum SubmitError {
         /// The limit.
         max: usize,
     },
+    /// BEAT2: not a client ciphertext for this committee (the node orders only what a client
+    /// encrypted with [`crate::beat::client::Client::encrypt`] under the committee's key).
+    #[error(
+        "not a client-encrypted transaction for this committee ({0}); a BEAT2 committee takes only what \
+         beat::client::Client::encrypt produces under its public keys"
+    )]
+    NotClientEncrypted(String),
     /// The submit queue is full; try again later.
     #[error("submit queue full ({0} transactions waiting)")]
     QueueFull(usize),
@@ -198,8 +205,30 @@ pub struct Status {
 
 enum Cmd {
     Submit(Vec<u8>),
+    Read { id: ValueId, range: Option<std::ops::Range<u64>>, reply: oneshot::Sender<Result<Vec<u8>, ReadFailure>> },
     Shutdown(oneshot::Sender<()>),
 }
+
+/// Why [`BeatNode::read`] gave no bytes.
+#[derive(Debug, thiserror::Error)]
+pub enum ReadFailure {
+    /// The committee runs BEAT0–BEAT2: nothing is dispersed, there is nothing to read.
+    #[error("reads need a storage committee (BEAT3 or BEAT4); this one runs {0}")]
+    NotStored(crate::beat::Variant),
+    /// The protocol's answer: no such value, not enough valid fragments, a bad range, ….
+    #[error("{0}")]
+    Read(#[from] crate::beat::ReadError),
+    /// No answer within the time given (holders down or slow; the read goes on in the
+    /// background and its answer is dropped).
+    #[error("no answer within {0:?} (fewer than the needed holders of the value answered)")]
+    TimedOut(Duration),
+    /// The node has shut down.
+    #[error("node is shut down")]
+    Stopped,
+}
+
+/// How often unanswered reads ask the holders they have not asked yet ([`Input::RetryReads`]).
+const READ_RETRY: Duration = Duration::from_secs(1);
 
 fn recover_error(e: persist::RecoverError) -> NodeError {
     match e {
@@ -220,6 +249,10 @@ pub struct BeatNode<A: ConsensusApp> {
     status: Arc<Mutex<Status>>,
     queue_cap: usize,
     max_tx: usize,
+    /// BEAT2: the committee's keys, to check client ciphertexts at submit.
+    client_keys: Option<crate::beat::PublicKeys>,
+    /// The committee's variant.
+    variant: crate::beat::Variant,
     registry: Arc<Mutex<prometheus_client::registry::Registry>>,
 }
 
@@ -250,9 +283,48 @@ struct Shell<A: ConsensusApp> {
     net_seen: Vec<[u64; 10]>,
     committed_txs: u64,
     refused: u64,
+    /// Reads waiting for their outcome, by read number.
+    reads: std::collections::HashMap<u64, oneshot::Sender<Result<Vec<u8>, ReadFailure>>>,
+    last_read_retry: Instant,
+    /// BEAT3/4: where a fragment store error lands ([`StoreFragments::failure`]).
+    fragment_failure: Option<Arc<Mutex<Option<String>>>>,
+    /// BEAT3/4: epochs of fragments kept behind a checkpoint (`beat::Config::retain_epochs`).
+    fragment_retain: Option<u64>,
 }
 
 impl<A: ConsensusApp> Shell<A> {
+    /// A fragment store error, if one happened (a poisoned slot still tells).
+    fn fragment_failure(&self) -> Option<String> {
+        self.fragment_failure.as_ref().and_then(|f| f.lock().unwrap_or_else(std::sync::PoisonError::into_inner).clone())
+    }
+
+    /// Start a read; its outcome goes to `reply` when the core reports it.
+    fn read(
+        &mut self,
+        id: ValueId,
+        range: Option<std::ops::Range<u64>>,
+        reply: oneshot::Sender<Result<Vec<u8>, ReadFailure>>,
+    ) -> Ready {
+        let number = self.core.next_read();
+        self.reads.insert(number, reply);
+        self.core.read(Input::Read { id, range })
+    }
+
+    /// Every `READ_RETRY` while reads wait: ask the holders not asked yet, or the silent ones
+    /// again. Reads whose caller gave up (timed out, dropped) are cancelled in the core.
+    fn retry_reads(&mut self) -> Option<Ready> {
+        let abandoned: Vec<u64> = self.reads.iter().filter(|(_, r)| r.is_closed()).map(|(n, _)| *n).collect();
+        for n in abandoned {
+            self.reads.remove(&n);
+            self.core.cancel_read(n);
+        }
+        if self.reads.is_empty() || self.last_read_retry.elapsed() < READ_RETRY {
+            return None;
+        }
+        self.last_read_retry = Instant::now();
+        Some(self.core.read(Input::RetryReads))
+    }
+
     fn now_ms(&self) -> u64 {
         self.started.elapsed().as_millis() as u64
     }
@@ -261,6 +333,9 @@ impl<A: ConsensusApp> Shell<A> {
     fn execute(&mut self, ready: Ready) -> Result<(), String> {
         if let Some(reason) = &ready.failed {
             return Err(reason.clone());
+        }
+        if let Some(reason) = self.fragment_failure() {
+            return Err(reason);
         }
         if !ready.append.is_empty() {
             persist::append(&*self.store, &ready)?;
@@ -292,6 +367,13 @@ impl<A: ConsensusApp> Shell<A> {
         if let Some(cp) = &ready.checkpoint {
             let snap = self.app.lock().map_err(|_| "the application's lock is poisoned".to_string())?.snapshot();
             persist::checkpoint(&*self.store, cp, &snap)?;
+            if let Some(retain) = self.fragment_retain {
+                // Older values cannot be read any more (their cross-checksums are gone): their
+                // fragments go with them.
+                self.store
+                    .prune_fragments_before(cp.epoch.saturating_sub(retain))
+                    .map_err(|e| format!("store: cannot prune fragments: {e}"))?;
+            }
             self.metrics.snapshot_size_bytes.set(snap.len() as i64);
             if let Ok(size) = self.store.size_on_disk() {
                 self.metrics.store_size_bytes.set(size as i64);
@@ -318,6 +400,11 @@ impl<A: ConsensusApp> Shell<A> {
                 self.metrics.aba_decision_round.observe(f64::from(*round));
             }
         }
+        for r in ready.reads {
+            if let Some(reply) = self.reads.remove(&r.read) {
+                let _ = reply.send(r.result.map_err(ReadFailure::Read));
+            }
+        }
         self.refused += ready.refused.len() as u64;
         self.metrics.submits_refused.inc_by(ready.refused.len() as u64);
         self.update_status();
@@ -327,7 +414,12 @@ impl<A: ConsensusApp> Shell<A> {
     fn commit(&mut self, b: &beat::Batch, bytes: &[u8]) -> Result<(), String> {
         // Peers catch up from this log: a node that cannot keep it stops.
         persist::commit(&*self.store, b, bytes)?;
-        self.app.lock().map_err(|_| "the application's lock is poisoned".to_string())?.apply(b.epoch, &b.transactions);
+        let mut app = self.app.lock().map_err(|_| "the application's lock is poisoned".to_string())?;
+        if !b.stored.is_empty() {
+            app.stored(b.epoch, &b.stored);
+        }
+        app.apply(b.epoch, &b.transactions);
+        drop(app);
         self.metrics.epoch.set((b.epoch + 1) as i64);
         self.metrics.epochs_committed.inc();
         self.metrics.transactions_committed.inc_by(b.transactions.len() as u64);
@@ -505,8 +597,15 @@ fn prepare<A: ConsensusApp>(
         }
         None => None,
     };
-    let core =
+    let mut core =
         NodeCore::new(config.keys.clone(), core_config.clone(), recovered.seed, rand::random(), &recovered.recovery);
+    // BEAT3/4: fragments in the node's store, so reads survive restarts and WAL truncation.
+    let fragment_failure = settings.variant.dispersed().then(|| {
+        let fragments = StoreFragments::new(store.clone(), config.keys.id);
+        let failure = fragments.failure();
+        core.set_fragment_store(Box::new(fragments));
+        failure
+    });
     let (metrics, registry) = match &config.registry {
         Some(r) => {
             let m = r.lock().map(|mut reg| NodeMetrics::register(&mut reg));
@@ -530,6 +629,10 @@ fn prepare<A: ConsensusApp>(
         net_seen: vec![[0; 10]; config.transports.len()],
         committed_txs: 0,
         refused: 0,
+        reads: Default::default(),
+        last_read_retry: Instant::now(),
+        fragment_retain: fragment_failure.is_some().then_some(config.beat.retain_epochs),
+        fragment_failure,
     };
     // Replay, a page at a time, applying what committed before the next page.
     let mut next = 0;
@@ -537,6 +640,9 @@ fn prepare<A: ConsensusApp>(
         for (batch, bytes) in &ready.commit {
             shell.commit(batch, bytes).map_err(NodeError::Wal)?;
         }
+    }
+    if let Some(reason) = shell.fragment_failure() {
+        return Err(NodeError::Wal(reason));
     }
     let now = shell.now_ms();
     let ready = shell.core.start(now);
@@ -606,6 +712,8 @@ async fn run<A: ConsensusApp>(
         let mut submits = Vec::new();
         let mut stop: Option<oneshot::Sender<()>> = None;
         let mut other: Option<Ready> = None;
+        let mut reads = Vec::new();
+        let mut ticked = false;
         tokio::select! {
             Some(f) = in_rx.recv() => {
                 frames.push((f.from, f.bytes));
@@ -614,6 +722,7 @@ async fn run<A: ConsensusApp>(
             Some((peer, t)) = conn_rx.recv() => other = Some(shell.core.link_up(peer, t)),
             cmd = cmd_rx.recv() => match cmd {
                 Some(Cmd::Submit(tx)) => submits.push(tx),
+                Some(Cmd::Read { id, range, reply }) => reads.push((id, range, reply)),
                 Some(Cmd::Shutdown(done)) => stop = Some(done),
                 None => return,
             },
@@ -621,6 +730,7 @@ async fn run<A: ConsensusApp>(
                 shell.sync_net();
                 let now = shell.now_ms();
                 other = Some(shell.core.tick(now));
+                ticked = true;
             }
         }
         // Take whatever else is ready, up to a batch, into the same durable append.
@@ -636,6 +746,7 @@ async fn run<A: ConsensusApp>(
         while submits.len() < 1024 && stop.is_none() {
             match cmd_rx.try_recv() {
                 Ok(Cmd::Submit(tx)) => submits.push(tx),
+                Ok(Cmd::Read { id, range, reply }) => reads.push((id, range, reply)),
                 Ok(Cmd::Shutdown(done)) => stop = Some(done),
                 Err(_) => break,
             }
@@ -643,6 +754,15 @@ async fn run<A: ConsensusApp>(
         let step = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
             if let Some(r) = other.take() {
                 shell.execute(r)?;
+            }
+            for (id, range, reply) in reads.drain(..) {
+                let r = shell.read(id, range, reply);
+                shell.execute(r)?;
+            }
+            if ticked {
+                if let Some(r) = shell.retry_reads() {
+                    shell.execute(r)?;
+                }
             }
             if !frames.is_empty() || !submits.is_empty() {
                 if shell.submitted.len() < 100_000 {
@@ -756,25 +876,107 @@ impl<A: ConsensusApp> BeatNode<A> {
             status: p.shell.status.clone(),
             queue_cap: p.config.submit_queue,
             max_tx: p.config.keys.public.settings.max_tx_size,
+            client_keys: p.config.keys.public.settings.variant.client_encrypted().then(|| p.config.keys.public.clone()),
+            variant: p.config.keys.public.settings.variant,
             registry: p.registry.clone(),
         }
     }
 
     /// Queue a client transaction (non-blocking). Refused at once when larger than the
     /// committee's `max_tx_size`, refused by the application's `validate`, or when the queue
-    /// is full.
+    /// is full. In BEAT2 the transaction is a client ciphertext: it is checked to be one for
+    /// this committee (its proof verified) instead — the application's `validate` cannot see
+    /// inside it; the application gets the plaintext after ordering.
     pub fn submit(&self, tx: Vec<u8>) -> Result<(), SubmitError> {
         if tx.len() > self.max_tx {
             return Err(SubmitError::TooLarge { size: tx.len(), max: self.max_tx });
         }
-        match self.app.lock() {
-            Ok(app) => app.validate(&tx).map_err(SubmitError::Invalid)?,
-            Err(_) => return Err(SubmitError::Stopped),
+        if let Some(public) = &self.client_keys {
+            // A full queue refuses before the proof is checked (a flood pays nothing twice).
+            if self.cmds.capacity() == 0 {
+                return Err(SubmitError::QueueFull(self.queue_cap));
+            }
+            crate::beat::client::ClientTransaction::decode(&tx, self.max_tx)
+                .and_then(|c| c.verify(public))
+                .map_err(|e| SubmitError::NotClientEncrypted(e.to_string()))?;
+        } else {
+            match self.app.lock() {
+                Ok(app) => app.validate(&tx).map_err(SubmitError::Invalid)?,
+                Err(_) => return Err(SubmitError::Stopped),
+            }
         }
         self.cmds.try_send(Cmd::Submit(tx)).map_err(|e| match e {
             mpsc::error::TrySendError::Full(_) => SubmitError::QueueFull(self.queue_cap),
             mpsc::error::TrySendError::Closed(_) => SubmitError::Stopped,
         })
+    }
+
+    /// BEAT3/4: read committed value `id` (or bytes `range` of it) from the committee's
+    /// fragments — this node's own and its peers', each verified against the value's committed
+    /// cross-checksum (a holder that sends a bad fragment is recorded as a fault). Blocks the
+    /// calling thread up to `timeout`; from async code use [`BeatNode::read_async`]. BEAT4 range
+    /// reads fetch only the chunks the range needs.
+    pub fn read(
+        &self,
+        id: ValueId,
+        range: Option<std::ops::Range<u64>>,
+        timeout: Duration,
+    ) -> Result<Vec<u8>, ReadFailure> {
+        let deadline = Instant::now() + timeout;
+        let mut rx = self.start_read(id, range, deadline).map_err(|e| match e {
+            ReadFailure::TimedOut(_) => ReadFailure::TimedOut(timeout),
+            e => e,
+        })?;
+        loop {
+            match rx.try_recv() {
+                Ok(r) => return r,
+                Err(oneshot::error::TryRecvError::Closed) => return Err(ReadFailure::Stopped),
+                Err(oneshot::error::TryRecvError::Empty) if Instant::now() >= deadline => {
+                    return Err(ReadFailure::TimedOut(timeout))
+                }
+                Err(oneshot::error::TryRecvError::Empty) => std::thread::sleep(Duration::from_millis(5)),
+            }
+        }
+    }
+
+    /// [`BeatNode::read`] for async callers (no timeout of its own: wrap it in
+    /// `tokio::time::timeout`).
+    pub async fn read_async(&self, id: ValueId, range: Option<std::ops::Range<u64>>) -> Result<Vec<u8>, ReadFailure> {
+        if !self.variant.dispersed() {
+            return Err(ReadFailure::NotStored(self.variant));
+        }
+        let (reply, rx) = oneshot::channel();
+        // Waits (without blocking the runtime) for room when submits fill the queue.
+        self.cmds.send(Cmd::Read { id, range, reply }).await.map_err(|_| ReadFailure::Stopped)?;
+        rx.await.unwrap_or(Err(ReadFailure::Stopped))
+    }
+
+    fn start_read(
+        &self,
+        id: ValueId,
+        range: Option<std::ops::Range<u64>>,
+        deadline: Instant,
+    ) -> Result<oneshot::Receiver<Result<Vec<u8>, ReadFailure>>, ReadFailure> {
+        if !self.variant.dispersed() {
+            return Err(ReadFailure::NotStored(self.variant));
+        }
+        let (reply, rx) = oneshot::channel();
+        // Reads are small commands: wait for room rather than fail when submits fill the queue
+        // (the loop drains it; a stopped node closes it).
+        let mut cmd = Cmd::Read { id, range, reply };
+        loop {
+            match self.cmds.try_send(cmd) {
+                Ok(()) => return Ok(rx),
+                Err(mpsc::error::TrySendError::Closed(_)) => return Err(ReadFailure::Stopped),
+                Err(mpsc::error::TrySendError::Full(_)) if Instant::now() >= deadline => {
+                    return Err(ReadFailure::TimedOut(Duration::ZERO))
+                }
+                Err(mpsc::error::TrySendError::Full(c)) => {
+                    cmd = c;
+                    std::thread::sleep(Duration::from_millis(2));
+                }
+            }
+        }
     }
 
     /// What the node is doing.

@@ -87,3 +87,9 @@ impl Contribution {
         Ok(c.0.into_iter().map(|b| b.into_vec()).collect())
     }
 }
+
+/// BEAT3/4: the transactions in a stored value's bytes (what `BeatNode::read` of a whole value
+/// returns: the proposer's contribution), checked against the committee's `settings`.
+pub fn decode_stored_value(bytes: &[u8], settings: &super::Settings) -> Result<Vec<Vec<u8>>, DecodeError> {
+    Contribution::decode(bytes, settings.max_proposal_bytes, usize::MAX, settings.max_tx_size)
+}

@@ -21,7 +21,7 @@ pub mod store;
 #[cfg(test)]
 mod tests;
 
-pub use batch::{Batch, ClientTxId};
+pub use batch::{decode_stored_value, Batch, ClientTxId, StoredValue};
 pub use keys::{deal, NodeKeys, PublicKeys};
 pub use node::{Beat, BeatError, Checkpoint, Config, Content, Input, Message, Output, ReadError, ReadOutcome};
 pub use settings::{Settings, SettingsError};

@@ -216,8 +216,10 @@ pub enum Input {
 
 /// What a node needs to resume right after a committed epoch without replaying its history:
 /// the next epoch, the buffered transactions and the de-duplication window. Taken with
-/// [`Beat::checkpoint`] between inputs, restored with [`Beat::resume`]. (BEAT0–BEAT2; BEAT3/4
-/// cross-checksums for reads are not part of it.)
+/// [`Beat::checkpoint`] between inputs, restored with [`Beat::resume`]. BEAT3/4: with the
+/// cross-checksums of the values committed in the last `retain_epochs` epochs (what reads are
+/// verified against); the fragments themselves are in the [`FragmentStore`], which must be
+/// durable for reads to survive a restart from a checkpoint.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Checkpoint {
     /// The lowest epoch not yet committed.
@@ -229,6 +231,9 @@ pub struct Checkpoint {
     /// BEAT2: every tracked client's replay window.
     #[serde(default)]
     pub clients: ClientWindowsState,
+    /// BEAT3/4: the committed cross-checksums kept for reads, by (epoch, proposer).
+    #[serde(default)]
+    pub checksums: Vec<(u64, NodeId, CrossChecksum)>,
 }
 
 /// What a node outputs.
@@ -478,6 +483,7 @@ impl Beat {
             buffer: self.buffer.iter().map(|(_, tx)| serde_bytes::ByteBuf::from(tx.clone())).collect(),
             recent: self.recent.iter().map(|(e, ds)| (*e, serde_bytes::ByteBuf::from(ds.concat()))).collect(),
             clients: self.clients.state(),
+            checksums: self.checksums.iter().map(|(id, cc)| (id.epoch, id.proposer, cc.clone())).collect(),
         }
     }
 
@@ -494,6 +500,8 @@ impl Beat {
             beat.recent.push_back((*e, digests));
         }
         beat.clients = ClientWindows::restore(&checkpoint.clients);
+        beat.checksums =
+            checkpoint.checksums.iter().map(|(e, p, cc)| (ValueId { epoch: *e, proposer: *p }, cc.clone())).collect();
         for tx in &checkpoint.buffer {
             // Re-checked like any submit; a transaction that no longer fits is dropped.
             let _ = beat.submit(tx.to_vec());
@@ -508,6 +516,17 @@ impl Beat {
     /// A node that keeps its BEAT3/4 fragments in `store`.
     pub fn with_fragment_store(keys: NodeKeys, config: Config, store: Box<dyn FragmentStore>) -> Self {
         Beat { store, ..Self::new(keys, config) }
+    }
+
+    /// Keep BEAT3/4 fragments in `store` from now on (a node resumed from a checkpoint gets
+    /// its durable store back this way, before any input).
+    pub fn set_fragment_store(&mut self, store: Box<dyn FragmentStore>) {
+        self.store = store;
+    }
+
+    /// The number the next [`Input::Read`] will get (its [`ReadOutcome::read`]).
+    pub fn next_read(&self) -> u64 {
+        self.next_read
     }
 
     /// The fragment store.
@@ -1135,7 +1154,8 @@ impl Beat {
     //                chunks with Merkle proofs; if they do not verify or j has none, ask the
     //                rest of j's pyramid group for the same chunks and repair; if that fails
     //                too, fall back to a full read.
-    //   RetryReads:  the driver's timer: ask every holder not asked yet (silent holders).
+    //   RetryReads:  the driver's timer: ask every holder not asked yet, or, when all were,
+    //                the silent ones again.
 
     fn start_read(
         &mut self,
@@ -1252,7 +1272,15 @@ impl Beat {
                 let live =
                     r.got.len() + r.asked.iter().filter(|j| !r.got.contains_key(j) && !r.failed.contains(j)).count();
                 let more = if all { n } else { need.saturating_sub(live) };
-                (r.order.iter().copied().filter(|j| !r.asked.contains(j)).take(more).collect(), None)
+                let mut wanted: Vec<NodeId> =
+                    r.order.iter().copied().filter(|j| !r.asked.contains(j)).take(more).collect();
+                if all && wanted.is_empty() {
+                    // Everyone was asked: ask the silent ones again (a request or its answer can
+                    // be lost — a full link queue, a holder that restarted).
+                    wanted =
+                        r.order.iter().copied().filter(|j| !r.got.contains_key(j) && !r.failed.contains(j)).collect();
+                }
+                (wanted, None)
             }
             ReadPlan::Range { target, chunks, group, .. } => {
                 if r.failed.contains(target) || all {
@@ -1268,6 +1296,11 @@ impl Beat {
         }
         step.extend(self.try_finish_read(read));
         step
+    }
+
+    /// Forget read `read` (its caller gave up): no outcome will be output for it.
+    pub fn cancel_read(&mut self, read: u64) {
+        self.reads.remove(&read);
     }
 
     fn retry_reads(&mut self) -> BeatStep {

@@ -19,7 +19,7 @@
 //! | `BEAT_METRICS_LISTEN` | `ip:port` to serve metrics on, or `off` (bind `0.0.0.0:…` for a scraper on another host) | `127.0.0.1:<metrics port>` |
 //! | `BEAT_PEERS` | `host:port` of every node, comma-separated, by id | the cluster file's, else `127.0.0.1:7000..7003` |
 //! | `BEAT_DATA_DIR` | the node's store | `./beat-data/node-<id>` |
-//! | `BEAT_VARIANT` | dev keys: `BEAT0` or `BEAT1` (the key-value app); with a cluster file it may only repeat the file's `[consensus]` variant | `BEAT0` / the cluster file's |
+//! | `BEAT_VARIANT` | dev keys: `BEAT0`, `BEAT1` or `BEAT2` (the key-value app; BEAT2 takes client-encrypted transactions only); with a cluster file it may only repeat the file's `[consensus]` variant | `BEAT0` / the cluster file's |
 //! | `BEAT_CLUSTER` / `BEAT_KEY_FILE` | cluster file and sealed key file from `beat keygen` | insecure dev keys |
 //! | `BEAT_PASSPHRASE` / `BEAT_KEY_HEX` / `BEAT_KEY_HEX_FILE` | the key file's passphrase, raw 32-byte key (hex), or a file holding it (`node-<id>.secret` from keygen) | — |
 //! | `BEAT_SNAPSHOT_EVERY` | checkpoint + snapshot every this many epochs (WAL truncated behind) | 64 |
@@ -191,6 +191,25 @@ fn percentile(samples: &mut [Duration], p: f64) -> f64 {
     samples[i].as_secs_f64() * 1000.0
 }
 
+/// BEAT2: the synthetic load's clients (none for other variants). Several, round-robin: a
+/// client's sequence numbers more than its replay window (256) below its highest committed one
+/// are refused, and the load keeps hundreds in flight.
+fn load_clients(variant: Variant, public: &beat::PublicKeys) -> Vec<beat::client::Client> {
+    if !variant.client_encrypted() {
+        return Vec::new();
+    }
+    (0..16).map(|_| beat::client::Client::new(public.clone(), rand::random())).collect()
+}
+
+/// `tx` as submitted: encrypted by the next load client for BEAT2, as is otherwise.
+fn encrypt_load(clients: &mut [beat::client::Client], k: u64, tx: &[u8]) -> Vec<u8> {
+    if clients.is_empty() {
+        return tx.to_vec();
+    }
+    let i = (k % clients.len() as u64) as usize;
+    clients[i].encrypt(tx, &mut rand::rngs::OsRng)
+}
+
 fn local(args: &[String]) -> ExitCode {
     let (mut n, mut seconds, mut variant) = (4usize, 0u64, Variant::Beat0);
     let mut it = args.iter();
@@ -202,9 +221,9 @@ fn local(args: &[String]) -> ExitCode {
                 v.parse().map(|x| seconds = x).map_err(|_| format!("--seconds {v:?} is not a number"))
             }
             ("--variant", Some(v)) => Variant::from_name(v)
-                .filter(|v| !v.client_encrypted() && !v.dispersed())
+                .filter(|v| !v.dispersed())
                 .map(|x| variant = x)
-                .ok_or_else(|| format!("--variant {v:?}: the local key-value cluster runs BEAT0 or BEAT1")),
+                .ok_or_else(|| format!("--variant {v:?}: the local key-value cluster runs BEAT0, BEAT1 or BEAT2")),
             (f, None) => Err(format!("{f} needs a value")),
             (f, _) => Err(format!("unknown flag {f:?}")),
         };
@@ -230,6 +249,8 @@ fn local(args: &[String]) -> ExitCode {
         committed: Default::default(),
         epochs: Default::default(),
     });
+    // BEAT2: transactions are encrypted by clients (here, this process) before submission.
+    let mut clients = load_clients(variant, &keys[0].public);
     let mut nodes = Vec::new();
     let ids = dev_identities(n);
     for (i, k) in keys.into_iter().enumerate() {
@@ -271,7 +292,8 @@ fn local(args: &[String]) -> ExitCode {
         for _ in 0..(800usize.saturating_sub(in_flight)).min(200) {
             counter += 1;
             let tx = format!("set key{} value{}", counter % 1000, counter).into_bytes();
-            if nodes[(counter as usize) % n].submit(tx.clone()).is_ok() {
+            let submitted = encrypt_load(&mut clients, counter, &tx);
+            if nodes[(counter as usize) % n].submit(submitted).is_ok() {
                 if let Ok(mut s) = latency.submitted.lock() {
                     s.insert(tx, Instant::now());
                 }
@@ -717,8 +739,11 @@ fn run_node(args: &[String]) -> ExitCode {
         (Some(c), _) => c.public.settings.variant,
         (None, v) => v.unwrap_or(Variant::Beat0),
     };
-    if variant.client_encrypted() || variant.dispersed() {
-        return fail(&format!("variant {variant}: the daemon's key-value app runs BEAT0 or BEAT1"));
+    if variant.dispersed() {
+        return fail(&format!(
+            "variant {variant}: the daemon's key-value app runs BEAT0, BEAT1 or BEAT2 (the storage variants run in \
+             the sans-IO core and the simulator, not yet in the daemon)"
+        ));
     }
     let cluster_addresses: Option<Vec<Addresses>> =
         cluster.as_ref().map(|c| c.nodes.iter().map(|n| n.addresses.clone()).collect());
@@ -841,6 +866,7 @@ fn run_node(args: &[String]) -> ExitCode {
     };
     let stop = Arc::new(AtomicBool::new(false));
     install_ctrlc(stop.clone());
+    let mut load_clients = if load_tps > 0 { load_clients(variant, &config.keys.public) } else { Vec::new() };
     let node = match BeatNode::start(config, KvApp::default(), log_commits) {
         Ok(n) => n,
         Err(e) => return fail(&e.to_string()),
@@ -855,7 +881,10 @@ fn run_node(args: &[String]) -> ExitCode {
         let due = (started.elapsed().as_secs_f64() * load_tps as f64) as u64;
         while k < due {
             k += 1;
-            if node.submit(format!("set n{id}-{run:08x}-{k} {k}").into_bytes()).is_err() {
+            let tx = format!("set n{id}-{run:08x}-{k} {k}").into_bytes();
+            // BEAT2: the synthetic load comes from clients of its own (fresh ids per run).
+            let tx = encrypt_load(&mut load_clients, k, &tx);
+            if node.submit(tx).is_err() {
                 break;
             }
         }

@@ -535,6 +535,8 @@ pub struct NodeCore {
     catch_up_held_by: Vec<usize>,
     /// Per peer: rejoin announcements logged.
     rejoin_tokens: Vec<Bucket>,
+    /// Per peer: read requests answered.
+    read_tokens: Vec<Bucket>,
     /// Per peer: the epochs we asked it for (`lo..hi`).
     requested: Vec<Option<(u64, u64)>>,
     last_fetch_ms: Option<u64>,
@@ -594,6 +596,7 @@ impl NodeCore {
             catch_up_held: 0,
             catch_up_held_by: vec![0; params.n],
             rejoin_tokens: vec![Bucket::default(); params.n],
+            read_tokens: vec![Bucket::default(); params.n],
             requested: vec![None; params.n],
             last_fetch_ms: None,
             last_progress_ms: 0,
@@ -678,6 +681,22 @@ impl NodeCore {
         self.frames(Vec::new(), txs)
     }
 
+    /// BEAT3/4: keep fragments in `store` (durable: [`super::StoreFragments`]). Call right
+    /// after [`NodeCore::new`], before [`NodeCore::replay`].
+    pub fn set_fragment_store(&mut self, store: Box<dyn crate::beat::FragmentStore>) {
+        self.beat.set_fragment_store(store);
+    }
+
+    /// Forget read `read` (its caller gave up).
+    pub fn cancel_read(&mut self, read: u64) {
+        self.beat.cancel_read(read);
+    }
+
+    /// The number the next [`NodeCore::read`] gets ([`crate::beat::ReadOutcome::read`]).
+    pub fn next_read(&self) -> u64 {
+        self.beat.next_read()
+    }
+
     /// A read of a committed value (BEAT3/4); the outcome comes in a later [`Ready::reads`].
     pub fn read(&mut self, input: Input) -> Ready {
         let mut ready = Ready::default();
@@ -753,6 +772,13 @@ impl NodeCore {
                     return None;
                 }
                 if message.is_read() {
+                    // A request costs a store read and a fragment-sized answer: rate-limited.
+                    let request = matches!(message.content, crate::beat::Content::ReadRequest { .. });
+                    let rate = self.config.limits.reads_served_per_second;
+                    if request && !self.read_tokens[from].take(self.now_ms, rate, rate) {
+                        self.drop(from, DropReason::RateLimited, len, ready);
+                        return None;
+                    }
                     // Read traffic does not move consensus: served without the WAL.
                     let mut rng = record_rng(&self.seed.0, u64::MAX);
                     match self.beat.handle_message(from, message, &mut rng) {
@@ -1059,7 +1085,9 @@ impl NodeCore {
             let frame = Arc::new(router::encode(self.session, wire));
             for to in self.peers().filter(|to| target.includes(self.me, *to)).collect::<Vec<_>>() {
                 if read {
-                    ready.send.push(self.outgoing(to, epoch, frame.clone()));
+                    // Reads are of values committed in closed epochs: sent as traffic of no
+                    // epoch, so links never skip them as stale.
+                    ready.send.push(self.outgoing(to, NO_EPOCH, frame.clone()));
                     continue;
                 }
                 match self.rejoin.done {
@@ -1420,6 +1448,27 @@ mod tests {
         // The liar's answer for the current epoch is kept too (one vote), whatever its size.
         core.count_answer(liar, 0, vec![0xee; big], &mut ready);
         assert_eq!(core.catch_up[&0].by.len(), 3);
+    }
+
+    /// Read requests skip the WAL but not a budget: at most `reads_served_per_second` per peer.
+    #[test]
+    fn read_requests_are_rate_limited_per_peer() {
+        let mut core = core();
+        let session = core.session;
+        let request = move |read: u64| {
+            let message = Message { epoch: 0, content: beat::Content::ReadRequest { read, proposer: 1, chunks: None } };
+            let stamp = Stamp { incarnation: 9, seq: u64::MAX, epoch: 0, tag: [0; 16] };
+            router::encode(session, Wire::Consensus { stamp, message })
+        };
+        let rate = core.config.limits.reads_served_per_second as usize;
+        let frames: Vec<(NodeId, Vec<u8>)> = (0..rate as u64 + 50).map(|r| (2, request(r))).collect();
+        let ready = core.frames(frames, Vec::new());
+        let limited = ready.drops.iter().filter(|d| d.peer == 2 && d.reason == DropReason::RateLimited).count();
+        assert_eq!(limited, 50);
+        assert!(ready.append.is_empty(), "read traffic reached the WAL");
+        // Another peer has its own budget.
+        let ready = core.frames(vec![(3, request(0))], Vec::new());
+        assert!(!ready.drops.iter().any(|d| d.reason == DropReason::RateLimited));
     }
 
     fn rejoin_frame(core: &NodeCore, incarnation: u64) -> Vec<u8> {

@@ -32,6 +32,9 @@ pub struct Limits {
     pub serve_per_second: u32,
     /// Committed batches served per request.
     pub serve_batch: u32,
+    /// BEAT3/4 read requests answered per peer per second (more are dropped before the store
+    /// is read; the reader asks again).
+    pub reads_served_per_second: u32,
 }
 
 impl Limits {
@@ -47,6 +50,7 @@ impl Limits {
             future_bytes_per_peer: epoch,
             serve_per_second: 4,
             serve_batch: 64,
+            reads_served_per_second: 128,
         }
     }
 

@@ -18,6 +18,7 @@
 
 pub mod audit;
 pub mod core;
+pub mod fragments;
 pub mod limits;
 pub mod persist;
 pub mod router;
@@ -26,4 +27,5 @@ pub use self::core::{
     CheckpointWrite, CoreConfig, Drop, DropReason, NodeCore, Outgoing, Ready, Recovery, RejoinStatus, ServeRequest,
     SubmitRefused,
 };
+pub use fragments::StoreFragments;
 pub use limits::Limits;

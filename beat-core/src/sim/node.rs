@@ -378,6 +378,10 @@ impl NodeSim {
         let app = recovered.snapshot.as_ref().map(|(_, b)| App::restore(b)).unwrap_or_default();
         let incarnation = self.rng.gen();
         let mut core = NodeCore::new(self.keys[i].clone(), config, recovered.seed, incarnation, &recovered.recovery);
+        if self.case.variant.dispersed() {
+            // As the real node: fragments in the node's store, kept across restarts.
+            core.set_fragment_store(Box::new(crate::node::StoreFragments::new(store.clone(), i)));
+        }
         self.nodes[i].app = app;
         let mut next = 0;
         loop {
