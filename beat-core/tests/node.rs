@@ -619,3 +619,59 @@ fn reads_on_a_committee_that_stores_nothing_are_refused() {
     assert!(matches!(e, beat_core::driver::ReadFailure::NotStored(beat::Variant::Beat0)), "{e}");
     assert!(e.to_string().contains("BEAT3 or BEAT4"), "{e}");
 }
+
+/// A node whose stored fragments went bad (a store without integrity checks, a damaged disk)
+/// neither serves them — it is not blamed — nor returns other bytes to its own caller.
+#[test]
+fn damaged_stored_fragments_are_neither_served_nor_used() {
+    use beat_core::state::{FragmentKey, MemStore, Store};
+    use std::sync::Arc;
+    let dir = tempfile::tempdir().unwrap();
+    let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(44);
+    let settings = beat::Settings { variant: beat::Variant::Beat3, batch_size: 8, ..beat::Settings::default() };
+    let keys = beat::deal(Params::new(4).unwrap(), SessionId::from_name("node-test-damaged"), settings, &mut rng);
+    let ports = ports(4);
+    let store3 = Arc::new(MemStore::new());
+    let nodes: Vec<BeatNode<StoredApp>> = keys
+        .iter()
+        .map(|k| {
+            let mut c = config(k, &ports, dir.path());
+            if k.id == 3 {
+                c.store = Some(store3.clone() as Arc<dyn Store>);
+            }
+            BeatNode::start(c, StoredApp::default(), None).unwrap()
+        })
+        .collect();
+    for i in 0..4u8 {
+        nodes[i as usize].submit(vec![i; 20_000]).unwrap();
+    }
+    assert!(wait_until(Duration::from_secs(60), || nodes.iter().all(|n| {
+        let s = n.status();
+        s.submit_queue == 0 && s.buffered == 0
+    })));
+    let ids = nodes[0].with_app(|a| a.values.clone()).unwrap();
+    assert!(!ids.is_empty());
+    // Flip a byte inside each of node 3's fragments (the record still decodes).
+    for id in &ids {
+        let key = FragmentKey { epoch: id.epoch, proposer: id.proposer as u32, index: 3 };
+        let mut bytes = store3.get_fragment(&key).unwrap().expect("node 3 holds a fragment");
+        let at = bytes.len() - 16;
+        bytes[at] ^= 0x55;
+        store3.put_fragment(&key, &bytes).unwrap();
+    }
+    let faults_before = nodes[0].status().faults;
+    let mut good = Vec::new();
+    for _ in 0..5 {
+        for id in &ids {
+            good.push((*id, nodes[0].read(*id, None, Duration::from_secs(20)).unwrap()));
+        }
+    }
+    assert_eq!(nodes[0].status().faults, faults_before, "node 0 blamed a node for its damaged store");
+    for (id, bytes) in good.iter().take(ids.len()) {
+        assert_eq!(
+            &nodes[3].read(*id, None, Duration::from_secs(20)).unwrap(),
+            bytes,
+            "node 3 used a damaged fragment"
+        );
+    }
+}

@@ -1225,15 +1225,36 @@ impl Beat {
         step
     }
 
-    /// Our own fragment counts like a verified answer (no message needed): we verified it, and
-    /// its row table, before we stored it.
+    /// Our stored fragment of `id`, if it still matches the committed cross-checksum. We
+    /// verified it before storing it, but the store is the embedder's: one without integrity
+    /// checks, or a damaged disk, must not make this node return other bytes to its caller or
+    /// serve them to a peer (and be blamed for it). `None` also when the cross-checksum is not
+    /// known here (a value committed by catch-up): the fragment cannot be vouched for.
+    fn verified_own(&self, id: ValueId) -> Option<super::store::HeldFragment> {
+        let held = self.store.get(id)?;
+        let code = self.code.as_deref()?;
+        let cc = self.checksums.get(&id)?;
+        let table = match &held.rows {
+            Some(t) => Some(cc.row_table(code.linear(), t).ok()?),
+            None => None,
+        };
+        let ctx = fpc_context(&self.keys.public.session, id.epoch, id.proposer);
+        cc.verify_fragment(code.linear(), code.commitment(), &ctx, self.keys.id, &held.fragment, table.as_ref())
+            .ok()?;
+        Some(held)
+    }
+
+    /// Our own fragment counts like a verified answer (no message needed), once checked
+    /// against the committed cross-checksum ([`Beat::verified_own`]).
     fn use_own_fragment(&mut self, read: u64) -> BeatStep {
         let me = self.keys.id;
         let Some(r) = self.reads.get_mut(&read) else { return Step::new() };
         // Never ask ourselves over the network: with our fragment we answer below; without it
         // we count as a holder that failed, so the read asks enough others.
         r.asked.insert(me);
-        let Some(own) = self.store.get(r.id) else {
+        let id = r.id;
+        let Some(own) = self.verified_own(id) else {
+            let Some(r) = self.reads.get_mut(&read) else { return Step::new() };
             r.failed.insert(me);
             return Step::new();
         };
@@ -1346,7 +1367,10 @@ impl Beat {
             return step;
         }
         let id = ValueId { epoch, proposer };
-        let held = self.store.get(id);
+        // A whole fragment is checked before it is served (the cost is the bytes we send
+        // anyway); a chunk is served as stored (the reader checks its proofs, and checking the
+        // whole fragment per chunk would cost a range read its point).
+        let held = if chunks.is_none() { self.verified_own(id) } else { self.store.get(id) };
         let data = match (held, chunks, self.code.as_deref()) {
             (Some(h), None, _) => Some(ReadData {
                 bytes: serde_bytes::ByteBuf::from(h.fragment),
