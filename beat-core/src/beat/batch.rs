@@ -56,6 +56,11 @@ pub struct StoredValue {
     pub digest: [u8; 32],
     /// Bytes of each fragment.
     pub fragment_size: u64,
+    /// The agreed cross-checksum itself (its digest is `digest`), so that a node that takes
+    /// this batch by catch-up — it never saw the dispersal — can still verify reads of the
+    /// value. Every correct node commits the same one.
+    #[serde(default)]
+    pub checksum: Option<crate::crypto::fpc::CrossChecksum>,
 }
 
 /// A node's contribution to one epoch (before encryption).

@@ -959,7 +959,12 @@ impl Beat {
                         self.store.put(id, fragment);
                     }
                 }
-                stored.push(StoredValue { proposer: j, digest: cc.digest(), fragment_size: cc.fragment_size() });
+                stored.push(StoredValue {
+                    proposer: j,
+                    digest: cc.digest(),
+                    fragment_size: cc.fragment_size(),
+                    checksum: Some(cc.clone()),
+                });
                 self.checksums.insert(id, cc);
             }
             let horizon = e.saturating_sub(self.config.retain_epochs);
@@ -1095,6 +1100,21 @@ impl Beat {
             if self.settings.variant.dispersed() && batch.stored.iter().any(|v| v.proposer == self.keys.id) {
                 digests.extend(std::mem::take(&mut state.own));
             }
+        }
+        // The cross-checksums of values whose dispersal we did not see: from the batch (`f + 1`
+        // peers sent these bytes), each checked against its digest and the code's shape.
+        for v in &batch.stored {
+            let id = ValueId { epoch: batch.epoch, proposer: v.proposer };
+            if let (Some(cc), Some(code)) = (&v.checksum, self.code.as_deref()) {
+                let fits = cc.digest() == v.digest && cc.check_shape(code.linear(), code.commitment()).is_ok();
+                if fits && v.proposer < self.params.n {
+                    self.checksums.entry(id).or_insert_with(|| cc.clone());
+                }
+            }
+        }
+        let horizon = batch.epoch.saturating_sub(self.config.retain_epochs);
+        while self.checksums.first_key_value().is_some_and(|(id, _)| id.epoch < horizon) {
+            self.checksums.pop_first();
         }
         let step = self.finish_epoch(batch, digests, rng)?;
         self.finish(step, rng)

@@ -130,7 +130,7 @@ impl CoreConfig {
             catch_up_lag: 5,
             stall_ms: 800,
             fetch_interval_ms: 400,
-            fetch_epochs: 16,
+            fetch_epochs: 64,
             rejoin_timeout_ms: 2000,
             rejoin_retry_ms: 500,
             catch_up_bytes: 64 << 20,
