@@ -9,7 +9,8 @@
 #   FUZZ_CRASH_DIR  where crash inputs go, one directory per target (default: a new /tmp dir)
 #   FUZZ_TIMEOUT    seconds one input may take before libFuzzer reports a hang (default 30)
 #   BEAT_FUZZ_KNOWN comma-separated known issues to tolerate while they are being fixed
-#                   (fuzz/README.md, "Known issues"); unset in CI, so every finding fails
+#                   (fuzz/README.md, "Known issues"); CI names only redb-alloc (an upstream
+#                   redb bug), so every other finding fails
 #   BEAT_FUZZ_TARGET_DIR  build directory (default ~/.cache/beat-fuzz-target; the sanitizer build
 #                   cannot share the test build's directory)
 #
@@ -83,7 +84,16 @@ run_one() {
   if [ "$rc" -ne 0 ] && [ "$crashes" -eq 0 ]; then
     crashes=1 # died without leaving an input (should not happen): count it
   fi
-  echo "${execs:-0} ${cov:-0} $crashes $started $((SECONDS - t0))" >"$dir/result"
+  # redb-alloc (fuzz/README.md, finding 2): a damaged file makes redb itself allocate gigabytes
+  # (an upstream redb bug; an allocation cannot be caught). Tolerated only when named in
+  # BEAT_FUZZ_KNOWN, only as an out-of-memory whose stack is inside redb; counted apart.
+  local known=0
+  if [ "$crashes" -ne 0 ] && [[ ",${BEAT_FUZZ_KNOWN:-}," == *",redb-alloc,"* ]] &&
+    grep -q 'ERROR: libFuzzer: out-of-memory (malloc(' "$dir/log" && grep -q ' in <redb::' "$dir/log"; then
+    known=$crashes crashes=0
+    echo "   $t: known upstream issue redb-alloc (redb allocated $(grep -o 'malloc([0-9]*)' "$dir/log" | head -1) for a damaged file); input kept in $CRASH_DIR/$t"
+  fi
+  echo "${execs:-0} ${cov:-0} $crashes $started $((SECONDS - t0)) $known" >"$dir/result"
   printf '   %-16s execs=%-9s exec/s=%-7s cov=%-6s corpus=%s->%s crashes=%s (%s s wall)\n' \
     "$t" "${execs:-0}" "${rate:-?}" "${cov:-0}" \
     "$started" "$grown" "$crashes" "$((SECONDS - t0))"
@@ -112,11 +122,14 @@ done
 wait || true
 echo "   (fuzzing: $((SECONDS - t0)) s wall)"
 
-execs=0 crashes=0 corpus=0
+execs=0 crashes=0 corpus=0 known=0
 for t in "${TARGETS[@]}"; do
-  read -r e _ c s _ <"$WORK/$t/result"
-  execs=$((execs + e)) crashes=$((crashes + c)) corpus=$((corpus + s))
+  read -r e _ c s _ k <"$WORK/$t/result"
+  execs=$((execs + e)) crashes=$((crashes + c)) corpus=$((corpus + s)) known=$((known + ${k:-0}))
 done
+if [ "$known" -ne 0 ]; then
+  echo "known upstream issues hit: redb-alloc=$known (tolerated by BEAT_FUZZ_KNOWN; see fuzz/README.md)"
+fi
 if [ "$crashes" -eq 0 ]; then
   rm -rf "$WORK"
   rmdir "$CRASH_DIR"/* "$CRASH_DIR" 2>/dev/null || true

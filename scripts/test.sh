@@ -118,5 +118,7 @@ cargo run --release -p beat-core --bin beat-sim -- node-campaign --seeds "$NODE_
 
 step "fuzz: every target for ${FUZZ_SECONDS:-60} s (AddressSanitizer), and the fuzz crate's replay tests"
 cargo test --release --manifest-path fuzz/Cargo.toml
-FUZZ_SECONDS="${FUZZ_SECONDS:-60}" bash scripts/fuzz.sh
+# Only redb-alloc is tolerated: an upstream redb bug (a damaged file makes redb allocate
+# gigabytes), documented in fuzz/README.md; every other finding fails the run.
+BEAT_FUZZ_KNOWN=redb-alloc FUZZ_SECONDS="${FUZZ_SECONDS:-60}" bash scripts/fuzz.sh
 step "done"

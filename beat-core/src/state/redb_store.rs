@@ -88,12 +88,14 @@ impl RedbStore {
         // slice indices, assertions, arithmetic overflow in its page allocator).
         let created = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| store.create_tables()));
         match created {
-            Ok(r) => r?,
-            Err(_) => {
+            Ok(Ok(())) => {}
+            // A redb panic caught inside the transaction (`guard`), or one that escaped it.
+            Ok(Err(StoreError::Corrupt(_))) | Err(_) => {
                 // After such a panic redb's own `Drop` can panic too (a poisoned lock).
                 let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || drop(store)));
                 return Err(open_err("the database file is damaged (corrupt pages)".into()));
             }
+            Ok(Err(e)) => return Err(e),
         }
         Ok(store)
     }
@@ -136,12 +138,14 @@ impl RedbStore {
         op: &'static str,
         f: impl FnOnce(&WriteTransaction) -> Result<T, StoreError>,
     ) -> Result<T, StoreError> {
-        let mut txn = self.db.begin_write().map_err(backend(op))?;
-        txn.set_durability(Durability::Immediate);
-        // On error the transaction is dropped, which aborts it.
-        let out = f(&txn)?;
-        txn.commit().map_err(backend(op))?;
-        Ok(out)
+        guard(op, || {
+            let mut txn = self.db.begin_write().map_err(backend(op))?;
+            txn.set_durability(Durability::Immediate);
+            // On error the transaction is dropped, which aborts it.
+            let out = f(&txn)?;
+            txn.commit().map_err(backend(op))?;
+            Ok(out)
+        })
     }
 
     /// Read one `u64`-keyed value and check its integrity tag.
@@ -162,6 +166,16 @@ impl RedbStore {
         let internal = txn.open_table(INTERNAL).map_err(backend(op))?;
         let high = internal.get(WAL_HIGH_KEY).map_err(backend(op))?.map(|v| v.value());
         Ok(high)
+    }
+}
+
+/// Run a store method, turning a redb panic (redb asserts on some damaged files, found by
+/// fuzzing: unwraps in its page allocator, unreachable branches, slice indices) into
+/// [`StoreError::Corrupt`]: a damaged file is an error naming the operation, never a crash.
+fn guard<T>(op: &'static str, f: impl FnOnce() -> Result<T, StoreError>) -> Result<T, StoreError> {
+    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)) {
+        Ok(r) => r,
+        Err(_) => Err(StoreError::Corrupt(format!("{op}: the database file is damaged (the redb backend panicked)"))),
     }
 }
 
@@ -186,188 +200,224 @@ impl Store for RedbStore {
     }
 
     fn wal_iter_page(&self, from_seq: u64, max: usize) -> Result<Vec<WalRecord>, StoreError> {
-        const OP: &str = "wal_iter";
-        let txn = self.db.begin_read().map_err(backend(OP))?;
-        let wal = txn.open_table(WAL).map_err(backend(OP))?;
-        let mut out = Vec::new();
-        for entry in wal.range(from_seq..).map_err(backend(OP))?.take(max) {
-            let (k, v) = entry.map_err(backend(OP))?;
-            let seq = k.value();
-            out.push((seq, unprotect(WAL_NAME, &seq.to_be_bytes(), v.value())?.to_vec()));
-        }
-        Ok(out)
+        guard("wal_iter_page", || {
+            const OP: &str = "wal_iter";
+            let txn = self.db.begin_read().map_err(backend(OP))?;
+            let wal = txn.open_table(WAL).map_err(backend(OP))?;
+            let mut out = Vec::new();
+            for entry in wal.range(from_seq..).map_err(backend(OP))?.take(max) {
+                let (k, v) = entry.map_err(backend(OP))?;
+                let seq = k.value();
+                out.push((seq, unprotect(WAL_NAME, &seq.to_be_bytes(), v.value())?.to_vec()));
+            }
+            Ok(out)
+        })
     }
 
     fn wal_truncate_before(&self, seq: u64) -> Result<(), StoreError> {
-        const OP: &str = "wal_truncate_before";
-        self.write(OP, |txn| {
-            let mut wal = txn.open_table(WAL).map_err(backend(OP))?;
-            wal.retain_in(..seq, |_, _| false).map_err(backend(OP))?;
-            Ok(())
+        guard("wal_truncate_before", || {
+            const OP: &str = "wal_truncate_before";
+            self.write(OP, |txn| {
+                let mut wal = txn.open_table(WAL).map_err(backend(OP))?;
+                wal.retain_in(..seq, |_, _| false).map_err(backend(OP))?;
+                Ok(())
+            })
         })
     }
 
     fn wal_last_seq(&self) -> Result<Option<u64>, StoreError> {
-        const OP: &str = "wal_last_seq";
-        let txn = self.db.begin_read().map_err(backend(OP))?;
-        let internal = txn.open_table(INTERNAL).map_err(backend(OP))?;
-        let high = internal.get(WAL_HIGH_KEY).map_err(backend(OP))?.map(|v| v.value());
-        Ok(high)
+        guard("wal_last_seq", || {
+            const OP: &str = "wal_last_seq";
+            let txn = self.db.begin_read().map_err(backend(OP))?;
+            let internal = txn.open_table(INTERNAL).map_err(backend(OP))?;
+            let high = internal.get(WAL_HIGH_KEY).map_err(backend(OP))?.map(|v| v.value());
+            Ok(high)
+        })
     }
 
     fn put_snapshot(&self, epoch: u64, bytes: &[u8]) -> Result<(), StoreError> {
-        const OP: &str = "put_snapshot";
-        self.write(OP, |txn| {
-            let mut snapshots = txn.open_table(SNAPSHOTS).map_err(backend(OP))?;
-            snapshots
-                .insert(epoch, protect(SNAPSHOTS_NAME, &epoch.to_be_bytes(), bytes).as_slice())
-                .map_err(backend(OP))?;
-            let len = snapshots.len().map_err(backend(OP))?;
-            let excess = (len as usize).saturating_sub(SNAPSHOTS_KEPT);
-            for _ in 0..excess {
-                snapshots.pop_first().map_err(backend(OP))?;
-            }
-            Ok(())
+        guard("put_snapshot", || {
+            const OP: &str = "put_snapshot";
+            self.write(OP, |txn| {
+                let mut snapshots = txn.open_table(SNAPSHOTS).map_err(backend(OP))?;
+                snapshots
+                    .insert(epoch, protect(SNAPSHOTS_NAME, &epoch.to_be_bytes(), bytes).as_slice())
+                    .map_err(backend(OP))?;
+                let len = snapshots.len().map_err(backend(OP))?;
+                let excess = (len as usize).saturating_sub(SNAPSHOTS_KEPT);
+                for _ in 0..excess {
+                    snapshots.pop_first().map_err(backend(OP))?;
+                }
+                Ok(())
+            })
         })
     }
 
     fn latest_snapshot(&self) -> Result<Option<(u64, Vec<u8>)>, StoreError> {
-        const OP: &str = "latest_snapshot";
-        let txn = self.db.begin_read().map_err(backend(OP))?;
-        let snapshots = txn.open_table(SNAPSHOTS).map_err(backend(OP))?;
-        let last = snapshots.last().map_err(backend(OP))?;
-        let out = match last {
-            Some((k, v)) => {
-                let epoch = k.value();
-                Some((epoch, unprotect(SNAPSHOTS_NAME, &epoch.to_be_bytes(), v.value())?.to_vec()))
-            }
-            None => None,
-        };
-        Ok(out)
+        guard("latest_snapshot", || {
+            const OP: &str = "latest_snapshot";
+            let txn = self.db.begin_read().map_err(backend(OP))?;
+            let snapshots = txn.open_table(SNAPSHOTS).map_err(backend(OP))?;
+            let last = snapshots.last().map_err(backend(OP))?;
+            let out = match last {
+                Some((k, v)) => {
+                    let epoch = k.value();
+                    Some((epoch, unprotect(SNAPSHOTS_NAME, &epoch.to_be_bytes(), v.value())?.to_vec()))
+                }
+                None => None,
+            };
+            Ok(out)
+        })
     }
 
     fn get_snapshot(&self, epoch: u64) -> Result<Option<Vec<u8>>, StoreError> {
-        self.get_u64(SNAPSHOTS, SNAPSHOTS_NAME, epoch, "get_snapshot")
+        guard("get_snapshot", || self.get_u64(SNAPSHOTS, SNAPSHOTS_NAME, epoch, "get_snapshot"))
     }
 
     fn put_committed(&self, epoch: u64, bytes: &[u8]) -> Result<(), StoreError> {
-        const OP: &str = "put_committed";
-        self.write(OP, |txn| {
-            let mut committed = txn.open_table(COMMITTED).map_err(backend(OP))?;
-            let key = epoch.to_be_bytes();
-            let same = match committed.get(epoch).map_err(backend(OP))? {
-                Some(existing) => Some(unprotect(COMMITTED_NAME, &key, existing.value())? == bytes),
-                None => None,
-            };
-            match same {
-                Some(true) => Ok(()),
-                Some(false) => Err(StoreError::CommittedConflict(epoch)),
-                None => {
-                    committed.insert(epoch, protect(COMMITTED_NAME, &key, bytes).as_slice()).map_err(backend(OP))?;
-                    Ok(())
+        guard("put_committed", || {
+            const OP: &str = "put_committed";
+            self.write(OP, |txn| {
+                let mut committed = txn.open_table(COMMITTED).map_err(backend(OP))?;
+                let key = epoch.to_be_bytes();
+                let same = match committed.get(epoch).map_err(backend(OP))? {
+                    Some(existing) => Some(unprotect(COMMITTED_NAME, &key, existing.value())? == bytes),
+                    None => None,
+                };
+                match same {
+                    Some(true) => Ok(()),
+                    Some(false) => Err(StoreError::CommittedConflict(epoch)),
+                    None => {
+                        committed
+                            .insert(epoch, protect(COMMITTED_NAME, &key, bytes).as_slice())
+                            .map_err(backend(OP))?;
+                        Ok(())
+                    }
                 }
-            }
+            })
         })
     }
 
     fn get_committed(&self, epoch: u64) -> Result<Option<Vec<u8>>, StoreError> {
-        self.get_u64(COMMITTED, COMMITTED_NAME, epoch, "get_committed")
+        guard("get_committed", || self.get_u64(COMMITTED, COMMITTED_NAME, epoch, "get_committed"))
     }
 
     fn committed_range(&self) -> Result<Option<(u64, u64)>, StoreError> {
-        const OP: &str = "committed_range";
-        let txn = self.db.begin_read().map_err(backend(OP))?;
-        let committed = txn.open_table(COMMITTED).map_err(backend(OP))?;
-        let first = committed.first().map_err(backend(OP))?.map(|(k, _)| k.value());
-        let last = committed.last().map_err(backend(OP))?.map(|(k, _)| k.value());
-        Ok(first.zip(last))
+        guard("committed_range", || {
+            const OP: &str = "committed_range";
+            let txn = self.db.begin_read().map_err(backend(OP))?;
+            let committed = txn.open_table(COMMITTED).map_err(backend(OP))?;
+            let first = committed.first().map_err(backend(OP))?.map(|(k, _)| k.value());
+            let last = committed.last().map_err(backend(OP))?.map(|(k, _)| k.value());
+            Ok(first.zip(last))
+        })
     }
 
     fn prune_committed_before(&self, epoch: u64) -> Result<(), StoreError> {
-        const OP: &str = "prune_committed_before";
-        self.write(OP, |txn| {
-            let mut committed = txn.open_table(COMMITTED).map_err(backend(OP))?;
-            committed.retain_in(..epoch, |_, _| false).map_err(backend(OP))?;
-            Ok(())
+        guard("prune_committed_before", || {
+            const OP: &str = "prune_committed_before";
+            self.write(OP, |txn| {
+                let mut committed = txn.open_table(COMMITTED).map_err(backend(OP))?;
+                committed.retain_in(..epoch, |_, _| false).map_err(backend(OP))?;
+                Ok(())
+            })
         })
     }
 
     fn put_fragment(&self, key: &FragmentKey, bytes: &[u8]) -> Result<(), StoreError> {
-        const OP: &str = "put_fragment";
-        self.write(OP, |txn| {
-            let mut fragments = txn.open_table(FRAGMENTS).map_err(backend(OP))?;
-            let key = key.to_bytes();
-            fragments.insert(key, protect(FRAGMENTS_NAME, &key, bytes).as_slice()).map_err(backend(OP))?;
-            Ok(())
+        guard("put_fragment", || {
+            const OP: &str = "put_fragment";
+            self.write(OP, |txn| {
+                let mut fragments = txn.open_table(FRAGMENTS).map_err(backend(OP))?;
+                let key = key.to_bytes();
+                fragments.insert(key, protect(FRAGMENTS_NAME, &key, bytes).as_slice()).map_err(backend(OP))?;
+                Ok(())
+            })
         })
     }
 
     fn get_fragment(&self, key: &FragmentKey) -> Result<Option<Vec<u8>>, StoreError> {
-        const OP: &str = "get_fragment";
-        let txn = self.db.begin_read().map_err(backend(OP))?;
-        let fragments = txn.open_table(FRAGMENTS).map_err(backend(OP))?;
-        let key = key.to_bytes();
-        let value = fragments.get(key).map_err(backend(OP))?;
-        value.map(|v| unprotect(FRAGMENTS_NAME, &key, v.value()).map(<[u8]>::to_vec)).transpose()
+        guard("get_fragment", || {
+            const OP: &str = "get_fragment";
+            let txn = self.db.begin_read().map_err(backend(OP))?;
+            let fragments = txn.open_table(FRAGMENTS).map_err(backend(OP))?;
+            let key = key.to_bytes();
+            let value = fragments.get(key).map_err(backend(OP))?;
+            value.map(|v| unprotect(FRAGMENTS_NAME, &key, v.value()).map(<[u8]>::to_vec)).transpose()
+        })
     }
 
     fn prune_fragments_before(&self, epoch: u64) -> Result<(), StoreError> {
-        const OP: &str = "prune_fragments_before";
-        let bound = FragmentKey { epoch, proposer: 0, index: 0 }.to_bytes();
-        self.write(OP, |txn| {
-            let mut fragments = txn.open_table(FRAGMENTS).map_err(backend(OP))?;
-            fragments.retain_in(..bound, |_, _| false).map_err(backend(OP))?;
-            Ok(())
+        guard("prune_fragments_before", || {
+            const OP: &str = "prune_fragments_before";
+            let bound = FragmentKey { epoch, proposer: 0, index: 0 }.to_bytes();
+            self.write(OP, |txn| {
+                let mut fragments = txn.open_table(FRAGMENTS).map_err(backend(OP))?;
+                fragments.retain_in(..bound, |_, _| false).map_err(backend(OP))?;
+                Ok(())
+            })
         })
     }
 
     fn put_meta(&self, key: &[u8], value: &[u8]) -> Result<(), StoreError> {
-        const OP: &str = "put_meta";
-        self.write(OP, |txn| {
-            let mut meta = txn.open_table(META).map_err(backend(OP))?;
-            meta.insert(key, protect(META_NAME, key, value).as_slice()).map_err(backend(OP))?;
-            Ok(())
+        guard("put_meta", || {
+            const OP: &str = "put_meta";
+            self.write(OP, |txn| {
+                let mut meta = txn.open_table(META).map_err(backend(OP))?;
+                meta.insert(key, protect(META_NAME, key, value).as_slice()).map_err(backend(OP))?;
+                Ok(())
+            })
         })
     }
 
     fn get_meta(&self, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
-        const OP: &str = "get_meta";
-        let txn = self.db.begin_read().map_err(backend(OP))?;
-        let meta = txn.open_table(META).map_err(backend(OP))?;
-        let value = meta.get(key).map_err(backend(OP))?;
-        value.map(|v| unprotect(META_NAME, key, v.value()).map(<[u8]>::to_vec)).transpose()
+        guard("get_meta", || {
+            const OP: &str = "get_meta";
+            let txn = self.db.begin_read().map_err(backend(OP))?;
+            let meta = txn.open_table(META).map_err(backend(OP))?;
+            let value = meta.get(key).map_err(backend(OP))?;
+            value.map(|v| unprotect(META_NAME, key, v.value()).map(<[u8]>::to_vec)).transpose()
+        })
     }
 
     fn delete_meta(&self, key: &[u8]) -> Result<(), StoreError> {
-        const OP: &str = "delete_meta";
-        self.write(OP, |txn| {
-            let mut meta = txn.open_table(META).map_err(backend(OP))?;
-            meta.remove(key).map_err(backend(OP))?;
-            Ok(())
+        guard("delete_meta", || {
+            const OP: &str = "delete_meta";
+            self.write(OP, |txn| {
+                let mut meta = txn.open_table(META).map_err(backend(OP))?;
+                meta.remove(key).map_err(backend(OP))?;
+                Ok(())
+            })
         })
     }
 
     fn delete_meta_range(&self, from: &[u8], to: &[u8]) -> Result<(), StoreError> {
-        const OP: &str = "delete_meta_range";
-        if from >= to {
-            return Ok(());
-        }
-        self.write(OP, |txn| {
-            let mut meta = txn.open_table(META).map_err(backend(OP))?;
-            meta.retain_in(from..to, |_, _| false).map_err(backend(OP))?;
-            Ok(())
+        guard("delete_meta_range", || {
+            const OP: &str = "delete_meta_range";
+            if from >= to {
+                return Ok(());
+            }
+            self.write(OP, |txn| {
+                let mut meta = txn.open_table(META).map_err(backend(OP))?;
+                meta.retain_in(from..to, |_, _| false).map_err(backend(OP))?;
+                Ok(())
+            })
         })
     }
 
     fn size_on_disk(&self) -> Result<u64, StoreError> {
-        let meta =
-            std::fs::metadata(&self.path).map_err(|source| StoreError::Io { path: self.path.clone(), source })?;
-        Ok(meta.len())
+        guard("size_on_disk", || {
+            let meta =
+                std::fs::metadata(&self.path).map_err(|source| StoreError::Io { path: self.path.clone(), source })?;
+            Ok(meta.len())
+        })
     }
 
     fn flush(&self) -> Result<(), StoreError> {
-        // Every commit is already `Durability::Immediate`.
-        Ok(())
+        guard("flush", || {
+            // Every commit is already `Durability::Immediate`.
+            Ok(())
+        })
     }
 }
 
@@ -447,6 +497,49 @@ mod tests {
             }
         }
     }
+    /// A damaged file that opens, then makes redb panic inside a store method (found by
+    /// fuzzing: `unwrap` on `None` in its page allocator's bitmap): every method returns, as
+    /// an error where redb panicked, and nothing panics.
+    #[test]
+    fn damaged_files_that_open_fail_their_methods_without_panicking() {
+        let input: &[u8] = include_bytes!("../../tests/data/damaged-redb/redb-use-unwrap-bitmap-48.fuzz");
+        assert_eq!(input[0], 5, "a mode-5 (edits) input");
+        let tmp = tempfile::tempdir().unwrap();
+        let mut file = pristine(&tmp.path().join("pristine"));
+        patch(&mut file, &input[1..]);
+        let dir = tmp.path().join("damaged");
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join(FILE_NAME), &file).unwrap();
+        let mut errors = Vec::new();
+        let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            let Ok(store) = RedbStore::open(&dir) else { return };
+            let mut note = |r: Result<(), StoreError>| {
+                if let Err(e) = r {
+                    errors.push(e.to_string());
+                }
+            };
+            note(store.wal_last_seq().map(drop));
+            note(store.wal_iter(0).map(drop));
+            note(store.latest_snapshot().map(drop));
+            note(store.committed_range().map(drop));
+            note(store.get_meta(b"node/seed").map(drop));
+            note(store.get_fragment(&FragmentKey { epoch: 0, proposer: 0, index: 0 }).map(drop));
+            note(store.size_on_disk().map(drop));
+            note(store.wal_append(&[(0, b"x")]));
+            note(store.put_meta(b"k", b"v"));
+            note(store.put_snapshot(1, b"snap"));
+            note(store.put_committed(u64::MAX, b"batch"));
+            note(store.put_fragment(&FragmentKey { epoch: 1, proposer: 1, index: 1 }, b"frag"));
+            note(store.prune_committed_before(1));
+            note(store.prune_fragments_before(1));
+            note(store.wal_truncate_before(1));
+            note(store.delete_meta_range(b"a", b"b"));
+            let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || drop(store)));
+        }));
+        assert!(outcome.is_ok(), "a panic escaped a store method");
+        assert!(errors.iter().any(|e| e.contains("damaged")), "the damage was not reported by any method: {errors:?}");
+    }
+
     use crate::state::conformance;
 
     #[test]
