@@ -632,13 +632,13 @@ fn damaged_stored_fragments_are_neither_served_nor_used() {
     let settings = beat::Settings { variant: beat::Variant::Beat3, batch_size: 8, ..beat::Settings::default() };
     let keys = beat::deal(Params::new(4).unwrap(), SessionId::from_name("node-test-damaged"), settings, &mut rng);
     let ports = ports(4);
-    let store3 = Arc::new(MemStore::new());
+    let store1 = Arc::new(MemStore::new());
     let nodes: Vec<BeatNode<StoredApp>> = keys
         .iter()
         .map(|k| {
             let mut c = config(k, &ports, dir.path());
-            if k.id == 3 {
-                c.store = Some(store3.clone() as Arc<dyn Store>);
+            if k.id == 1 {
+                c.store = Some(store1.clone() as Arc<dyn Store>);
             }
             BeatNode::start(c, StoredApp::default(), None).unwrap()
         })
@@ -648,17 +648,18 @@ fn damaged_stored_fragments_are_neither_served_nor_used() {
     }
     assert!(wait_until(Duration::from_secs(60), || nodes.iter().all(|n| {
         let s = n.status();
-        s.submit_queue == 0 && s.buffered == 0
+        s.submit_queue == 0 && s.buffered == 0 && n.with_app(|a| !a.values.is_empty()).unwrap()
     })));
     let ids = nodes[0].with_app(|a| a.values.clone()).unwrap();
     assert!(!ids.is_empty());
-    // Flip a byte inside each of node 3's fragments (the record still decodes).
+    // Flip a byte inside each of node 1's fragments (the record still decodes). Node 1 holds a
+    // data fragment: node 0's reads ask it first, so a served bad fragment would be seen.
     for id in &ids {
-        let key = FragmentKey { epoch: id.epoch, proposer: id.proposer as u32, index: 3 };
-        let mut bytes = store3.get_fragment(&key).unwrap().expect("node 3 holds a fragment");
+        let key = FragmentKey { epoch: id.epoch, proposer: id.proposer as u32, index: 1 };
+        let mut bytes = store1.get_fragment(&key).unwrap().expect("node 1 holds a fragment");
         let at = bytes.len() - 16;
         bytes[at] ^= 0x55;
-        store3.put_fragment(&key, &bytes).unwrap();
+        store1.put_fragment(&key, &bytes).unwrap();
     }
     let faults_before = nodes[0].status().faults;
     let mut good = Vec::new();
@@ -670,9 +671,9 @@ fn damaged_stored_fragments_are_neither_served_nor_used() {
     assert_eq!(nodes[0].status().faults, faults_before, "node 0 blamed a node for its damaged store");
     for (id, bytes) in good.iter().take(ids.len()) {
         assert_eq!(
-            &nodes[3].read(*id, None, Duration::from_secs(20)).unwrap(),
+            &nodes[1].read(*id, None, Duration::from_secs(20)).unwrap(),
             bytes,
-            "node 3 used a damaged fragment"
+            "node 1 used a damaged fragment"
         );
     }
 }

@@ -524,6 +524,14 @@ impl Beat {
         self.store = store;
     }
 
+    /// Forget the cross-checksums of values older than `retain_epochs` before `epoch`.
+    fn prune_checksums(&mut self, epoch: u64) {
+        let horizon = epoch.saturating_sub(self.config.retain_epochs);
+        while self.checksums.first_key_value().is_some_and(|(id, _)| id.epoch < horizon) {
+            self.checksums.pop_first();
+        }
+    }
+
     /// The number the next [`Input::Read`] will get (its [`ReadOutcome::read`]).
     pub fn next_read(&self) -> u64 {
         self.next_read
@@ -967,10 +975,7 @@ impl Beat {
                 });
                 self.checksums.insert(id, cc);
             }
-            let horizon = e.saturating_sub(self.config.retain_epochs);
-            while self.checksums.first_key_value().is_some_and(|(id, _)| id.epoch < horizon) {
-                self.checksums.pop_first();
-            }
+            self.prune_checksums(e);
             let mut proposers = state.accepted.unwrap_or_default();
             proposers.sort_unstable();
             let mut contributions = state.contributions;
@@ -1112,10 +1117,7 @@ impl Beat {
                 }
             }
         }
-        let horizon = batch.epoch.saturating_sub(self.config.retain_epochs);
-        while self.checksums.first_key_value().is_some_and(|(id, _)| id.epoch < horizon) {
-            self.checksums.pop_first();
-        }
+        self.prune_checksums(batch.epoch);
         let step = self.finish_epoch(batch, digests, rng)?;
         self.finish(step, rng)
     }
@@ -1388,8 +1390,8 @@ impl Beat {
         }
         let id = ValueId { epoch, proposer };
         // A whole fragment is checked before it is served (the cost is the bytes we send
-        // anyway); a chunk is served as stored (the reader checks its proofs, and checking the
-        // whole fragment per chunk would cost a range read its point).
+        // anyway); a range is checked chunk by chunk below (checking the whole fragment per
+        // chunk would cost a range read its point).
         let held = if chunks.is_none() { self.verified_own(id) } else { self.store.get(id) };
         let data = match (held, chunks, self.code.as_deref()) {
             (Some(h), None, _) => Some(ReadData {
@@ -1412,7 +1414,18 @@ impl Beat {
                 };
                 let chunk = crate::proto::avid_fp::PYRAMID_CHUNK;
                 let end = (b as usize * chunk).min(h.fragment.len());
-                h.fragment.get(a as usize * chunk..end).map(|bytes| ReadData {
+                // Each chunk is checked as the reader will check it (the cost of the bytes sent):
+                // a damaged store makes this node a holder without data, never one that serves
+                // other bytes and is blamed for them.
+                let ctx = fpc_context(&self.keys.public.session, epoch, proposer);
+                let size = cc.fragment_size() as usize;
+                let sound = (a..b).zip(&proofs).zip(&row_proofs).all(|((c, proof), row)| {
+                    commitment.chunk_range(size, c as usize).ok().and_then(|r| h.fragment.get(r)).is_some_and(|piece| {
+                        let me = self.keys.id;
+                        cc.verify_chunk(code.linear(), commitment, &ctx, me, c as usize, piece, proof, row).is_ok()
+                    })
+                });
+                h.fragment.get(a as usize * chunk..end).filter(|_| sound).map(|bytes| ReadData {
                     bytes: serde_bytes::ByteBuf::from(bytes.to_vec()),
                     rows: None,
                     proofs,

@@ -4,7 +4,8 @@
 //! epoch — which relies on `f + 1` matching answers (one of them from a correct peer), on
 //! answers counting only from peers that were asked and only for the epochs asked, and on one
 //! vote per peer and epoch. It answers every request with batches whose transactions it
-//! rewrote (well-formed, so only the vote count can tell), answers twice, and sends batches for
+//! rewrote and whose stored values' cross-checksums it swapped (well-formed, so only the vote
+//! count can tell), answers twice, and sends batches for
 //! epochs nobody asked it for. A node that applies one of them commits a block no correct node
 //! committed: the simulator's log check fails.
 //!
@@ -30,6 +31,16 @@ fn forge(bytes: &[u8]) -> Vec<u8> {
     match codec::decode::<Batch>(bytes, codec::MAX_FRAME_BYTES) {
         Ok(mut b) => {
             b.transactions.push(b"forged by catch-up-liar".to_vec());
+            // BEAT3/4: a node taking the batch trusts the cross-checksums it carries for reads;
+            // swap them (and their digests) between values, so only the vote count can tell.
+            if b.stored.len() > 1 {
+                let first = b.stored[0].clone();
+                let last = b.stored.len() - 1;
+                b.stored[0].digest = b.stored[last].digest;
+                b.stored[0].checksum = b.stored[last].checksum.clone();
+                b.stored[last].digest = first.digest;
+                b.stored[last].checksum = first.checksum;
+            }
             codec::encode(&b)
         }
         Err(_) => bytes.to_vec(),

@@ -5,12 +5,15 @@
 //! epoch or beyond the window, a copy of one already logged (whatever its message id), or over
 //! its sender's bytes for its epoch. It sends all of those on every tick: frames just over the
 //! limit, far-future copies of its own messages, closed-epoch copies, garbage, and its recent
-//! frames again (the switch would give them new ids). The simulator checks that every correct
-//! node's WAL stays within the budgets and that the committee stays live.
+//! frames again (the switch would give them new ids). It also floods read requests, which skip
+//! the WAL and cost a store read and a fragment-sized answer each: they rely on the per-peer
+//! read rate limit. The simulator checks that every correct node's WAL stays within the budgets
+//! and that the committee stays live.
 
 use rand::Rng;
 
 use super::{NodeAdversary, NodeCtx};
+use crate::beat::{Content, Message};
 use crate::node::router::{self, Route, Wire};
 use crate::NodeId;
 
@@ -54,6 +57,17 @@ impl NodeAdversary for FrameFlooder {
                 }
             }
             out.push((to, frame));
+        }
+        // A burst of read requests for committed values (beyond the per-peer read rate).
+        if let Some((_, frame)) = self.recent.first() {
+            if let Ok(Route::Consensus { mut stamp, .. }) = router::route(frame, &ctx.session) {
+                for read in 0..32u64 {
+                    let epoch = ctx.epoch.saturating_sub(1 + ctx.rng.gen_range(0..4));
+                    stamp.epoch = epoch;
+                    let content = Content::ReadRequest { read, proposer: ctx.rng.gen_range(0..ctx.n), chunks: None };
+                    out.push((to, ctx.encode(Wire::Consensus { stamp, message: Message { epoch, content } })));
+                }
+            }
         }
         *ctx.injected += out.len() as u64;
         out
