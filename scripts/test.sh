@@ -64,7 +64,7 @@ RUSTDOCFLAGS="-D warnings" cargo doc -p beat-core --no-deps --release
 step "tests"
 # The multi-process cluster test runs on its own below, with its summary line shown.
 cargo test --workspace --lib --bins --tests --examples --release -- --skip crash_restart_cluster \
-  --skip censorship_with_real_tor_and_i2p --skip hostile_member_and_stranger
+  --skip censorship_with_real_tor_and_i2p --skip hostile_member_and_stranger --skip _store_survives_
 cargo test --workspace --benches --release
 cargo test --workspace --doc --release
 # The second store backend (feature `sled`) runs the same conformance suite as redb.
@@ -79,6 +79,16 @@ fi
 grep -E '^BEAT-NODE |^test result' "$cluster_log"
 grep -q '^BEAT-NODE ' "$cluster_log"
 rm -f "$cluster_log"
+
+step "multi-process storage (BEAT3, BEAT4): 200 blobs, a node down, a wiped disk, damaged fragments"
+store_log="$(mktemp)"
+if ! cargo test -p beat-core --test store --release -- --nocapture --test-threads 1 >"$store_log" 2>&1; then
+  cat "$store_log"
+  exit 1
+fi
+grep -E '^BEAT-STORE |^BEAT[34]: |^test result' "$store_log"
+[ "$(grep -c '^BEAT-STORE ' "$store_log")" -eq 2 ]
+rm -f "$store_log"
 
 step "multi-process hostile member and stranger (budgets, catch-up under attack)"
 hostile_log="$(mktemp)"

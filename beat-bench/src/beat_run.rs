@@ -64,6 +64,8 @@ impl Harness {
             match out {
                 Output::Batch(b) => self.batches[from].push(b),
                 Output::Read(r) => self.reads[from].push(r),
+                Output::Repaired(r) => panic!("no repair was asked for: {r:?}"),
+                Output::Stored(_) => {}
             }
         }
         for (target, msg) in step.messages {

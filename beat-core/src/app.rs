@@ -27,10 +27,29 @@ pub trait ConsensusApp: Send + 'static {
     /// transactions of that epoch, encoded ([`crate::beat::decode_stored_value`]). Default:
     /// ignore.
     fn stored(&mut self, _epoch: u64, _values: &[crate::beat::StoredValue]) {}
+    /// BEAT3/4 retention: whether to keep value `id` — its fragment and cross-checksum, so it
+    /// stays readable — now that it was committed more than `retain_epochs`
+    /// (`beat::Config::retain_epochs`) epochs ago. Asked at each checkpoint for every such
+    /// value still kept, with the state of the checkpoint's snapshot; `false` deletes the
+    /// value for good at this node. Nodes take checkpoints at different epochs, so the answer
+    /// must be monotone — once `false` for a value, `false` forever (a value the state no
+    /// longer references is never referenced again) — for every correct node to keep the same
+    /// values. Needs checkpoints (`snapshot_every > 0`); without them values older than
+    /// `retain_epochs` go. Default: keep nothing older than `retain_epochs`.
+    fn keep_value(&self, _id: crate::beat::ValueId) -> bool {
+        false
+    }
 }
 
 /// A key-value store: transactions are `set <key> <value>` or `del <key>` (UTF-8); anything
 /// else is refused by [`ConsensusApp::validate`] and ignored if committed anyway.
+///
+/// **Storage mode** ([`KvApp::storage`], for BEAT3/4 committees, as the daemon runs them):
+/// transactions are blobs of any bytes, dispersed rather than carried in batches; the app
+/// keeps the index of committed values (id → fragment size) and keeps every one of them past
+/// the retention horizon ([`ConsensusApp::keep_value`]): a blob store loses nothing it
+/// stored. Blobs are read back by their location ([`crate::driver::BeatNode::put`] returns
+/// it); deleting them is not supported yet.
 #[derive(Debug, Default, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct KvApp {
     /// The data.
@@ -39,6 +58,19 @@ pub struct KvApp {
     pub applied_epochs: u64,
     /// Transactions applied.
     pub applied_txs: u64,
+    /// Storage mode (see the type's doc).
+    #[serde(default)]
+    pub storage: bool,
+    /// Storage mode: committed values, by (epoch, proposer): their fragment size.
+    #[serde(default)]
+    pub values: BTreeMap<(u64, crate::NodeId), u64>,
+}
+
+impl KvApp {
+    /// A key-value app in storage mode (BEAT3/4; see the type's doc).
+    pub fn storage() -> Self {
+        KvApp { storage: true, ..KvApp::default() }
+    }
 }
 
 enum KvOp<'a> {
@@ -87,7 +119,23 @@ impl ConsensusApp for KvApp {
     }
 
     fn validate(&self, transaction: &[u8]) -> Result<(), String> {
+        if self.storage {
+            // A blob: any bytes (the committee's size limit applies).
+            return Ok(());
+        }
         parse(transaction).map(|_| ())
+    }
+
+    fn stored(&mut self, epoch: u64, values: &[crate::beat::StoredValue]) {
+        if self.storage {
+            for v in values {
+                self.values.insert((epoch, v.proposer), v.fragment_size);
+            }
+        }
+    }
+
+    fn keep_value(&self, id: crate::beat::ValueId) -> bool {
+        self.storage && self.values.contains_key(&(id.epoch, id.proposer))
     }
 }
 
@@ -111,5 +159,23 @@ mod tests {
         other.restore(&app.snapshot()).unwrap();
         assert_eq!(other, app);
         assert!(other.restore(b"garbage").is_err());
+    }
+
+    #[test]
+    fn storage_mode_takes_blobs_and_keeps_every_stored_value() {
+        use crate::beat::{StoredValue, ValueId};
+        let plain = KvApp::default();
+        assert!(plain.validate(&[0, 1, 2]).is_err());
+        assert!(!plain.keep_value(ValueId { epoch: 0, proposer: 0 }));
+        let mut app = KvApp::storage();
+        assert!(app.validate(&[0, 1, 2]).is_ok(), "a blob is any bytes");
+        let v = |proposer| StoredValue { proposer, digest: [0; 32], fragment_size: 64, checksum: None };
+        app.stored(3, &[v(0), v(2)]);
+        app.apply(3, &[]);
+        assert!(app.keep_value(ValueId { epoch: 3, proposer: 2 }));
+        assert!(!app.keep_value(ValueId { epoch: 3, proposer: 1 }), "never committed: nothing to keep");
+        let mut other = KvApp::default();
+        other.restore(&app.snapshot()).unwrap();
+        assert!(other.keep_value(ValueId { epoch: 3, proposer: 0 }), "the index survives a snapshot");
     }
 }

@@ -40,9 +40,9 @@ use crate::net::TransportConfig;
 use crate::node::core::NO_EPOCH;
 use crate::node::persist;
 use crate::node::router::{self, Wire};
-use crate::node::{CoreConfig, Limits, NodeCore, Ready, RejoinStatus, StoreFragments};
+use crate::node::{CheckpointWrite, CoreConfig, Limits, NodeCore, Ready, RejoinStatus, StoreFragments};
 use crate::proto::Event;
-use crate::state::{RedbStore, Store, StoreError};
+use crate::state::{FragmentKey, RedbStore, Store, StoreError};
 use crate::NodeId;
 
 /// How a node is set up.
@@ -83,6 +83,8 @@ pub struct NodeConfig {
     /// Append the audit trail ([`crate::node::audit`]: every accepted consensus frame's sender,
     /// slot and digest) to this file.
     pub audit_log: Option<PathBuf>,
+    /// BEAT3/4: how the node repairs and scrubs its fragments.
+    pub upkeep: crate::node::UpkeepConfig,
 }
 
 /// Receives committed batches (after the application applied them).
@@ -199,14 +201,81 @@ pub struct Status {
     /// `None` while the node asks its peers where to rejoin; then `Some(fence)`: it sends
     /// nothing for epochs below `fence` (0 after a clean restart).
     pub rejoin_fence: Option<u64>,
+    /// BEAT3/4: fragment repair and scrub (all zero for BEAT0–2).
+    pub fragments: crate::node::UpkeepStatus,
     /// Why the node stopped on its own, if it did.
     pub failed: Option<String>,
 }
 
+type ReadReply = oneshot::Sender<Result<ReadReport, ReadFailure>>;
+
+/// Who waits for a read's outcome: its caller, or a part of a range read split at fragment
+/// boundaries.
+enum ReadWaiter {
+    Whole(ReadReply),
+    Part { join: Arc<Mutex<Join>>, index: usize },
+}
+
+impl ReadWaiter {
+    /// Its caller gave up (or a sibling part already failed the read).
+    fn abandoned(&self) -> bool {
+        match self {
+            ReadWaiter::Whole(r) => r.is_closed(),
+            ReadWaiter::Part { join, .. } => {
+                join.lock().map(|j| j.reply.as_ref().is_none_or(oneshot::Sender::is_closed)).unwrap_or(true)
+            }
+        }
+    }
+}
+
+/// The parts of a split range read.
+struct Join {
+    parts: Vec<Option<ReadReport>>,
+    reply: Option<ReadReply>,
+}
+
 enum Cmd {
     Submit(Vec<u8>),
-    Read { id: ValueId, range: Option<std::ops::Range<u64>>, reply: oneshot::Sender<Result<Vec<u8>, ReadFailure>> },
+    Put(Vec<u8>, oneshot::Sender<StoredTx>),
+    Read { id: ValueId, range: Option<std::ops::Range<u64>>, reply: ReadReply },
     Shutdown(oneshot::Sender<()>),
+}
+
+/// A finished read ([`BeatNode::read_report`]): the bytes and what getting them cost.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ReadReport {
+    /// The bytes read.
+    pub bytes: Vec<u8>,
+    /// Holders read from or asked (this node included when its own fragment served).
+    pub nodes_contacted: usize,
+    /// Bytes of fragments, chunks and proofs used or received.
+    pub bytes_fetched: u64,
+}
+
+/// BEAT3/4: where a transaction given to [`BeatNode::put`] was committed: this node's value
+/// of an epoch, and the transaction's bytes in it (read them back with
+/// `read(stored.id, Some(stored.range))`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StoredTx {
+    /// The committed value holding it.
+    pub id: ValueId,
+    /// Its bytes' range in the value.
+    pub range: std::ops::Range<u64>,
+}
+
+/// Why [`BeatNode::put`] gave no location.
+#[derive(Debug, thiserror::Error)]
+pub enum PutFailure {
+    /// The committee runs BEAT0–BEAT2: nothing is stored.
+    #[error("put needs a storage committee (BEAT3 or BEAT4); this one runs {0}")]
+    NotStored(crate::beat::Variant),
+    /// Refused at submission.
+    #[error("{0}")]
+    Submit(#[from] SubmitError),
+    /// Not committed within the time given (the transaction may still commit later; bytes
+    /// identical to a transaction committed in the last `dedup_epochs` epochs never do).
+    #[error("not committed within {0:?}")]
+    TimedOut(Duration),
 }
 
 /// Why [`BeatNode::read`] gave no bytes.
@@ -284,7 +353,9 @@ struct Shell<A: ConsensusApp> {
     committed_txs: u64,
     refused: u64,
     /// Reads waiting for their outcome, by read number.
-    reads: std::collections::HashMap<u64, oneshot::Sender<Result<Vec<u8>, ReadFailure>>>,
+    reads: std::collections::HashMap<u64, ReadWaiter>,
+    /// BEAT3/4 puts waiting for their transaction's value to commit, by transaction digest.
+    puts: std::collections::HashMap<[u8; 32], Vec<oneshot::Sender<StoredTx>>>,
     last_read_retry: Instant,
     /// BEAT3/4: where a fragment store error lands ([`StoreFragments::failure`]).
     fragment_failure: Option<Arc<Mutex<Option<String>>>>,
@@ -299,21 +370,66 @@ impl<A: ConsensusApp> Shell<A> {
     }
 
     /// Start a read; its outcome goes to `reply` when the core reports it.
-    fn read(
-        &mut self,
-        id: ValueId,
-        range: Option<std::ops::Range<u64>>,
-        reply: oneshot::Sender<Result<Vec<u8>, ReadFailure>>,
-    ) -> Ready {
-        let number = self.core.next_read();
-        self.reads.insert(number, reply);
-        self.core.read(Input::Read { id, range })
+    fn read(&mut self, id: ValueId, range: Option<std::ops::Range<u64>>, reply: ReadReply) -> Ready {
+        let pieces = range.as_ref().map(|r| self.range_pieces(id, r)).unwrap_or_default();
+        if pieces.len() < 2 {
+            let number = self.core.next_read();
+            self.reads.insert(number, ReadWaiter::Whole(reply));
+            return self.core.read(Input::Read { id, range });
+        }
+        // BEAT4: a range over several data fragments is one range read per fragment (each
+        // fetches only its chunks), joined in order.
+        let join = Arc::new(Mutex::new(Join { parts: vec![None; pieces.len()], reply: Some(reply) }));
+        let mut ready = Ready::default();
+        for (index, piece) in pieces.into_iter().enumerate() {
+            let number = self.core.next_read();
+            self.reads.insert(number, ReadWaiter::Part { join: join.clone(), index });
+            ready.extend(self.core.read(Input::Read { id, range: Some(piece) }));
+        }
+        ready
+    }
+
+    /// BEAT4: `range` of value `id` cut at its data fragments' boundaries (values are framed
+    /// with an 8-byte length before them), when it spans from 2 to `k` of them; else empty.
+    fn range_pieces(&self, id: ValueId, range: &std::ops::Range<u64>) -> Vec<std::ops::Range<u64>> {
+        let beat = self.core.beat();
+        let (Some(code), Some(cc)) = (beat.dispersal_code(), beat.committed_checksum(id)) else { return Vec::new() };
+        let (size, k) = (cc.fragment_size(), code.linear().k() as u64);
+        if !matches!(code, crate::proto::avid_fp::DispersalCode::Pyramid(_))
+            || size == 0
+            || range.start >= range.end
+            || range.end.checked_add(8).is_none_or(|e| e > k.saturating_mul(size))
+        {
+            return Vec::new();
+        }
+        let mut pieces = Vec::new();
+        let mut a = range.start;
+        while a < range.end {
+            let end_of_fragment = ((a + 8) / size + 1) * size - 8;
+            let b = range.end.min(end_of_fragment);
+            pieces.push(a..b);
+            a = b;
+        }
+        pieces
+    }
+
+    /// A put's transaction, once its waiter is registered (puts whose caller gave up are
+    /// forgotten here too).
+    fn wait_put(&mut self, tx: Vec<u8>, reply: oneshot::Sender<StoredTx>) -> Vec<u8> {
+        if self.puts.len() >= 4096 {
+            self.puts.retain(|_, ws| {
+                ws.retain(|w| !w.is_closed());
+                !ws.is_empty()
+            });
+        }
+        self.puts.entry(crate::beat::transaction_digest(&tx)).or_default().push(reply);
+        tx
     }
 
     /// Every `READ_RETRY` while reads wait: ask the holders not asked yet, or the silent ones
     /// again. Reads whose caller gave up (timed out, dropped) are cancelled in the core.
     fn retry_reads(&mut self) -> Option<Ready> {
-        let abandoned: Vec<u64> = self.reads.iter().filter(|(_, r)| r.is_closed()).map(|(n, _)| *n).collect();
+        let abandoned: Vec<u64> = self.reads.iter().filter(|(_, r)| r.abandoned()).map(|(n, _)| *n).collect();
         for n in abandoned {
             self.reads.remove(&n);
             self.core.cancel_read(n);
@@ -365,14 +481,28 @@ impl<A: ConsensusApp> Shell<A> {
             self.commit(batch, bytes)?;
         }
         if let Some(cp) = &ready.checkpoint {
-            let snap = self.app.lock().map_err(|_| "the application's lock is poisoned".to_string())?.snapshot();
-            persist::checkpoint(&*self.store, cp, &snap)?;
-            if let Some(retain) = self.fragment_retain {
-                // Older values cannot be read any more (their cross-checksums are gone): their
-                // fragments go with them.
-                self.store
-                    .prune_fragments_before(cp.epoch.saturating_sub(retain))
-                    .map_err(|e| format!("store: cannot prune fragments: {e}"))?;
+            let app = self.app.lock().map_err(|_| "the application's lock is poisoned".to_string())?;
+            let snap = app.snapshot();
+            // BEAT3/4 retention: values older than `retain` epochs go — cross-checksums and
+            // fragments — unless the application still needs them. Asked with the state the
+            // snapshot is of, so every correct node keeps the same values; the checkpoint
+            // stored goes without them, so a restart does not bring them back.
+            let gone = match self.fragment_retain {
+                Some(retain) => self.core.prune_values(cp.epoch.saturating_sub(retain), &mut |id| app.keep_value(id)),
+                None => Vec::new(),
+            };
+            drop(app);
+            if gone.is_empty() {
+                persist::checkpoint(&*self.store, cp, &snap)?;
+            } else {
+                let pruned = CheckpointWrite { bytes: self.core.checkpoint_without(&cp.bytes, &gone), ..cp.clone() };
+                persist::checkpoint(&*self.store, &pruned, &snap)?;
+                let index = self.core.beat().our_id() as u32;
+                let keys: Vec<FragmentKey> = gone
+                    .iter()
+                    .map(|id| FragmentKey { epoch: id.epoch, proposer: id.proposer as u32, index })
+                    .collect();
+                self.store.delete_fragments(&keys).map_err(|e| format!("store: cannot prune fragments: {e}"))?;
             }
             self.metrics.snapshot_size_bytes.set(snap.len() as i64);
             if let Ok(size) = self.store.size_on_disk() {
@@ -401,8 +531,49 @@ impl<A: ConsensusApp> Shell<A> {
             }
         }
         for r in ready.reads {
-            if let Some(reply) = self.reads.remove(&r.read) {
-                let _ = reply.send(r.result.map_err(ReadFailure::Read));
+            let report = r.result.map(|bytes| ReadReport {
+                bytes,
+                nodes_contacted: r.nodes_contacted,
+                bytes_fetched: r.bytes_fetched,
+            });
+            match self.reads.remove(&r.read) {
+                Some(ReadWaiter::Whole(reply)) => {
+                    let _ = reply.send(report.map_err(ReadFailure::Read));
+                }
+                Some(ReadWaiter::Part { join, index }) => {
+                    let mut j = join.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+                    match report {
+                        Err(e) => {
+                            if let Some(reply) = j.reply.take() {
+                                let _ = reply.send(Err(ReadFailure::Read(e)));
+                            }
+                        }
+                        Ok(part) => {
+                            if let Some(slot) = j.parts.get_mut(index) {
+                                *slot = Some(part);
+                            }
+                            if j.parts.iter().all(Option::is_some) {
+                                let parts: Vec<ReadReport> = j.parts.iter_mut().filter_map(Option::take).collect();
+                                let whole = ReadReport {
+                                    nodes_contacted: parts.iter().map(|p| p.nodes_contacted).max().unwrap_or(0),
+                                    bytes_fetched: parts.iter().map(|p| p.bytes_fetched).sum(),
+                                    bytes: parts.into_iter().flat_map(|p| p.bytes).collect(),
+                                };
+                                if let Some(reply) = j.reply.take() {
+                                    let _ = reply.send(Ok(whole));
+                                }
+                            }
+                        }
+                    }
+                }
+                None => {}
+            }
+        }
+        for own in &ready.stored {
+            for (digest, range) in &own.transactions {
+                for w in self.puts.remove(digest).unwrap_or_default() {
+                    let _ = w.send(StoredTx { id: own.id, range: range.clone() });
+                }
             }
         }
         self.refused += ready.refused.len() as u64;
@@ -476,6 +647,16 @@ impl<A: ConsensusApp> Shell<A> {
                 RejoinStatus::Asking { .. } => None,
                 RejoinStatus::Done { fence } => Some(fence),
             };
+            let up = core.upkeep();
+            let m = &self.metrics;
+            let before = st.fragments;
+            m.fragments_missing.set(up.missing as i64);
+            m.fragments_repaired.inc_by(up.repaired.saturating_sub(before.repaired));
+            m.repair_fetched_bytes.inc_by(up.fetched_bytes.saturating_sub(before.fetched_bytes));
+            m.repair_failures.inc_by(up.repair_failures.saturating_sub(before.repair_failures));
+            m.scrub_checked.inc_by(up.scrubbed.saturating_sub(before.scrubbed));
+            m.scrub_failed.inc_by(up.scrub_bad.saturating_sub(before.scrub_bad));
+            st.fragments = up;
         }
     }
 
@@ -581,10 +762,18 @@ fn prepare<A: ConsensusApp>(
     let n = config.keys.public.params.n;
     let mut core_config = CoreConfig::for_settings(&settings, n);
     core_config.beat = config.beat.clone();
+    // BEAT3/4: the shell prunes old values at checkpoints, asking the application
+    // (`ConsensusApp::keep_value`); the protocol must not drop their cross-checksums itself.
+    // Without checkpoints the protocol prunes them (and the application keeps nothing).
+    let app_retention = settings.variant.dispersed() && config.snapshot_every > 0;
+    if app_retention {
+        core_config.beat.retain_epochs = u64::MAX;
+    }
     core_config.snapshot_every = config.snapshot_every;
     if let Some(limits) = &config.limits {
         core_config.limits = limits.clone();
     }
+    core_config.upkeep = config.upkeep.clone();
     let audit = match &config.audit_log {
         Some(path) => {
             let file = std::fs::OpenOptions::new()
@@ -630,8 +819,9 @@ fn prepare<A: ConsensusApp>(
         committed_txs: 0,
         refused: 0,
         reads: Default::default(),
+        puts: Default::default(),
         last_read_retry: Instant::now(),
-        fragment_retain: fragment_failure.is_some().then_some(config.beat.retain_epochs),
+        fragment_retain: app_retention.then_some(config.beat.retain_epochs),
         fragment_failure,
     };
     // Replay, a page at a time, applying what committed before the next page.
@@ -722,6 +912,7 @@ async fn run<A: ConsensusApp>(
             Some((peer, t)) = conn_rx.recv() => other = Some(shell.core.link_up(peer, t)),
             cmd = cmd_rx.recv() => match cmd {
                 Some(Cmd::Submit(tx)) => submits.push(tx),
+                Some(Cmd::Put(tx, reply)) => submits.push(shell.wait_put(tx, reply)),
                 Some(Cmd::Read { id, range, reply }) => reads.push((id, range, reply)),
                 Some(Cmd::Shutdown(done)) => stop = Some(done),
                 None => return,
@@ -746,6 +937,7 @@ async fn run<A: ConsensusApp>(
         while submits.len() < 1024 && stop.is_none() {
             match cmd_rx.try_recv() {
                 Ok(Cmd::Submit(tx)) => submits.push(tx),
+                Ok(Cmd::Put(tx, reply)) => submits.push(shell.wait_put(tx, reply)),
                 Ok(Cmd::Read { id, range, reply }) => reads.push((id, range, reply)),
                 Ok(Cmd::Shutdown(done)) => stop = Some(done),
                 Err(_) => break,
@@ -888,6 +1080,52 @@ impl<A: ConsensusApp> BeatNode<A> {
     /// this committee (its proof verified) instead — the application's `validate` cannot see
     /// inside it; the application gets the plaintext after ordering.
     pub fn submit(&self, tx: Vec<u8>) -> Result<(), SubmitError> {
+        self.check_submit(&tx)?;
+        self.cmds.try_send(Cmd::Submit(tx)).map_err(|e| match e {
+            mpsc::error::TrySendError::Full(_) => SubmitError::QueueFull(self.queue_cap),
+            mpsc::error::TrySendError::Closed(_) => SubmitError::Stopped,
+        })
+    }
+
+    /// BEAT3/4: submit `tx` and wait (blocking, up to `timeout`) until the value this node
+    /// disperses it in commits; returns where it lies. From async code use
+    /// [`BeatNode::put_async`].
+    pub fn put(&self, tx: Vec<u8>, timeout: Duration) -> Result<StoredTx, PutFailure> {
+        let mut rx = self.start_put(tx)?;
+        let deadline = Instant::now() + timeout;
+        loop {
+            match rx.try_recv() {
+                Ok(r) => return Ok(r),
+                Err(oneshot::error::TryRecvError::Closed) => return Err(PutFailure::Submit(SubmitError::Stopped)),
+                Err(oneshot::error::TryRecvError::Empty) if Instant::now() >= deadline => {
+                    return Err(PutFailure::TimedOut(timeout))
+                }
+                Err(oneshot::error::TryRecvError::Empty) => std::thread::sleep(Duration::from_micros(500)),
+            }
+        }
+    }
+
+    /// [`BeatNode::put`] for async callers (no timeout of its own: wrap it in
+    /// `tokio::time::timeout`).
+    pub async fn put_async(&self, tx: Vec<u8>) -> Result<StoredTx, PutFailure> {
+        let rx = self.start_put(tx)?;
+        rx.await.map_err(|_| PutFailure::Submit(SubmitError::Stopped))
+    }
+
+    fn start_put(&self, tx: Vec<u8>) -> Result<oneshot::Receiver<StoredTx>, PutFailure> {
+        if !self.variant.dispersed() {
+            return Err(PutFailure::NotStored(self.variant));
+        }
+        self.check_submit(&tx)?;
+        let (reply, rx) = oneshot::channel();
+        self.cmds.try_send(Cmd::Put(tx, reply)).map_err(|e| match e {
+            mpsc::error::TrySendError::Full(_) => SubmitError::QueueFull(self.queue_cap),
+            mpsc::error::TrySendError::Closed(_) => SubmitError::Stopped,
+        })?;
+        Ok(rx)
+    }
+
+    fn check_submit(&self, tx: &[u8]) -> Result<(), SubmitError> {
         if tx.len() > self.max_tx {
             return Err(SubmitError::TooLarge { size: tx.len(), max: self.max_tx });
         }
@@ -896,19 +1134,16 @@ impl<A: ConsensusApp> BeatNode<A> {
             if self.cmds.capacity() == 0 {
                 return Err(SubmitError::QueueFull(self.queue_cap));
             }
-            crate::beat::client::ClientTransaction::decode(&tx, self.max_tx)
+            crate::beat::client::ClientTransaction::decode(tx, self.max_tx)
                 .and_then(|c| c.verify(public))
                 .map_err(|e| SubmitError::NotClientEncrypted(e.to_string()))?;
         } else {
             match self.app.lock() {
-                Ok(app) => app.validate(&tx).map_err(SubmitError::Invalid)?,
+                Ok(app) => app.validate(tx).map_err(SubmitError::Invalid)?,
                 Err(_) => return Err(SubmitError::Stopped),
             }
         }
-        self.cmds.try_send(Cmd::Submit(tx)).map_err(|e| match e {
-            mpsc::error::TrySendError::Full(_) => SubmitError::QueueFull(self.queue_cap),
-            mpsc::error::TrySendError::Closed(_) => SubmitError::Stopped,
-        })
+        Ok(())
     }
 
     /// BEAT3/4: read committed value `id` (or bytes `range` of it) from the committee's
@@ -922,6 +1157,16 @@ impl<A: ConsensusApp> BeatNode<A> {
         range: Option<std::ops::Range<u64>>,
         timeout: Duration,
     ) -> Result<Vec<u8>, ReadFailure> {
+        self.read_report(id, range, timeout).map(|r| r.bytes)
+    }
+
+    /// [`BeatNode::read`], with what the read cost (holders asked, bytes fetched).
+    pub fn read_report(
+        &self,
+        id: ValueId,
+        range: Option<std::ops::Range<u64>>,
+        timeout: Duration,
+    ) -> Result<ReadReport, ReadFailure> {
         let deadline = Instant::now() + timeout;
         let mut rx = self.start_read(id, range, deadline).map_err(|e| match e {
             ReadFailure::TimedOut(_) => ReadFailure::TimedOut(timeout),
@@ -934,7 +1179,7 @@ impl<A: ConsensusApp> BeatNode<A> {
                 Err(oneshot::error::TryRecvError::Empty) if Instant::now() >= deadline => {
                     return Err(ReadFailure::TimedOut(timeout))
                 }
-                Err(oneshot::error::TryRecvError::Empty) => std::thread::sleep(Duration::from_millis(5)),
+                Err(oneshot::error::TryRecvError::Empty) => std::thread::sleep(Duration::from_micros(500)),
             }
         }
     }
@@ -942,6 +1187,15 @@ impl<A: ConsensusApp> BeatNode<A> {
     /// [`BeatNode::read`] for async callers (no timeout of its own: wrap it in
     /// `tokio::time::timeout`).
     pub async fn read_async(&self, id: ValueId, range: Option<std::ops::Range<u64>>) -> Result<Vec<u8>, ReadFailure> {
+        self.read_report_async(id, range).await.map(|r| r.bytes)
+    }
+
+    /// [`BeatNode::read_report`] for async callers.
+    pub async fn read_report_async(
+        &self,
+        id: ValueId,
+        range: Option<std::ops::Range<u64>>,
+    ) -> Result<ReadReport, ReadFailure> {
         if !self.variant.dispersed() {
             return Err(ReadFailure::NotStored(self.variant));
         }
@@ -956,7 +1210,7 @@ impl<A: ConsensusApp> BeatNode<A> {
         id: ValueId,
         range: Option<std::ops::Range<u64>>,
         deadline: Instant,
-    ) -> Result<oneshot::Receiver<Result<Vec<u8>, ReadFailure>>, ReadFailure> {
+    ) -> Result<oneshot::Receiver<Result<ReadReport, ReadFailure>>, ReadFailure> {
         if !self.variant.dispersed() {
             return Err(ReadFailure::NotStored(self.variant));
         }

@@ -22,6 +22,8 @@
 //! whole simulated run.
 #![forbid(unsafe_code)]
 
+#[cfg(feature = "api")]
+pub mod api;
 pub mod app;
 pub mod beat;
 pub mod codec;

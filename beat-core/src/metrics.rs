@@ -111,6 +111,18 @@ pub struct NodeMetrics {
     pub store_size_bytes: Gauge,
     /// Bytes of the latest application snapshot.
     pub snapshot_size_bytes: Gauge,
+    /// BEAT3/4: committed values whose fragment this node lacks or holds damaged (known so far).
+    pub fragments_missing: Gauge,
+    /// BEAT3/4: fragments rebuilt from peers and kept.
+    pub fragments_repaired: Counter,
+    /// BEAT3/4: bytes fetched from peers for repairs.
+    pub repair_fetched_bytes: Counter,
+    /// BEAT3/4: repairs that failed or timed out (each is retried).
+    pub repair_failures: Counter,
+    /// BEAT3/4: stored fragments the scrub verified.
+    pub scrub_checked: Counter,
+    /// BEAT3/4: stored fragments the scrub found missing or failing verification.
+    pub scrub_failed: Counter,
     /// Build information (value 1).
     pub build_info: Family<BuildLabel, Gauge>,
 }
@@ -152,6 +164,12 @@ impl NodeMetrics {
             wal_records: Gauge::default(),
             store_size_bytes: Gauge::default(),
             snapshot_size_bytes: Gauge::default(),
+            fragments_missing: Gauge::default(),
+            fragments_repaired: Counter::default(),
+            repair_fetched_bytes: Counter::default(),
+            repair_failures: Counter::default(),
+            scrub_checked: Counter::default(),
+            scrub_failed: Counter::default(),
             build_info: Family::default(),
         };
         let r = registry.sub_registry_with_prefix("beat");
@@ -226,6 +244,21 @@ impl NodeMetrics {
             prometheus_client::registry::Unit::Bytes,
             m.snapshot_size_bytes.clone(),
         );
+        r.register(
+            "store_fragments_missing",
+            "Committed values whose fragment this node lacks or holds damaged",
+            m.fragments_missing.clone(),
+        );
+        r.register("store_fragments_repaired", "Fragments rebuilt from peers and kept", m.fragments_repaired.clone());
+        r.register_with_unit(
+            "store_repair_fetched",
+            "Bytes fetched from peers for repairs",
+            prometheus_client::registry::Unit::Bytes,
+            m.repair_fetched_bytes.clone(),
+        );
+        r.register("store_repair_failures", "Repairs that failed or timed out", m.repair_failures.clone());
+        r.register("store_scrub_checked", "Stored fragments the scrub verified", m.scrub_checked.clone());
+        r.register("store_scrub_failed", "Stored fragments the scrub found missing or bad", m.scrub_failed.clone());
         r.register("build_info", "Build information", m.build_info.clone());
         m.build_info.get_or_create(&BuildLabel { version: env!("CARGO_PKG_VERSION").to_string() }).set(1);
         m

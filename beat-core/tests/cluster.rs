@@ -9,7 +9,6 @@
 
 use std::collections::{BTreeMap, HashSet};
 use std::io::{BufRead, BufReader, Read, Write};
-use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
@@ -18,6 +17,8 @@ use std::time::{Duration, Instant};
 use beat_core::beat::Batch;
 use beat_core::state::{RedbStore, Store};
 use rand::{Rng, SeedableRng};
+
+mod common;
 
 const N: usize = 4;
 
@@ -37,14 +38,9 @@ struct Cluster {
     seen: Arc<Mutex<Seen>>,
 }
 
-fn free_ports(k: usize) -> Vec<u16> {
-    let ls: Vec<TcpListener> = (0..k).map(|_| TcpListener::bind("127.0.0.1:0").unwrap()).collect();
-    ls.iter().map(|l| l.local_addr().unwrap().port()).collect()
-}
-
 impl Cluster {
     fn new(dir: &Path) -> Self {
-        let ports = free_ports(2 * N);
+        let ports = common::free_ports(2 * N);
         let seen = Seen { commits: vec![BTreeMap::new(); N], caught_up: vec![0; N] };
         Cluster {
             dir: dir.to_path_buf(),
@@ -119,17 +115,7 @@ impl Cluster {
 
     fn term(&mut self, id: usize) {
         if let Some(mut c) = self.children[id].take() {
-            let ok = Command::new("kill").args(["-TERM", &c.id().to_string()]).status().unwrap().success();
-            assert!(ok);
-            let end = Instant::now() + Duration::from_secs(20);
-            loop {
-                if let Some(status) = c.try_wait().unwrap() {
-                    assert!(status.success(), "node {id} exited with {status} on SIGTERM");
-                    break;
-                }
-                assert!(Instant::now() < end, "node {id} did not stop on SIGTERM");
-                std::thread::sleep(Duration::from_millis(20));
-            }
+            common::terminate(&mut c, &format!("node {id}"), Duration::from_secs(20));
         }
     }
 

@@ -78,6 +78,7 @@ fn config(keys: &NodeKeys, ports: &[u16], data_dir: PathBuf, in_memory: bool) ->
         censors: None,
         limits: None,
         audit_log: None,
+        upkeep: Default::default(),
     }
 }
 

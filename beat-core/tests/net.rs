@@ -72,6 +72,7 @@ fn cluster(n: usize, name: &str) -> Cluster {
                 censors: Some(censors.clone()),
                 limits: None,
                 audit_log: None,
+                upkeep: Default::default(),
             };
             BeatNode::start(config, KvApp::default(), None).unwrap()
         })

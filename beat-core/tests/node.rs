@@ -46,6 +46,7 @@ fn config(keys: &NodeKeys, ports: &[u16], dir: &Path) -> NodeConfig {
         censors: None,
         limits: None,
         audit_log: None,
+        upkeep: Default::default(),
     }
 }
 

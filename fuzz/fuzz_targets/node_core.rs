@@ -71,6 +71,9 @@ fuzz_target!(|script: Script| {
                 id: ValueId { epoch: *epoch, proposer: *proposer },
                 range: range.map(|(a, b)| a..b),
             }),
+            Event::Repair { epoch, proposer } => {
+                core.read(Input::Repair { id: ValueId { epoch: *epoch, proposer: *proposer } })
+            }
         };
         absorb(ready, "an input", &mut log, &session);
     }

@@ -203,6 +203,13 @@ pub enum Event {
         /// Byte range, if any.
         range: Option<(u64, u64)>,
     },
+    /// `Input::Repair`.
+    Repair {
+        /// Epoch of the value.
+        epoch: u64,
+        /// Proposer of the value.
+        proposer: NodeId,
+    },
 }
 
 /// Tags of local inputs in the byte format; every other tag is a peer message.
@@ -210,6 +217,7 @@ const TAG_SUBMIT: u8 = 0xf0;
 const TAG_PROPOSE: u8 = 0xf1;
 const TAG_RETRY_READS: u8 = 0xf2;
 const TAG_READ: u8 = 0xf3;
+const TAG_REPAIR: u8 = 0xf4;
 
 /// The `beat_node` input: a variant and what node 0 sees, in order.
 ///
@@ -265,6 +273,14 @@ impl Script {
                     let range = (body.len() >= 25).then(|| (word(9), word(17)));
                     Event::Read { epoch: word(0), proposer, range }
                 }
+                TAG_REPAIR => {
+                    let mut w = [0u8; 8];
+                    if let Some(s) = body.get(..8) {
+                        w.copy_from_slice(s);
+                    }
+                    let proposer = usize::from(body.get(8).copied().unwrap_or(0)) % N;
+                    Event::Repair { epoch: u64::from_le_bytes(w), proposer }
+                }
                 t => Event::Message { from: 1 + usize::from(t) % (N - 1), bytes: body },
             });
         }
@@ -297,6 +313,11 @@ impl Script {
                         body.extend_from_slice(&b.to_le_bytes());
                     }
                     record(TAG_READ, &body);
+                }
+                Event::Repair { epoch, proposer } => {
+                    let mut body = epoch.to_le_bytes().to_vec();
+                    body.push(*proposer as u8);
+                    record(TAG_REPAIR, &body);
                 }
             }
         }
@@ -433,6 +454,7 @@ fn apply(
         Event::Read { epoch, proposer, range } => {
             Input::Read { id: ValueId { epoch: *epoch, proposer: *proposer }, range: range.map(|(a, b)| a..b) }
         }
+        Event::Repair { epoch, proposer } => Input::Repair { id: ValueId { epoch: *epoch, proposer: *proposer } },
     };
     match node.handle_input(input, rng) {
         Ok(step) => Some(step),
@@ -466,7 +488,8 @@ fn absorb(node: &Beat, step: Step<Message, Output>, report: &mut RunReport) {
                 assert_eq!(b.epoch, want, "node 0 output epoch {} when {want} was next", b.epoch);
                 report.batches.push(b);
             }
-            Output::Read(_) => report.reads += 1,
+            Output::Read(_) | Output::Repaired(_) => report.reads += 1,
+            Output::Stored(_) => {}
         }
     }
 }
@@ -555,6 +578,7 @@ pub fn honest_run(variant: Variant, epochs: u64) -> HonestRun {
                     proposer: id.proposer,
                     range: range.as_ref().map(|r| (r.start, r.end)),
                 },
+                Input::Repair { id } => Event::Repair { epoch: id.epoch, proposer: id.proposer },
             });
         }
         let step = nodes[i].handle_input(input, &mut rngs[i]);

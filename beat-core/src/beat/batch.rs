@@ -72,6 +72,36 @@ impl Contribution {
         codec::encode(&Contribution(txs.iter().map(|t| serde_bytes::ByteBuf::from(t.clone())).collect()))
     }
 
+    /// Where each of `txs` lies in `encoded` (their [`Contribution::encode`]): CBOR puts an
+    /// array header, then each byte string's header before its bytes. Checked against the
+    /// encoding; empty if it does not match (never wrong ranges).
+    pub(crate) fn layout(txs: &[Vec<u8>], encoded: &[u8]) -> Vec<std::ops::Range<u64>> {
+        fn header(len: usize) -> usize {
+            match len {
+                0..=23 => 1,
+                24..=0xff => 2,
+                0x100..=0xffff => 3,
+                0x1_0000..=0xffff_ffff => 5,
+                _ => 9,
+            }
+        }
+        let mut at = header(txs.len());
+        let mut out = Vec::with_capacity(txs.len());
+        for tx in txs {
+            at += header(tx.len());
+            let range = at..at + tx.len();
+            if encoded.get(range.clone()) != Some(tx.as_slice()) {
+                return Vec::new();
+            }
+            out.push(range.start as u64..range.end as u64);
+            at = range.end;
+        }
+        if at != encoded.len() {
+            return Vec::new();
+        }
+        out
+    }
+
     /// Decode a contribution, refusing more than `max_txs` transactions or one over `max_tx_size` bytes.
     pub(crate) fn decode(
         bytes: &[u8],

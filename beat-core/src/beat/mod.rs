@@ -23,7 +23,10 @@ mod tests;
 
 pub use batch::{decode_stored_value, Batch, ClientTxId, StoredValue};
 pub use keys::{deal, NodeKeys, PublicKeys};
-pub use node::{Beat, BeatError, Checkpoint, Config, Content, Input, Message, Output, ReadError, ReadOutcome};
+pub use node::{
+    transaction_digest, Beat, BeatError, Checkpoint, Config, Content, Input, Message, Output, OwnFragment, OwnValue,
+    ReadError, ReadOutcome, RepairOutcome,
+};
 pub use settings::{Settings, SettingsError};
 pub use store::{FragmentStore, MemFragmentStore, ValueId};
 

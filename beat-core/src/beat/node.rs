@@ -80,13 +80,24 @@ pub struct Config {
     pub max_future_bytes: usize,
     /// Most transactions waiting in the buffer.
     pub max_buffered_txs: usize,
-    /// BEAT3/4: cross-checksums of committed values kept for reads, in epochs.
+    /// Bytes of buffered transactions at most (what a flood of large client transactions can
+    /// make the node hold, and copy into each checkpoint).
+    pub max_buffered_bytes: usize,
+    /// BEAT3/4: cross-checksums of committed values kept for reads, in epochs (`u64::MAX`:
+    /// all, for a runtime that prunes itself with [`Beat::prune_values`]; `BeatNode` does,
+    /// asking the application which values to keep).
     pub retain_epochs: u64,
 }
 
 impl Default for Config {
     fn default() -> Self {
-        Config { max_future_epochs: 3, max_future_bytes: 64 << 20, max_buffered_txs: 200_000, retain_epochs: 4096 }
+        Config {
+            max_future_epochs: 3,
+            max_future_bytes: 64 << 20,
+            max_buffered_txs: 200_000,
+            max_buffered_bytes: 256 << 20,
+            retain_epochs: 4096,
+        }
     }
 }
 
@@ -164,7 +175,8 @@ pub enum BeatError {
     /// A transaction larger than `max_tx_size`.
     #[error("transaction of {size} bytes exceeds the limit of {max}")]
     TransactionTooLarge { size: usize, max: usize },
-    /// The buffer holds `max_buffered_txs` transactions already.
+    /// The buffer holds `max_buffered_txs` transactions already, or `max_buffered_bytes`
+    /// would be exceeded.
     #[error("transaction buffer full ({0} transactions)")]
     BufferFull(usize),
     /// BEAT2: the submitted bytes are not a valid client transaction.
@@ -212,6 +224,14 @@ pub enum Input {
     /// BEAT3/4: the driver's read timer fired: ask every holder not yet asked (a holder may be
     /// silent; the protocol has no clock of its own).
     RetryReads,
+    /// BEAT3/4: rebuild this node's own fragment of `id` from its peers' verified fragments
+    /// and keep it (a node that missed the dispersal, caught up by `fast_forward`, lost its
+    /// disk, or whose stored fragment no longer verifies). The outcome is an
+    /// [`Output::Repaired`]; [`Input::RetryReads`] drives it like a read.
+    Repair {
+        /// Which value.
+        id: ValueId,
+    },
 }
 
 /// What a node needs to resume right after a committed epoch without replaying its history:
@@ -243,6 +263,61 @@ pub enum Output {
     Batch(Batch),
     /// A finished read.
     Read(ReadOutcome),
+    /// A finished repair.
+    Repaired(RepairOutcome),
+    /// BEAT3/4: a value this node dispersed was committed; where its transactions lie in it
+    /// (output with, and before, the epoch's [`Output::Batch`]).
+    Stored(OwnValue),
+}
+
+/// BEAT3/4: this node's own committed value and the transactions in it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OwnValue {
+    /// The value.
+    pub id: ValueId,
+    /// Each transaction's digest ([`transaction_digest`]) and its bytes' range in the value
+    /// (what [`Input::Read`] with that range returns).
+    pub transactions: Vec<([u8; 32], Range<u64>)>,
+}
+
+/// The digest a node keeps of a transaction (see [`OwnValue`]).
+pub fn transaction_digest(tx: &[u8]) -> [u8; 32] {
+    tx_digest(tx)
+}
+
+fn own_value(epoch: u64, me: NodeId, own: &[Digest], layout: &[Range<u64>]) -> Output {
+    Output::Stored(OwnValue {
+        id: ValueId { epoch, proposer: me },
+        transactions: own.iter().copied().zip(layout.iter().cloned()).collect(),
+    })
+}
+
+/// The result of an [`Input::Repair`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RepairOutcome {
+    /// The repair's number (repairs share the numbering of reads).
+    pub read: u64,
+    /// Which value.
+    pub id: ValueId,
+    /// The bytes of the rebuilt fragment now kept, or why there is none.
+    pub result: Result<u64, ReadError>,
+    /// Holders asked.
+    pub nodes_contacted: usize,
+    /// Bytes of fragments and proofs received.
+    pub bytes_fetched: u64,
+}
+
+/// What [`Beat::check_own`] found in the fragment store.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum OwnFragment {
+    /// A fragment that verifies against the committed cross-checksum; its bytes.
+    Good(u64),
+    /// No fragment (or a record that does not decode).
+    Missing,
+    /// A fragment that does not verify: damaged since it was stored.
+    Bad,
+    /// The value's cross-checksum is not kept here: nothing to check against.
+    Unknown,
 }
 
 /// The result of an [`Input::Read`].
@@ -277,6 +352,11 @@ pub enum ReadError {
     /// This variant stores no fragments.
     #[error("this variant does not disperse values")]
     NotDispersed,
+    /// Repair: the committed cross-checksum matches no fragment of the value at this node's
+    /// index (its disperser committed to bytes that are not part of the codeword): there is
+    /// nothing this node could hold, and reads do not need it.
+    #[error("the committed cross-checksum admits no fragment at this index")]
+    Unrepairable,
 }
 
 /// The decryption of one accepted proposal's ciphertexts.
@@ -321,6 +401,12 @@ struct Epoch {
     checksums: BTreeMap<NodeId, CrossChecksum>,
     /// Digests of the transactions we proposed (BEAT3/4 commit them without reading them).
     own: Vec<Digest>,
+    /// BEAT3/4: where each of them lies in the value we dispersed.
+    own_layout: Vec<Range<u64>>,
+    /// BEAT3/4: the cross-checksum digest of the value we dispersed (a value committed in our
+    /// name is ours only if it has this digest: after a restart from a stale log the committee
+    /// may have committed an earlier proposal of ours than the one we just made).
+    own_digest: Option<[u8; 32]>,
 }
 
 impl Epoch {
@@ -348,6 +434,8 @@ pub struct Beat {
     future_bytes: Vec<usize>,
     /// Transactions waiting to be proposed, with their digests.
     buffer: VecDeque<(Digest, Vec<u8>)>,
+    /// Bytes of the transactions in `buffer`.
+    buffer_bytes: usize,
     buffered: HashSet<Digest>,
     /// Identities committed in recent epochs, oldest first.
     recent: VecDeque<(u64, Vec<Digest>)>,
@@ -361,6 +449,10 @@ pub struct Beat {
     store: Box<dyn FragmentStore>,
     checksums: BTreeMap<ValueId, CrossChecksum>,
     reads: BTreeMap<u64, PendingRead>,
+    /// BEAT3/4: committed values this node holds no fragment of (it missed or could not verify
+    /// the dispersal, or took the epoch by catch-up), for the runtime's repair
+    /// ([`Beat::take_missing`]).
+    missing: Vec<ValueId>,
     next_read: u64,
     /// Read requests for epochs we have not committed yet, answered once we have. Bounded by
     /// `MAX_DEFERRED_READS` per peer.
@@ -409,6 +501,10 @@ struct PendingRead {
     /// Verified fragments (Full) or verified chunk bytes (Range), by holder.
     got: BTreeMap<NodeId, Vec<u8>>,
     bytes_fetched: u64,
+    /// A repair of our own fragment rather than a read for a caller.
+    repair: bool,
+    /// BEAT4 repairs: the row table of a verified answer (checked against the committed root).
+    rows: Option<Vec<u8>>,
 }
 
 /// Protocol tag of proposal labels.
@@ -457,6 +553,7 @@ impl Beat {
             future: VecDeque::new(),
             future_bytes: vec![0; params.n],
             buffer: VecDeque::new(),
+            buffer_bytes: 0,
             buffered: HashSet::new(),
             recent: VecDeque::new(),
             recent_set: HashSet::new(),
@@ -471,6 +568,7 @@ impl Beat {
             store: Box::new(MemFragmentStore::default()),
             checksums: BTreeMap::new(),
             reads: BTreeMap::new(),
+            missing: Vec::new(),
             next_read: 0,
             deferred_reads: Vec::new(),
         }
@@ -579,7 +677,9 @@ impl Beat {
         if tx.len() > self.settings.max_tx_size {
             return Err(BeatError::TransactionTooLarge { size: tx.len(), max: self.settings.max_tx_size });
         }
-        if self.buffer.len() >= self.config.max_buffered_txs {
+        if self.buffer.len() >= self.config.max_buffered_txs
+            || self.buffer_bytes + tx.len() > self.config.max_buffered_bytes
+        {
             return Err(BeatError::BufferFull(self.buffer.len()));
         }
         if self.settings.variant.client_encrypted() {
@@ -609,6 +709,7 @@ impl Beat {
             tx_digest(&tx)
         };
         self.buffered.insert(d);
+        self.buffer_bytes += tx.len();
         self.buffer.push_back((d, tx));
     }
 
@@ -652,6 +753,8 @@ impl Beat {
                 early_shares: BTreeMap::new(),
                 checksums: BTreeMap::new(),
                 own: Vec::new(),
+                own_layout: Vec::new(),
+                own_digest: None,
             };
             self.epochs.insert(e, state);
         }
@@ -677,10 +780,13 @@ impl Beat {
         if self.buffered.contains(&d) || self.recent_set.contains(&d) {
             return Ok(());
         }
-        if self.buffer.len() >= self.config.max_buffered_txs {
+        if self.buffer.len() >= self.config.max_buffered_txs
+            || self.buffer_bytes + tx.len() > self.config.max_buffered_bytes
+        {
             return Err(BeatError::BufferFull(self.buffer.len()));
         }
         self.buffered.insert(d);
+        self.buffer_bytes += tx.len();
         self.buffer.push_back((d, tx));
         Ok(())
     }
@@ -698,7 +804,8 @@ impl Beat {
             })
             .collect();
         for i in stale.into_iter().rev() {
-            if let Some((d, _)) = self.buffer.remove(i) {
+            if let Some((d, tx)) = self.buffer.remove(i) {
+                self.buffer_bytes -= tx.len();
                 self.buffered.remove(&d);
             }
         }
@@ -737,6 +844,11 @@ impl Beat {
         let txs: Vec<Vec<u8>> = idx.iter().map(|&i| self.buffer[i].1.clone()).collect();
         let own: Vec<Digest> = idx.iter().map(|&i| self.buffer[i].0).collect();
         let plaintext = Contribution::encode(&txs);
+        let own_layout = if self.settings.variant.dispersed() {
+            super::batch::Contribution::layout(&txs, &plaintext)
+        } else {
+            Vec::new()
+        };
         let value = if self.settings.variant.client_encrypted() || !self.settings.variant.encrypted() {
             plaintext
         } else {
@@ -746,10 +858,16 @@ impl Beat {
             let mut enc = self.derived_rng("encrypt", e, &tagged_hash("BEAT/plaintext", &[&plaintext]));
             codec::encode(&self.keys.public.encryption.encrypt(&label, &plaintext, &mut enc))
         };
+        let me = self.keys.id;
         let state = self.epoch_state(e);
         state.proposed = true;
         state.own = own;
+        state.own_layout = own_layout;
         let acs_step = state.acs.handle_input(value, rng)?;
+        state.own_digest = acs_step.events.iter().find_map(|ev| match ev {
+            crate::proto::Event::Proposed { proposer, digest, .. } if *proposer == me => Some(*digest),
+            _ => None,
+        });
         self.handle_acs_step(e, acs_step)
     }
 
@@ -962,10 +1080,12 @@ impl Beat {
             let mut stored = Vec::new();
             for (j, cc) in std::mem::take(&mut state.checksums) {
                 let id = ValueId { epoch: e, proposer: j };
-                if let Some(Broadcast::AvidFp(bc)) = state.acs.broadcast_mut(j) {
-                    if let Some(fragment) = bc.take_fragment() {
-                        self.store.put(id, fragment);
-                    }
+                match state.acs.broadcast_mut(j) {
+                    Some(Broadcast::AvidFp(bc)) => match bc.take_fragment() {
+                        Some(fragment) => self.store.put(id, fragment),
+                        None => self.missing.push(id),
+                    },
+                    _ => self.missing.push(id),
                 }
                 stored.push(StoredValue {
                     proposer: j,
@@ -999,8 +1119,10 @@ impl Beat {
                     transactions.push(entry.tx);
                 }
             }
-            if self.settings.variant.dispersed() && proposers.contains(&self.keys.id) {
+            let ours = stored.iter().any(|v| v.proposer == self.keys.id && Some(v.digest) == state.own_digest);
+            if self.settings.variant.dispersed() && ours {
                 // Our dispersed batch is committed (as a stored value, not as transactions).
+                step.output.push(own_value(e, self.keys.id, &state.own, &state.own_layout));
                 digests.extend(std::mem::take(&mut state.own));
             }
             let batch = Batch { epoch: e, proposers, transactions, stored, client_ids };
@@ -1023,6 +1145,7 @@ impl Beat {
         if !digests.is_empty() {
             let committed: HashSet<Digest> = digests.iter().copied().collect();
             self.buffer.retain(|(d, _)| !committed.contains(d));
+            self.buffer_bytes = self.buffer.iter().map(|(_, tx)| tx.len()).sum();
             self.buffered.retain(|d| !committed.contains(d));
         }
         for id in &batch.client_ids {
@@ -1089,6 +1212,8 @@ impl Beat {
         } else {
             batch.transactions.iter().map(|tx| tx_digest(tx)).collect()
         };
+        let mut held = BTreeSet::new();
+        let mut own = None;
         if let Some(mut state) = self.epochs.remove(&batch.epoch) {
             for v in &batch.stored {
                 let id = ValueId { epoch: batch.epoch, proposer: v.proposer };
@@ -1096,13 +1221,16 @@ impl Beat {
                 if let Some(cc) = bc.cross_checksum(&v.digest).cloned() {
                     if let Some(fragment) = bc.take_fragment_of(&v.digest) {
                         self.store.put(id, fragment);
+                        held.insert(v.proposer);
                     }
                     self.checksums.insert(id, cc);
                 }
             }
             // A value committed in our name is our proposal (no one else's `Val` is accepted for
             // our instance), so the transactions in it are committed.
-            if self.settings.variant.dispersed() && batch.stored.iter().any(|v| v.proposer == self.keys.id) {
+            let ours = batch.stored.iter().any(|v| v.proposer == self.keys.id && Some(v.digest) == state.own_digest);
+            if self.settings.variant.dispersed() && ours {
+                own = Some(own_value(batch.epoch, self.keys.id, &state.own, &state.own_layout));
                 digests.extend(std::mem::take(&mut state.own));
             }
         }
@@ -1116,9 +1244,15 @@ impl Beat {
                     self.checksums.entry(id).or_insert_with(|| cc.clone());
                 }
             }
+            if self.checksums.contains_key(&id) && !held.contains(&v.proposer) {
+                self.missing.push(id);
+            }
         }
         self.prune_checksums(batch.epoch);
-        let step = self.finish_epoch(batch, digests, rng)?;
+        let mut step = self.finish_epoch(batch, digests, rng)?;
+        if let Some(o) = own {
+            step.output.insert(0, o);
+        }
         self.finish(step, rng)
     }
 
@@ -1183,25 +1317,32 @@ impl Beat {
         &mut self,
         id: ValueId,
         range: Option<Range<u64>>,
+        repair: bool,
         rng: &mut dyn rand_core::CryptoRngCore,
     ) -> BeatStep {
         let read = self.next_read;
         self.next_read += 1;
         let mut step = Step::new();
-        let fail = |e: ReadError| ReadOutcome {
-            read,
-            id,
-            range: range.clone(),
-            result: Err(e),
-            nodes_contacted: 0,
-            bytes_fetched: 0,
+        let fail = |e: ReadError| {
+            if repair {
+                Output::Repaired(RepairOutcome { read, id, result: Err(e), nodes_contacted: 0, bytes_fetched: 0 })
+            } else {
+                Output::Read(ReadOutcome {
+                    read,
+                    id,
+                    range: range.clone(),
+                    result: Err(e),
+                    nodes_contacted: 0,
+                    bytes_fetched: 0,
+                })
+            }
         };
         let Some(code) = self.code.clone() else {
-            step.output.push(Output::Read(fail(ReadError::NotDispersed)));
+            step.output.push(fail(ReadError::NotDispersed));
             return step;
         };
         let Some(cc) = self.checksums.get(&id) else {
-            step.output.push(Output::Read(fail(ReadError::Unknown(id))));
+            step.output.push(fail(ReadError::Unknown(id)));
             return step;
         };
         let size = cc.fragment_size();
@@ -1209,7 +1350,7 @@ impl Beat {
         // Framed layout: 8-byte length prefix, then the value, over k data fragments.
         let plan = match (&range, code.as_ref()) {
             (Some(r), _) if r.start > r.end || r.end.checked_add(8).is_none_or(|end| end > k.saturating_mul(size)) => {
-                step.output.push(Output::Read(fail(ReadError::OutOfBounds)));
+                step.output.push(fail(ReadError::OutOfBounds));
                 return step;
             }
             (Some(r), DispersalCode::Pyramid(p)) if r.start < r.end && (r.start + 8) / size == (r.end + 7) / size => {
@@ -1224,6 +1365,7 @@ impl Beat {
             }
             _ => ReadPlan::Full,
         };
+        let plan = if repair { ReadPlan::Full } else { plan };
         // Data holders first (their fragments decode without arithmetic), each part in random
         // order so that no holder is always asked first.
         let k = code.linear().k();
@@ -1240,6 +1382,8 @@ impl Beat {
             failed: BTreeSet::new(),
             got: BTreeMap::new(),
             bytes_fetched: 0,
+            repair,
+            rows: None,
         };
         self.reads.insert(read, pending);
         step.extend(self.use_own_fragment(read));
@@ -1266,6 +1410,53 @@ impl Beat {
         Some(held)
     }
 
+    /// Committed values this node holds no fragment of, since the last call (see
+    /// [`Input::Repair`]). A runtime that restarts from a checkpoint learns the rest by
+    /// checking every kept value ([`Beat::check_own`]).
+    pub fn take_missing(&mut self) -> Vec<ValueId> {
+        std::mem::take(&mut self.missing)
+    }
+
+    /// Ids of the committed values whose cross-checksums are kept, after `after` (all from the
+    /// first when `None`), at most `limit` of them: a scrub walks them in order.
+    pub fn kept_values(&self, after: Option<ValueId>, limit: usize) -> Vec<ValueId> {
+        use std::ops::Bound;
+        let lower = after.map_or(Bound::Unbounded, Bound::Excluded);
+        self.checksums.range((lower, Bound::Unbounded)).take(limit).map(|(id, _)| *id).collect()
+    }
+
+    /// Number of committed values whose cross-checksums are kept.
+    pub fn kept_count(&self) -> usize {
+        self.checksums.len()
+    }
+
+    /// Check this node's stored fragment of `id` against the committed cross-checksum (a
+    /// scrub's step).
+    pub fn check_own(&self, id: ValueId) -> OwnFragment {
+        if !self.checksums.contains_key(&id) || self.code.is_none() {
+            return OwnFragment::Unknown;
+        }
+        if self.store.get(id).is_none() {
+            return OwnFragment::Missing;
+        }
+        match self.verified_own(id) {
+            Some(h) => OwnFragment::Good((h.fragment.len() + h.rows.as_ref().map_or(0, Vec::len)) as u64),
+            None => OwnFragment::Bad,
+        }
+    }
+
+    /// Forget the values older than `horizon` that `keep` does not keep: their
+    /// cross-checksums go (the caller deletes their fragments). Returns the ids forgotten.
+    pub fn prune_values(&mut self, horizon: u64, keep: &mut dyn FnMut(ValueId) -> bool) -> Vec<ValueId> {
+        let old: Vec<ValueId> =
+            self.checksums.range(..ValueId { epoch: horizon, proposer: 0 }).map(|(id, _)| *id).collect();
+        let gone: Vec<ValueId> = old.into_iter().filter(|id| !keep(*id)).collect();
+        for id in &gone {
+            self.checksums.remove(id);
+        }
+        gone
+    }
+
     /// Our own fragment counts like a verified answer (no message needed), once checked
     /// against the committed cross-checksum ([`Beat::verified_own`]).
     fn use_own_fragment(&mut self, read: u64) -> BeatStep {
@@ -1274,6 +1465,11 @@ impl Beat {
         // Never ask ourselves over the network: with our fragment we answer below; without it
         // we count as a holder that failed, so the read asks enough others.
         r.asked.insert(me);
+        if r.repair {
+            // A repair rebuilds our fragment from the others' only.
+            r.failed.insert(me);
+            return Step::new();
+        }
         let id = r.id;
         let Some(own) = self.verified_own(id) else {
             let Some(r) = self.reads.get_mut(&read) else { return Step::new() };
@@ -1381,7 +1577,11 @@ impl Beat {
         }
         if epoch >= self.epoch {
             // Our fragment of an epoch we have not committed is still with its AVID-FP instance:
-            // answer once the epoch commits here.
+            // answer once the epoch commits here. A request asked again (the reader's retry
+            // timer) is kept once: answered once.
+            if self.deferred_reads.iter().any(|d| d.from == from && d.read == read && d.chunks == chunks) {
+                return step;
+            }
             if self.deferred_reads.iter().filter(|d| d.from == from).count() >= MAX_DEFERRED_READS {
                 return Step::fault(from, FaultKind::FutureEpochOverflow);
             }
@@ -1485,7 +1685,13 @@ impl Beat {
                     None => None,
                 };
                 let bytes = d.bytes.into_vec();
-                cc.verify_fragment(code.linear(), commitment, &ctx, from, &bytes, table.as_ref()).ok().map(|()| bytes)
+                let ok = cc.verify_fragment(code.linear(), commitment, &ctx, from, &bytes, table.as_ref()).is_ok();
+                if ok && table.is_some() && r.repair && r.rows.is_none() {
+                    // Checked against the committed root above: the table a repaired
+                    // fragment is kept with.
+                    r.rows = d.rows.map(serde_bytes::ByteBuf::into_vec);
+                }
+                ok.then_some(bytes)
             }
             (Some(d), Some((a, b))) => {
                 let size = cc.fragment_size() as usize;
@@ -1531,6 +1737,9 @@ impl Beat {
         let Some(code) = self.code.clone() else { return step };
         let Some(r) = self.reads.get(&read) else { return step };
         let n = self.params.n;
+        if r.repair {
+            return self.try_finish_repair(read);
+        }
         let result: Option<Result<Vec<u8>, ReadError>> = match &r.plan {
             ReadPlan::Full => {
                 let outstanding = r.asked.iter().any(|j| !r.got.contains_key(j) && !r.failed.contains(j));
@@ -1602,6 +1811,82 @@ impl Beat {
         step
     }
 
+    /// A repair with `want` verified fragments of the others: rebuild ours over its whole
+    /// length from them (the code is linear, symbol by symbol), check it against the committed
+    /// cross-checksum like any fragment a peer sends, and keep it.
+    fn try_finish_repair(&mut self, read: u64) -> BeatStep {
+        let mut step = Step::new();
+        let (Some(code), Some(r)) = (self.code.clone(), self.reads.get(&read)) else { return step };
+        let me = self.keys.id;
+        let n = self.params.n;
+        let outstanding = r.asked.iter().any(|j| !r.got.contains_key(j) && !r.failed.contains(j));
+        let result = if r.got.len() >= r.want {
+            let Some(cc) = self.checksums.get(&r.id) else { return step };
+            let size = cc.fragment_size() as usize;
+            let avail: Vec<(usize, &[u8])> = r.got.iter().map(|(j, d)| (*j, d.as_slice())).collect();
+            let rebuilt = match code.as_ref() {
+                DispersalCode::ReedSolomon(c) => c.repair_range(me, 0..size, &avail),
+                DispersalCode::Pyramid(p) => p.repair_range(me, 0..size, &avail),
+            };
+            match rebuilt {
+                Ok(fragment) => {
+                    let table = match &r.rows {
+                        Some(t) => cc.row_table(code.linear(), t).ok(),
+                        None => None,
+                    };
+                    let ctx = fpc_context(&self.keys.public.session, r.id.epoch, r.id.proposer);
+                    let ok = cc
+                        .verify_fragment(code.linear(), code.commitment(), &ctx, me, &fragment, table.as_ref())
+                        .is_ok();
+                    if ok {
+                        let bytes = (fragment.len() + r.rows.as_ref().map_or(0, Vec::len)) as u64;
+                        self.store.put(r.id, super::store::HeldFragment { fragment, rows: r.rows.clone() });
+                        Some(Ok(bytes))
+                    } else if matches!(code.as_ref(), DispersalCode::Pyramid(_))
+                        && r.rows.is_none()
+                        && r.got.len() < n - 1
+                    {
+                        // No verified row table came with the answers: ask one more holder.
+                        if let Some(r) = self.reads.get_mut(&read) {
+                            r.want += 1;
+                        }
+                        return self.advance_read(read, false);
+                    } else {
+                        // Verified fragments all lie on one codeword (fpc): ours is not on it.
+                        Some(Err(ReadError::Unrepairable))
+                    }
+                }
+                // A set that does not span our row (pyramid codes): ask one more holder.
+                Err(_) if r.got.len() < n - 1 => {
+                    if let Some(r) = self.reads.get_mut(&read) {
+                        r.want += 1;
+                    }
+                    return self.advance_read(read, false);
+                }
+                Err(_) => Some(Err(ReadError::Unavailable)),
+            }
+        } else if r.failed.len() + code.reconstruct_from() > n || (r.asked.len() == n && !outstanding) {
+            Some(Err(ReadError::Unavailable))
+        } else {
+            None
+        };
+        let result = match result {
+            Some(result) => result,
+            None if !outstanding && r.asked.len() == n => Err(ReadError::Unavailable),
+            None => return step,
+        };
+        if let Some(r) = self.reads.remove(&read) {
+            step.output.push(Output::Repaired(RepairOutcome {
+                read,
+                id: r.id,
+                result,
+                nodes_contacted: r.asked.len().saturating_sub(1),
+                bytes_fetched: r.bytes_fetched,
+            }));
+        }
+        step
+    }
+
     fn finish(&mut self, mut step: BeatStep, rng: &mut dyn rand_core::CryptoRngCore) -> Result<BeatStep, BeatError> {
         loop {
             let before = self.epoch;
@@ -1631,7 +1916,8 @@ impl Protocol for Beat {
                 Step::new()
             }
             Input::Propose => self.maybe_propose(true, rng)?,
-            Input::Read { id, range } => return Ok(self.start_read(id, range, rng)),
+            Input::Read { id, range } => return Ok(self.start_read(id, range, false, rng)),
+            Input::Repair { id } => return Ok(self.start_read(id, None, true, rng)),
             Input::RetryReads => return Ok(self.retry_reads()),
         };
         self.finish(step, rng)

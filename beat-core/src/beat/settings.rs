@@ -82,6 +82,23 @@ impl Settings {
         Settings { variant, ..Settings::default() }
     }
 
+    /// Defaults for `variant` as a service runs it: for the storage variants (BEAT3/4) room for
+    /// blobs of up to 8 MiB in proposals of up to 24 MiB; the others as
+    /// [`Settings::with_variant`].
+    pub fn for_service(variant: Variant) -> Self {
+        if variant.dispersed() {
+            Settings {
+                variant,
+                batch_size: 64,
+                max_tx_size: 8 << 20,
+                max_proposal_bytes: 24 << 20,
+                ..Settings::default()
+            }
+        } else {
+            Settings::with_variant(variant)
+        }
+    }
+
     /// Check every field's range; the error names the field.
     pub fn validate(&self) -> Result<(), SettingsError> {
         let err = |field, value: usize, expected: String| SettingsError { field, value: value as u64, expected };

@@ -22,6 +22,7 @@ struct Net {
     queue: VecDeque<(NodeId, NodeId, Message)>,
     batches: Vec<Vec<Batch>>,
     reads: Vec<Vec<ReadOutcome>>,
+    repairs: Vec<Vec<RepairOutcome>>,
     cut: Cut,
 }
 
@@ -36,6 +37,7 @@ impl Net {
             queue: VecDeque::new(),
             batches: vec![Vec::new(); n],
             reads: vec![Vec::new(); n],
+            repairs: vec![Vec::new(); n],
             cut: Box::new(|_, _, _| false),
         };
         (net, keys)
@@ -53,6 +55,8 @@ impl Net {
             match out {
                 Output::Batch(b) => self.batches[from].push(b),
                 Output::Read(r) => self.reads[from].push(r),
+                Output::Repaired(r) => self.repairs[from].push(r),
+                Output::Stored(_) => {}
             }
         }
     }
@@ -302,5 +306,79 @@ fn reads_with_extreme_ranges_and_without_an_own_fragment() {
         net.run();
         let read = net.reads[0].pop().expect("an answer");
         assert!(read.result.is_ok(), "{variant}: {:?}", read.result);
+    }
+}
+
+/// A node that committed values without their fragments (it never got its `Val`) learns which
+/// ones ([`Beat::take_missing`]) and rebuilds each from its peers' fragments ([`Input::Repair`]):
+/// the result verifies against the committed cross-checksum, serves reads, and a damaged
+/// stored fragment is found ([`Beat::check_own`]) and repaired the same way.
+#[test]
+fn missed_and_damaged_fragments_are_repaired_from_peers() {
+    use crate::proto::acs::AcsContent;
+    use crate::proto::avid_fp::AvidFpMessage;
+    use crate::proto::broadcast::BroadcastMessage;
+    for variant in [Variant::Beat3, Variant::Beat4] {
+        let settings = Settings { variant, batch_size: 8, ..Settings::default() };
+        let (mut net, _) = Net::new(4, settings, 9);
+        // Node 3 gets no fragment from anyone but itself.
+        net.cut = Box::new(|from, to, m| {
+            to == 3
+                && from != 3
+                && matches!(&m.content, Content::Acs(a)
+                    if matches!(&a.content, AcsContent::Broadcast(BroadcastMessage::AvidFp(AvidFpMessage::Val { .. }))))
+        });
+        for i in 0..4 {
+            net.nodes[i].buffer_transaction(vec![i as u8; 3000]).unwrap();
+        }
+        net.epoch(&[]);
+        net.cut = Box::new(|_, _, _| false);
+        assert_logs_agree(&net);
+        let stored: Vec<ValueId> =
+            net.batches[3][0].stored.iter().map(|v| ValueId { epoch: 0, proposer: v.proposer }).collect();
+        let missing = net.nodes[3].take_missing();
+        let others: Vec<ValueId> = stored.iter().copied().filter(|id| id.proposer != 3).collect();
+        assert_eq!(missing, others, "{variant}: node 3 knows exactly which fragments it lacks");
+        assert!(net.nodes[0].take_missing().is_empty(), "{variant}: node 0 lacks nothing");
+        for id in &missing {
+            assert_eq!(net.nodes[3].check_own(*id), OwnFragment::Missing);
+            net.input(3, Input::Repair { id: *id });
+            net.run();
+            let r = net.repairs[3].pop().expect("a repair outcome");
+            assert!(matches!(r.result, Ok(b) if b > 0), "{variant} {id:?}: {:?}", r.result);
+            assert!(matches!(net.nodes[3].check_own(*id), OwnFragment::Good(_)), "{variant} {id:?}");
+        }
+        // The repaired fragments serve: node 0 reads every value with node 1 and 2 silent.
+        net.cut = Box::new(|from, _, m| (from == 1 || from == 2) && m.is_read());
+        for id in &stored {
+            net.input(0, Input::Read { id: *id, range: None });
+            net.run();
+            // The read timer: silent holders were asked first, ask the rest.
+            net.input(0, Input::RetryReads);
+            net.run();
+            let read = net.reads[0].pop().expect("an answer");
+            assert!(read.result.is_ok(), "{variant} {id:?} with node 3's repaired fragment: {:?}", read.result);
+        }
+        net.cut = Box::new(|_, _, _| false);
+        // A fragment damaged in the store is found and repaired.
+        let id = stored[0];
+        let mut held = net.nodes[2].fragment_store().get(id).unwrap();
+        held.fragment[5] ^= 1;
+        let mut store = MemFragmentStore::default();
+        for v in &stored {
+            let h = if *v == id { held.clone() } else { net.nodes[2].fragment_store().get(*v).unwrap() };
+            store.put(*v, h);
+        }
+        net.nodes[2].set_fragment_store(Box::new(store));
+        assert_eq!(net.nodes[2].check_own(id), OwnFragment::Bad, "{variant}: a flipped bit is found");
+        net.input(2, Input::Repair { id });
+        net.run();
+        let r = net.repairs[2].pop().expect("a repair outcome");
+        assert!(r.result.is_ok(), "{variant}: {:?}", r.result);
+        assert!(matches!(net.nodes[2].check_own(id), OwnFragment::Good(_)));
+        // Unknown values are refused at once.
+        net.input(2, Input::Repair { id: ValueId { epoch: 9, proposer: 0 } });
+        let r = net.repairs[2].pop().expect("an outcome");
+        assert_eq!(r.result, Err(ReadError::Unknown(ValueId { epoch: 9, proposer: 0 })));
     }
 }

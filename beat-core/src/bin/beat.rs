@@ -19,7 +19,9 @@
 //! | `BEAT_METRICS_LISTEN` | `ip:port` to serve metrics on, or `off` (bind `0.0.0.0:…` for a scraper on another host) | `127.0.0.1:<metrics port>` |
 //! | `BEAT_PEERS` | `host:port` of every node, comma-separated, by id | the cluster file's, else `127.0.0.1:7000..7003` |
 //! | `BEAT_DATA_DIR` | the node's store | `./beat-data/node-<id>` |
-//! | `BEAT_VARIANT` | dev keys: `BEAT0`, `BEAT1` or `BEAT2` (the key-value app; BEAT2 takes client-encrypted transactions only); with a cluster file it may only repeat the file's `[consensus]` variant | `BEAT0` / the cluster file's |
+//! | `BEAT_VARIANT` | dev keys: `BEAT0` … `BEAT4` (BEAT0–2: the key-value app, BEAT2 takes client-encrypted transactions only; BEAT3/4: the key-value app in storage mode, blobs through the client API); with a cluster file it may only repeat the file's `[consensus]` variant | `BEAT0` / the cluster file's |
+//! | `BEAT_API_LISTEN` | `ip:port` of the client API (HTTP: `/healthz`, `/v1/status`, `/v1/blobs`; see `beat_core::api`), loopback only for now, or `off` | `127.0.0.1:<8080 + id>` |
+//! | `BEAT_SCRUB_SECONDS` | BEAT3/4: seconds between scrub passes (re-verify every stored fragment, repair what fails); `0`: only the pass at start | 86400 |
 //! | `BEAT_CLUSTER` / `BEAT_KEY_FILE` | cluster file and sealed key file from `beat keygen` | insecure dev keys |
 //! | `BEAT_PASSPHRASE` / `BEAT_KEY_HEX` / `BEAT_KEY_HEX_FILE` | the key file's passphrase, raw 32-byte key (hex), or a file holding it (`node-<id>.secret` from keygen) | — |
 //! | `BEAT_SNAPSHOT_EVERY` | checkpoint + snapshot every this many epochs (WAL truncated behind) | 64 |
@@ -53,6 +55,7 @@ use beat_core::driver::{BeatNode, CommitListener, NodeConfig};
 use beat_core::keystore::{self, Addresses, KdfParams, KeySource};
 use beat_core::net::switch::PEER_QUEUE_BYTES;
 use beat_core::net::TransportConfig;
+use beat_core::node::UpkeepConfig;
 use beat_core::{Params, SessionId};
 use rand::SeedableRng;
 use sha2::Digest as _;
@@ -210,6 +213,107 @@ fn encrypt_load(clients: &mut [beat::client::Client], k: u64, tx: &[u8]) -> Vec<
     clients[i].encrypt(tx, &mut rand::rngs::OsRng)
 }
 
+/// `beat local --variant BEAT3|BEAT4`: writers put synthetic blobs (4 KiB … 256 KiB) through
+/// every node and readers read stored ones back from random nodes (a quarter of them as byte
+/// ranges), with a line per second: values stored, reads/s, read p50, repair backlog.
+fn storage_load(nodes: &[BeatNode<KvApp>], variant: Variant, seconds: u64, stop: &AtomicBool) -> ExitCode {
+    use std::sync::atomic::AtomicU64;
+    let stored: Mutex<Vec<beat_core::driver::StoredTx>> = Mutex::new(Vec::new());
+    let (bytes, reads, read_fails) = (AtomicU64::new(0), AtomicU64::new(0), AtomicU64::new(0));
+    let read_ms: Mutex<Vec<Duration>> = Mutex::new(Vec::new());
+    let start = Instant::now();
+    let running = || !stop.load(Ordering::SeqCst) && (seconds == 0 || start.elapsed() < Duration::from_secs(seconds));
+    let n = nodes.len();
+    println!("epoch  values  stored_MiB  reads/s  read_p50_ms  repair_backlog   (Ctrl-C to stop)");
+    let mut all_reads = Vec::new();
+    std::thread::scope(|s| {
+        for (w, node) in nodes.iter().enumerate() {
+            let (stored, bytes) = (&stored, &bytes);
+            s.spawn(move || {
+                let mut rng = rand::rngs::StdRng::seed_from_u64(w as u64);
+                while running() {
+                    let size = 4096 << rand::Rng::gen_range(&mut rng, 0..7);
+                    let mut blob = vec![0u8; size];
+                    rand::Rng::fill(&mut rng, &mut blob[..]);
+                    if let Ok(at) = node.put(blob, Duration::from_secs(30)) {
+                        bytes.fetch_add(size as u64, Ordering::Relaxed);
+                        if let Ok(mut st) = stored.lock() {
+                            st.push(at);
+                        }
+                    }
+                }
+            });
+        }
+        for r in 0..n {
+            let (stored, reads, read_fails, read_ms) = (&stored, &reads, &read_fails, &read_ms);
+            s.spawn(move || {
+                let mut rng = rand::rngs::StdRng::seed_from_u64(100 + r as u64);
+                while running() {
+                    let pick = stored.lock().ok().and_then(|st| {
+                        (!st.is_empty()).then(|| st[rand::Rng::gen_range(&mut rng, 0..st.len())].clone())
+                    });
+                    let Some(at) = pick else {
+                        std::thread::sleep(Duration::from_millis(20));
+                        continue;
+                    };
+                    let range = if rand::Rng::gen_ratio(&mut rng, 1, 4) {
+                        at.range.start..at.range.start + (at.range.end - at.range.start).min(1024)
+                    } else {
+                        at.range.clone()
+                    };
+                    let node = &nodes[rand::Rng::gen_range(&mut rng, 0..n)];
+                    let t = Instant::now();
+                    match node.read(at.id, Some(range), Duration::from_secs(10)) {
+                        Ok(_) => {
+                            reads.fetch_add(1, Ordering::Relaxed);
+                            if let Ok(mut m) = read_ms.lock() {
+                                m.push(t.elapsed());
+                            }
+                        }
+                        Err(_) => {
+                            read_fails.fetch_add(1, Ordering::Relaxed);
+                        }
+                    }
+                }
+            });
+        }
+        let mut last_reads = 0;
+        while running() {
+            std::thread::sleep(Duration::from_secs(1));
+            let statuses: Vec<_> = nodes.iter().map(BeatNode::status).collect();
+            let backlog: u64 = statuses.iter().map(|st| st.fragments.missing).sum();
+            let values = stored.lock().map(|st| st.len()).unwrap_or(0);
+            let done = reads.load(Ordering::Relaxed);
+            let mut samples = read_ms.lock().map(|mut m| std::mem::take(&mut *m)).unwrap_or_default();
+            all_reads.extend(samples.iter().copied());
+            println!(
+                "{:>5}  {:>6}  {:>10.1}  {:>7}  {:>11.1}  {:>14}",
+                statuses[0].epoch,
+                values,
+                bytes.load(Ordering::Relaxed) as f64 / (1 << 20) as f64,
+                done - last_reads,
+                percentile(&mut samples, 0.5),
+                backlog
+            );
+            last_reads = done;
+        }
+    });
+    let secs = start.elapsed().as_secs_f64();
+    let values = stored.lock().map(|st| st.len()).unwrap_or(0);
+    let (done, failed) = (reads.load(Ordering::Relaxed), read_fails.load(Ordering::Relaxed));
+    println!(
+        "BEAT-LOCAL nodes={n} variant={variant} seconds={secs:.1} values={values} stored_mib={:.1} reads={done} \
+         reads_failed={failed} reads_s={:.0} read_p50_ms={:.1}",
+        bytes.load(Ordering::Relaxed) as f64 / (1 << 20) as f64,
+        done as f64 / secs,
+        percentile(&mut all_reads, 0.5)
+    );
+    if failed > 0 {
+        return fail(&format!("{failed} reads failed"));
+    }
+    ExitCode::SUCCESS
+}
+
 fn local(args: &[String]) -> ExitCode {
     let (mut n, mut seconds, mut variant) = (4usize, 0u64, Variant::Beat0);
     let mut it = args.iter();
@@ -221,9 +325,8 @@ fn local(args: &[String]) -> ExitCode {
                 v.parse().map(|x| seconds = x).map_err(|_| format!("--seconds {v:?} is not a number"))
             }
             ("--variant", Some(v)) => Variant::from_name(v)
-                .filter(|v| !v.dispersed())
                 .map(|x| variant = x)
-                .ok_or_else(|| format!("--variant {v:?}: the local key-value cluster runs BEAT0, BEAT1 or BEAT2")),
+                .ok_or_else(|| format!("--variant {v:?}: expected BEAT0 … BEAT4")),
             (f, None) => Err(format!("{f} needs a value")),
             (f, _) => Err(format!("unknown flag {f:?}")),
         };
@@ -231,7 +334,12 @@ fn local(args: &[String]) -> ExitCode {
             return fail(&e);
         }
     }
-    let keys = match dev_keys(n, beat::Settings { variant, batch_size: 500, ..beat::Settings::default() }) {
+    let settings = if variant.dispersed() {
+        beat::Settings::for_service(variant)
+    } else {
+        beat::Settings { variant, batch_size: 500, ..beat::Settings::default() }
+    };
+    let keys = match dev_keys(n, settings) {
         Ok(k) => k,
         Err(e) => return fail(&e),
     };
@@ -273,15 +381,25 @@ fn local(args: &[String]) -> ExitCode {
             censors: None,
             limits: None,
             audit_log: None,
+            upkeep: Default::default(),
         };
         let listener: Option<Arc<dyn CommitListener>> = (i == 0).then(|| latency.clone() as Arc<dyn CommitListener>);
-        match BeatNode::start(config, KvApp::default(), listener) {
+        let app = if variant.dispersed() { KvApp::storage() } else { KvApp::default() };
+        match BeatNode::start(config, app, listener) {
             Ok(node) => nodes.push(node),
             Err(e) => return fail(&format!("node {i}: {e}")),
         }
     }
     let stop = Arc::new(AtomicBool::new(false));
     install_ctrlc(stop.clone());
+    if variant.dispersed() {
+        let code = storage_load(&nodes, variant, seconds, &stop);
+        for node in nodes {
+            node.shutdown();
+        }
+        let _ = std::fs::remove_dir_all(&dir);
+        return code;
+    }
     let start = Instant::now();
     let mut next_report = start + Duration::from_secs(1);
     let (mut counter, mut last_committed) = (0u64, 0u64);
@@ -344,7 +462,9 @@ fn keygen(args: &[String]) -> ExitCode {
     let (mut n, mut out, mut host, mut base) = (4usize, None::<PathBuf>, "127.0.0.1".to_string(), 7000u16);
     let mut tor_port = None;
     let mut passphrases = None::<PathBuf>;
-    let mut settings = beat::Settings::default();
+    // Explicit settings over the variant's service defaults (`Settings::for_service`).
+    let mut variant = Variant::Beat0;
+    let (mut batch, mut max_tx, mut max_proposal, mut dedup) = (None, None, None, None);
     let mut it = args.iter();
     while let Some(flag) = it.next() {
         let Some(v) = it.next() else { return fail(&format!("{flag} needs a value")) };
@@ -365,17 +485,17 @@ fn keygen(args: &[String]) -> ExitCode {
                 Ok(())
             }
             "--variant" => Variant::from_name(v)
-                .map(|x| settings.variant = x)
+                .map(|x| variant = x)
                 .ok_or_else(|| format!("--variant {v:?}: expected BEAT0 … BEAT4")),
-            "--batch-size" => parse_count("--batch-size", v, beat::settings::MAX_BATCH_SIZE as u64)
-                .map(|x| settings.batch_size = x as usize),
-            "--max-tx-size" => {
-                parse_count("--max-tx-size", v, u32::MAX as u64).map(|x| settings.max_tx_size = x as usize)
+            "--batch-size" => {
+                parse_count("--batch-size", v, beat::settings::MAX_BATCH_SIZE as u64).map(|x| batch = Some(x as usize))
             }
-            "--max-proposal-bytes" => parse_count("--max-proposal-bytes", v, u32::MAX as u64)
-                .map(|x| settings.max_proposal_bytes = x as usize),
+            "--max-tx-size" => parse_count("--max-tx-size", v, u32::MAX as u64).map(|x| max_tx = Some(x as usize)),
+            "--max-proposal-bytes" => {
+                parse_count("--max-proposal-bytes", v, u32::MAX as u64).map(|x| max_proposal = Some(x as usize))
+            }
             "--dedup-epochs" => {
-                parse_count("--dedup-epochs", v, beat::settings::MAX_DEDUP_EPOCHS).map(|x| settings.dedup_epochs = x)
+                parse_count("--dedup-epochs", v, beat::settings::MAX_DEDUP_EPOCHS).map(|x| dedup = Some(x))
             }
             f => Err(format!("unknown flag {f:?}")),
         };
@@ -383,6 +503,11 @@ fn keygen(args: &[String]) -> ExitCode {
             return fail(&e);
         }
     }
+    let mut settings = beat::Settings::for_service(variant);
+    settings.batch_size = batch.unwrap_or(settings.batch_size);
+    settings.max_tx_size = max_tx.unwrap_or(settings.max_tx_size);
+    settings.max_proposal_bytes = max_proposal.unwrap_or(settings.max_proposal_bytes);
+    settings.dedup_epochs = dedup.unwrap_or(settings.dedup_epochs);
     let Some(out) = out else { return fail("keygen needs --out DIR") };
     if let Err(e) = Params::new(n) {
         return fail(&format!("--nodes {n}: {e}"));
@@ -739,12 +864,6 @@ fn run_node(args: &[String]) -> ExitCode {
         (Some(c), _) => c.public.settings.variant,
         (None, v) => v.unwrap_or(Variant::Beat0),
     };
-    if variant.dispersed() {
-        return fail(&format!(
-            "variant {variant}: the daemon's key-value app runs BEAT0, BEAT1 or BEAT2 (the storage variants run in \
-             the sans-IO core and the simulator, not yet in the daemon)"
-        ));
-    }
     let cluster_addresses: Option<Vec<Addresses>> =
         cluster.as_ref().map(|c| c.nodes.iter().map(|n| n.addresses.clone()).collect());
     let dev = cluster.is_none();
@@ -775,7 +894,7 @@ fn run_node(args: &[String]) -> ExitCode {
                 ));
             }
             eprintln!("beat: WARNING: INSECURE DEVELOPMENT KEYS (anyone can derive them); for a real cluster use `beat keygen`");
-            match dev_keys(peers.len(), beat::Settings::with_variant(variant)) {
+            match dev_keys(peers.len(), beat::Settings::for_service(variant)) {
                 Ok(mut k) => {
                     let ids = dev_identities(peers.len());
                     (k.swap_remove(id), ids[id].clone(), ids.iter().map(|i| i.public()).collect())
@@ -817,6 +936,30 @@ fn run_node(args: &[String]) -> ExitCode {
     if let Some(m) = metrics_listen.filter(|m| dev && !m.ip().is_loopback()) {
         return fail(&format!("BEAT_METRICS_LISTEN {m}: insecure dev keys serve metrics on loopback only"));
     }
+    let api_listen = match env("BEAT_API_LISTEN") {
+        Some(v) if v.trim().eq_ignore_ascii_case("off") => None,
+        Some(v) => match socket_addr("BEAT_API_LISTEN", &v) {
+            Ok(a) => Some(a),
+            Err(e) => return fail(&format!("{e} (or `off`)")),
+        },
+        None => match 8080u16.checked_add(id as u16) {
+            Some(p) => Some(SocketAddr::from(([127, 0, 0, 1], p))),
+            None => return fail("node id too large for the default BEAT_API_LISTEN port; set BEAT_API_LISTEN"),
+        },
+    };
+    if let Some(a) = api_listen.filter(|a| !a.ip().is_loopback()) {
+        return fail(&format!(
+            "BEAT_API_LISTEN {a}: the client API has no authentication yet; serve it on loopback (127.0.0.1:…) \
+             and put an authenticating proxy in front for other hosts"
+        ));
+    }
+    let scrub_interval_ms = match env("BEAT_SCRUB_SECONDS") {
+        Some(v) => match v.trim().parse::<u64>() {
+            Ok(s) => s.saturating_mul(1000),
+            Err(_) => return fail(&format!("BEAT_SCRUB_SECONDS {v:?} is not a number of seconds (0: only at start)")),
+        },
+        None => 24 * 3600 * 1000,
+    };
     let transports = match transports_from_env(id, bind, port, peers, cluster_addresses.as_deref(), &data_dir, dev) {
         Ok(t) => t,
         Err(e) => return fail(&e),
@@ -863,16 +1006,39 @@ fn run_node(args: &[String]) -> ExitCode {
         censors: None,
         limits: None,
         audit_log: env("BEAT_AUDIT_LOG").map(PathBuf::from),
+        upkeep: UpkeepConfig { scrub_interval_ms, ..UpkeepConfig::default() },
     };
+    // Before the node starts: a port in use is a clear error, not a half-started node.
+    let api_socket = match api_listen.map(std::net::TcpListener::bind).transpose() {
+        Ok(l) => l,
+        Err(e) => {
+            return fail(&format!("BEAT_API_LISTEN {}: {e}", api_listen.map_or(String::new(), |a| a.to_string())))
+        }
+    };
+    let max_body = config.keys.public.settings.max_tx_size.saturating_sub(beat_core::api::BLOB_NONCE);
     let stop = Arc::new(AtomicBool::new(false));
     install_ctrlc(stop.clone());
     let mut load_clients = if load_tps > 0 { load_clients(variant, &config.keys.public) } else { Vec::new() };
-    let node = match BeatNode::start(config, KvApp::default(), log_commits) {
-        Ok(n) => n,
+    // BEAT3/4: the key-value app in storage mode (blobs; every stored value kept).
+    let app = if variant.dispersed() { KvApp::storage() } else { KvApp::default() };
+    let node = match BeatNode::start(config, app, log_commits) {
+        Ok(n) => Arc::new(n),
         Err(e) => return fail(&e.to_string()),
     };
+    let api = match api_socket {
+        Some(socket) => {
+            let router = beat_core::api::router(node.clone(), max_body, beat_core::api::ApiTimeouts::default());
+            match beat_core::api::ApiServer::spawn(socket, router) {
+                Ok(a) => Some(a),
+                Err(e) => return fail(&format!("client API: {e}")),
+            }
+        }
+        None => None,
+    };
     let metrics_where = metrics_listen.map_or_else(|| "metrics off".to_string(), |m| format!("metrics on {m}/metrics"));
-    eprintln!("beat: node {id} listening on {bind}:{port}, {metrics_where}; Ctrl-C or SIGTERM to stop");
+    let api_where =
+        api.as_ref().map_or_else(|| "client API off".to_string(), |a| format!("client API on http://{}", a.addr));
+    eprintln!("beat: node {id} ({variant}) listening on {bind}:{port}, {metrics_where}, {api_where}; Ctrl-C or SIGTERM to stop");
     let mut last = Instant::now();
     let (run, mut k, started) = (rand::random::<u32>(), 0u64, Instant::now());
     while !stop.load(Ordering::SeqCst) {
@@ -901,7 +1067,14 @@ fn run_node(args: &[String]) -> ExitCode {
         }
     }
     let s = node.status();
-    node.shutdown();
+    // The API's requests hold the node: stop them first, then the node (flushing the store).
+    if let Some(api) = api {
+        api.stop();
+    }
+    match Arc::try_unwrap(node) {
+        Ok(node) => node.shutdown(),
+        Err(node) => drop(node),
+    }
     eprintln!("beat: node {id} stopped at epoch {} caught_up_epochs={} (store flushed)", s.epoch, s.caught_up_epochs);
     ExitCode::SUCCESS
 }

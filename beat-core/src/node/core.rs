@@ -114,6 +114,8 @@ pub struct CoreConfig {
     pub catch_up_bytes: usize,
     /// Report every accepted consensus frame in [`Ready::accepted`] (the audit trail).
     pub audit: bool,
+    /// BEAT3/4: repair and scrub of this node's fragments.
+    pub upkeep: super::UpkeepConfig,
     /// **Test hook (canaries only):** skip the rejoin fence. A node restarted from a stale
     /// log then contradicts what it sent before; the simulator must catch it.
     pub unsafe_skip_rejoin_fence: bool,
@@ -135,6 +137,7 @@ impl CoreConfig {
             rejoin_retry_ms: 500,
             catch_up_bytes: 64 << 20,
             audit: false,
+            upkeep: super::UpkeepConfig::default(),
             unsafe_skip_rejoin_fence: false,
         }
     }
@@ -285,6 +288,10 @@ pub struct Ready {
     pub serve: Vec<ServeRequest>,
     /// Finished reads (BEAT3/4).
     pub reads: Vec<ReadOutcome>,
+    /// Finished fragment repairs (BEAT3/4; see [`NodeCore::upkeep`]).
+    pub repairs: Vec<crate::beat::RepairOutcome>,
+    /// BEAT3/4: this node's own values that committed, with where its transactions lie.
+    pub stored: Vec<crate::beat::OwnValue>,
     /// Faults observed against peers.
     pub faults: Vec<Fault>,
     /// Protocol milestones (metrics).
@@ -314,6 +321,8 @@ impl Ready {
         }
         self.serve.extend(other.serve);
         self.reads.extend(other.reads);
+        self.repairs.extend(other.repairs);
+        self.stored.extend(other.stored);
         self.faults.extend(other.faults);
         self.events.extend(other.events);
         self.drops.extend(other.drops);
@@ -331,6 +340,8 @@ impl Ready {
             && self.truncate_before.is_none()
             && self.serve.is_empty()
             && self.reads.is_empty()
+            && self.repairs.is_empty()
+            && self.stored.is_empty()
             && self.failed.is_none()
     }
 }
@@ -547,6 +558,8 @@ pub struct NodeCore {
     caught_up: u64,
     faults: u64,
     drops: BTreeMap<(NodeId, DropReason), u64>,
+    /// BEAT3/4: repair and scrub.
+    upkeep: super::upkeep::Upkeep,
 }
 
 impl NodeCore {
@@ -605,6 +618,7 @@ impl NodeCore {
             caught_up: 0,
             faults: 0,
             drops: BTreeMap::new(),
+            upkeep: super::upkeep::Upkeep::new(config.upkeep.clone()),
             config,
         }
     }
@@ -708,12 +722,58 @@ impl NodeCore {
         ready
     }
 
-    /// Time passes (monotonic milliseconds): rejoin timeout, catch-up, rate limits.
+    /// Time passes (monotonic milliseconds): rejoin timeout, catch-up, rate limits, fragment
+    /// repair and scrub.
     pub fn tick(&mut self, now_ms: u64) -> Ready {
         self.now_ms = self.now_ms.max(now_ms);
         let mut ready = Ready::default();
         self.after(&mut ready);
+        self.run_upkeep(&mut ready);
         ready
+    }
+
+    /// BEAT3/4: start the repairs and scrub steps [`super::upkeep`] asks for (never while
+    /// replaying or rejoining: the node does not know yet what it holds).
+    fn run_upkeep(&mut self, ready: &mut Ready) {
+        if self.replaying || self.rejoin.done.is_none() {
+            return;
+        }
+        let inputs = self.upkeep.poll(&mut self.beat, self.now_ms);
+        for (i, (read, input)) in inputs.into_iter().enumerate() {
+            // The read number upkeep registered is the one the protocol gives this repair.
+            debug_assert!(read.is_none_or(|r| r == self.beat.next_read()), "repair read numbers out of step");
+            let mut rng = record_rng(&self.seed.0, u64::MAX - (self.now_ms << 8) - i as u64);
+            match self.beat.handle_input(input, &mut rng) {
+                Ok(step) => self.absorb(u64::MAX, step, ready),
+                Err(e) => ready.failed = Some(format!("repair: {e}")),
+            }
+        }
+    }
+
+    /// `checkpoint` (the bytes of a [`CheckpointWrite`]) without the cross-checksums of `gone`
+    /// (values [`NodeCore::prune_values`] forgot after the checkpoint was taken), so that a
+    /// restart from it does not bring them back. Undecodable bytes are returned as they are.
+    pub fn checkpoint_without(&self, checkpoint: &[u8], gone: &[crate::beat::ValueId]) -> Vec<u8> {
+        let Ok(mut cp) = codec::decode::<Checkpoint>(checkpoint, usize::MAX) else { return checkpoint.to_vec() };
+        let gone: HashSet<(u64, NodeId)> = gone.iter().map(|id| (id.epoch, id.proposer)).collect();
+        cp.checksums.retain(|(e, p, _)| !gone.contains(&(*e, *p)));
+        codec::encode(&cp)
+    }
+
+    /// BEAT3/4: what fragment repair and scrub have done and have left.
+    pub fn upkeep(&self) -> super::UpkeepStatus {
+        self.upkeep.status()
+    }
+
+    /// BEAT3/4: forget the committed values older than epoch `horizon` that `keep` does not
+    /// keep (the application's retention policy); returns them, so the shell deletes their
+    /// fragments.
+    pub fn prune_values(
+        &mut self,
+        horizon: u64,
+        keep: &mut dyn FnMut(crate::beat::ValueId) -> bool,
+    ) -> Vec<crate::beat::ValueId> {
+        self.beat.prune_values(horizon, keep)
     }
 
     /// A link to `peer` on transport `transport` came (back) up: send it our frames of open
@@ -1073,7 +1133,16 @@ impl NodeCore {
                     }
                 }
                 Output::Read(r) => ready.reads.push(r),
+                Output::Repaired(r) => {
+                    self.upkeep.finished(&r, self.now_ms);
+                    ready.repairs.push(r);
+                }
+                Output::Stored(o) => ready.stored.push(o),
             }
+        }
+        let missing = self.beat.take_missing();
+        if !missing.is_empty() {
+            self.upkeep.missing(missing, self.now_ms);
         }
         let open = self.beat.epoch().saturating_sub(1);
         for (target, message) in step.messages {

@@ -22,6 +22,7 @@ pub mod fragments;
 pub mod limits;
 pub mod persist;
 pub mod router;
+pub mod upkeep;
 
 pub use self::core::{
     CheckpointWrite, CoreConfig, Drop, DropReason, NodeCore, Outgoing, Ready, Recovery, RejoinStatus, ServeRequest,
@@ -29,3 +30,4 @@ pub use self::core::{
 };
 pub use fragments::StoreFragments;
 pub use limits::Limits;
+pub use upkeep::{UpkeepConfig, UpkeepStatus};

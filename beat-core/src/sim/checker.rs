@@ -32,6 +32,10 @@ pub struct Checker {
     reads: HashMap<ReadKey, Digest>,
     /// Reads checked.
     pub reads_checked: u64,
+    /// Repairs whose kept fragment was verified.
+    pub repairs_checked: u64,
+    /// BEAT3/4: where correct proposers said their transactions lie, by (epoch, proposer, range).
+    layouts: HashMap<(u64, NodeId, u64, u64), [u8; 32]>,
     /// Range reads compared with a full read of the same value.
     pub ranges_checked: u64,
     /// BEAT3/4: the first full read of each value.
@@ -86,12 +90,33 @@ impl Checker {
         self.correct[node]
     }
 
+    /// A correct proposer's [`crate::beat::OwnValue`]: bytes `range` of value `id` are the
+    /// transaction with this digest.
+    pub fn expect_range(&mut self, id: crate::beat::ValueId, range: std::ops::Range<u64>, digest: [u8; 32]) {
+        self.layouts.insert((id.epoch, id.proposer, range.start, range.end), digest);
+    }
+
     /// BEAT3/4: a correct node finished a read of a committed value. Every read must succeed
     /// (at least `n − 2f` correct nodes hold verified fragments), all reads of the same
     /// value and range must return the same bytes, a full read of a correct node's value
     /// must return what it dispersed, and every range read must return exactly the bytes of
     /// the same range of a full read of the value (its zero padding included), never others.
+    /// A range a correct proposer reported ([`Checker::expect_range`]) holds that transaction.
     pub fn read(&mut self, node: NodeId, outcome: &ReadOutcome) {
+        if let (Some(r), Ok(bytes)) = (&outcome.range, &outcome.result) {
+            let key = (outcome.id.epoch, outcome.id.proposer, r.start, r.end);
+            if let Some(want) = self.layouts.get(&key) {
+                if crate::beat::transaction_digest(bytes) != *want {
+                    self.violate(
+                        "stored-layout",
+                        format!(
+                            "node {node}: bytes {r:?} of {:?} are not the transaction its proposer put there",
+                            outcome.id
+                        ),
+                    );
+                }
+            }
+        }
         self.check_range(node, outcome);
         if !self.correct[node] {
             return;
@@ -168,6 +193,34 @@ impl Checker {
             );
         }
         self.ranges_checked += 1;
+    }
+
+    /// BEAT3/4: a correct node finished repairing its fragment of a committed value. With a
+    /// correct disperser every index has a real fragment and at most `f` holders are faulty,
+    /// so the repair must succeed; whatever it keeps must verify (`kept_ok`).
+    pub fn repaired(&mut self, node: NodeId, outcome: &crate::beat::node::RepairOutcome, kept_ok: bool) {
+        if !self.correct[node] {
+            return;
+        }
+        let (epoch, proposer) = (outcome.id.epoch, outcome.id.proposer);
+        match &outcome.result {
+            Ok(_) => {
+                self.repairs_checked += 1;
+                if !kept_ok {
+                    self.violate(
+                        "repair-check",
+                        format!("node {node} kept a repaired fragment of ({epoch},{proposer}) that does not verify"),
+                    );
+                }
+            }
+            Err(e) if self.correct[proposer] => self.violate(
+                "repair-availability",
+                format!(
+                    "node {node} could not repair its fragment of ({epoch},{proposer}), a correct node's value: {e}"
+                ),
+            ),
+            Err(_) => {}
+        }
     }
 
     /// BEAT3/4: a correct node stored a fragment; `ok` says whether it verifies against the

@@ -132,6 +132,8 @@ pub struct NodeReport {
     pub wipes: u64,
     /// Epochs correct nodes took by catch-up.
     pub catchups: u64,
+    /// BEAT3/4: fragments correct nodes repaired (in their current incarnation).
+    pub repairs: u64,
     /// Lag episodes (a member partitioned until far behind, then healed).
     pub lags: u64,
     /// Equivocations seen (with the evidence).
@@ -294,6 +296,11 @@ impl NodeSim {
         config.catch_up_lag = 3;
         config.stall_ms = 300;
         config.fetch_interval_ms = 100;
+        // Fragment repair on the simulator's clock (1 ms a step).
+        config.upkeep.repair_retry_ms = 100;
+        config.upkeep.repair_timeout_ms = 4_000;
+        config.upkeep.repair_backoff_ms = 500;
+        config.upkeep.repair_delay_ms = 200;
         config.rejoin_timeout_ms = 400;
         config.rejoin_retry_ms = 150;
         // Room for four of the largest answers, so an adversary that pads its answers for
@@ -420,6 +427,7 @@ impl NodeSim {
         let node = &mut self.nodes[i];
         if let Some(core) = node.core.take() {
             self.report.catchups += core.caught_up_epochs() - node.caught_base;
+            self.report.repairs += core.upkeep().repaired;
         }
         node.kill = None;
         node.down_until = Some(self.now + self.rng.gen_range(20..600));
@@ -876,8 +884,65 @@ impl NodeSim {
                 per.join("; ")
             ));
         }
+        if self.report.liveness.is_none() && self.case.variant.dispersed() {
+            self.settle_repairs();
+        }
         self.finish();
         self.report
+    }
+
+    /// BEAT3/4: with the committee settled (everyone up, nothing new submitted), every correct
+    /// node must come to hold a verified fragment of every value it committed — those it missed
+    /// while down, lagging or restarted from a wiped store included (repair liveness).
+    fn settle_repairs(&mut self) {
+        // Per correct node: values of correct proposers it holds no good fragment of.
+        let missing = |sim: &Self| -> Vec<(NodeId, usize)> {
+            (0..sim.case.n)
+                .filter(|i| sim.is_correct(*i))
+                .filter_map(|i| sim.nodes[i].core.as_ref().map(|c| (i, c.beat())))
+                .map(|(i, beat)| {
+                    let lacking = beat
+                        .kept_values(None, usize::MAX)
+                        .into_iter()
+                        .filter(|id| sim.is_correct(id.proposer))
+                        .filter(|id| !matches!(beat.check_own(*id), crate::beat::OwnFragment::Good(_)))
+                        .count();
+                    (i, lacking)
+                })
+                .filter(|(_, lacking)| *lacking > 0)
+                .collect()
+        };
+        for step in 0..200_000u64 {
+            if step % 100 == 0 && missing(self).is_empty() {
+                break;
+            }
+            self.now += 1;
+            if self.now % 20 == 0 {
+                self.tick();
+            }
+            for _ in 0..4 {
+                self.step_network();
+            }
+        }
+        let left = missing(self);
+        if !left.is_empty() {
+            self.report.liveness = Some(format!("repair: correct nodes still lack fragments (node, values): {left:?}"));
+        }
+        let mut bad = Vec::new();
+        for i in 0..self.case.n {
+            let Some(core) = self.nodes[i].core.as_ref().filter(|_| self.is_correct(i)) else { continue };
+            self.report.repairs += core.upkeep().repaired;
+            // Whatever a correct node holds now verifies against the committed checksum.
+            let beat = core.beat();
+            for id in beat.kept_values(None, usize::MAX) {
+                if beat.check_own(id) == crate::beat::OwnFragment::Bad {
+                    bad.push(format!("node {i} holds a bad fragment of {id:?}"));
+                }
+            }
+        }
+        for b in bad {
+            self.violate("fragment-check", b);
+        }
     }
 
     /// The canary's script (see [`Canary`]).
@@ -997,6 +1062,8 @@ pub struct NodeSummary {
     pub wipes: u64,
     /// Epochs taken by catch-up.
     pub catchups: u64,
+    /// BEAT3/4 fragments repaired.
+    pub repairs: u64,
     /// Lag episodes.
     pub lags: u64,
     /// Equivocations in campaign runs.
@@ -1038,10 +1105,11 @@ impl NodeSummary {
     /// The detail line.
     pub fn detail(&self) -> String {
         format!(
-            "wipes={} lags={} determinism_mismatches={} canary_caught={}/{} controls_clean={}/{} byzantine_frames={} \
-             frames_dropped={}",
+            "wipes={} lags={} repairs={} determinism_mismatches={} canary_caught={}/{} controls_clean={}/{} \
+             byzantine_frames={} frames_dropped={}",
             self.wipes,
             self.lags,
+            self.repairs,
             self.determinism_mismatches,
             self.canary_caught.0,
             self.canary_caught.1,
@@ -1090,6 +1158,7 @@ impl NodeSummary {
         self.stale_restarts += r.stale_restarts;
         self.wipes += r.wipes;
         self.catchups += r.catchups;
+        self.repairs += r.repairs;
         self.lags += r.lags;
         self.injected += r.injected;
         self.dropped += r.dropped;

@@ -195,6 +195,9 @@ fn fragments_put_get_prune(make: Make<'_>) {
         assert!(store.get_fragment(key).unwrap().is_some(), "{key:?} must survive pruning below epoch 2");
     }
     store.prune_fragments_before(3).unwrap();
+    store.delete_fragments(&[k(3, 1, u32::MAX), k(3, 1, u32::MAX), k(7, 7, 7)]).unwrap();
+    assert_eq!(store.get_fragment(&k(3, 1, u32::MAX)).unwrap(), None, "delete_fragments deletes the key it names");
+    store.put_fragment(&k(3, 1, u32::MAX), b"back").unwrap();
     assert_eq!(store.get_fragment(&k(2, u32::MAX, 0)).unwrap(), None);
     assert!(store.get_fragment(&k(3, 1, u32::MAX)).unwrap().is_some());
     assert!(store.get_fragment(&k(u64::MAX, 0, 0)).unwrap().is_some());

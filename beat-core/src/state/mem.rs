@@ -125,6 +125,14 @@ impl Store for MemStore {
         Ok(())
     }
 
+    fn delete_fragments(&self, keys: &[FragmentKey]) -> Result<(), StoreError> {
+        let mut inner = self.lock()?;
+        for key in keys {
+            inner.fragments.remove(key);
+        }
+        Ok(())
+    }
+
     fn put_meta(&self, key: &[u8], value: &[u8]) -> Result<(), StoreError> {
         self.lock()?.meta.insert(key.to_vec(), value.to_vec());
         Ok(())

@@ -210,6 +210,8 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     fn get_fragment(&self, key: &FragmentKey) -> Result<Option<Vec<u8>>, StoreError>;
     /// Delete every fragment of an epoch `< epoch`.
     fn prune_fragments_before(&self, epoch: u64) -> Result<(), StoreError>;
+    /// Delete these fragments (absent ones are no error), in one durable write.
+    fn delete_fragments(&self, keys: &[FragmentKey]) -> Result<(), StoreError>;
 
     /// Store a metadata value (last write wins).
     fn put_meta(&self, key: &[u8], value: &[u8]) -> Result<(), StoreError>;

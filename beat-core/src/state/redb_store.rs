@@ -359,6 +359,19 @@ impl Store for RedbStore {
         })
     }
 
+    fn delete_fragments(&self, keys: &[FragmentKey]) -> Result<(), StoreError> {
+        guard("delete_fragments", || {
+            const OP: &str = "delete_fragments";
+            self.write(OP, |txn| {
+                let mut fragments = txn.open_table(FRAGMENTS).map_err(backend(OP))?;
+                for key in keys {
+                    fragments.remove(key.to_bytes()).map_err(backend(OP))?;
+                }
+                Ok(())
+            })
+        })
+    }
+
     fn put_meta(&self, key: &[u8], value: &[u8]) -> Result<(), StoreError> {
         guard("put_meta", || {
             const OP: &str = "put_meta";

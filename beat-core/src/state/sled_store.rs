@@ -272,6 +272,17 @@ impl Store for SledStore {
         self.durable(OP)
     }
 
+    fn delete_fragments(&self, keys: &[FragmentKey]) -> Result<(), StoreError> {
+        const OP: &str = "delete_fragments";
+        let _guard = self.lock()?;
+        let mut batch = sled::Batch::default();
+        for key in keys {
+            batch.remove(&key.to_bytes()[..]);
+        }
+        self.fragments.apply_batch(batch).map_err(backend(OP))?;
+        self.durable(OP)
+    }
+
     fn put_meta(&self, key: &[u8], value: &[u8]) -> Result<(), StoreError> {
         const OP: &str = "put_meta";
         let _guard = self.lock()?;
