@@ -39,17 +39,45 @@ step() {
   printf '\n== %s\n' "$*"
 }
 
-step "system packages for the network tests"
+# Run a long test quietly: on failure print all it wrote and stop; else print the lines matching
+# SHOW, and require a line matching each NEED.   logged SHOW NEED... -- command...
+logged() {
+  local show="$1" log need=()
+  shift
+  while [ "$1" != "--" ]; do need+=("$1"); shift; done
+  shift
+  log="$(mktemp)"
+  if ! "$@" >"$log" 2>&1; then
+    cat "$log"  # the daemons' stderr is in it
+    exit 1
+  fi
+  grep -E "$show" "$log"
+  for n in "${need[@]}"; do grep -qE "$n" "$log"; done
+  rm -f "$log"
+}
+
+step "system packages for the network and client-API tests"
 need=()
 command -v tor >/dev/null || need+=(tor)
 command -v nft >/dev/null || need+=(nftables)
 command -v ip >/dev/null || need+=(iproute2)
 command -v python3 >/dev/null || need+=(python3)
+python3 -c 'import venv, ensurepip' 2>/dev/null || need+=(python3-venv)
+command -v javac >/dev/null || need+=(default-jdk-headless)
+command -v node >/dev/null || need+=(nodejs)
 if [ "${#need[@]}" -gt 0 ]; then
   apt-get update -qq
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
 fi
-echo "tor $(tor --version | head -1 | awk '{print $3}'), $(nft --version)"
+echo "tor $(tor --version | head -1 | awk '{print $3}'), $(nft --version), $(javac -version 2>&1), node $(node --version)"
+# schemathesis (PyPI) fuzzes the client API against its OpenAPI document; a venv outside the clone.
+ST_VENV="${BEAT_ST_VENV:-$HOME/.cache/beat-schemathesis}"
+if [ ! -x "$ST_VENV/bin/schemathesis" ]; then
+  python3 -m venv "$ST_VENV"
+  "$ST_VENV/bin/pip" install -q 'schemathesis==4.32.5'
+fi
+export BEAT_SCHEMATHESIS="$ST_VENV/bin/schemathesis"
+echo "$("$BEAT_SCHEMATHESIS" --version)"
 
 step "format"
 cargo fmt --all -- --check
@@ -64,61 +92,31 @@ RUSTDOCFLAGS="-D warnings" cargo doc -p beat-core --no-deps --release
 step "tests"
 # The multi-process cluster test runs on its own below, with its summary line shown.
 cargo test --workspace --lib --bins --tests --examples --release -- --skip crash_restart_cluster \
-  --skip censorship_with_real_tor_and_i2p --skip hostile_member_and_stranger --skip _store_survives_
+  --skip censorship_with_real_tor_and_i2p --skip hostile_member_and_stranger --skip _store_survives_ \
+  --skip client_api_end_to_end
 cargo test --workspace --benches --release
 cargo test --workspace --doc --release
 # The second store backend (feature `sled`) runs the same conformance suite as redb.
 cargo test -p beat-core --lib --release --features sled -- state::
 
 step "multi-process cluster: kill -9 / restart, catch-up, cluster restart, metrics"
-cluster_log="$(mktemp)"
-if ! cargo test -p beat-core --test cluster --release -- --nocapture >"$cluster_log" 2>&1; then
-  cat "$cluster_log"  # the daemons' stderr is in it, prefixed [node i]
-  exit 1
-fi
-grep -E '^BEAT-NODE |^test result' "$cluster_log"
-grep -q '^BEAT-NODE ' "$cluster_log"
-rm -f "$cluster_log"
+logged '^BEAT-NODE |^test result' '^BEAT-NODE ' -- cargo test -p beat-core --test cluster --release -- --nocapture
 
 step "multi-process storage (BEAT3, BEAT4): 200 blobs, a node down, a wiped disk, damaged fragments"
-store_log="$(mktemp)"
-if ! cargo test -p beat-core --test store --release -- --nocapture --test-threads 1 >"$store_log" 2>&1; then
-  cat "$store_log"
-  exit 1
-fi
-grep -E '^BEAT-STORE |^BEAT[34]: |^test result' "$store_log"
-[ "$(grep -c '^BEAT-STORE ' "$store_log")" -eq 2 ]
-rm -f "$store_log"
+logged '^BEAT-STORE |^BEAT[34]: |^test result' '^BEAT-STORE variant=BEAT3 ' '^BEAT-STORE variant=BEAT4 ' -- cargo test -p beat-core --test store --release -- --nocapture --test-threads 1
+
+step "client API: auth, bad input, 10,000 transactions across a restart, Java/Node/Rust examples, schemathesis"
+logged '^BEAT-API |^api: |^test result' '^BEAT-API .*failures=0 examples=java,node,rust' -- cargo test -p beat-core --test api --release -- --nocapture
 
 step "multi-process hostile member and stranger (budgets, catch-up under attack)"
-hostile_log="$(mktemp)"
-if ! cargo test -p beat-core --test hostile --release -- --nocapture >"$hostile_log" 2>&1; then
-  cat "$hostile_log"
-  exit 1
-fi
-grep -E '^BEAT-HOSTILE |^hostile |^test result' "$hostile_log"
-grep -q '^BEAT-HOSTILE ' "$hostile_log"
-rm -f "$hostile_log"
+logged '^BEAT-HOSTILE |^hostile |^test result' '^BEAT-HOSTILE ' -- cargo test -p beat-core --test hostile --release -- --nocapture
 
 step "censorship with real Tor and I2P networks (network namespace, nftables)"
 cargo build --release -p beat-testnet
-net_log="$(mktemp)"
-if ! cargo test -p beat-core --test netns --release -- --nocapture >"$net_log" 2>&1; then
-  cat "$net_log"
-  exit 1
-fi
-grep -E '^netns |^BEAT-NET |^test result' "$net_log"
-grep -q '^BEAT-NET ' "$net_log"
-rm -f "$net_log"
+logged '^netns |^BEAT-NET |^test result' '^BEAT-NET ' -- cargo test -p beat-core --test netns --release -- --nocapture
 
 step "embedded Tor (feature tor, arti): two nodes' onion services on a private Tor network"
-arti_log="$(mktemp)"
-if ! cargo test -p beat-core --test arti --release --features tor -- --nocapture >"$arti_log" 2>&1; then
-  cat "$arti_log"
-  exit 1
-fi
-grep -E '^arti: (first|A under)|^test result' "$arti_log"
-rm -f "$arti_log"
+logged '^arti: (first|A under)|^test result'  -- cargo test -p beat-core --test arti --release --features tor -- --nocapture
 
 step "simulation campaign ($SIM_SEEDS seeds, 2 threads)"
 cargo run --release -p beat-core --bin beat-sim -- campaign --seeds "$SIM_SEEDS" --jobs 2

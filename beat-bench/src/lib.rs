@@ -16,6 +16,7 @@ use std::time::Duration;
 
 pub mod beat_run;
 pub mod hbbft_run;
+pub mod node_run;
 
 /// Size of every benchmark transaction, in bytes.
 pub const TX_SIZE: usize = 250;

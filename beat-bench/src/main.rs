@@ -11,7 +11,8 @@ use std::process::ExitCode;
 
 use beat_bench::beat_run::{run_beat0, run_variant};
 use beat_bench::hbbft_run::run_hbbft;
-use beat_bench::RunStats;
+use beat_bench::node_run::run_node_variant;
+use beat_bench::{RunStats, TX_SIZE};
 use beat_core::beat::Variant;
 
 const USAGE: &str = "usage: beat-bench <compare|beat0|hbbft|variants> [--n 4,7] [--b 100,1000,10000] \
@@ -113,6 +114,16 @@ fn fmt_tx_s(s: Option<&RunStats>) -> String {
     s.map_or_else(|| "na".to_string(), |s| format!("{:.0}", s.tx_s()))
 }
 
+/// Offered load of the node-level lines: what a 2-core machine sustains for each variant
+/// (BEAT2's client encryption and per-transaction decryption bound it far lower).
+fn node_tps(variant: Variant) -> u64 {
+    if variant.client_encrypted() {
+        200
+    } else {
+        4000
+    }
+}
+
 fn main() -> ExitCode {
     let argv: Vec<String> = std::env::args().skip(1).collect();
     if matches!(argv.first().map(String::as_str), Some("-h" | "--help" | "help")) {
@@ -164,6 +175,27 @@ fn main() -> ExitCode {
                             per(run.stats.bytes_sent.unwrap_or(0) as f64),
                             per(run.stored_bytes_per_node),
                         );
+                        if b == args.bs[0] {
+                            // Through BeatNode: loopback TCP, Noise, redb with the WAL fsynced.
+                            let r = run_node_variant(variant, n, TX_SIZE, node_tps(variant), 6, args.seed);
+                            let per = |x: u64| {
+                                if r.payload_bytes == 0 {
+                                    f64::NAN
+                                } else {
+                                    x as f64 / r.payload_bytes as f64
+                                }
+                            };
+                            println!(
+                                "node variant={} n={n} tx_size={TX_SIZE} offered_tx_s={} tx_s={:.0} commits_s={:.1} \
+                                 wire_bytes_per_payload_byte={:.2} disk_bytes_per_payload_byte={:.2}",
+                                variant.name(),
+                                node_tps(variant),
+                                r.tx_s,
+                                r.epochs_s,
+                                per(r.wire_bytes),
+                                per(r.disk_bytes),
+                            );
+                        }
                         for (part, r) in ["full", "1tx"].into_iter().zip(&reads) {
                             println!(
                                 "read variant={} n={n} size={} part={part} bytes_fetched={} nodes_contacted={}",

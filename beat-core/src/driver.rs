@@ -87,11 +87,52 @@ pub struct NodeConfig {
     pub upkeep: crate::node::UpkeepConfig,
 }
 
+impl NodeConfig {
+    /// A member of a committee on one machine (demos, benchmarks, tests): clearnet only, node
+    /// `i` listening on `127.0.0.1:ports[i]`, identities `identities[i]`, its store in
+    /// `data_dir`; every other setting at its default (snapshots every 64 epochs, a queue of
+    /// 20,000 submits, no metrics listener).
+    pub fn loopback(
+        keys: NodeKeys,
+        identities: &[crate::keystore::IdentityKey],
+        ports: &[u16],
+        data_dir: PathBuf,
+    ) -> Self {
+        let me = keys.id;
+        NodeConfig {
+            keys,
+            identity: identities[me].clone(),
+            peer_identities: identities.iter().map(crate::keystore::IdentityKey::public).collect(),
+            transports: vec![TransportConfig::Clearnet {
+                listen: SocketAddr::from(([127, 0, 0, 1], ports[me])),
+                peers: ports.iter().map(|p| format!("127.0.0.1:{p}")).collect(),
+            }],
+            beat: beat::Config::default(),
+            data_dir,
+            snapshot_every: 64,
+            submit_queue: 20_000,
+            metrics_listen: None,
+            peer_queue_bytes: crate::net::switch::PEER_QUEUE_BYTES,
+            store: None,
+            registry: None,
+            censors: None,
+            limits: None,
+            audit_log: None,
+            upkeep: crate::node::UpkeepConfig::default(),
+        }
+    }
+}
+
 /// Receives committed batches (after the application applied them).
 pub trait CommitListener: Send + Sync {
     /// Epoch `epoch` committed these transactions. After a crash, epochs after the latest
     /// snapshot are delivered again; use `epoch` to recognise them.
     fn on_commit(&self, epoch: u64, transactions: &[Vec<u8>]);
+    /// The whole committed batch (its BEAT2 client identities, BEAT3/4 stored values, …).
+    /// Default: [`CommitListener::on_commit`] with its transactions.
+    fn on_batch(&self, batch: &beat::Batch) {
+        self.on_commit(batch.epoch, &batch.transactions);
+    }
 }
 
 /// Why a node could not start.
@@ -203,6 +244,9 @@ pub struct Status {
     pub rejoin_fence: Option<u64>,
     /// BEAT3/4: fragment repair and scrub (all zero for BEAT0–2).
     pub fragments: crate::node::UpkeepStatus,
+    /// The highest epoch `f + 1` peers have shown they reached (heard in their traffic): the
+    /// committee's epoch as far as this node can tell.
+    pub committee_epoch: u64,
     /// Why the node stopped on its own, if it did.
     pub failed: Option<String>,
 }
@@ -323,6 +367,8 @@ pub struct BeatNode<A: ConsensusApp> {
     /// The committee's variant.
     variant: crate::beat::Variant,
     registry: Arc<Mutex<prometheus_client::registry::Registry>>,
+    store: Arc<dyn Store>,
+    public: crate::beat::PublicKeys,
 }
 
 impl<A: ConsensusApp> std::fmt::Debug for BeatNode<A> {
@@ -604,7 +650,7 @@ impl<A: ConsensusApp> Shell<A> {
         }
         self.committed_txs += b.transactions.len() as u64;
         if let Some(l) = &self.listener {
-            l.on_commit(b.epoch, &b.transactions);
+            l.on_batch(b);
         }
         Ok(())
     }
@@ -647,6 +693,9 @@ impl<A: ConsensusApp> Shell<A> {
                 RejoinStatus::Asking { .. } => None,
                 RejoinStatus::Done { fence } => Some(fence),
             };
+            let mut peers: Vec<u64> = core.peer_epochs().to_vec();
+            peers.sort_unstable_by(|a, b| b.cmp(a));
+            st.committee_epoch = peers.get(core.params().f).copied().unwrap_or(0).max(core.epoch());
             let up = core.upkeep();
             let m = &self.metrics;
             let before = st.fragments;
@@ -1071,7 +1120,27 @@ impl<A: ConsensusApp> BeatNode<A> {
             client_keys: p.config.keys.public.settings.variant.client_encrypted().then(|| p.config.keys.public.clone()),
             variant: p.config.keys.public.settings.variant,
             registry: p.registry.clone(),
+            store: p.shell.store.clone(),
+            public: p.config.keys.public.clone(),
         }
+    }
+
+    /// The committee's public keys (what a BEAT2 client encrypts under:
+    /// `beat::client::Client::new(node.public_keys().clone(), id)`).
+    pub fn public_keys(&self) -> &crate::beat::PublicKeys {
+        &self.public
+    }
+
+    /// The committed batch of `epoch` from this node's log (`None`: not committed here yet,
+    /// or pruned beyond `retain_committed_epochs`).
+    pub fn committed(&self, epoch: u64) -> Result<Option<beat::Batch>, String> {
+        let Some(bytes) = self.store.get_committed(epoch).map_err(|e| format!("store: {e}"))? else { return Ok(None) };
+        crate::codec::decode(&bytes, usize::MAX).map(Some).map_err(|e| format!("committed epoch {epoch}: {e}"))
+    }
+
+    /// The lowest and highest committed epochs this node's log holds.
+    pub fn committed_range(&self) -> Result<Option<(u64, u64)>, String> {
+        self.store.committed_range().map_err(|e| format!("store: {e}"))
     }
 
     /// Queue a client transaction (non-blocking). Refused at once when larger than the

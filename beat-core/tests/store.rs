@@ -17,12 +17,10 @@
 #![cfg(feature = "api")]
 #![allow(clippy::unwrap_used, clippy::expect_used)] // a failure here is a test failure
 
-use std::io::{Read, Write};
-use std::net::TcpStream;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::path::Path;
 use std::time::{Duration, Instant};
 
+use beat_core::api::client::{Client, Reply};
 use beat_core::state::{FragmentKey, RedbStore, Store};
 use rand::{Rng, SeedableRng};
 
@@ -31,124 +29,30 @@ mod common;
 const N: usize = 4;
 const VALUES: usize = 200;
 
-struct Reply {
-    status: u16,
-    headers: Vec<(String, String)>,
-    body: Vec<u8>,
-}
-
-impl Reply {
-    fn header(&self, name: &str) -> Option<&str> {
-        self.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
-    }
-}
-
-/// One HTTP/1.1 request (`Connection: close`), the answer read to the end.
+/// One request to the API on `port`.
 fn http(port: u16, method: &str, path: &str, headers: &[(&str, String)], body: &[u8]) -> std::io::Result<Reply> {
-    let mut s = TcpStream::connect(("127.0.0.1", port))?;
-    s.set_read_timeout(Some(Duration::from_secs(180)))?;
-    let mut req = format!(
-        "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\nContent-Length: {}\r\n",
-        body.len()
-    );
-    for (k, v) in headers {
-        req.push_str(&format!("{k}: {v}\r\n"));
-    }
-    req.push_str("\r\n");
-    s.write_all(req.as_bytes())?;
-    s.write_all(body)?;
-    let mut raw = Vec::new();
-    s.read_to_end(&mut raw)?;
-    let end = raw.windows(4).position(|w| w == b"\r\n\r\n").ok_or_else(|| std::io::Error::other("no header end"))?;
-    let head = String::from_utf8_lossy(&raw[..end]).to_string();
-    let mut lines = head.split("\r\n");
-    let status = lines.next().and_then(|l| l.split(' ').nth(1)).and_then(|c| c.parse().ok()).unwrap_or(0);
-    let headers: Vec<(String, String)> =
-        lines.filter_map(|l| l.split_once(':').map(|(k, v)| (k.trim().to_string(), v.trim().to_string()))).collect();
-    let body = raw[end + 4..].to_vec();
-    let chunked = headers.iter().any(|(k, v)| k.eq_ignore_ascii_case("transfer-encoding") && v.contains("chunked"));
-    let body = if chunked { dechunk(&body) } else { body };
-    Ok(Reply { status, headers, body })
-}
-
-fn dechunk(mut b: &[u8]) -> Vec<u8> {
-    let mut out = Vec::new();
-    while let Some(i) = b.windows(2).position(|w| w == b"\r\n") {
-        let len = usize::from_str_radix(String::from_utf8_lossy(&b[..i]).trim(), 16).unwrap_or(0);
-        if len == 0 {
-            break;
-        }
-        out.extend_from_slice(&b[i + 2..i + 2 + len]);
-        b = &b[i + 4 + len..];
-    }
-    out
+    Client::new(&format!("http://127.0.0.1:{port}"), None)
+        .map_err(std::io::Error::other)?
+        .request(method, path, headers, body)
 }
 
 struct Cluster {
     variant: &'static str,
-    dir: PathBuf,
-    ports: Vec<u16>,
-    api: Vec<u16>,
-    children: Vec<Option<Child>>,
+    d: common::Daemons,
 }
 
 impl Cluster {
     fn new(variant: &'static str, dir: &Path) -> Self {
-        let p = common::free_ports(2 * N);
-        Cluster {
-            variant,
-            dir: dir.to_path_buf(),
-            ports: p[..N].to_vec(),
-            api: p[N..].to_vec(),
-            children: (0..N).map(|_| None).collect(),
-        }
-    }
-
-    fn data(&self, id: usize) -> PathBuf {
-        self.dir.join(format!("node-{id}"))
-    }
-
-    fn start(&mut self, id: usize) {
-        let peers = self.ports.iter().map(|p| format!("127.0.0.1:{p}")).collect::<Vec<_>>().join(",");
-        let log = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(self.dir.join(format!("node-{id}.log")))
-            .unwrap();
-        let child = Command::new(env!("CARGO_BIN_EXE_beat"))
-            .args([id.to_string(), self.ports[id].to_string()])
-            .env("BEAT_VARIANT", self.variant)
-            .env("BEAT_PEERS", peers)
-            .env("BEAT_DATA_DIR", self.data(id))
-            .env("BEAT_METRICS_LISTEN", "off")
-            .env("BEAT_API_LISTEN", format!("127.0.0.1:{}", self.api[id]))
-            .env("BEAT_SCRUB_SECONDS", "2")
-            .env("BEAT_SNAPSHOT_EVERY", "8")
-            .stdout(Stdio::null())
-            .stderr(log)
-            .spawn()
-            .expect("spawn beat");
-        self.children[id] = Some(child);
-        self.wait(&format!("node {id} serving its API"), Duration::from_secs(60), |c| {
-            http(c.api[id], "GET", "/healthz", &[], b"").is_ok_and(|r| r.status == 200)
-        });
-    }
-
-    fn kill9(&mut self, id: usize) {
-        if let Some(mut c) = self.children[id].take() {
-            let _ = c.kill();
-            let _ = c.wait();
-        }
-    }
-
-    fn term(&mut self, id: usize) {
-        if let Some(mut c) = self.children[id].take() {
-            common::terminate(&mut c, &format!("node {id}"), Duration::from_secs(30));
-        }
+        let env = [
+            ("BEAT_VARIANT", variant.to_string()),
+            ("BEAT_SCRUB_SECONDS", "2".to_string()),
+            ("BEAT_SNAPSHOT_EVERY", "8".to_string()),
+        ];
+        Cluster { variant, d: common::Daemons::new(dir, N, &env) }
     }
 
     fn status(&self, id: usize) -> serde_json::Value {
-        let r = http(self.api[id], "GET", "/v1/status", &[], b"").expect("status");
+        let r = http(self.d.api[id], "GET", "/v1/status", &[], b"").expect("status");
         assert_eq!(r.status, 200);
         serde_json::from_slice(&r.body).expect("status JSON")
     }
@@ -160,25 +64,8 @@ impl Cluster {
     fn wait(&self, what: &str, timeout: Duration, f: impl Fn(&Self) -> bool) {
         let end = Instant::now() + timeout;
         while !f(self) {
-            if Instant::now() > end {
-                let logs: Vec<String> = (0..N)
-                    .map(|i| {
-                        let log = std::fs::read_to_string(self.dir.join(format!("node-{i}.log"))).unwrap_or_default();
-                        let tail: Vec<&str> = log.lines().rev().take(5).collect();
-                        format!("node {i}: {}", tail.join(" | "))
-                    })
-                    .collect();
-                panic!("{}: timed out waiting for {what}\n{}", self.variant, logs.join("\n"));
-            }
+            assert!(Instant::now() < end, "{}: timed out waiting for {what}\n{}", self.variant, self.d.log_tails());
             std::thread::sleep(Duration::from_millis(200));
-        }
-    }
-}
-
-impl Drop for Cluster {
-    fn drop(&mut self) {
-        for id in 0..N {
-            self.kill9(id);
         }
     }
 }
@@ -210,7 +97,7 @@ impl Tally {
 fn read_all(c: &Cluster, blobs: &[Blob], from: &[usize], rng: &mut impl Rng, tally: &mut Tally) {
     for (i, b) in blobs.iter().enumerate() {
         let node = from[i % from.len()];
-        match http(c.api[node], "GET", &format!("/v1/blobs/{}", b.id), &[], b"") {
+        match http(c.d.api[node], "GET", &format!("/v1/blobs/{}", b.id), &[], b"") {
             Ok(r) if r.status == 200 && r.body == b.data => tally.ok += 1,
             Ok(r) => tally.fail(format!(
                 "node {node} blob {}: {} ({} bytes, want {})",
@@ -225,7 +112,7 @@ fn read_all(c: &Cluster, blobs: &[Blob], from: &[usize], rng: &mut impl Rng, tal
             let len = b.data.len() / 100;
             let start = rng.gen_range(0..b.data.len() - len);
             let range = format!("bytes={}-{}", start, start + len - 1);
-            match http(c.api[node], "GET", &format!("/v1/blobs/{}", b.id), &[("Range", range)], b"") {
+            match http(c.d.api[node], "GET", &format!("/v1/blobs/{}", b.id), &[("Range", range)], b"") {
                 Ok(r) if r.status == 206 && r.body == b.data[start..start + len] => {
                     tally.ok += 1;
                     let fetched = r.header("beat-bytes-fetched").and_then(|v| v.parse().ok()).unwrap_or(u64::MAX);
@@ -242,13 +129,13 @@ fn run(variant: &'static str, seed: u64) {
     let dir = tempfile::tempdir().unwrap();
     let mut c = Cluster::new(variant, dir.path());
     for id in 0..N {
-        c.start(id);
+        c.d.start(id);
     }
     // 1. Write: four writers, one per node, blobs of 1 KiB … 4 MiB.
     let t = Instant::now();
     let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(seed);
     let sizes: Vec<usize> = (0..VALUES).map(|_| (1024.0 * 2f64.powf(rng.gen_range(0.0..12.0))) as usize).collect();
-    let api = c.api.clone();
+    let api = c.d.api.clone();
     let blobs: Vec<Blob> = std::thread::scope(|s| {
         let writers: Vec<_> = (0..N)
             .map(|w| {
@@ -284,14 +171,14 @@ fn run(variant: &'static str, seed: u64) {
 
     // 2. One node down: everything reads from the other three.
     let mut tally = Tally::default();
-    c.kill9(3);
+    c.d.kill9(3);
     read_all(&c, &blobs, &[0, 1, 2], &mut rng, &mut tally);
     eprintln!("{variant}: read with node 3 down: ok={} failed={}", tally.ok, tally.failed);
 
     // 3. Node 3's disk is replaced: it catches up and repairs every fragment it lost.
-    std::fs::remove_dir_all(c.data(3)).unwrap();
+    std::fs::remove_dir_all(c.d.data(3)).unwrap();
     let t = Instant::now();
-    c.start(3);
+    c.d.start(3);
     c.wait("node 3 to repair every fragment", Duration::from_secs(600), |c| {
         let s = c.status(3)["fragments"].clone();
         let held0 = c.fragments(0, "held");
@@ -302,7 +189,7 @@ fn run(variant: &'static str, seed: u64) {
     assert!(repaired > 0, "{variant}: a wiped node holds fragments only by repair");
 
     // 4. Damaged fragments on node 2's disk: its scrub finds and repairs them.
-    c.term(2);
+    c.d.term(2);
     let mut values: Vec<(u64, u32)> = blobs
         .iter()
         .map(|b| {
@@ -313,7 +200,7 @@ fn run(variant: &'static str, seed: u64) {
     values.sort_unstable();
     values.dedup();
     {
-        let store = RedbStore::open(&c.data(2)).unwrap();
+        let store = RedbStore::open(&c.d.data(2)).unwrap();
         let mut damaged = 0;
         for (epoch, proposer) in values.iter().copied() {
             let key = FragmentKey { epoch, proposer, index: 2 };
@@ -329,7 +216,7 @@ fn run(variant: &'static str, seed: u64) {
         }
         assert_eq!(damaged, 10, "{variant}: node 2 holds fragments to damage");
     }
-    c.start(2);
+    c.d.start(2);
     c.wait("node 2's scrub to repair its damaged fragments", Duration::from_secs(300), |c| {
         c.fragments(2, "scrub_repaired") >= 10 && c.fragments(2, "missing") == 0
     });
@@ -337,10 +224,10 @@ fn run(variant: &'static str, seed: u64) {
 
     // 5. Everyone restarts; everything reads again, from every node.
     for id in 0..N {
-        c.term(id);
+        c.d.term(id);
     }
     for id in 0..N {
-        c.start(id);
+        c.d.start(id);
     }
     read_all(&c, &blobs, &[0, 1, 2, 3], &mut rng, &mut tally);
     // What the four hold, as their scrub passes after the restart count it.

@@ -20,7 +20,9 @@
 //! | `BEAT_PEERS` | `host:port` of every node, comma-separated, by id | the cluster file's, else `127.0.0.1:7000..7003` |
 //! | `BEAT_DATA_DIR` | the node's store | `./beat-data/node-<id>` |
 //! | `BEAT_VARIANT` | dev keys: `BEAT0` … `BEAT4` (BEAT0–2: the key-value app, BEAT2 takes client-encrypted transactions only; BEAT3/4: the key-value app in storage mode, blobs through the client API); with a cluster file it may only repeat the file's `[consensus]` variant | `BEAT0` / the cluster file's |
-//! | `BEAT_API_LISTEN` | `ip:port` of the client API (HTTP: `/healthz`, `/v1/status`, `/v1/blobs`; see `beat_core::api`), loopback only for now, or `off` | `127.0.0.1:<8080 + id>` |
+//! | `BEAT_API_LISTEN` | `ip:port` of the client API (HTTP/JSON, see `beat_core::api`; other hosts than loopback need `BEAT_API_TOKENS`), or `off` | `127.0.0.1:<8080 + id>` |
+//! | `BEAT_API_TOKENS` | file of API token hashes (`name:hex` lines from `beat client token NAME`); then every API request but `/healthz` and `/readyz` needs `Authorization: Bearer <token>` | none (loopback only) |
+//! | `BEAT_API_RATE` | API requests per second per token (bursts of twice that) | 200 |
 //! | `BEAT_SCRUB_SECONDS` | BEAT3/4: seconds between scrub passes (re-verify every stored fragment, repair what fails); `0`: only the pass at start | 86400 |
 //! | `BEAT_CLUSTER` / `BEAT_KEY_FILE` | cluster file and sealed key file from `beat keygen` | insecure dev keys |
 //! | `BEAT_PASSPHRASE` / `BEAT_KEY_HEX` / `BEAT_KEY_HEX_FILE` | the key file's passphrase, raw 32-byte key (hex), or a file holding it (`node-<id>.secret` from keygen) | — |
@@ -362,27 +364,8 @@ fn local(args: &[String]) -> ExitCode {
     let mut nodes = Vec::new();
     let ids = dev_identities(n);
     for (i, k) in keys.into_iter().enumerate() {
-        let config = NodeConfig {
-            keys: k,
-            identity: ids[i].clone(),
-            peer_identities: ids.iter().map(|id| id.public()).collect(),
-            transports: vec![TransportConfig::Clearnet {
-                listen: SocketAddr::from(([127, 0, 0, 1], ports[i])),
-                peers: peers.clone(),
-            }],
-            beat: beat::Config::default(),
-            data_dir: dir.join(format!("node-{i}")),
-            snapshot_every: 16,
-            submit_queue: 20_000,
-            metrics_listen: None,
-            peer_queue_bytes: PEER_QUEUE_BYTES,
-            store: None,
-            registry: None,
-            censors: None,
-            limits: None,
-            audit_log: None,
-            upkeep: Default::default(),
-        };
+        let mut config = NodeConfig::loopback(k, &ids, &ports, dir.join(format!("node-{i}")));
+        config.snapshot_every = 16;
         let listener: Option<Arc<dyn CommitListener>> = (i == 0).then(|| latency.clone() as Arc<dyn CommitListener>);
         let app = if variant.dispersed() { KvApp::storage() } else { KvApp::default() };
         match BeatNode::start(config, app, listener) {
@@ -947,12 +930,26 @@ fn run_node(args: &[String]) -> ExitCode {
             None => return fail("node id too large for the default BEAT_API_LISTEN port; set BEAT_API_LISTEN"),
         },
     };
-    if let Some(a) = api_listen.filter(|a| !a.ip().is_loopback()) {
+    let api_tokens = match env("BEAT_API_TOKENS") {
+        Some(path) => match beat_core::api::Tokens::load(std::path::Path::new(&path)) {
+            Ok(t) => Some(Arc::new(t)),
+            Err(e) => return fail(&format!("BEAT_API_TOKENS {e}")),
+        },
+        None => None,
+    };
+    if let Some(a) = api_listen.filter(|a| !a.ip().is_loopback() && api_tokens.is_none()) {
         return fail(&format!(
-            "BEAT_API_LISTEN {a}: the client API has no authentication yet; serve it on loopback (127.0.0.1:…) \
-             and put an authenticating proxy in front for other hosts"
+            "BEAT_API_LISTEN {a}: a client API on other hosts needs authentication; set BEAT_API_TOKENS to a token \
+             file (`beat client token NAME` makes a token and its line), or serve it on loopback"
         ));
     }
+    let api_rate = match env("BEAT_API_RATE") {
+        Some(v) => match v.trim().parse::<u32>() {
+            Ok(r) if r > 0 => r,
+            _ => return fail(&format!("BEAT_API_RATE {v:?} is not a number of requests per second from 1")),
+        },
+        None => 200,
+    };
     let scrub_interval_ms = match env("BEAT_SCRUB_SECONDS") {
         Some(v) => match v.trim().parse::<u64>() {
             Ok(s) => s.saturating_mul(1000),
@@ -990,6 +987,15 @@ fn run_node(args: &[String]) -> ExitCode {
     };
     let log_commits: Option<Arc<dyn CommitListener>> =
         (env("BEAT_LOG_COMMITS").as_deref() == Some("1")).then(|| Arc::new(CommitLog) as Arc<dyn CommitListener>);
+    // The API's index of commits and its stream follow the node's commits too.
+    let feed = beat_core::api::CommitFeed::new(0);
+    let listeners: Vec<Arc<dyn CommitListener>> =
+        log_commits.into_iter().chain(api_listen.map(|_| feed.clone() as Arc<dyn CommitListener>)).collect();
+    let listener: Option<Arc<dyn CommitListener>> = match listeners.len() {
+        0 => None,
+        1 => listeners.into_iter().next(),
+        _ => Some(Arc::new(beat_core::api::Fanout(listeners))),
+    };
     let config = NodeConfig {
         keys,
         identity,
@@ -1015,19 +1021,25 @@ fn run_node(args: &[String]) -> ExitCode {
             return fail(&format!("BEAT_API_LISTEN {}: {e}", api_listen.map_or(String::new(), |a| a.to_string())))
         }
     };
-    let max_body = config.keys.public.settings.max_tx_size.saturating_sub(beat_core::api::BLOB_NONCE);
+    // Room for a blob (its transaction is the blob and a nonce) or a JSON batch of transactions.
+    let max_body = (config.keys.public.settings.max_tx_size + (64 << 10)).max(16 << 20);
     let stop = Arc::new(AtomicBool::new(false));
     install_ctrlc(stop.clone());
     let mut load_clients = if load_tps > 0 { load_clients(variant, &config.keys.public) } else { Vec::new() };
     // BEAT3/4: the key-value app in storage mode (blobs; every stored value kept).
     let app = if variant.dispersed() { KvApp::storage() } else { KvApp::default() };
-    let node = match BeatNode::start(config, app, log_commits) {
+    let node = match BeatNode::start(config, app, listener) {
         Ok(n) => Arc::new(n),
         Err(e) => return fail(&e.to_string()),
     };
     let api = match api_socket {
         Some(socket) => {
-            let router = beat_core::api::router(node.clone(), max_body, beat_core::api::ApiTimeouts::default());
+            feed.advance_to(node.status().epoch);
+            let mut api_config = beat_core::api::ApiConfig::new(max_body);
+            api_config.tokens = api_tokens.clone();
+            api_config.requests_per_second = api_rate;
+            let kv: beat_core::api::KvLookup<KvApp> = |a, k| a.map.get(k).cloned();
+            let router = beat_core::api::router(node.clone(), api_config, feed.clone(), Some(kv));
             match beat_core::api::ApiServer::spawn(socket, router) {
                 Ok(a) => Some(a),
                 Err(e) => return fail(&format!("client API: {e}")),
@@ -1039,6 +1051,10 @@ fn run_node(args: &[String]) -> ExitCode {
     let api_where =
         api.as_ref().map_or_else(|| "client API off".to_string(), |a| format!("client API on http://{}", a.addr));
     eprintln!("beat: node {id} ({variant}) listening on {bind}:{port}, {metrics_where}, {api_where}; Ctrl-C or SIGTERM to stop");
+    if let (Some(a), true) = (&api, dev && !variant.client_encrypted()) {
+        let target = if a.addr.port() == 8080 { String::new() } else { format!(" --node http://{}", a.addr) };
+        eprintln!("beat: try `beat client submit{target} 'set hello world'` and `beat client watch{target}`");
+    }
     let mut last = Instant::now();
     let (run, mut k, started) = (rand::random::<u32>(), 0u64, Instant::now());
     while !stop.load(Ordering::SeqCst) {
@@ -1079,14 +1095,185 @@ fn run_node(args: &[String]) -> ExitCode {
     ExitCode::SUCCESS
 }
 
+const CLIENT_USAGE: &str = "usage: beat client [--node URL] [--token TOKEN] <command>
+  submit TX...               submit transactions (text; --base64 for base64), print their ids
+  get ID                     a transaction's state: pending, committed (epoch, position) or unknown
+  watch [--from EPOCH]       follow the committed log (Ctrl-C to stop)
+  status                     the node's status (JSON)
+  kv KEY                     the key-value app's value of KEY
+  put-blob FILE              store FILE (BEAT3/4), print its blob id
+  get-blob ID [--range A-B] [--out FILE]
+  token NAME                 make an API token: prints the token and the line for BEAT_API_TOKENS' file
+URL: --node, else BEAT_API_URL, else http://127.0.0.1:8080; TOKEN: --token, else BEAT_API_TOKEN.";
+
+/// `beat client …`: the daemon's API from the command line.
+fn client(args: &[String]) -> ExitCode {
+    use beat_core::api::client::Client;
+    let mut url = env("BEAT_API_URL").unwrap_or_else(|| "http://127.0.0.1:8080".into());
+    let mut token = env("BEAT_API_TOKEN");
+    let mut rest = Vec::new();
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        match a.as_str() {
+            "--node" => match it.next() {
+                Some(v) => url = v.clone(),
+                None => return fail("--node needs a URL"),
+            },
+            "--token" => match it.next() {
+                Some(v) => token = Some(v.clone()),
+                None => return fail("--token needs a value"),
+            },
+            "-h" | "--help" => {
+                println!("{CLIENT_USAGE}");
+                return ExitCode::SUCCESS;
+            }
+            _ => rest.push(a.clone()),
+        }
+    }
+    let Some((cmd, args)) = rest.split_first() else { return fail(CLIENT_USAGE) };
+    if cmd == "token" {
+        let Some(name) = args.first() else { return fail("token needs a NAME (letters, digits, - _ . @)") };
+        let t = hex::encode(rand::random::<[u8; 32]>());
+        let line = format!("{name}:{}", hex::encode(beat_core::api::Tokens::hash(&t)));
+        if let Err(e) = beat_core::api::Tokens::parse(&line) {
+            return fail(&e);
+        }
+        println!("token (give it to the client; it is not stored anywhere): {t}");
+        println!("line for the BEAT_API_TOKENS file: {line}");
+        return ExitCode::SUCCESS;
+    }
+    let c = match Client::new(&url, token) {
+        Ok(c) => c,
+        Err(e) => return fail(&e),
+    };
+    let show = |r: std::io::Result<beat_core::api::client::Reply>, ok: &[u16]| -> Result<Vec<u8>, String> {
+        let r = r.map_err(|e| format!("{url}: {e} (is a node's API listening there? BEAT_API_LISTEN)"))?;
+        if ok.contains(&r.status) {
+            Ok(r.body)
+        } else {
+            Err(format!("{} {}", r.status, r.text().trim()))
+        }
+    };
+    let result: Result<(), String> = (|| match cmd.as_str() {
+        "submit" => {
+            let base64 = args.iter().any(|a| a == "--base64");
+            let txs: Vec<&String> = args.iter().filter(|a| *a != "--base64").collect();
+            if txs.is_empty() {
+                return Err("submit needs at least one transaction".into());
+            }
+            let body = serde_json::json!({ "transactions": txs, "encoding": if base64 { "base64" } else { "utf8" } });
+            let out = show(
+                c.request(
+                    "POST",
+                    "/v1/transactions",
+                    &[("Content-Type", "application/json".into())],
+                    body.to_string().as_bytes(),
+                ),
+                &[202],
+            )?;
+            let v: serde_json::Value = serde_json::from_slice(&out).map_err(|e| e.to_string())?;
+            for r in v["results"].as_array().into_iter().flatten() {
+                match (r["accepted"].as_bool(), r["id"].as_str(), r["error"].as_str()) {
+                    (Some(true), Some(id), _) => println!("accepted {id}"),
+                    (_, id, e) => println!("refused {} {}", id.unwrap_or("-"), e.unwrap_or("")),
+                }
+            }
+            Ok(())
+        }
+        "get" => {
+            let id = args.first().ok_or("get needs a transaction id")?;
+            let out = show(c.request("GET", &format!("/v1/transactions/{id}"), &[], b""), &[200])?;
+            println!("{}", String::from_utf8_lossy(&out));
+            Ok(())
+        }
+        "status" => {
+            let out = show(c.request("GET", "/v1/status", &[], b""), &[200])?;
+            let v: serde_json::Value = serde_json::from_slice(&out).map_err(|e| e.to_string())?;
+            println!("{}", serde_json::to_string_pretty(&v).unwrap_or_default());
+            Ok(())
+        }
+        "kv" => {
+            let key = args.first().ok_or("kv needs a KEY")?;
+            let out = show(c.request("GET", &format!("/v1/kv/{key}"), &[], b""), &[200])?;
+            let v: serde_json::Value = serde_json::from_slice(&out).map_err(|e| e.to_string())?;
+            println!("{}", v["value"].as_str().unwrap_or(""));
+            Ok(())
+        }
+        "watch" => {
+            let from = match (args.first().map(String::as_str), args.get(1)) {
+                (Some("--from"), Some(e)) => {
+                    format!("?from={}", e.parse::<u64>().map_err(|_| format!("--from {e:?} is not an epoch number"))?)
+                }
+                (None, _) => String::new(),
+                _ => return Err("watch takes [--from EPOCH]".into()),
+            };
+            let r = c.events(&format!("/v1/commits{from}"), &[], |id, event, data| {
+                if event == "gap" {
+                    println!("gap {data}");
+                    return true;
+                }
+                let v: serde_json::Value = serde_json::from_str(data).unwrap_or_default();
+                let txs = v["transactions"].as_array().cloned().unwrap_or_default();
+                println!("epoch={} txs={}", id.unwrap_or("?"), txs.len());
+                for t in txs {
+                    println!("  {} {}", t["id"].as_str().unwrap_or(""), t["text"].as_str().unwrap_or("(binary)"));
+                }
+                true
+            });
+            match r {
+                Ok(None) => Ok(()),
+                Ok(Some(reply)) => Err(format!("{} {}", reply.status, reply.text().trim())),
+                Err(e) => Err(format!("{url}: {e}")),
+            }
+        }
+        "put-blob" => {
+            let file = args.first().ok_or("put-blob needs a FILE")?;
+            let data = std::fs::read(file).map_err(|e| format!("{file}: {e}"))?;
+            let out = show(c.request("PUT", "/v1/blobs", &[], &data), &[201])?;
+            let v: serde_json::Value = serde_json::from_slice(&out).map_err(|e| e.to_string())?;
+            println!("{}", v["id"].as_str().unwrap_or(""));
+            Ok(())
+        }
+        "get-blob" => {
+            let id = args.first().ok_or("get-blob needs a blob id")?;
+            let (mut range, mut out_file) = (None, None);
+            let mut a = args[1..].iter();
+            while let Some(f) = a.next() {
+                match (f.as_str(), a.next()) {
+                    ("--range", Some(r)) => range = Some(format!("bytes={r}")),
+                    ("--out", Some(o)) => out_file = Some(o.clone()),
+                    (f, _) => return Err(format!("get-blob: unknown or incomplete flag {f:?}")),
+                }
+            }
+            let headers: Vec<(&str, String)> = range.into_iter().map(|r| ("Range", r)).collect();
+            let body = show(c.request("GET", &format!("/v1/blobs/{id}"), &headers, b""), &[200, 206])?;
+            match out_file {
+                Some(f) => std::fs::write(&f, &body).map_err(|e| format!("{f}: {e}")),
+                None => std::io::Write::write_all(&mut std::io::stdout(), &body).map_err(|e| e.to_string()),
+            }
+        }
+        other => Err(format!("unknown client command {other:?}\n{CLIENT_USAGE}")),
+    })();
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => fail(&e),
+    }
+}
+
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     match args.first().map(String::as_str) {
         Some("local") => local(&args[1..]),
         Some("keygen") => keygen(&args[1..]),
         Some("onion-key") => onion_key(&args[1..]),
+        Some("client") => client(&args[1..]),
+        Some("openapi") => {
+            // The client API's OpenAPI document (what `/v1/openapi.json` serves; docs/openapi.json).
+            print!("{}", beat_core::api::openapi_json());
+            ExitCode::SUCCESS
+        }
         Some("-h" | "--help" | "help") => {
-            println!("usage: beat local [--nodes N] [--seconds S] [--variant V]\n       beat [ID [PORT [METRICS_PORT]]]\n       beat keygen --nodes N --out DIR [--host H] [--base-port P] [--tor-port P] [--passphrases FILE]\n                   [--variant V] [--batch-size B] [--max-tx-size S] [--max-proposal-bytes P] [--dedup-epochs E]\n       beat onion-key --out DIR");
+            println!("usage: beat local [--nodes N] [--seconds S] [--variant V]\n       beat client … (see beat client --help)\n       beat [ID [PORT [METRICS_PORT]]]\n       beat keygen --nodes N --out DIR [--host H] [--base-port P] [--tor-port P] [--passphrases FILE]\n                   [--variant V] [--batch-size B] [--max-tx-size S] [--max-proposal-bytes P] [--dedup-epochs E]\n       beat onion-key --out DIR");
             ExitCode::SUCCESS
         }
         _ => run_node(&args),

@@ -134,6 +134,8 @@ pub struct NodeReport {
     pub catchups: u64,
     /// BEAT3/4: fragments correct nodes repaired (in their current incarnation).
     pub repairs: u64,
+    /// BEAT0–2: decryption-share frames of correct nodes checked against their common sets.
+    pub shares_checked: u64,
     /// Lag episodes (a member partitioned until far behind, then healed).
     pub lags: u64,
     /// Equivocations seen (with the evidence).
@@ -224,6 +226,9 @@ struct SimNode {
     restart: Restart,
     kill: Option<KillPoint>,
     caught_base: u64,
+    /// Epochs whose common set this node's core output (in any incarnation): only then may it
+    /// release decryption shares for them (BEAT0–2).
+    common_set: std::collections::BTreeSet<u64>,
 }
 
 #[derive(Clone, Debug)]
@@ -322,6 +327,7 @@ impl NodeSim {
                 restart: Restart::Store,
                 kill: None,
                 caught_base: 0,
+                common_set: Default::default(),
             })
             .collect();
         let (kills_left, lag_left) = if case.canary.is_some() { (0, 0) } else { (3, 1) };
@@ -487,6 +493,9 @@ impl NodeSim {
         if kill == Some(KillPoint::AfterAppend) {
             return self.kill(i);
         }
+        if correct && self.case.variant.encrypted() {
+            self.check_share_release(i, &ready);
+        }
         for o in &ready.send {
             self.emit(i, o.to, o.id, o.frame.clone());
         }
@@ -527,6 +536,32 @@ impl NodeSim {
         if correct {
             self.report.faults += ready.faults.len() as u64;
             self.report.dropped += ready.drops.len() as u64;
+        }
+    }
+
+    /// Confidentiality through the node: a correct node sends a decryption share for an epoch
+    /// only once its own common set for that epoch is fixed (its core output the ACS), whatever
+    /// restarts, replays and catch-ups came before. Events of a `Ready` come from the same steps
+    /// as its frames, an ACS output before the shares it releases.
+    fn check_share_release(&mut self, i: NodeId, ready: &Ready) {
+        for ev in &ready.events {
+            if let crate::proto::Event::AcsOutput { epoch, .. } = ev {
+                self.nodes[i].common_set.insert(*epoch);
+            }
+        }
+        let mut early = Vec::new();
+        for o in &ready.send {
+            if let Ok(Route::Consensus { message, .. }) = router::route(&o.frame, &self.session) {
+                if matches!(message.content, Content::DecShares { .. }) {
+                    self.report.shares_checked += 1;
+                    if !self.nodes[i].common_set.contains(&message.epoch) {
+                        early.push(message.epoch);
+                    }
+                }
+            }
+        }
+        for e in early {
+            self.violate("share-before-common-set", format!("node {i} sent a decryption share for epoch {e} first"));
         }
     }
 
@@ -1064,6 +1099,8 @@ pub struct NodeSummary {
     pub catchups: u64,
     /// BEAT3/4 fragments repaired.
     pub repairs: u64,
+    /// BEAT0–2 decryption-share frames checked (none before the sender's common set).
+    pub shares_checked: u64,
     /// Lag episodes.
     pub lags: u64,
     /// Equivocations in campaign runs.
@@ -1105,11 +1142,12 @@ impl NodeSummary {
     /// The detail line.
     pub fn detail(&self) -> String {
         format!(
-            "wipes={} lags={} repairs={} determinism_mismatches={} canary_caught={}/{} controls_clean={}/{} \
+            "wipes={} lags={} repairs={} shares_checked={} determinism_mismatches={} canary_caught={}/{} controls_clean={}/{} \
              byzantine_frames={} frames_dropped={}",
             self.wipes,
             self.lags,
             self.repairs,
+            self.shares_checked,
             self.determinism_mismatches,
             self.canary_caught.0,
             self.canary_caught.1,
@@ -1159,6 +1197,7 @@ impl NodeSummary {
         self.wipes += r.wipes;
         self.catchups += r.catchups;
         self.repairs += r.repairs;
+        self.shares_checked += r.shares_checked;
         self.lags += r.lags;
         self.injected += r.injected;
         self.dropped += r.dropped;
