@@ -111,6 +111,12 @@ fn client_api_end_to_end() {
         assert!(r.header("www-authenticate").is_some_and(|v| v.starts_with("Bearer")));
     }
     assert_eq!(anon.request("GET", "/healthz", &[], b"").unwrap().status, 200);
+    assert_eq!(
+        anon.request("GET", "/no/such/route", &[], b"").unwrap().status,
+        401,
+        "routes are not listed to strangers"
+    );
+    assert_eq!(anon.request("POST", "/v1/status", &[], b"").unwrap().status, 401);
     wait("node 0 ready", Duration::from_secs(60), || {
         anon.request("GET", "/readyz", &[], b"").is_ok_and(|r| r.status == 200)
     });
@@ -215,6 +221,30 @@ fn client_api_end_to_end() {
         })
         .unwrap();
     assert_eq!(first.as_deref(), Some("5"), "Last-Event-ID: 4 resumes at epoch 5");
+
+    // At most MAX_STREAMS commit streams at once: the next is told to come back later.
+    let streams: Vec<std::net::TcpStream> = (0..beat_core::api::MAX_STREAMS)
+        .map(|_| {
+            use std::io::{Read, Write};
+            let mut s = std::net::TcpStream::connect(("127.0.0.1", c.d.api[1])).unwrap();
+            write!(s, "GET /v1/commits HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {}\r\n\r\n", c.token).unwrap();
+            let mut head = [0u8; 12];
+            s.read_exact(&mut head).unwrap();
+            assert_eq!(&head, b"HTTP/1.1 200", "a stream within the cap opens");
+            s
+        })
+        .collect();
+    let r = c.client(1).request("GET", "/v1/commits", &[], b"").unwrap();
+    assert_eq!(r.status, 429, "{}", r.text());
+    drop(streams);
+    wait("stream slots freed", Duration::from_secs(30), || {
+        let mut opened = false;
+        let _ = c.client(1).events("/v1/commits?from=0", &[], |_, _, _| {
+            opened = true;
+            false
+        });
+        opened
+    });
 
     // The examples: Java, Node.js, Rust.
     let mut examples = Vec::new();

@@ -60,6 +60,15 @@ impl Client {
     }
 
     fn connect(&self, method: &str, path: &str, headers: &[(&str, String)], body: &[u8]) -> std::io::Result<TcpStream> {
+        // Nothing a caller passes may end a header line (header injection).
+        let bad = |v: &str| v.contains(['\r', '\n']);
+        if bad(method)
+            || bad(path)
+            || self.token.as_deref().is_some_and(bad)
+            || headers.iter().any(|(k, v)| bad(k) || bad(v))
+        {
+            return Err(std::io::Error::other("a request line or header holds a line break"));
+        }
         let mut s = TcpStream::connect((self.host.as_str(), self.port))?;
         s.set_read_timeout(Some(self.timeout))?;
         let mut req = format!(
@@ -92,7 +101,18 @@ impl Client {
         let (status, headers) = parse_head(&String::from_utf8_lossy(&raw[..end]));
         let body = raw[end + 4..].to_vec();
         let chunked = headers.iter().any(|(k, v)| k.eq_ignore_ascii_case("transfer-encoding") && v.contains("chunked"));
-        Ok(Reply { status, headers, body: if chunked { dechunk(&body) } else { body } })
+        let body = if chunked {
+            dechunk(&body).ok_or_else(|| std::io::Error::other("the answer's chunked body was cut short"))?
+        } else {
+            body
+        };
+        let declared = headers.iter().find(|(k, _)| k.eq_ignore_ascii_case("content-length")).map(|(_, v)| v.trim());
+        if let Some(len) = declared.and_then(|v| v.parse::<usize>().ok()) {
+            if body.len() != len {
+                return Err(std::io::Error::other(format!("the answer was cut short: {} of {len} bytes", body.len())));
+            }
+        }
+        Ok(Reply { status, headers, body })
     }
 
     /// Follow a Server-Sent Events stream: `on_event(id, event, data)` for each event until it
@@ -183,15 +203,55 @@ fn parse_head(head: &str) -> (u16, Vec<(String, String)>) {
     (status, headers)
 }
 
-fn dechunk(mut b: &[u8]) -> Vec<u8> {
+/// A chunked body, decoded; `None` unless it ends with its last (zero-size) chunk.
+fn dechunk(mut b: &[u8]) -> Option<Vec<u8>> {
     let mut out = Vec::new();
     while let Some(i) = b.windows(2).position(|w| w == b"\r\n") {
-        let len = usize::from_str_radix(String::from_utf8_lossy(&b[..i]).trim(), 16).unwrap_or(0);
-        if len == 0 || b.len() < i + 2 + len {
-            break;
+        let line = String::from_utf8_lossy(&b[..i]);
+        let len = usize::from_str_radix(line.split(';').next().unwrap_or("").trim(), 16).ok()?;
+        if len == 0 {
+            return Some(out);
         }
-        out.extend_from_slice(&b[i + 2..i + 2 + len]);
-        b = b.get(i + 4 + len..).unwrap_or(&[]);
+        out.extend_from_slice(b.get(i + 2..i + 2 + len)?);
+        b = b.get(i + 4 + len..)?;
+    }
+    None
+}
+
+/// `segment` percent-encoded for a URL path (everything but unreserved characters).
+pub fn path_segment(segment: &str) -> String {
+    let mut out = String::with_capacity(segment.len());
+    for b in segment.bytes() {
+        if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn chunked_bodies_must_be_complete() {
+        assert_eq!(dechunk(b"3\r\nabc\r\n2;ext=1\r\nde\r\n0\r\n\r\n").as_deref(), Some(&b"abcde"[..]));
+        assert_eq!(dechunk(b"3\r\nabc\r\n"), None, "no last chunk: cut short");
+        assert_eq!(dechunk(b"5\r\nab"), None);
+        assert_eq!(dechunk(b"zz\r\n"), None);
+    }
+
+    #[test]
+    fn path_segments_and_header_injection() {
+        assert_eq!(path_segment("a b/c?d#e"), "a%20b%2Fc%3Fd%23e");
+        assert_eq!(path_segment("key-1.x_~"), "key-1.x_~");
+        let c = Client::new("http://127.0.0.1:1", Some("t\r\nX-Evil: 1".into())).unwrap();
+        assert!(c.request("GET", "/", &[], b"").unwrap_err().to_string().contains("line break"));
+        assert!(format!("{c:?}").contains("127.0.0.1") && !format!("{c:?}").contains("Evil"), "no token in Debug");
+        assert!(Client::new("https://x:1", None).is_err());
+        assert!(Client::new("http://x", None).is_err());
+    }
 }

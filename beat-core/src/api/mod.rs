@@ -39,8 +39,6 @@ use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use axum::body::Bytes;
-use axum::extract::rejection::BytesRejection;
 use axum::extract::{DefaultBodyLimit, Path, Query, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
@@ -65,6 +63,16 @@ pub const MAX_BLOB_REQUESTS: usize = 32;
 
 /// Transactions per `POST /v1/transactions`.
 pub const MAX_BATCH: usize = 1000;
+
+/// `POST /v1/transactions` requests served at once.
+pub const MAX_SUBMIT_REQUESTS: usize = 64;
+
+/// Commit streams (`GET /v1/commits`) open at once.
+pub const MAX_STREAMS: usize = 64;
+
+/// The token a request authenticated with (a request extension).
+#[derive(Clone, Debug)]
+struct TokenName(String);
 
 /// How long a request waits for a commit or a read before `504`.
 #[derive(Clone, Copy, Debug)]
@@ -180,7 +188,11 @@ pub struct CommitFeed {
 struct FeedIndex {
     committed: HashMap<[u8; 32], (u64, u32)>,
     order: VecDeque<(u64, Vec<[u8; 32]>)>,
+    /// Ids in `order` (running total).
+    indexed: usize,
     pending: HashMap<[u8; 32], Instant>,
+    /// `pending`'s ids, oldest first (evicted first when full; committed ones are skipped).
+    pending_order: VecDeque<[u8; 32]>,
 }
 
 /// Committed transactions the index remembers (older ones read as `unknown`; their epochs
@@ -214,12 +226,13 @@ impl CommitFeed {
 
     fn submitted(&self, id: [u8; 32]) {
         let mut idx = self.lock();
-        if idx.pending.len() >= PENDING_TXS {
-            let now = Instant::now();
-            idx.pending.retain(|_, t| now.duration_since(*t) < Duration::from_secs(600));
+        // Forget the oldest when full (they read as `unknown` until they commit).
+        while idx.pending.len() >= PENDING_TXS || idx.pending_order.len() >= 2 * PENDING_TXS {
+            let Some(old) = idx.pending_order.pop_front() else { break };
+            idx.pending.remove(&old);
         }
-        if idx.pending.len() < PENDING_TXS {
-            idx.pending.insert(id, Instant::now());
+        if idx.pending.insert(id, Instant::now()).is_none() {
+            idx.pending_order.push_back(id);
         }
     }
 
@@ -254,11 +267,11 @@ impl CommitListener for CommitFeed {
                 idx.pending.remove(id);
                 idx.committed.insert(*id, (batch.epoch, pos as u32));
             }
+            idx.indexed += ids.len();
             idx.order.push_back((batch.epoch, ids));
-            let mut total: usize = idx.order.iter().map(|(_, v)| v.len()).sum();
-            while total > INDEX_TXS {
+            while idx.indexed > INDEX_TXS {
                 let Some((e, old)) = idx.order.pop_front() else { break };
-                total -= old.len();
+                idx.indexed -= old.len();
                 for id in old {
                     if idx.committed.get(&id).is_some_and(|(at, _)| *at == e) {
                         idx.committed.remove(&id);
@@ -308,6 +321,10 @@ struct Api<A: ConsensusApp> {
     kv: Option<KvLookup<A>>,
     /// Blob requests in flight (each may hold a blob's bytes): more get `429`.
     busy: tokio::sync::Semaphore,
+    /// Transaction submissions in flight (each holds its body).
+    submits: tokio::sync::Semaphore,
+    /// Commit streams open.
+    streams: Arc<tokio::sync::Semaphore>,
     /// Per token name: (tokens left, last refill).
     budgets: Mutex<HashMap<String, (f64, Instant)>>,
 }
@@ -316,14 +333,15 @@ struct Api<A: ConsensusApp> {
 pub type KvLookup<A> = fn(&A, &str) -> Option<String>;
 
 impl<A: ConsensusApp> Api<A> {
-    /// `Ok` for an authenticated request within its token's budget; else the response.
+    /// The token name of an authenticated request within its budget (`None` without tokens);
+    /// else the response.
     #[allow(clippy::result_large_err)]
-    fn authorize(&self, headers: &HeaderMap) -> Result<(), Response> {
-        let Some(tokens) = &self.config.tokens else { return Ok(()) };
+    fn authorize(&self, headers: &HeaderMap) -> Result<Option<String>, Response> {
+        let Some(tokens) = &self.config.tokens else { return Ok(None) };
         let presented = headers
             .get(header::AUTHORIZATION)
             .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
+            .and_then(|v| v.get(..7).filter(|p| p.eq_ignore_ascii_case("bearer ")).and_then(|_| v.get(7..)))
             .map(str::trim);
         let Some(name) = presented.and_then(|t| tokens.check(t)) else {
             let mut r =
@@ -331,37 +349,45 @@ impl<A: ConsensusApp> Api<A> {
             r.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer realm=\"beat\""));
             return Err(r);
         };
+        self.charge(name, 1)?;
+        Ok(Some(name.to_string()))
+    }
+
+    /// Take `units` from token `name`'s budget (a request is one unit, and each transaction
+    /// of a submission one more).
+    #[allow(clippy::result_large_err)]
+    fn charge(&self, name: &str, units: usize) -> Result<(), Response> {
         let rate = f64::from(self.config.requests_per_second.max(1));
         let mut budgets = self.budgets.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         let now = Instant::now();
         let (left, last) = budgets.entry(name.to_string()).or_insert((2.0 * rate, now));
         *left = (*left + now.duration_since(*last).as_secs_f64() * rate).min(2.0 * rate);
         *last = now;
-        if *left < 1.0 {
-            let mut r =
-                error(StatusCode::TOO_MANY_REQUESTS, format!("token {name:?} is over {rate} requests per second"));
+        if *left < units as f64 {
+            let mut r = error(
+                StatusCode::TOO_MANY_REQUESTS,
+                format!("token {name:?} is over its {rate} requests and transactions per second"),
+            );
             r.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
             return Err(r);
         }
-        *left -= 1.0;
+        *left -= units as f64;
         Ok(())
     }
 }
 
 /// A body that could not be read: over the limit (`413`), or cut short (`400`).
-fn body_error(e: BytesRejection, max: usize) -> Response {
-    if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+/// A body that could not be read: over the limit (`413`), or cut short (`400`).
+fn body_error(e: &axum::Error, max: usize) -> Response {
+    if e.to_string().contains("length limit") {
         error(StatusCode::PAYLOAD_TOO_LARGE, format!("the body exceeds the limit of {max} bytes"))
     } else {
         error(StatusCode::BAD_REQUEST, format!("the body could not be read: {e}"))
     }
 }
 
-fn too_busy() -> Response {
-    let mut r = error(
-        StatusCode::TOO_MANY_REQUESTS,
-        format!("{MAX_BLOB_REQUESTS} blob requests are in flight; try again shortly"),
-    );
+fn too_busy(what: &str, max: usize) -> Response {
+    let mut r = error(StatusCode::TOO_MANY_REQUESTS, format!("{max} {what} are in flight; try again shortly"));
     r.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
     r
 }
@@ -411,6 +437,8 @@ pub fn router<A: ConsensusApp>(
         feed,
         kv,
         busy: tokio::sync::Semaphore::new(MAX_BLOB_REQUESTS),
+        submits: tokio::sync::Semaphore::new(MAX_SUBMIT_REQUESTS),
+        streams: Arc::new(tokio::sync::Semaphore::new(MAX_STREAMS)),
         budgets: Mutex::new(HashMap::new()),
     });
     Router::new()
@@ -426,7 +454,7 @@ pub fn router<A: ConsensusApp>(
         .route("/v1/blobs", put(put_blob::<A>))
         .route("/v1/blobs/{id}", get(get_blob::<A>))
         .layer(DefaultBodyLimit::max(max_body))
-        .route_layer(axum::middleware::from_fn_with_state(state.clone(), access::<A>))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), access::<A>))
         .with_state(state)
 }
 
@@ -436,17 +464,50 @@ async fn access<A: ConsensusApp>(
     request: axum::extract::Request,
     next: axum::middleware::Next,
 ) -> Response {
+    let mut request = request;
     if !matches!(request.uri().path(), "/healthz" | "/readyz") {
-        if let Err(r) = api.authorize(request.headers()) {
-            return r;
+        match api.authorize(request.headers()) {
+            Ok(Some(name)) => {
+                request.extensions_mut().insert(TokenName(name));
+            }
+            Ok(None) => {}
+            Err(r) => return r,
         }
     }
     next.run(request).await
 }
 
-/// Serve `router` on `listener` until the process ends.
+/// Connections served at once (more are closed at once).
+pub const MAX_CONNECTIONS: usize = 256;
+/// A request's headers must arrive within this (a slow-header client loses its connection).
+pub const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Serve `router` on `listener` until the process ends: HTTP/1.1, at most
+/// [`MAX_CONNECTIONS`] connections, each request's headers within [`HEADER_READ_TIMEOUT`]
+/// (also while a kept-alive connection idles).
 pub async fn serve(listener: tokio::net::TcpListener, router: Router) -> std::io::Result<()> {
-    axum::serve(listener, router).await
+    let slots = Arc::new(tokio::sync::Semaphore::new(MAX_CONNECTIONS));
+    loop {
+        let stream = match listener.accept().await {
+            Ok((stream, _)) => stream,
+            // Out of descriptors or a reset before accept: try again shortly.
+            Err(_) => {
+                tokio::time::sleep(Duration::from_millis(20)).await;
+                continue;
+            }
+        };
+        let Ok(slot) = slots.clone().try_acquire_owned() else {
+            drop(stream);
+            continue;
+        };
+        let service = hyper_util::service::TowerToHyperService::new(router.clone());
+        tokio::spawn(async move {
+            let _slot = slot;
+            let mut http = hyper::server::conn::http1::Builder::new();
+            http.timer(hyper_util::rt::TokioTimer::new()).header_read_timeout(HEADER_READ_TIMEOUT);
+            let _ = http.serve_connection(hyper_util::rt::TokioIo::new(stream), service).await;
+        });
+    }
 }
 
 /// The API served on a thread of its own (a small runtime apart from the node's), for a
@@ -537,7 +598,7 @@ pub fn is_ready(s: &Status, lag: u64) -> Result<(), String> {
     if s.epoch < fence {
         return Err(format!("catching up to the rejoin fence: epoch {} of {fence}", s.epoch));
     }
-    if s.epoch + lag < s.committee_epoch {
+    if s.epoch.saturating_add(lag) < s.committee_epoch {
         return Err(format!("catching up: epoch {} of the committee's {}", s.epoch, s.committee_epoch));
     }
     Ok(())
@@ -555,8 +616,9 @@ async fn readyz<A: ConsensusApp>(State(api): State<Arc<Api<A>>>) -> Response {
 }
 
 /// `GET /v1/openapi.json`.
-#[utoipa::path(get, path = "/v1/openapi.json", tag = "meta",
-    responses((status = 200, description = "This document", body = Object)))]
+#[utoipa::path(get, path = "/v1/openapi.json", tag = "meta", security(("bearer" = [])),
+    responses((status = 200, description = "This document", body = Object),
+              (status = 401, body = ErrorBody), (status = 429, body = ErrorBody)))]
 async fn openapi<A: ConsensusApp>(State(_api): State<Arc<Api<A>>>) -> Response {
     ([(header::CONTENT_TYPE, "application/json")], openapi_json()).into_response()
 }
@@ -678,10 +740,15 @@ fn submitted_id(tx: &[u8], client_encrypted: bool) -> [u8; 32] {
               (status = 422, description = "Refused by the application's validate (BEAT2: not a client ciphertext)", body = ErrorBody),
               (status = 429, description = "The submit queue is full (Retry-After)", body = ErrorBody),
               (status = 503, body = ErrorBody)))]
-async fn submit<A: ConsensusApp>(State(api): State<Arc<Api<A>>>, body: Result<Bytes, BytesRejection>) -> Response {
-    let body = match body {
+async fn submit<A: ConsensusApp>(State(api): State<Arc<Api<A>>>, request: axum::extract::Request) -> Response {
+    // The permit first: at most MAX_SUBMIT_REQUESTS bodies are held at once.
+    let Ok(_permit) = api.submits.try_acquire() else {
+        return too_busy("transaction submissions", MAX_SUBMIT_REQUESTS);
+    };
+    let token = request.extensions().get::<TokenName>().cloned();
+    let body = match axum::body::to_bytes(request.into_body(), api.config.max_body).await {
         Ok(b) => b,
-        Err(e) => return body_error(e, api.config.max_body),
+        Err(e) => return body_error(&e, api.config.max_body),
     };
     let req: SubmitRequest = match serde_json::from_slice(&body) {
         Ok(r) => r,
@@ -690,6 +757,21 @@ async fn submit<A: ConsensusApp>(State(api): State<Arc<Api<A>>>, body: Result<By
     if req.transactions.is_empty() || req.transactions.len() > MAX_BATCH {
         return error(StatusCode::BAD_REQUEST, format!("transactions: give 1 to {MAX_BATCH}"));
     }
+    if let Some(TokenName(name)) = &token {
+        if let Err(r) = api.charge(name, req.transactions.len()) {
+            return r;
+        }
+    }
+    // The checks (BEAT2: a proof per ciphertext) run off the async threads.
+    let worker = api.clone();
+    match tokio::task::spawn_blocking(move || submit_all(&worker, &req)).await {
+        Ok(r) => r,
+        Err(_) => error(StatusCode::SERVICE_UNAVAILABLE, "the submission was cancelled"),
+    }
+}
+
+/// Submit each transaction of `req` to the node, answering per transaction.
+fn submit_all<A: ConsensusApp>(api: &Api<A>, req: &SubmitRequest) -> Response {
     let base64 = req.encoding == Some(Encoding::Base64);
     let client_encrypted = api.node.public_keys().settings.variant.client_encrypted();
     let mut results = Vec::with_capacity(req.transactions.len());
@@ -724,6 +806,9 @@ async fn submit<A: ConsensusApp>(State(api): State<Arc<Api<A>>>, body: Result<By
         return (StatusCode::ACCEPTED, Json(SubmitResponse { results })).into_response();
     }
     let (code, msg) = first_error.unwrap_or((StatusCode::BAD_REQUEST, "nothing submitted".into()));
+    // A full queue wins over other refusals: the client should retry.
+    let queue_full = results.iter().any(|r| r.error.as_deref().is_some_and(|e| e.starts_with("submit queue full")));
+    let code = if queue_full { StatusCode::TOO_MANY_REQUESTS } else { code };
     let mut r = error(code, msg);
     if code == StatusCode::TOO_MANY_REQUESTS {
         r.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
@@ -834,7 +919,7 @@ pub fn epoch_body(b: &Batch) -> EpochBody {
     params(("epoch" = u64, Path, description = "A committed epoch", maximum = 9_223_372_036_854_775_807_u64)),
     responses((status = 200, body = EpochBody), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
               (status = 404, description = "Not committed here (yet), or pruned", body = ErrorBody),
-              (status = 429, body = ErrorBody)))]
+              (status = 429, body = ErrorBody), (status = 503, description = "The store could not be read", body = ErrorBody)))]
 async fn epoch<A: ConsensusApp>(State(api): State<Arc<Api<A>>>, Path(epoch): Path<String>) -> Response {
     let Some(e) = epoch.parse::<u64>().ok().filter(|e| i64::try_from(*e).is_ok()) else {
         return error(StatusCode::BAD_REQUEST, format!("epoch {epoch:?} is not a number from 0 to 2^63 - 1"));
@@ -860,7 +945,8 @@ pub struct CommitsQuery {
 
 /// `GET /v1/commits`: Server-Sent Events, one per committed epoch (`id:` the epoch, `data:` an
 /// `EpochBody`), from `from` on, for as long as the client listens.
-#[utoipa::path(get, path = "/v1/commits", tag = "commits", security(("bearer" = [])), params(CommitsQuery),
+#[utoipa::path(get, path = "/v1/commits", tag = "commits", security(("bearer" = [])),
+    params(CommitsQuery, ("Last-Event-ID" = Option<u64>, Header, description = "The last epoch received: resume after it")),
     responses((status = 200, description = "text/event-stream of EpochBody, event id = epoch", content_type = "text/event-stream", body = String),
               (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 429, body = ErrorBody)))]
 async fn commits<A: ConsensusApp>(
@@ -876,31 +962,46 @@ async fn commits<A: ConsensusApp>(
         Some(Ok(Ok(e))) => Some(e.saturating_add(1)),
         Some(_) => return error(StatusCode::BAD_REQUEST, "Last-Event-ID: expected an epoch number"),
     };
+    let Ok(slot) = api.streams.clone().try_acquire_owned() else {
+        return too_busy("commit streams", MAX_STREAMS);
+    };
     let next = *api.feed.next_epoch.borrow();
     let from = resume.or(query.from).unwrap_or(next);
     let watch = api.feed.next_epoch.subscribe();
     let node = api.node.clone();
-    let stream = futures::stream::unfold((from, watch, node), |(at, mut watch, node)| async move {
+    // The slot goes with the stream: freed when the client goes away.
+    let stream = futures::stream::unfold((from, watch, node, slot), |(at, mut watch, node, slot)| async move {
         loop {
             if at < *watch.borrow() {
-                match node.committed(at) {
-                    Ok(Some(b)) => {
-                        let data = serde_json::to_string(&epoch_body(&b)).unwrap_or_default();
-                        let ev = SseEvent::default().id(at.to_string()).event("commit").data(data);
-                        return Some((Ok::<_, std::convert::Infallible>(ev), (at + 1, watch, node)));
+                // Store reads and encoding off the async threads.
+                let reader = node.clone();
+                let read = tokio::task::spawn_blocking(move || reader.committed(at).map(|b| b.map(|b| epoch_body(&b))))
+                    .await
+                    .unwrap_or_else(|_| Err("cancelled".into()));
+                let ev = match read {
+                    Ok(Some(body)) => {
+                        let data = serde_json::to_string(&body).unwrap_or_default();
+                        SseEvent::default().id(at.to_string()).event("commit").data(data)
                     }
                     Ok(None) => {
-                        // Pruned from this node's log: say so and go on from what it holds.
+                        // Pruned from this node's log: say so and go on from what it holds (the
+                        // id lets a client resume after the gap).
                         let first = node.committed_range().ok().flatten().map_or(at + 1, |(lo, _)| lo.max(at + 1));
                         let ev = SseEvent::default()
+                            .id((first - 1).to_string())
                             .event("gap")
                             .data(format!("{{\"missing_from\":{at},\"resumes_at\":{first}}}"));
-                        return Some((Ok(ev), (first, watch, node)));
+                        return Some((Ok::<_, std::convert::Infallible>(ev), (first, watch, node, slot)));
                     }
-                    Err(_) => return None,
-                }
+                    Err(why) => {
+                        // Say why before closing (a client resumes with Last-Event-ID).
+                        let ev = SseEvent::default().event("error").data(json!({ "error": why }).to_string());
+                        return Some((Ok(ev), (u64::MAX, watch, node, slot)));
+                    }
+                };
+                return Some((Ok(ev), (at + 1, watch, node, slot)));
             }
-            if watch.changed().await.is_err() {
+            if at == u64::MAX || watch.changed().await.is_err() {
                 return None;
             }
         }
@@ -948,15 +1049,16 @@ pub struct BlobCreated {
 #[utoipa::path(put, path = "/v1/blobs", tag = "blobs", security(("bearer" = [])),
     request_body(content = Vec<u8>, content_type = "application/octet-stream"),
     responses((status = 201, description = "Committed", body = BlobCreated), (status = 401, body = ErrorBody),
-              (status = 409, description = "Not a storage committee (BEAT3/4)", body = ErrorBody),
-              (status = 413, body = ErrorBody), (status = 429, body = ErrorBody), (status = 503, body = ErrorBody),
+              (status = 400, body = ErrorBody), (status = 409, description = "Not a storage committee (BEAT3/4)", body = ErrorBody),
+              (status = 413, body = ErrorBody), (status = 422, body = ErrorBody), (status = 429, body = ErrorBody), (status = 503, body = ErrorBody),
               (status = 504, description = "Not committed in time", body = ErrorBody)))]
-async fn put_blob<A: ConsensusApp>(State(api): State<Arc<Api<A>>>, body: Result<Bytes, BytesRejection>) -> Response {
-    let body = match body {
+async fn put_blob<A: ConsensusApp>(State(api): State<Arc<Api<A>>>, request: axum::extract::Request) -> Response {
+    // The permit first: at most MAX_BLOB_REQUESTS bodies are held at once.
+    let Ok(_permit) = api.busy.try_acquire() else { return too_busy("blob requests", MAX_BLOB_REQUESTS) };
+    let body = match axum::body::to_bytes(request.into_body(), api.config.max_body).await {
         Ok(b) => b,
-        Err(e) => return body_error(e, api.config.max_body),
+        Err(e) => return body_error(&e, api.config.max_body),
     };
-    let Ok(_permit) = api.busy.try_acquire() else { return too_busy() };
     let mut tx = Vec::with_capacity(BLOB_NONCE + body.len());
     tx.extend_from_slice(&rand::random::<[u8; BLOB_NONCE]>());
     tx.extend_from_slice(&body);
@@ -1021,7 +1123,7 @@ fn parse_range(headers: &HeaderMap, len: u64) -> Result<Option<std::ops::Range<u
 
 /// `GET /v1/blobs/{id}`.
 #[utoipa::path(get, path = "/v1/blobs/{id}", tag = "blobs", security(("bearer" = [])),
-    params(("id" = String, Path, description = "<epoch>-<proposer>-<start>-<length>, from PUT /v1/blobs", pattern = "^[0-9]{1,19}-[0-9]{1,5}-[0-9]{1,19}-[0-9]{1,19}$"),
+    params(("id" = String, Path, description = "<epoch>-<proposer>-<start>-<length>, from PUT /v1/blobs", pattern = "^[0-9]{1,20}-[0-9]{1,20}-[0-9]{1,20}-[0-9]{1,20}$"),
            ("Range" = Option<String>, Header, description = "bytes=a-b, bytes=a- or bytes=-n")),
     responses((status = 200, description = "The blob", content_type = "application/octet-stream", body = Vec<u8>),
               (status = 206, description = "The range", content_type = "application/octet-stream", body = Vec<u8>),
@@ -1060,7 +1162,7 @@ async fn get_blob<A: ConsensusApp>(
     if want.is_empty() {
         return (StatusCode::OK, Vec::new()).into_response();
     }
-    let Ok(_permit) = api.busy.try_acquire() else { return too_busy() };
+    let Ok(_permit) = api.busy.try_acquire() else { return too_busy("blob requests", MAX_BLOB_REQUESTS) };
     let in_value = id.start + want.start..id.start + want.end;
     let read =
         tokio::time::timeout(api.config.timeouts.read, api.node.read_report_async(id.value, Some(in_value))).await;

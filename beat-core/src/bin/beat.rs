@@ -1034,6 +1034,15 @@ fn run_node(args: &[String]) -> ExitCode {
     };
     let api = match api_socket {
         Some(socket) => {
+            // The index covers what the node's log holds (epochs before its last snapshot are
+            // not delivered to listeners again at start).
+            if let Ok(Some((lo, hi))) = node.committed_range() {
+                for e in lo..=hi {
+                    if let Ok(Some(b)) = node.committed(e) {
+                        beat_core::driver::CommitListener::on_batch(&*feed, &b);
+                    }
+                }
+            }
             feed.advance_to(node.status().epoch);
             let mut api_config = beat_core::api::ApiConfig::new(max_body);
             api_config.tokens = api_tokens.clone();
@@ -1103,8 +1112,106 @@ const CLIENT_USAGE: &str = "usage: beat client [--node URL] [--token TOKEN] <com
   kv KEY                     the key-value app's value of KEY
   put-blob FILE              store FILE (BEAT3/4), print its blob id
   get-blob ID [--range A-B] [--out FILE]
+  bench [--clients 1,16,64] [--seconds S]   load through the API: accepted and committed tx/s,
+                             submit-to-commit p50/p99 (each client submits one, waits for its commit)
   token NAME                 make an API token: prints the token and the line for BEAT_API_TOKENS' file
 URL: --node, else BEAT_API_URL, else http://127.0.0.1:8080; TOKEN: --token, else BEAT_API_TOKEN.";
+
+/// `beat client bench`: `k` clients, each submitting a transaction and waiting until the
+/// commit stream shows it, for `seconds` per `k`; one line per `k`.
+fn client_bench(c: &beat_core::api::client::Client, args: &[String]) -> Result<(), String> {
+    use std::collections::HashMap;
+    let (mut clients, mut seconds) = (vec![1usize, 16, 64], 10u64);
+    let mut it = args.iter();
+    while let Some(f) = it.next() {
+        match (f.as_str(), it.next()) {
+            ("--clients", Some(v)) => {
+                clients = v
+                    .split(',')
+                    .map(|x| x.trim().parse())
+                    .collect::<Result<_, _>>()
+                    .map_err(|_| format!("--clients {v:?}"))?
+            }
+            ("--seconds", Some(v)) => seconds = v.parse().map_err(|_| format!("--seconds {v:?}"))?,
+            (f, _) => return Err(format!("bench: unknown or incomplete flag {f:?}")),
+        }
+    }
+    let status = c.request("GET", "/v1/status", &[], b"").map_err(|e| e.to_string())?;
+    let next: u64 = serde_json::from_slice::<serde_json::Value>(&status.body)
+        .ok()
+        .and_then(|v| v["epoch"].as_u64())
+        .ok_or(format!("status: {} {}", status.status, status.text()))?;
+    // One stream for all: commit times by transaction id.
+    let committed: Arc<Mutex<HashMap<String, Instant>>> = Arc::default();
+    let watcher = {
+        let (c, committed) = (c.clone(), committed.clone());
+        std::thread::spawn(move || {
+            let _ = c.events(&format!("/v1/commits?from={next}"), &[], |_, _, data| {
+                let v: serde_json::Value = serde_json::from_str(data).unwrap_or_default();
+                let now = Instant::now();
+                if let Ok(mut m) = committed.lock() {
+                    for t in v["transactions"].as_array().into_iter().flatten() {
+                        if let Some(id) = t["id"].as_str() {
+                            m.insert(id.to_string(), now);
+                        }
+                    }
+                }
+                true
+            });
+        })
+    };
+    let run = rand::random::<u32>();
+    for k in clients {
+        let start = Instant::now();
+        let results: Vec<(u64, Vec<Duration>)> = std::thread::scope(|s| {
+            let workers: Vec<_> = (0..k)
+                .map(|w| {
+                    let committed = committed.clone();
+                    s.spawn(move || {
+                        let (mut accepted, mut lat) = (0u64, Vec::new());
+                        let mut n = 0u64;
+                        while start.elapsed() < Duration::from_secs(seconds) {
+                            n += 1;
+                            let tx = format!("set bench-{run:08x}-{k}-{w}-{n} {n}");
+                            let body = serde_json::json!({ "transactions": [tx] }).to_string();
+                            let t0 = Instant::now();
+                            let Ok(r) = c.request("POST", "/v1/transactions", &[], body.as_bytes()) else { continue };
+                            if r.status != 202 {
+                                std::thread::sleep(Duration::from_millis(20));
+                                continue;
+                            }
+                            accepted += 1;
+                            let v: serde_json::Value = serde_json::from_slice(&r.body).unwrap_or_default();
+                            let id = v["results"][0]["id"].as_str().unwrap_or_default().to_string();
+                            let deadline = t0 + Duration::from_secs(30);
+                            while Instant::now() < deadline {
+                                if let Some(t) = committed.lock().ok().and_then(|m| m.get(&id).copied()) {
+                                    lat.push(t.saturating_duration_since(t0));
+                                    break;
+                                }
+                                std::thread::sleep(Duration::from_micros(500));
+                            }
+                        }
+                        (accepted, lat)
+                    })
+                })
+                .collect();
+            workers.into_iter().filter_map(|w| w.join().ok()).collect()
+        });
+        let secs = start.elapsed().as_secs_f64();
+        let accepted: u64 = results.iter().map(|(a, _)| a).sum();
+        let mut lat: Vec<Duration> = results.into_iter().flat_map(|(_, l)| l).collect();
+        println!(
+            "api-bench clients={k} seconds={secs:.1} accepted_tx_s={:.0} committed_tx_s={:.0} p50_ms={:.1} p99_ms={:.1}",
+            accepted as f64 / secs,
+            lat.len() as f64 / secs,
+            percentile(&mut lat, 0.5),
+            percentile(&mut lat, 0.99)
+        );
+    }
+    drop(watcher); // the stream thread ends with the process
+    Ok(())
+}
 
 /// `beat client …`: the daemon's API from the command line.
 fn client(args: &[String]) -> ExitCode {
@@ -1182,6 +1289,7 @@ fn client(args: &[String]) -> ExitCode {
         }
         "get" => {
             let id = args.first().ok_or("get needs a transaction id")?;
+            let id = beat_core::api::client::path_segment(id);
             let out = show(c.request("GET", &format!("/v1/transactions/{id}"), &[], b""), &[200])?;
             println!("{}", String::from_utf8_lossy(&out));
             Ok(())
@@ -1194,6 +1302,7 @@ fn client(args: &[String]) -> ExitCode {
         }
         "kv" => {
             let key = args.first().ok_or("kv needs a KEY")?;
+            let key = beat_core::api::client::path_segment(key);
             let out = show(c.request("GET", &format!("/v1/kv/{key}"), &[], b""), &[200])?;
             let v: serde_json::Value = serde_json::from_slice(&out).map_err(|e| e.to_string())?;
             println!("{}", v["value"].as_str().unwrap_or(""));
@@ -1226,6 +1335,7 @@ fn client(args: &[String]) -> ExitCode {
                 Err(e) => Err(format!("{url}: {e}")),
             }
         }
+        "bench" => client_bench(&c, args),
         "put-blob" => {
             let file = args.first().ok_or("put-blob needs a FILE")?;
             let data = std::fs::read(file).map_err(|e| format!("{file}: {e}"))?;
@@ -1246,6 +1356,7 @@ fn client(args: &[String]) -> ExitCode {
                 }
             }
             let headers: Vec<(&str, String)> = range.into_iter().map(|r| ("Range", r)).collect();
+            let id = beat_core::api::client::path_segment(id);
             let body = show(c.request("GET", &format!("/v1/blobs/{id}"), &headers, b""), &[200, 206])?;
             match out_file {
                 Some(f) => std::fs::write(&f, &body).map_err(|e| format!("{f}: {e}")),
