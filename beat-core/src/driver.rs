@@ -247,6 +247,8 @@ pub struct Status {
     /// The highest epoch `f + 1` peers have shown they reached (heard in their traffic): the
     /// committee's epoch as far as this node can tell.
     pub committee_epoch: u64,
+    /// Bytes of the store on disk (measured at start and at each checkpoint).
+    pub store_bytes: u64,
     /// Why the node stopped on its own, if it did.
     pub failed: Option<String>,
 }
@@ -553,6 +555,9 @@ impl<A: ConsensusApp> Shell<A> {
             self.metrics.snapshot_size_bytes.set(snap.len() as i64);
             if let Ok(size) = self.store.size_on_disk() {
                 self.metrics.store_size_bytes.set(size as i64);
+                if let Ok(mut st) = self.status.lock() {
+                    st.store_bytes = size;
+                }
             }
         }
         for (batch, bytes) in &ready.commit[split..] {
@@ -856,7 +861,11 @@ fn prepare<A: ConsensusApp>(
         store: store.clone(),
         app: Arc::new(Mutex::new(app)),
         listener,
-        status: Arc::new(Mutex::new(Status { epoch: applied_next, ..Status::default() })),
+        status: Arc::new(Mutex::new(Status {
+            epoch: applied_next,
+            store_bytes: store.size_on_disk().unwrap_or(0),
+            ..Status::default()
+        })),
         metrics,
         net: None,
         session: config.keys.public.session,

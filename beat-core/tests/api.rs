@@ -128,6 +128,14 @@ fn client_api_end_to_end() {
         "the served document is docs/openapi.json"
     );
 
+    // The committee's public keys: the same from every member, and usable by a BEAT2 client.
+    let served: Vec<serde_json::Value> =
+        (0..N).map(|i| json(&c.client(i).request("GET", "/v1/encryption-key", &[], b"").unwrap())).collect();
+    assert!(served.iter().all(|v| v["digest"] == served[0]["digest"]), "every member serves the same keys");
+    let keys: beat_core::keystore::CommitteeKeys = serde_json::from_value(served[0]["keys"].clone()).unwrap();
+    assert_eq!(keys.to_public().unwrap().params.n, N);
+    assert_eq!(served[0]["digest"].as_str(), Some(keys.digest().as_str()));
+
     // Bad input: the right 4xx and a JSON error naming the problem.
     expect_error(&api, "POST", "/v1/transactions", b"junk", 400, "body");
     expect_error(&api, "POST", "/v1/transactions", br#"{"transactions": []}"#, 400, "transactions");

@@ -6,6 +6,7 @@
 //! | `GET /healthz` | `200 ok` while the node runs (no authentication) |
 //! | `GET /readyz` | `200` once the node rejoined and is caught up with the committee, else `503` (no authentication) |
 //! | `GET /v1/status` | the node's status as JSON |
+//! | `GET /v1/encryption-key` | the committee's public keys (what a BEAT2 client encrypts under; compare across `f + 1` members) |
 //! | `POST /v1/transactions` | submit one or many transactions; an id per transaction |
 //! | `GET /v1/transactions/{id}` | `pending`, `committed` (epoch, position) or `unknown` |
 //! | `GET /v1/epochs/{epoch}` | a committed epoch |
@@ -446,6 +447,7 @@ pub fn router<A: ConsensusApp>(
         .route("/readyz", get(readyz::<A>))
         .route("/v1/openapi.json", get(openapi::<A>))
         .route("/v1/status", get(status::<A>))
+        .route("/v1/encryption-key", get(encryption_key::<A>))
         .route("/v1/transactions", post(submit::<A>))
         .route("/v1/transactions/{id}", get(transaction::<A>))
         .route("/v1/epochs/{epoch}", get(epoch::<A>))
@@ -654,6 +656,7 @@ pub fn status_json(s: &Status) -> serde_json::Value {
         "caught_up_epochs": s.caught_up_epochs,
         "rejoin_fence": s.rejoin_fence,
         "failed": s.failed,
+        "store_bytes": s.store_bytes,
         "fragments": {
             "missing": f.missing, "repairing": f.repairing, "repaired": f.repaired,
             "repaired_bytes": f.repaired_bytes, "fetched_bytes": f.fetched_bytes,
@@ -671,6 +674,35 @@ pub fn status_json(s: &Status) -> serde_json::Value {
               (status = 401, body = ErrorBody), (status = 429, body = ErrorBody)))]
 async fn status<A: ConsensusApp>(State(api): State<Arc<Api<A>>>) -> Response {
     Json(status_json(&api.node.status())).into_response()
+}
+
+/// The committee's public keys, what a BEAT2 client encrypts under
+/// ([`crate::keystore::CommitteeKeys`]), with their digest.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct EncryptionKeyBody {
+    /// The committee's variant.
+    pub variant: String,
+    /// Compare it across `f + 1` members before trusting the keys.
+    pub digest: String,
+    /// `CommitteeKeys` (session, n, f, consensus settings, coin and encryption public keys).
+    #[schema(value_type = Object)]
+    pub keys: serde_json::Value,
+}
+
+/// `GET /v1/encryption-key`.
+#[utoipa::path(get, path = "/v1/encryption-key", tag = "transactions", security(("bearer" = [])),
+    responses((status = 200, description = "The committee's public keys (a BEAT2 client: Client::new(keys.to_public()?, id)); \
+        fetch them from f + 1 members and compare the digests", body = EncryptionKeyBody),
+              (status = 401, body = ErrorBody), (status = 429, body = ErrorBody)))]
+async fn encryption_key<A: ConsensusApp>(State(api): State<Arc<Api<A>>>) -> Response {
+    let public = api.node.public_keys();
+    let keys = crate::keystore::CommitteeKeys::from_public(public);
+    let body = EncryptionKeyBody {
+        variant: public.settings.variant.name().to_string(),
+        digest: keys.digest(),
+        keys: serde_json::to_value(&keys).unwrap_or_default(),
+    };
+    Json(body).into_response()
 }
 
 /// `POST /v1/transactions`: one or many transactions.
@@ -1201,8 +1233,8 @@ async fn get_blob<A: ConsensusApp>(
 #[derive(OpenApi)]
 #[openapi(
     info(title = "BEAT node client API", description = "Submit, follow and read what a BEAT committee orders and stores."),
-    paths(healthz, readyz, openapi, status, submit, transaction, epoch, commits, kv_get, put_blob, get_blob),
-    components(schemas(ErrorBody, SubmitRequest, Encoding, SubmitResult, SubmitResponse, TxStatus, TxBody, StoredBody, EpochBody, KvBody, BlobCreated)),
+    paths(healthz, readyz, openapi, status, encryption_key, submit, transaction, epoch, commits, kv_get, put_blob, get_blob),
+    components(schemas(ErrorBody, EncryptionKeyBody, SubmitRequest, Encoding, SubmitResult, SubmitResponse, TxStatus, TxBody, StoredBody, EpochBody, KvBody, BlobCreated)),
     modifiers(&BearerAuth),
 )]
 #[derive(Debug)]

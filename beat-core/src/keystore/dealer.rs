@@ -913,3 +913,130 @@ mod tests {
         assert!(format!("{file:?}").contains(&file.identity.public().to_hex()));
     }
 }
+
+/// A committee's public keys on their own (no identities, no addresses): what a BEAT2 client
+/// needs to encrypt ([`crate::beat::client::Client::new`]), as the client API serves it
+/// (`GET /v1/encryption-key`). A client must not trust one node for it — a member that hands
+/// out keys of its own choosing could read what the client encrypts — so it fetches it from
+/// `f + 1` members (or reads the cluster file) and checks they agree ([`CommitteeKeys::digest`]).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CommitteeKeys {
+    /// The committee's session (bound to `n`, `f` and the settings), 64 hex digits.
+    pub session: String,
+    /// Committee size.
+    pub n: usize,
+    /// Faults tolerated.
+    pub f: usize,
+    /// The consensus settings.
+    pub consensus: Settings,
+    /// Coin group key, compressed G1, hex.
+    pub coin_group_key: String,
+    /// Coin public key shares by node, compressed G1, hex.
+    pub coin_keys: Vec<String>,
+    /// Feldman commitments of the encryption key, compressed Ristretto255, hex.
+    pub encryption_commitments: Vec<String>,
+}
+
+impl CommitteeKeys {
+    /// The public form of `keys`.
+    pub fn from_public(keys: &PublicKeys) -> Self {
+        CommitteeKeys {
+            session: hex::encode(keys.session.0),
+            n: keys.params.n,
+            f: keys.params.f,
+            consensus: keys.settings.clone(),
+            coin_group_key: hex::encode(keys.coin.group_key.to_compressed()),
+            coin_keys: keys.coin.key_shares.iter().map(|k| hex::encode(k.to_compressed())).collect(),
+            encryption_commitments: keys
+                .encryption
+                .commitments()
+                .iter()
+                .map(|c| hex::encode(c.compress().as_bytes()))
+                .collect(),
+        }
+    }
+
+    /// The keys, checked as a cluster file's are (shapes, points on their curves, the coin
+    /// shares on one degree-`f` polynomial through the group key, `f + 1` commitments).
+    pub fn to_public(&self) -> Result<PublicKeys, KeystoreError> {
+        let invalid = KeystoreError::InvalidCluster;
+        let params = Params::with_f(self.n, self.f)?;
+        self.consensus.validate().map_err(|e| invalid(format!("consensus: {e}")))?;
+        let session = SessionId(hex_array(&self.session, &"session")?);
+        if self.coin_keys.len() != params.n {
+            return Err(invalid(format!("{} coin_keys, but n = {}", self.coin_keys.len(), params.n)));
+        }
+        let group_key: [u8; G1_COMPRESSED_LEN] = hex_array(&self.coin_group_key, &"coin_group_key")?;
+        let coin_keys = self
+            .coin_keys
+            .iter()
+            .enumerate()
+            .map(|(i, k)| hex_array::<G1_COMPRESSED_LEN>(k, &format_args!("coin_keys[{i}]")))
+            .collect::<Result<Vec<_>, _>>()?;
+        let coin = CoinPublicKey::from_compressed(&group_key, &coin_keys, params.f)
+            .map_err(|e| invalid(format!("coin keys: {e}")))?;
+        if self.encryption_commitments.len() != params.f + 1 {
+            return Err(invalid(format!(
+                "{} encryption_commitments, but f + 1 = {}",
+                self.encryption_commitments.len(),
+                params.f + 1
+            )));
+        }
+        let commitments = self
+            .encryption_commitments
+            .iter()
+            .enumerate()
+            .map(|(j, c)| hex_array::<32>(c, &format_args!("encryption_commitments[{j}]")))
+            .collect::<Result<Vec<_>, _>>()?;
+        let encryption = elgamal::PublicKey::from_compressed_commitments(&commitments, params.n)
+            .map_err(|e| invalid(format!("encryption_commitments: {e}")))?;
+        Ok(PublicKeys {
+            params,
+            settings: self.consensus.clone(),
+            session,
+            coin: Arc::new(coin),
+            encryption: Arc::new(encryption),
+        })
+    }
+
+    /// A digest of these keys (compare it across `f + 1` members).
+    pub fn digest(&self) -> String {
+        // TOML of the fields, in declaration order: the same keys give the same text.
+        let text = toml::to_string(self).unwrap_or_default();
+        hex::encode(crate::crypto::hash::tagged_hash("BEAT/committee-keys", &[text.as_bytes()]))
+    }
+}
+
+#[cfg(test)]
+mod committee_keys_tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn committee_keys_round_trip_and_a_client_encrypts_with_them() {
+        let mut rng = rand::thread_rng();
+        let settings = Settings::with_variant(crate::beat::Variant::Beat2);
+        let keys = crate::beat::deal(Params::new(4).unwrap(), SessionId::from_name("ck"), settings, &mut rng);
+        let public = CommitteeKeys::from_public(&keys[0].public);
+        let back = public.to_public().unwrap();
+        assert_eq!(CommitteeKeys::from_public(&back), public);
+        assert_eq!(
+            public.digest(),
+            CommitteeKeys::from_public(&keys[3].public).digest(),
+            "every member serves the same"
+        );
+        // What a client encrypts under the served keys, the committee accepts.
+        let mut client = crate::beat::client::Client::new(back, 7);
+        let tx = client.encrypt(b"set a 1", &mut rng);
+        let ct = crate::beat::client::ClientTransaction::decode(&tx, 1 << 20).unwrap();
+        assert!(ct.verify(&keys[1].public).is_ok());
+        // Tampering is refused with the field named.
+        let mut bad = public.clone();
+        bad.coin_keys[2] = bad.coin_keys[1].clone();
+        assert!(bad.to_public().unwrap_err().to_string().contains("coin"));
+        let mut bad = public.clone();
+        bad.encryption_commitments.pop();
+        assert!(bad.to_public().unwrap_err().to_string().contains("encryption_commitments"));
+    }
+}

@@ -47,7 +47,8 @@ use std::path::PathBuf;
 
 pub use dealer::{
     deal_cluster, load_cluster, load_node_keys, node_key_file_name, write_cluster, Addresses, ClusterConfig,
-    ClusterFile, DealSpec, NodeFileEntry, NodeInfo, NodeKeyFile, CLUSTER_FILE_NAME, CLUSTER_FILE_VERSION,
+    ClusterFile, CommitteeKeys, DealSpec, NodeFileEntry, NodeInfo, NodeKeyFile, CLUSTER_FILE_NAME,
+    CLUSTER_FILE_VERSION,
 };
 pub use identity::{IdentityKey, IdentityPublic};
 pub use onion::OnionKey;
