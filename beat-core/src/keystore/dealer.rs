@@ -193,6 +193,38 @@ fn hex_array<const N: usize>(s: &str, what: &dyn std::fmt::Display) -> Result<[u
     Ok(out)
 }
 
+/// The threshold public keys from their hex forms, checked: the coin key shares (named for
+/// errors) lie on one degree-`f` polynomial through the group key; `f + 1` encryption
+/// commitments that decode.
+fn threshold_keys(
+    params: Params,
+    coin_group_key: &str,
+    coin_keys: &[(String, &str)],
+    encryption_commitments: &[String],
+) -> Result<(CoinPublicKey, elgamal::PublicKey), KeystoreError> {
+    let invalid = KeystoreError::InvalidCluster;
+    let group_key: [u8; G1_COMPRESSED_LEN] = hex_array(coin_group_key, &"coin_group_key")?;
+    let shares =
+        coin_keys.iter().map(|(what, k)| hex_array::<G1_COMPRESSED_LEN>(k, what)).collect::<Result<Vec<_>, _>>()?;
+    let coin = CoinPublicKey::from_compressed(&group_key, &shares, params.f)
+        .map_err(|e| invalid(format!("coin keys: {e}")))?;
+    if encryption_commitments.len() != params.f + 1 {
+        return Err(invalid(format!(
+            "{} encryption_commitments, but f + 1 = {}",
+            encryption_commitments.len(),
+            params.f + 1
+        )));
+    }
+    let commitments = encryption_commitments
+        .iter()
+        .enumerate()
+        .map(|(j, c)| hex_array::<32>(c, &format_args!("encryption_commitments[{j}]")))
+        .collect::<Result<Vec<_>, _>>()?;
+    let encryption = elgamal::PublicKey::from_compressed_commitments(&commitments, params.n)
+        .map_err(|e| invalid(format!("encryption_commitments: {e}")))?;
+    Ok((coin, encryption))
+}
+
 impl ClusterConfig {
     /// Committee parameters.
     pub fn params(&self) -> Params {
@@ -236,29 +268,10 @@ impl ClusterConfig {
         // n entries with distinct ids < n: every slot is filled.
         let entries: Vec<&NodeFileEntry> = by_id.into_iter().flatten().collect();
 
-        let group_key: [u8; G1_COMPRESSED_LEN] = hex_array(&file.coin_group_key, &"coin_group_key")?;
-        let coin_keys = entries
-            .iter()
-            .map(|e| hex_array::<G1_COMPRESSED_LEN>(&e.coin_key, &format_args!("node {}: coin_key", e.id)))
-            .collect::<Result<Vec<_>, _>>()?;
-        let coin = CoinPublicKey::from_compressed(&group_key, &coin_keys, params.f)
-            .map_err(|e| invalid(format!("coin keys: {e}")))?;
-
-        if file.encryption_commitments.len() != params.f + 1 {
-            return Err(invalid(format!(
-                "{} encryption_commitments, but f + 1 = {}",
-                file.encryption_commitments.len(),
-                params.f + 1
-            )));
-        }
-        let commitments = file
-            .encryption_commitments
-            .iter()
-            .enumerate()
-            .map(|(j, c)| hex_array::<32>(c, &format_args!("encryption_commitments[{j}]")))
-            .collect::<Result<Vec<_>, _>>()?;
-        let encryption = elgamal::PublicKey::from_compressed_commitments(&commitments, params.n)
-            .map_err(|e| invalid(format!("encryption_commitments: {e}")))?;
+        let coin_keys: Vec<(String, &str)> =
+            entries.iter().map(|e| (format!("node {}: coin_key", e.id), e.coin_key.as_str())).collect();
+        let (coin, encryption) =
+            threshold_keys(params, &file.coin_group_key, &coin_keys, &file.encryption_commitments)?;
 
         let mut identities = HashSet::new();
         let mut nodes = Vec::with_capacity(params.n);
@@ -967,30 +980,10 @@ impl CommitteeKeys {
         if self.coin_keys.len() != params.n {
             return Err(invalid(format!("{} coin_keys, but n = {}", self.coin_keys.len(), params.n)));
         }
-        let group_key: [u8; G1_COMPRESSED_LEN] = hex_array(&self.coin_group_key, &"coin_group_key")?;
-        let coin_keys = self
-            .coin_keys
-            .iter()
-            .enumerate()
-            .map(|(i, k)| hex_array::<G1_COMPRESSED_LEN>(k, &format_args!("coin_keys[{i}]")))
-            .collect::<Result<Vec<_>, _>>()?;
-        let coin = CoinPublicKey::from_compressed(&group_key, &coin_keys, params.f)
-            .map_err(|e| invalid(format!("coin keys: {e}")))?;
-        if self.encryption_commitments.len() != params.f + 1 {
-            return Err(invalid(format!(
-                "{} encryption_commitments, but f + 1 = {}",
-                self.encryption_commitments.len(),
-                params.f + 1
-            )));
-        }
-        let commitments = self
-            .encryption_commitments
-            .iter()
-            .enumerate()
-            .map(|(j, c)| hex_array::<32>(c, &format_args!("encryption_commitments[{j}]")))
-            .collect::<Result<Vec<_>, _>>()?;
-        let encryption = elgamal::PublicKey::from_compressed_commitments(&commitments, params.n)
-            .map_err(|e| invalid(format!("encryption_commitments: {e}")))?;
+        let coin_keys: Vec<(String, &str)> =
+            self.coin_keys.iter().enumerate().map(|(i, k)| (format!("coin_keys[{i}]"), k.as_str())).collect();
+        let (coin, encryption) =
+            threshold_keys(params, &self.coin_group_key, &coin_keys, &self.encryption_commitments)?;
         Ok(PublicKeys {
             params,
             settings: self.consensus.clone(),
