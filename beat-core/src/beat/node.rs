@@ -1425,11 +1425,6 @@ impl Beat {
         self.checksums.range((lower, Bound::Unbounded)).take(limit).map(|(id, _)| *id).collect()
     }
 
-    /// Number of committed values whose cross-checksums are kept.
-    pub fn kept_count(&self) -> usize {
-        self.checksums.len()
-    }
-
     /// Check this node's stored fragment of `id` against the committed cross-checksum (a
     /// scrub's step).
     pub fn check_own(&self, id: ValueId) -> OwnFragment {
@@ -1767,10 +1762,7 @@ impl Beat {
                     }
                     None if r.got.len() >= r.want => {
                         // A set that does not span the data (pyramid codes): ask one more holder.
-                        if let Some(r) = self.reads.get_mut(&read) {
-                            r.want += 1;
-                        }
-                        return self.advance_read(read, false);
+                        return self.widen_read(read);
                     }
                     None => None,
                 }
@@ -1811,6 +1803,14 @@ impl Beat {
         step
     }
 
+    /// Collect one more verified fragment than planned for `read` and ask for it.
+    fn widen_read(&mut self, read: u64) -> BeatStep {
+        if let Some(r) = self.reads.get_mut(&read) {
+            r.want += 1;
+        }
+        self.advance_read(read, false)
+    }
+
     /// A repair with `want` verified fragments of the others: rebuild ours over its whole
     /// length from them (the code is linear, symbol by symbol), check it against the committed
     /// cross-checksum like any fragment a peer sends, and keep it.
@@ -1847,22 +1847,14 @@ impl Beat {
                         && r.got.len() < n - 1
                     {
                         // No verified row table came with the answers: ask one more holder.
-                        if let Some(r) = self.reads.get_mut(&read) {
-                            r.want += 1;
-                        }
-                        return self.advance_read(read, false);
+                        return self.widen_read(read);
                     } else {
                         // Verified fragments all lie on one codeword (fpc): ours is not on it.
                         Some(Err(ReadError::Unrepairable))
                     }
                 }
                 // A set that does not span our row (pyramid codes): ask one more holder.
-                Err(_) if r.got.len() < n - 1 => {
-                    if let Some(r) = self.reads.get_mut(&read) {
-                        r.want += 1;
-                    }
-                    return self.advance_read(read, false);
-                }
+                Err(_) if r.got.len() < n - 1 => return self.widen_read(read),
                 Err(_) => Some(Err(ReadError::Unavailable)),
             }
         } else if r.failed.len() + code.reconstruct_from() > n || (r.asked.len() == n && !outstanding) {
@@ -1870,11 +1862,7 @@ impl Beat {
         } else {
             None
         };
-        let result = match result {
-            Some(result) => result,
-            None if !outstanding && r.asked.len() == n => Err(ReadError::Unavailable),
-            None => return step,
-        };
+        let Some(result) = result else { return step };
         if let Some(r) = self.reads.remove(&read) {
             step.output.push(Output::Repaired(RepairOutcome {
                 read,
