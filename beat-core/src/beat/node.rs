@@ -254,6 +254,21 @@ pub struct Checkpoint {
     /// BEAT3/4: the committed cross-checksums kept for reads, by (epoch, proposer).
     #[serde(default)]
     pub checksums: Vec<(u64, NodeId, CrossChecksum)>,
+    /// The transactions of this node's proposal for `epoch`, if it had proposed when the
+    /// checkpoint was taken (`Some(vec![])` for an empty proposal). The log a node replays
+    /// after a checkpoint starts *after* the record that made that proposal, so the proposal
+    /// cannot be re-derived from the log: a node resuming from the checkpoint makes exactly
+    /// this proposal again, before any replayed input (a replayed submit would otherwise
+    /// change what it proposes: a second, different proposal for one epoch is equivocation).
+    #[serde(default)]
+    pub proposed: Option<Vec<serde_bytes::ByteBuf>>,
+    /// The node runtime's log record after which the checkpoint was taken (set by
+    /// [`crate::node::NodeCore`]). Client transactions of that record and earlier ones are in
+    /// `buffer` (or committed, or refused), so a replay from the checkpoint must not submit
+    /// them again: on the state after the checkpoint one that was refused or de-duplicated at
+    /// the time could be taken, and change a later proposal.
+    #[serde(default)]
+    pub record: Option<u64>,
 }
 
 /// What a node outputs.
@@ -401,6 +416,8 @@ struct Epoch {
     checksums: BTreeMap<NodeId, CrossChecksum>,
     /// Digests of the transactions we proposed (BEAT3/4 commit them without reading them).
     own: Vec<Digest>,
+    /// The transactions we proposed (for [`Checkpoint::proposed`]).
+    own_txs: Vec<Vec<u8>>,
     /// BEAT3/4: where each of them lies in the value we dispersed.
     own_layout: Vec<Range<u64>>,
     /// BEAT3/4: the cross-checksum digest of the value we dispersed (a value committed in our
@@ -457,6 +474,9 @@ pub struct Beat {
     /// Read requests for epochs we have not committed yet, answered once we have. Bounded by
     /// `MAX_DEFERRED_READS` per peer.
     deferred_reads: Vec<DeferredRead>,
+    /// The proposal a checkpoint we resumed from recorded ([`Checkpoint::proposed`]), made
+    /// again before the next input or message.
+    resumed_proposal: Option<Vec<Vec<u8>>>,
 }
 
 /// A read request waiting for its epoch to commit here.
@@ -571,6 +591,7 @@ impl Beat {
             missing: Vec::new(),
             next_read: 0,
             deferred_reads: Vec::new(),
+            resumed_proposal: None,
         }
     }
 
@@ -582,13 +603,21 @@ impl Beat {
             recent: self.recent.iter().map(|(e, ds)| (*e, serde_bytes::ByteBuf::from(ds.concat()))).collect(),
             clients: self.clients.state(),
             checksums: self.checksums.iter().map(|(id, cc)| (id.epoch, id.proposer, cc.clone())).collect(),
+            proposed: self
+                .resumed_proposal
+                .as_ref()
+                .or_else(|| self.epochs.get(&self.epoch).filter(|s| s.proposed).map(|s| &s.own_txs))
+                .map(|txs| txs.iter().map(|tx| serde_bytes::ByteBuf::from(tx.clone())).collect()),
+            record: None,
         }
     }
 
     /// A node resuming from `checkpoint`: its protocol state for epochs from
     /// `checkpoint.epoch` on is rebuilt by feeding it the messages of those epochs again.
     /// Proposals and decryption shares use randomness derived from the node's secret and the
-    /// epoch, so the rebuilt node sends exactly what it sent before.
+    /// epoch, so the rebuilt node sends exactly what it sent before. A proposal the checkpoint
+    /// recorded ([`Checkpoint::proposed`]) is made again first thing: on the next input or
+    /// message, or [`Beat::resume_proposal`].
     pub fn resume(keys: NodeKeys, config: Config, checkpoint: &Checkpoint) -> Self {
         let mut beat = Beat::new(keys, config);
         beat.epoch = checkpoint.epoch;
@@ -600,11 +629,30 @@ impl Beat {
         beat.clients = ClientWindows::restore(&checkpoint.clients);
         beat.checksums =
             checkpoint.checksums.iter().map(|(e, p, cc)| (ValueId { epoch: *e, proposer: *p }, cc.clone())).collect();
+        // The buffer exactly as it was (not re-checked: a BEAT2 transaction that went stale
+        // meanwhile still holds its place, as it did before the restart, so the next
+        // proposal draws from the same window).
         for tx in &checkpoint.buffer {
-            // Re-checked like any submit; a transaction that no longer fits is dropped.
-            let _ = beat.submit(tx.to_vec());
+            let d = beat.buffer_key(tx);
+            if beat.buffered.insert(d) {
+                beat.buffer_bytes += tx.len();
+                beat.buffer.push_back((d, tx.to_vec()));
+            }
         }
+        beat.resumed_proposal = checkpoint.proposed.as_ref().map(|txs| txs.iter().map(|tx| tx.to_vec()).collect());
         beat
+    }
+
+    /// Make the proposal the checkpoint this node resumed from recorded, if it is not made
+    /// yet (every input and message does this first; a runtime calls it once its log is
+    /// replayed, so a node whose log ended at the checkpoint still re-sends its proposal).
+    pub fn resume_proposal(&mut self, rng: &mut dyn rand_core::CryptoRngCore) -> Result<BeatStep, BeatError> {
+        let Some(txs) = self.resumed_proposal.take() else { return Ok(Step::new()) };
+        if self.epochs.get(&self.epoch).is_some_and(|s| s.proposed) {
+            return Ok(Step::new());
+        }
+        let own = txs.iter().map(|tx| self.buffer_key(tx)).collect();
+        self.propose(txs, own, rng)
     }
 
     fn derived_rng(&self, purpose: &str, epoch: u64, extra: &[u8]) -> rand_chacha::ChaCha20Rng {
@@ -753,6 +801,7 @@ impl Beat {
                 early_shares: BTreeMap::new(),
                 checksums: BTreeMap::new(),
                 own: Vec::new(),
+                own_txs: Vec::new(),
                 own_layout: Vec::new(),
                 own_digest: None,
             };
@@ -765,7 +814,7 @@ impl Beat {
         if tx.len() > self.settings.max_tx_size {
             return Err(BeatError::TransactionTooLarge { size: tx.len(), max: self.settings.max_tx_size });
         }
-        let d = if self.settings.variant.client_encrypted() {
+        if self.settings.variant.client_encrypted() {
             // Refuse an invalid or replayed client ciphertext before it can be ordered.
             let ctx = ClientTransaction::decode(&tx, self.settings.max_tx_size)?;
             let id = ctx.id();
@@ -773,10 +822,8 @@ impl Beat {
                 return Err(BeatError::ReplayedClientTransaction { client: id.client, seq: id.seq });
             }
             ctx.verify(&self.keys.public)?;
-            id.digest()
-        } else {
-            tx_digest(&tx)
-        };
+        }
+        let d = self.buffer_key(&tx);
         if self.buffered.contains(&d) || self.recent_set.contains(&d) {
             return Ok(());
         }
@@ -789,6 +836,18 @@ impl Beat {
         self.buffer_bytes += tx.len();
         self.buffer.push_back((d, tx));
         Ok(())
+    }
+
+    /// What the buffer and the dedup window key `tx` by: its digest, or for BEAT2 the digest of
+    /// its client identity (a transaction that does not decode, which `submit` refuses, by its
+    /// digest).
+    fn buffer_key(&self, tx: &[u8]) -> Digest {
+        if self.settings.variant.client_encrypted() {
+            if let Ok(ctx) = ClientTransaction::decode(tx, self.settings.max_tx_size) {
+                return ctx.id().digest();
+            }
+        }
+        tx_digest(tx)
     }
 
     /// BEAT2: drop from the head of the buffer (what the next proposal draws from) client
@@ -813,6 +872,9 @@ impl Beat {
 
     /// Propose for the current epoch if we have not and there is a reason to.
     fn maybe_propose(&mut self, force: bool, rng: &mut dyn rand_core::CryptoRngCore) -> Result<BeatStep, BeatError> {
+        if self.resumed_proposal.is_some() {
+            return self.resume_proposal(rng);
+        }
         let e = self.epoch;
         let started = self.epochs.get(&e).is_some_and(|s| !s.proposed);
         let already = self.epochs.get(&e).is_some_and(|s| s.proposed);
@@ -843,6 +905,18 @@ impl Beat {
         });
         let txs: Vec<Vec<u8>> = idx.iter().map(|&i| self.buffer[i].1.clone()).collect();
         let own: Vec<Digest> = idx.iter().map(|&i| self.buffer[i].0).collect();
+        self.propose(txs, own, rng)
+    }
+
+    /// Propose `txs` (keyed `own` in the buffer) for the current epoch. Deterministic in the
+    /// transactions, the epoch and our secret.
+    fn propose(
+        &mut self,
+        txs: Vec<Vec<u8>>,
+        own: Vec<Digest>,
+        rng: &mut dyn rand_core::CryptoRngCore,
+    ) -> Result<BeatStep, BeatError> {
+        let e = self.epoch;
         let plaintext = Contribution::encode(&txs);
         let own_layout = if self.settings.variant.dispersed() {
             super::batch::Contribution::layout(&txs, &plaintext)
@@ -862,6 +936,7 @@ impl Beat {
         let state = self.epoch_state(e);
         state.proposed = true;
         state.own = own;
+        state.own_txs = txs;
         state.own_layout = own_layout;
         let acs_step = state.acs.handle_input(value, rng)?;
         state.own_digest = acs_step.events.iter().find_map(|ev| match ev {
@@ -1207,6 +1282,9 @@ impl Beat {
         if client && batch.client_ids.len() != batch.transactions.len() {
             return Err(BeatError::MalformedCatchUp("BEAT2 batch without one client id per transaction"));
         }
+        // Our proposal first, as it was made before this batch came (it decides whether the
+        // batch commits our transactions).
+        let mut step = self.resume_proposal(rng)?;
         let mut digests: Vec<Digest> = if client {
             batch.client_ids.iter().map(ClientTxId::digest).collect()
         } else {
@@ -1249,10 +1327,11 @@ impl Beat {
             }
         }
         self.prune_checksums(batch.epoch);
-        let mut step = self.finish_epoch(batch, digests, rng)?;
+        let mut done = self.finish_epoch(batch, digests, rng)?;
         if let Some(o) = own {
-            step.output.insert(0, o);
+            done.output.insert(0, o);
         }
+        step.extend(done);
         self.finish(step, rng)
     }
 
@@ -1900,10 +1979,19 @@ impl Protocol for Beat {
     fn handle_input(&mut self, input: Input, rng: &mut dyn rand_core::CryptoRngCore) -> Result<BeatStep, BeatError> {
         let step = match input {
             Input::Submit(tx) => {
+                // With a resumed proposal pending, checked first, so a refusal cannot lose it.
+                if self.resumed_proposal.is_some() {
+                    self.check_submit(&tx)?;
+                }
+                let step = self.resume_proposal(rng)?;
                 self.submit(tx)?;
-                Step::new()
+                step
             }
-            Input::Propose => self.maybe_propose(true, rng)?,
+            Input::Propose => {
+                let mut step = self.resume_proposal(rng)?;
+                step.extend(self.maybe_propose(true, rng)?);
+                step
+            }
             Input::Read { id, range } => return Ok(self.start_read(id, range, false, rng)),
             Input::Repair { id } => return Ok(self.start_read(id, None, true, rng)),
             Input::RetryReads => return Ok(self.retry_reads()),
@@ -1924,7 +2012,8 @@ impl Protocol for Beat {
         if msg.is_read() {
             return self.dispatch(from, msg, rng);
         }
-        let step = self.dispatch(from, msg, rng)?;
+        let mut step = self.resume_proposal(rng)?;
+        step.extend(self.dispatch(from, msg, rng)?);
         self.finish(step, rng)
     }
 

@@ -382,3 +382,41 @@ fn missed_and_damaged_fragments_are_repaired_from_peers() {
         assert_eq!(r.result, Err(ReadError::Unknown(ValueId { epoch: 9, proposer: 0 })));
     }
 }
+
+/// A checkpoint taken after the node proposed records the proposal, and a node resumed from
+/// it makes exactly that proposal again before a later transaction can change it. Without the
+/// record, the replayed log's first submit (the log starts after the record that proposed)
+/// went into the buffer first and the node proposed again, differently: the equivocation the
+/// crash/restart cluster test saw now and then.
+#[test]
+fn a_resumed_node_makes_the_checkpointed_proposal_again() {
+    for variant in Variant::ALL {
+        let settings = Settings { variant, batch_size: 8, ..Settings::default() };
+        let mut rng = ChaCha20Rng::seed_from_u64(7);
+        let keys = deal(Params::new(4).unwrap(), SessionId::from_name("beat-tests"), settings, &mut rng);
+        let mut client = Client::new(keys[0].public.clone(), 1);
+        let mut tx = |plain: &[u8], rng: &mut ChaCha20Rng| {
+            if variant.client_encrypted() {
+                client.encrypt(plain, rng)
+            } else {
+                plain.to_vec()
+            }
+        };
+        let (a, b, c) = (tx(b"tx-a", &mut rng), tx(b"tx-b", &mut rng), tx(b"tx-c", &mut rng));
+        let mut node = Beat::new(keys[0].clone(), Config::default());
+        let first = node.handle_input(Input::Submit(a), &mut rng).unwrap();
+        let sent: Vec<Message> = first.messages.into_iter().map(|(_, m)| m).collect();
+        assert!(!sent.is_empty(), "{variant}: the submit proposed");
+        let cp = node.checkpoint();
+        assert_eq!(cp.proposed.as_ref().map(Vec::len), Some(1), "{variant}: the proposal is recorded");
+        let cp: Checkpoint = crate::codec::decode(&crate::codec::encode(&cp), usize::MAX).unwrap();
+        let mut resumed = Beat::resume(keys[0].clone(), Config::default(), &cp);
+        assert_eq!(resumed.checkpoint().proposed, cp.proposed, "{variant}: still recorded before it is made");
+        let again = resumed.handle_input(Input::Submit(b), &mut rng).unwrap();
+        let resent: Vec<Message> = again.messages.into_iter().map(|(_, m)| m).collect();
+        assert_eq!(resent, sent, "{variant}: the same proposal, and nothing else");
+        let later = resumed.handle_input(Input::Submit(c), &mut rng).unwrap();
+        assert!(later.messages.is_empty(), "{variant}: one proposal per epoch");
+        assert_eq!(resumed.buffered(), 3, "{variant}");
+    }
+}

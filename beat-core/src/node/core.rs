@@ -519,6 +519,9 @@ pub struct NodeCore {
     next_seq: u64,
     /// The last record the log held at start (the rejoin question).
     recovered_last: Option<u64>,
+    /// The record the checkpoint we resumed from was taken after: client transactions up to
+    /// it are in the checkpoint, and are not submitted again in replay.
+    checkpoint_record: Option<u64>,
     wal_first: u64,
     replaying: bool,
     now_ms: u64,
@@ -569,6 +572,10 @@ impl NodeCore {
     pub fn new(keys: NodeKeys, config: CoreConfig, seed: [u8; 32], incarnation: u64, recovery: &Recovery) -> Self {
         let params = keys.public.params;
         let (me, session) = (keys.id, keys.public.session);
+        // The protocol must never drop a frame the core logged for a far epoch (a replay from a
+        // checkpoint, further ahead, would take it): its own budget covers the core's.
+        let mut config = config;
+        config.beat.max_future_bytes = config.beat.max_future_bytes.max(config.limits.future_bytes_per_peer);
         let secret = keys.decryption_secret.to_bytes();
         let tag_key = TagKey(tagged_hash("BEAT/node/frame-tag-key", &[&session.0, &secret[..]]));
         let beat = match &recovery.checkpoint {
@@ -590,6 +597,7 @@ impl NodeCore {
             incarnation,
             next_seq,
             recovered_last: recovery.last_seq,
+            checkpoint_record: recovery.checkpoint.as_ref().and_then(|c| c.record),
             wal_first: recovery.first_seq.unwrap_or(next_seq),
             replaying: true,
             now_ms: 0,
@@ -648,11 +656,20 @@ impl NodeCore {
     /// The end of recovery: ask every peer for the rejoin fence. Sends only the requests; the
     /// frames re-derived from the log go out once the rejoin is done.
     pub fn start(&mut self, now_ms: u64) -> Ready {
+        let mut ready = Ready::default();
+        // A proposal the checkpoint recorded and no replayed record made again (the log ended
+        // at the checkpoint): made now, still as replayed (held for the rejoin, then re-sent),
+        // stamped with the last record the store holds (it is not evidence of a lost log).
+        let seq = self.recovered_last.unwrap_or(0);
+        let mut rng = record_rng(&self.seed.0, seq);
+        match self.beat.resume_proposal(&mut rng) {
+            Ok(step) => self.absorb(seq, step, &mut ready),
+            Err(e) => ready.failed = Some(format!("resumed proposal: {e}")),
+        }
         self.replaying = false;
         self.now_ms = now_ms;
         self.last_progress_ms = now_ms;
         self.rejoin.started_ms = Some(now_ms);
-        let mut ready = Ready::default();
         self.ask_rejoin(&mut ready);
         if self.config.unsafe_skip_rejoin_fence {
             self.finish_rejoin(0, &mut ready);
@@ -1086,6 +1103,10 @@ impl NodeCore {
                 self.epoch_first_seq.entry(message.epoch).or_insert(seq);
                 self.beat.handle_message(from, message, &mut rng)
             }
+            WalEntry::Submit(_) if self.replaying && self.checkpoint_record.is_some_and(|c| seq <= c) => {
+                // In the checkpoint already (buffered, committed or refused at the time).
+                Ok(Step::new())
+            }
             WalEntry::Submit(tx) => {
                 // Checked before logging; a refusal now (the buffer filled meanwhile) is not a crash.
                 match self.beat.handle_input(Input::Submit(tx.into_vec()), &mut rng) {
@@ -1194,7 +1215,8 @@ impl NodeCore {
         if every == 0 || epoch < self.last_checkpoint + every || self.applied_next != epoch || self.replaying {
             return;
         }
-        let cp = self.beat.checkpoint();
+        let mut cp = self.beat.checkpoint();
+        cp.record = Some(seq);
         let delete_below = (self.last_checkpoint > 0).then(|| checkpoint_key(self.last_checkpoint));
         let prune_committed_before = epoch.checked_sub(self.config.retain_committed_epochs).filter(|e| *e > 0);
         ready.checkpoint = Some(CheckpointWrite {

@@ -59,7 +59,8 @@ pub fn recover(store: &dyn Store, fresh_seed: impl FnOnce() -> [u8; 32]) -> Resu
     // The protocol checkpoint stored just before that snapshot.
     let checkpoint: Option<Checkpoint> =
         match store.get_meta(&checkpoint_key(applied_next))? {
-            Some(bytes) if applied_next > 0 => Some(codec::decode(&bytes, codec::MAX_FRAME_BYTES).map_err(|e| {
+            // Bounded by its own length (a buffer of queued transactions can exceed a frame).
+            Some(bytes) if applied_next > 0 => Some(codec::decode(&bytes, bytes.len()).map_err(|e| {
                 RecoverError::Corrupt(format!("checkpoint of epoch {applied_next} does not decode: {e}"))
             })?),
             _ => None,

@@ -136,6 +136,14 @@ pub struct NodeReport {
     pub repairs: u64,
     /// BEAT0–2: decryption-share frames of correct nodes checked against their common sets.
     pub shares_checked: u64,
+    /// Consensus frames correct nodes sent, checked against what they sent before for the
+    /// same slot (across restarts from their own store).
+    pub sends_checked: u64,
+    /// Kills right after a checkpoint that recorded a proposal, with a client transaction as
+    /// the first record after it (the resumed node must make the same proposal).
+    pub checkpoint_kills: u64,
+    /// Of those, restarts whose re-sent proposal was compared with the one sent before.
+    pub proposals_rechecked: u64,
     /// Lag episodes (a member partitioned until far behind, then healed).
     pub lags: u64,
     /// Equivocations seen (with the evidence).
@@ -171,14 +179,20 @@ enum KillPoint {
     AfterCommit,
     MidCheckpoint,
     BeforeTruncate,
+    /// At the first checkpoint that records a proposal for its epoch: the checkpoint is
+    /// completed, a client transaction becomes the first record after it, and the node dies
+    /// and is back (from its store) while that epoch is still open. The WAL it replays starts
+    /// after the record that made the proposal, so only the checkpoint can make it the same.
+    SubmitAfterCheckpoint,
 }
 
-const KILL_POINTS: [KillPoint; 5] = [
+const KILL_POINTS: [KillPoint; 6] = [
     KillPoint::AfterAppend,
     KillPoint::AfterSend,
     KillPoint::AfterCommit,
     KillPoint::MidCheckpoint,
     KillPoint::BeforeTruncate,
+    KillPoint::SubmitAfterCheckpoint,
 ];
 
 /// What a killed node restarts from.
@@ -229,6 +243,16 @@ struct SimNode {
     /// Epochs whose common set this node's core output (in any incarnation): only then may it
     /// release decryption shares for them (BEAT0–2).
     common_set: std::collections::BTreeSet<u64>,
+    /// What this node sent per protocol slot since its store last lost anything (a stale or
+    /// wiped restart starts it afresh: the rejoin fence, not the log, covers those).
+    sent: BTreeMap<String, Digest>,
+    /// Armed for [`KillPoint::SubmitAfterCheckpoint`]: its load is a trickle that keeps its
+    /// buffer under one proposal's worth, so that one more transaction changes what it would
+    /// propose (with a full window a later transaction changes nothing).
+    trickle: bool,
+    /// After a [`KillPoint::SubmitAfterCheckpoint`]: the epoch whose recorded proposal the
+    /// node must send again unchanged (counted once it did: `proposals_rechecked`).
+    recheck: Option<u64>,
 }
 
 #[derive(Clone, Debug)]
@@ -261,6 +285,8 @@ pub struct NodeSim {
     next_byz_id: u64,
     canonical: Vec<Digest>,
     allowed: HashSet<Digest>,
+    /// The last transactions submitted (as sent), for clients that send one again.
+    past: std::collections::VecDeque<Vec<u8>>,
     slots: BTreeMap<(NodeId, String), (Digest, NodeId)>,
     clients: Option<Vec<Client>>,
     tx_counter: u64,
@@ -328,6 +354,9 @@ impl NodeSim {
                 kill: None,
                 caught_base: 0,
                 common_set: Default::default(),
+                sent: BTreeMap::new(),
+                trickle: false,
+                recheck: None,
             })
             .collect();
         let (kills_left, lag_left) = if case.canary.is_some() { (0, 0) } else { (3, 1) };
@@ -349,6 +378,7 @@ impl NodeSim {
             next_byz_id: 1 << 62,
             canonical: Vec::new(),
             allowed: HashSet::new(),
+            past: Default::default(),
             slots: BTreeMap::new(),
             clients,
             tx_counter: 0,
@@ -436,6 +466,7 @@ impl NodeSim {
             self.report.repairs += core.upkeep().repaired;
         }
         node.kill = None;
+        node.trickle = false;
         node.down_until = Some(self.now + self.rng.gen_range(20..600));
     }
 
@@ -465,11 +496,13 @@ impl NodeSim {
             Restart::Stale => {
                 if let Some(b) = self.nodes[i].backup.take() {
                     self.nodes[i].store = Arc::new(b);
+                    self.nodes[i].sent.clear();
                     self.report.stale_restarts += 1;
                 }
             }
             Restart::Wiped => {
                 self.nodes[i].store = Arc::new(MemStore::new());
+                self.nodes[i].sent.clear();
                 self.report.stale_restarts += 1;
                 self.report.wipes += 1;
             }
@@ -486,6 +519,14 @@ impl NodeSim {
             return self.kill(i);
         }
         let kill = if ready.append.is_empty() { None } else { self.nodes[i].kill.take() };
+        // The checkpoint kill waits for a checkpoint that records a proposal.
+        let kill = match kill {
+            Some(KillPoint::SubmitAfterCheckpoint) if !checkpoint_with_proposal(&ready) => {
+                self.nodes[i].kill = kill;
+                None
+            }
+            k => k,
+        };
         let store = self.nodes[i].store.clone();
         if let Err(e) = persist::append(&*store, &ready) {
             self.violate("store", format!("node {i}: {e}"));
@@ -536,6 +577,44 @@ impl NodeSim {
         if correct {
             self.report.faults += ready.faults.len() as u64;
             self.report.dropped += ready.drops.len() as u64;
+        }
+        if kill == Some(KillPoint::SubmitAfterCheckpoint) {
+            self.report.checkpoint_kills += 1;
+            let epoch = ready.checkpoint.as_ref().map(|cp| cp.epoch);
+            self.submit_to(i);
+            self.kill(i);
+            self.nodes[i].recheck = epoch;
+            // Back soon, while the epoch of the recorded proposal is still open.
+            self.nodes[i].down_until = Some(self.now + self.rng.gen_range(1..30));
+        }
+    }
+
+    /// A correct node sends a consensus frame: never two messages for one slot, across its
+    /// restarts from its own store included.
+    fn check_sent(&mut self, i: NodeId, to: NodeId, bytes: &[u8]) {
+        let Ok(Route::Consensus { message, .. }) = router::route(bytes, &self.session) else { return };
+        let Some(s) = slot(&message, to) else { return };
+        let d = crate::node::audit::message_digest(&message);
+        self.report.sends_checked += 1;
+        // The broadcast of its own proposal (`Val`/`Echo`/…, not the agreement on it).
+        let own = Some(message.epoch) == self.nodes[i].recheck
+            && s.starts_with(&format!("{}/{i}/", message.epoch))
+            && !s.contains("/aba/")
+            && !s.ends_with("/dec");
+        if own && self.nodes[i].sent.contains_key(&s) {
+            self.nodes[i].recheck = None;
+            self.report.proposals_rechecked += 1;
+        }
+        match self.nodes[i].sent.get(&s) {
+            Some(prev) if *prev != d => {
+                if self.report.equivocations.len() < 20 {
+                    self.report.equivocations.push(format!("node {i} sent two different messages for slot {s}"));
+                }
+            }
+            Some(_) => {}
+            None => {
+                self.nodes[i].sent.insert(s, d);
+            }
         }
     }
 
@@ -601,6 +680,9 @@ impl NodeSim {
 
     /// A frame leaves node `i` (through the adversary if `i` is Byzantine).
     fn emit(&mut self, i: NodeId, to: NodeId, id: u64, bytes: Arc<Vec<u8>>) {
+        if self.is_correct(i) {
+            self.check_sent(i, to, &bytes);
+        }
         match self.byzantine.as_mut() {
             Some((b, adv)) if *b == i => {
                 let epoch = self.nodes[i].core.as_ref().map_or(0, |c| c.epoch());
@@ -715,12 +797,29 @@ impl NodeSim {
 
     fn submit(&mut self, count: usize) {
         for _ in 0..count {
-            let live: Vec<NodeId> = (0..self.case.n).filter(|i| self.nodes[*i].core.is_some()).collect();
+            let live: Vec<NodeId> =
+                (0..self.case.n).filter(|i| self.nodes[*i].core.is_some() && !self.nodes[*i].trickle).collect();
             if live.is_empty() {
-                return;
+                break;
             }
             let to = live[self.rng.gen_range(0..live.len())];
+            // A client sends an earlier transaction again now and then (a retry, or a replay):
+            // de-duplicated, refused, or — behind the dedup window — ordered again.
+            if !self.past.is_empty() && self.rng.gen_ratio(1, 5) {
+                let tx = self.past[self.rng.gen_range(0..self.past.len())].clone();
+                if let Some(core) = self.nodes[to].core.as_mut() {
+                    let ready = core.submit(vec![tx]);
+                    self.execute(to, ready);
+                }
+                continue;
+            }
             self.submit_to(to);
+        }
+        for i in 0..self.case.n {
+            let short = self.nodes[i].core.as_ref().is_some_and(|c| c.beat().buffered() < 3);
+            if self.nodes[i].trickle && short {
+                self.submit_to(i);
+            }
         }
     }
 
@@ -735,6 +834,10 @@ impl NodeSim {
             }
             None => plain,
         };
+        if self.past.len() >= 256 {
+            self.past.pop_front();
+        }
+        self.past.push_back(tx.clone());
         if let Some(core) = self.nodes[to].core.as_mut() {
             let ready = core.submit(vec![tx]);
             self.execute(to, ready);
@@ -800,12 +903,15 @@ impl NodeSim {
             let i = self.rng.gen_range(0..n);
             if self.is_correct(i) && self.nodes[i].kill.is_none() {
                 self.kills_left -= 1;
-                self.nodes[i].kill = Some(KILL_POINTS[self.rng.gen_range(0..KILL_POINTS.len())]);
+                let point = KILL_POINTS[self.rng.gen_range(0..KILL_POINTS.len())];
+                self.nodes[i].kill = Some(point);
                 self.nodes[i].restart = match self.rng.gen_range(0..10) {
+                    _ if point == KillPoint::SubmitAfterCheckpoint => Restart::Store,
                     0..=3 => Restart::Store,
                     4..=7 => Restart::Stale,
                     _ => Restart::Wiped,
                 };
+                self.nodes[i].trickle = point == KillPoint::SubmitAfterCheckpoint;
             }
         }
         if self.lag_left > 0 && room && self.rng.gen_ratio(1, 2000) {
@@ -1033,6 +1139,7 @@ impl NodeSim {
         }
         self.nodes[x].core = None;
         self.nodes[x].store = Arc::new(MemStore::new());
+        self.nodes[x].sent.clear();
         self.report.restarts += 1;
         self.report.stale_restarts += 1;
         self.report.wipes += 1;
@@ -1070,6 +1177,14 @@ impl NodeSim {
     }
 }
 
+/// Whether `ready` stores a checkpoint that records a proposal of its epoch.
+fn checkpoint_with_proposal(ready: &Ready) -> bool {
+    ready.checkpoint.as_ref().is_some_and(|cp| {
+        codec::decode::<beat::Checkpoint>(&cp.bytes, usize::MAX)
+            .is_ok_and(|c| c.proposed.is_some_and(|p| !p.is_empty()))
+    })
+}
+
 fn is_own_val(session: &SessionId, f: &Frame, x: NodeId, epoch: u64) -> bool {
     match router::route(&f.bytes, session) {
         Ok(Route::Consensus { message, .. }) => {
@@ -1101,6 +1216,12 @@ pub struct NodeSummary {
     pub repairs: u64,
     /// BEAT0–2 decryption-share frames checked (none before the sender's common set).
     pub shares_checked: u64,
+    /// Correct nodes' consensus frames checked against their earlier sends for the slot.
+    pub sends_checked: u64,
+    /// Kills right after a checkpoint that recorded a proposal.
+    pub checkpoint_kills: u64,
+    /// Of those, re-sent proposals compared with the ones sent before.
+    pub proposals_rechecked: u64,
     /// Lag episodes.
     pub lags: u64,
     /// Equivocations in campaign runs.
@@ -1142,12 +1263,15 @@ impl NodeSummary {
     /// The detail line.
     pub fn detail(&self) -> String {
         format!(
-            "wipes={} lags={} repairs={} shares_checked={} determinism_mismatches={} canary_caught={}/{} controls_clean={}/{} \
-             byzantine_frames={} frames_dropped={}",
+            "wipes={} lags={} repairs={} shares_checked={} sends_checked={} checkpoint_kills={} proposals_rechecked={} determinism_mismatches={} \
+             canary_caught={}/{} controls_clean={}/{} byzantine_frames={} frames_dropped={}",
             self.wipes,
             self.lags,
             self.repairs,
             self.shares_checked,
+            self.sends_checked,
+            self.checkpoint_kills,
+            self.proposals_rechecked,
             self.determinism_mismatches,
             self.canary_caught.0,
             self.canary_caught.1,
@@ -1198,6 +1322,9 @@ impl NodeSummary {
         self.catchups += r.catchups;
         self.repairs += r.repairs;
         self.shares_checked += r.shares_checked;
+        self.sends_checked += r.sends_checked;
+        self.checkpoint_kills += r.checkpoint_kills;
+        self.proposals_rechecked += r.proposals_rechecked;
         self.lags += r.lags;
         self.injected += r.injected;
         self.dropped += r.dropped;
