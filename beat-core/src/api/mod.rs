@@ -536,7 +536,7 @@ impl ApiServer {
                 tokio::select! {
                     r = serve(listener, router) => {
                         if let Err(e) = r {
-                            eprintln!("beat: the client API stopped: {e}");
+                            tracing::error!(error = %e, "the client API stopped");
                         }
                     }
                     _ = stopped => {}

@@ -2,13 +2,16 @@
 //!
 //! ```text
 //! beat local [--nodes N] [--seconds S] [--variant V]   a whole cluster on loopback with load
-//! beat [ID [PORT [METRICS_PORT]]]                      one node (config from CLI and env)
+//! beat [--config FILE] [ID [PORT [METRICS_PORT]]]      one node (config from CLI, env and FILE)
+//! beat --version                                       version, git revision, features
 //! beat keygen --nodes N --out DIR [--host H] [--base-port P] [--tor-port P] [--passphrases FILE]
 //!             [--variant V] [--batch-size B] [--max-tx-size S] [--max-proposal-bytes P] [--dedup-epochs E]
 //! beat onion-key --out DIR                             this node's onion key, as a tor HiddenServiceDir
 //! ```
 //!
-//! Node settings (CLI positionals win over the environment):
+//! Node settings (CLI positionals win over the environment, which wins over `--config FILE`, a
+//! TOML file of the same keys; the start line lists the settings in effect and where each came
+//! from, secrets redacted):
 //!
 //! | env | meaning | default |
 //! |---|---|---|
@@ -31,6 +34,8 @@
 //! | `BEAT_LOAD_TPS` | submit this many synthetic `set` transactions per second (demo, tests) | 0 |
 //! | `BEAT_AUDIT_LOG` | append every accepted peer frame's sender, protocol slot and digest to this file (equivocation evidence) | off |
 //! | `BEAT_LOG_COMMITS` | `1`: print `commit epoch=<e> digest=<hex> txs=<k>` per committed epoch | off |
+//! | `RUST_LOG` | log filter (`beat=info`: links, rejoins, catch-ups, repairs; `beat=debug`: every committed epoch, refused handshakes) | `warn` |
+//! | `BEAT_LOG_FORMAT` | `text` or `json` (one JSON object per line, for log pipelines) | `text` |
 //! | `BEAT_TRANSPORTS` | networks to use: `clearnet,tor,i2p` (any non-empty subset) | clearnet, plus Tor / I2P when configured |
 //! | `BEAT_TOR_SOCKS` | a tor daemon's SocksPort (`ip:port`) | — |
 //! | `BEAT_TOR_LISTEN` | where the node listens for its onion service (`HiddenServicePort` target) | `127.0.0.1:<port + 1000>` |
@@ -63,8 +68,25 @@ use rand::SeedableRng;
 use sha2::Digest as _;
 
 fn fail(msg: &str) -> ExitCode {
-    eprintln!("beat: error: {msg}");
+    if JSON_LOGS.load(Ordering::Relaxed) {
+        tracing::error!(target: "daemon", "beat: error: {msg}");
+    } else {
+        eprintln!("beat: error: {msg}");
+    }
     ExitCode::from(2)
+}
+
+/// `BEAT_LOG_FORMAT=json`: every line the daemon prints on stderr is a JSON object.
+static JSON_LOGS: AtomicBool = AtomicBool::new(false);
+
+/// A line the daemon always prints (start, progress, stop): as it is, or with
+/// `BEAT_LOG_FORMAT=json` as a log event of target `daemon` (always shown).
+fn say(msg: String) {
+    if JSON_LOGS.load(Ordering::Relaxed) {
+        tracing::info!(target: "daemon", "{msg}");
+    } else {
+        eprintln!("{msg}");
+    }
 }
 
 /// Insecure keys anyone can derive: for a local development cluster only. The settings are
@@ -686,12 +708,12 @@ fn transports_from_env(
                     .ok_or("i2p needs BEAT_I2P_SAM (the router's SAM bridge, ip:port) or BEAT_I2P_SOCKS")?;
                 socket_addr("BEAT_I2P_SAM", &sam)?;
                 let destination = i2p_destination(&sam, data_dir)?;
-                eprintln!(
+                say(format!(
                     "beat: node {id} i2p address {}",
                     beat_core::net::sam::public_destination(&destination)
                         .and_then(|d| beat_core::net::sam::b32_address(&d))
                         .unwrap_or_default()
-                );
+                ));
                 out.push(TransportConfig::I2pSam { sam, destination, peers });
             }
             other => return Err(format!("BEAT_TRANSPORTS: unknown transport {other:?} (clearnet, tor, i2p)")),
@@ -768,7 +790,7 @@ fn key_source() -> Result<KeySource, String> {
     }
 }
 
-fn run_node(args: &[String]) -> ExitCode {
+fn run_node(args: &[String], from_file: &[String]) -> ExitCode {
     let id_s = args.first().cloned().or_else(|| env("BEAT_NODE_ID"));
     let Some(id_s) = id_s else { return fail("no node id (give it as the first argument or BEAT_NODE_ID)") };
     let Ok(id) = id_s.trim().parse::<usize>() else {
@@ -876,7 +898,7 @@ fn run_node(args: &[String]) -> ExitCode {
                      create keys with `beat keygen` and set BEAT_CLUSTER and BEAT_KEY_FILE"
                 ));
             }
-            eprintln!("beat: WARNING: INSECURE DEVELOPMENT KEYS (anyone can derive them); for a real cluster use `beat keygen`");
+            say("beat: WARNING: INSECURE DEVELOPMENT KEYS (anyone can derive them); for a real cluster use `beat keygen`".into());
             match dev_keys(peers.len(), beat::Settings::for_service(variant)) {
                 Ok(mut k) => {
                     let ids = dev_identities(peers.len());
@@ -1059,10 +1081,13 @@ fn run_node(args: &[String]) -> ExitCode {
     let metrics_where = metrics_listen.map_or_else(|| "metrics off".to_string(), |m| format!("metrics on {m}/metrics"));
     let api_where =
         api.as_ref().map_or_else(|| "client API off".to_string(), |a| format!("client API on http://{}", a.addr));
-    eprintln!("beat: node {id} ({variant}) listening on {bind}:{port}, {metrics_where}, {api_where}; Ctrl-C or SIGTERM to stop");
+    let positional = args.iter().take_while(|a| !a.starts_with('-')).count();
+    say(format!("beat: {}; settings: {}", version(), effective_settings(from_file, positional)));
+    say(format!("beat: node {id} ({variant}) listening on {bind}:{port}, {metrics_where}, {api_where}; Ctrl-C or SIGTERM to stop"));
+    tracing::info!(node = id, %variant, listen = %format!("{bind}:{port}"), metrics = %metrics_where, api = %api_where, "node started");
     if let (Some(a), true) = (&api, dev && !variant.client_encrypted()) {
         let target = if a.addr.port() == 8080 { String::new() } else { format!(" --node http://{}", a.addr) };
-        eprintln!("beat: try `beat client submit{target} 'set hello world'` and `beat client watch{target}`");
+        say(format!("beat: try `beat client submit{target} 'set hello world'` and `beat client watch{target}`"));
     }
     let mut last = Instant::now();
     let (run, mut k, started) = (rand::random::<u32>(), 0u64, Instant::now());
@@ -1085,10 +1110,10 @@ fn run_node(args: &[String]) -> ExitCode {
             if let Some(why) = &s.failed {
                 return fail(&format!("node {id} stopped: {why}"));
             }
-            eprintln!(
+            say(format!(
                 "beat: node {id} epoch={} committed_txs={} peers_connected={}",
                 s.epoch, s.committed_txs, s.peers_connected
-            );
+            ));
         }
     }
     let s = node.status();
@@ -1100,7 +1125,10 @@ fn run_node(args: &[String]) -> ExitCode {
         Ok(node) => node.shutdown(),
         Err(node) => drop(node),
     }
-    eprintln!("beat: node {id} stopped at epoch {} caught_up_epochs={} (store flushed)", s.epoch, s.caught_up_epochs);
+    say(format!(
+        "beat: node {id} stopped at epoch {} caught_up_epochs={} (store flushed)",
+        s.epoch, s.caught_up_epochs
+    ));
     ExitCode::SUCCESS
 }
 
@@ -1109,6 +1137,8 @@ const CLIENT_USAGE: &str = "usage: beat client [--node URL] [--token TOKEN] <com
   get ID                     a transaction's state: pending, committed (epoch, position) or unknown
   watch [--from EPOCH]       follow the committed log (Ctrl-C to stop)
   status                     the node's status (JSON)
+  health [--ready]           exit 0 if the node runs (--ready: and has caught up with the
+                             committee), else 1 with the reason: container health checks, probes
   kv KEY                     the key-value app's value of KEY
   put-blob FILE              store FILE (BEAT3/4), print its blob id
   get-blob ID [--range A-B] [--out FILE]
@@ -1249,10 +1279,38 @@ fn client(args: &[String]) -> ExitCode {
         println!("line for the BEAT_API_TOKENS file: {line}");
         return ExitCode::SUCCESS;
     }
-    let c = match Client::new(&url, token) {
+    let mut c = match Client::new(&url, token) {
         Ok(c) => c,
+        Err(e) if cmd == "health" => {
+            eprintln!("beat: unhealthy: {e}");
+            return ExitCode::from(1);
+        }
         Err(e) => return fail(&e),
     };
+    if cmd == "health" {
+        c.timeout = Duration::from_secs(4);
+        // For container health checks and probes: exit 0 when healthy, 1 when not (Docker
+        // reserves 2), with the node's reason on stderr.
+        let path = match args {
+            [] => "/healthz",
+            [r] if r == "--ready" => "/readyz",
+            _ => return fail("health takes only --ready"),
+        };
+        return match c.request("GET", path, &[], b"") {
+            Ok(r) if r.status == 200 => {
+                print!("{}", r.text());
+                ExitCode::SUCCESS
+            }
+            Ok(r) => {
+                eprintln!("beat: unhealthy: {} {}", r.status, r.text().trim());
+                ExitCode::from(1)
+            }
+            Err(e) => {
+                eprintln!("beat: unhealthy: {url}: {e}");
+                ExitCode::from(1)
+            }
+        };
+    }
     let show = |r: std::io::Result<beat_core::api::client::Reply>, ok: &[u16]| -> Result<Vec<u8>, String> {
         let r = r.map_err(|e| format!("{url}: {e} (is a node's API listening there? BEAT_API_LISTEN)"))?;
         if ok.contains(&r.status) {
@@ -1371,9 +1429,170 @@ fn client(args: &[String]) -> ExitCode {
     }
 }
 
+/// Log output on stderr: `RUST_LOG` filters (default `warn`; `beat=info` shows links coming
+/// up and down, rejoins, catch-ups and repairs, `beat=debug` every committed epoch and refused
+/// handshake), `BEAT_LOG_FORMAT` is `text` (default) or `json` (one object per line). No event
+/// carries key material or a transaction's contents.
+fn init_logs() -> Result<(), String> {
+    use tracing_subscriber::EnvFilter;
+    let filter = match env("RUST_LOG") {
+        Some(v) => EnvFilter::try_new(&v).map_err(|e| format!("RUST_LOG {v:?}: {e}"))?,
+        None => EnvFilter::new("warn"),
+    };
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let done = match env("BEAT_LOG_FORMAT").as_deref() {
+        None | Some("text") => builder.with_ansi(false).try_init(),
+        Some("json") => {
+            JSON_LOGS.store(true, Ordering::Relaxed);
+            // A panic's report as one more JSON line.
+            std::panic::set_hook(Box::new(|info| tracing::error!(target: "daemon", "panic: {info}")));
+            let filter = EnvFilter::try_new(env("RUST_LOG").as_deref().unwrap_or("warn"))
+                .map_err(|e| format!("RUST_LOG: {e}"))?
+                .add_directive("daemon=info".parse().map_err(|e| format!("log filter: {e}"))?);
+            tracing_subscriber::fmt()
+                .with_env_filter(filter)
+                .with_writer(std::io::stderr)
+                .json()
+                .flatten_event(true)
+                .with_current_span(false)
+                .try_init()
+        }
+        Some(other) => return Err(format!("BEAT_LOG_FORMAT {other:?}: expected text or json")),
+    };
+    done.map_err(|e| format!("logging: {e}"))
+}
+
+/// Every setting the daemon reads from the environment, and from `--config FILE`.
+const SETTINGS: &[&str] = &[
+    "BEAT_NODE_ID",
+    "BEAT_PORT",
+    "BEAT_BIND",
+    "BEAT_METRICS_PORT",
+    "BEAT_METRICS_LISTEN",
+    "BEAT_PEERS",
+    "BEAT_DATA_DIR",
+    "BEAT_VARIANT",
+    "BEAT_API_LISTEN",
+    "BEAT_API_TOKENS",
+    "BEAT_API_RATE",
+    "BEAT_API_URL",
+    "BEAT_API_TOKEN",
+    "BEAT_SCRUB_SECONDS",
+    "BEAT_CLUSTER",
+    "BEAT_KEY_FILE",
+    "BEAT_PASSPHRASE",
+    "BEAT_KEY_HEX",
+    "BEAT_KEY_HEX_FILE",
+    "BEAT_SNAPSHOT_EVERY",
+    "BEAT_PEER_QUEUE_BYTES",
+    "BEAT_LOAD_TPS",
+    "BEAT_AUDIT_LOG",
+    "BEAT_LOG_COMMITS",
+    "BEAT_LOG_FORMAT",
+    "BEAT_TRANSPORTS",
+    "BEAT_TOR_SOCKS",
+    "BEAT_TOR_LISTEN",
+    "BEAT_TOR_PEERS",
+    "BEAT_I2P_SAM",
+    "BEAT_I2P_KEY",
+    "BEAT_I2P_SOCKS",
+    "BEAT_I2P_LISTEN",
+    "BEAT_I2P_PEERS",
+    "RUST_LOG",
+];
+/// Settings that are secrets: never printed.
+const SECRET_SETTINGS: &[&str] = &["BEAT_PASSPHRASE", "BEAT_KEY_HEX", "BEAT_API_TOKEN"];
+
+/// `--config FILE`: a TOML file of the environment's keys (`BEAT_PEERS = "…"`, `BEAT_PORT =
+/// 7000`). What the environment sets wins over the file (and the command line's ID, PORT and
+/// METRICS_PORT over both); the file fills in the rest. Returns the keys it supplied.
+fn load_config(path: &str) -> Result<Vec<String>, String> {
+    let text = std::fs::read_to_string(path).map_err(|e| format!("--config {path}: {e}"))?;
+    let table: toml::Table = text.parse().map_err(|e| format!("--config {path}: {e}"))?;
+    let mut supplied = Vec::new();
+    for (key, value) in table {
+        if !SETTINGS.contains(&key.as_str()) {
+            return Err(format!(
+                "--config {path}: unknown setting {key:?} (the keys are the BEAT_* variables: beat --help)"
+            ));
+        }
+        let value = match value {
+            toml::Value::String(s) => s,
+            toml::Value::Integer(i) => i.to_string(),
+            toml::Value::Boolean(b) => if b { "1" } else { "0" }.to_string(),
+            other => {
+                return Err(format!(
+                    "--config {path}: {key} must be a string, an integer or a boolean, not {}",
+                    other.type_str()
+                ))
+            }
+        };
+        if env(&key).is_none() {
+            // Before any thread exists (main's first step), so no reader races the write.
+            std::env::set_var(&key, value);
+            supplied.push(key);
+        }
+    }
+    Ok(supplied)
+}
+
+/// The settings in effect and where each came from (secrets redacted), for the start line.
+fn effective_settings(from_file: &[String], positional: usize) -> String {
+    let by_flag = ["BEAT_NODE_ID", "BEAT_PORT", "BEAT_METRICS_PORT"];
+    let mut out = Vec::new();
+    for (i, flag) in by_flag.iter().enumerate() {
+        if i < positional {
+            out.push(format!("{flag} (command line)"));
+        }
+    }
+    for key in SETTINGS {
+        if by_flag[..positional.min(3)].contains(key) {
+            continue;
+        }
+        let Some(v) = env(key) else { continue };
+        let v = if SECRET_SETTINGS.contains(key) { "<redacted>".to_string() } else { v };
+        let source = if from_file.iter().any(|k| k == key) { "file" } else { "env" };
+        out.push(format!("{key}={v} ({source})"));
+    }
+    out.join(", ")
+}
+
+fn version() -> String {
+    let mut features = vec!["node"];
+    if cfg!(feature = "api") {
+        features.push("api");
+    }
+    if cfg!(feature = "redb") {
+        features.push("redb");
+    }
+    if cfg!(feature = "sled") {
+        features.push("sled");
+    }
+    if cfg!(feature = "tor") {
+        features.push("tor");
+    }
+    format!("beat {} (git {}, features: {})", env!("CARGO_PKG_VERSION"), env!("BEAT_GIT_REV"), features.join(" "))
+}
+
 fn main() -> ExitCode {
-    let args: Vec<String> = std::env::args().skip(1).collect();
+    let mut args: Vec<String> = std::env::args().skip(1).collect();
+    let mut from_file = Vec::new();
+    if let Some(i) = args.iter().position(|a| a == "--config") {
+        let Some(path) = args.get(i + 1).cloned() else { return fail("--config needs a FILE") };
+        args.drain(i..i + 2);
+        match load_config(&path) {
+            Ok(keys) => from_file = keys,
+            Err(e) => return fail(&e),
+        }
+    }
+    if let Err(e) = init_logs() {
+        return fail(&e);
+    }
     match args.first().map(String::as_str) {
+        Some("-V" | "--version" | "version") => {
+            println!("{}", version());
+            ExitCode::SUCCESS
+        }
         Some("local") => local(&args[1..]),
         Some("keygen") => keygen(&args[1..]),
         Some("onion-key") => onion_key(&args[1..]),
@@ -1384,9 +1603,9 @@ fn main() -> ExitCode {
             ExitCode::SUCCESS
         }
         Some("-h" | "--help" | "help") => {
-            println!("usage: beat local [--nodes N] [--seconds S] [--variant V]\n       beat client … (see beat client --help)\n       beat [ID [PORT [METRICS_PORT]]]\n       beat keygen --nodes N --out DIR [--host H] [--base-port P] [--tor-port P] [--passphrases FILE]\n                   [--variant V] [--batch-size B] [--max-tx-size S] [--max-proposal-bytes P] [--dedup-epochs E]\n       beat onion-key --out DIR");
+            println!("usage: beat local [--nodes N] [--seconds S] [--variant V]\n       beat client … (see beat client --help)\n       beat [--config FILE] [ID [PORT [METRICS_PORT]]]   (settings: BEAT_* variables, or the same keys in a TOML FILE)\n       beat --version\n       beat keygen --nodes N --out DIR [--host H] [--base-port P] [--tor-port P] [--passphrases FILE]\n                   [--variant V] [--batch-size B] [--max-tx-size S] [--max-proposal-bytes P] [--dedup-epochs E]\n       beat onion-key --out DIR");
             ExitCode::SUCCESS
         }
-        _ => run_node(&args),
+        _ => run_node(&args, &from_file),
     }
 }

@@ -199,6 +199,12 @@ impl Link {
             match self.connect_once(&queue, &mut pending, &mut backoff).await {
                 Ok(()) => return, // queue closed
                 Err(why) => {
+                    let kind = self.transport.kind();
+                    if self.health.is_up() {
+                        tracing::info!(peer = self.peer, transport = %kind, reason = %why, "link down");
+                    } else {
+                        tracing::debug!(peer = self.peer, transport = %kind, reason = %why, "link not established");
+                    }
                     self.health.failed(why);
                     tokio::time::sleep(backoff.next_delay()).await;
                 }
@@ -232,8 +238,9 @@ impl Link {
         let (mut rd, mut wr) = tokio::io::split(stream);
         let start = Instant::now();
         let last_answer = AtomicU64::new(0); // µs since `start`
-        self.health.connects.fetch_add(1, Ordering::Relaxed);
+        let connects = self.health.connects.fetch_add(1, Ordering::Relaxed) + 1;
         self.health.up.store(true, Ordering::Relaxed);
+        tracing::info!(peer = self.peer, transport = %kind, connects, "link up");
         let _ = self.events.send((self.peer, self.index));
         let mut inflight: Option<QueuedFrame> = pending.take();
         let mut confirmed = false;

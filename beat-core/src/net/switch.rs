@@ -578,6 +578,7 @@ async fn accept_loop(
         let Ok(Some((slot, cancelled, evicted))) = taken else {
             // Every slot holds a member's handshake: the stranger waits outside.
             counters.refused.fetch_add(1, Ordering::Relaxed);
+            tracing::debug!(%source, "inbound connection refused: every handshake slot is taken");
             continue;
         };
         if evicted {
@@ -596,14 +597,26 @@ async fn accept_loop(
             if let Ok(mut s) = slots2.lock() {
                 s.release(slot);
             }
-            let Some(Ok(Ok((from, channel, stream)))) = hs else {
-                counters2.refused.fetch_add(1, Ordering::Relaxed);
-                return;
+            let (from, channel, stream) = match hs {
+                Some(Ok(Ok(accepted))) => accepted,
+                other => {
+                    let why = match other {
+                        None => "cut short for a newer handshake".to_string(),
+                        Some(Err(_)) => "timed out".to_string(),
+                        Some(Ok(Err(e))) => e.to_string(),
+                        Some(Ok(Ok(_))) => String::new(),
+                    };
+                    counters2.refused.fetch_add(1, Ordering::Relaxed);
+                    tracing::debug!(%source, reason = %why, "inbound handshake refused");
+                    return;
+                }
             };
             if from >= shared2.n {
                 counters2.refused.fetch_add(1, Ordering::Relaxed);
+                tracing::warn!(%source, peer = from, "inbound handshake refused: no such member");
                 return;
             }
+            tracing::debug!(%source, peer = from, "inbound link accepted");
             // One live inbound connection per (transport, peer): the new one replaces the old.
             let shared3 = shared2.clone();
             let task = tokio::spawn(serve_inbound(from, channel, stream, shared3, counters2));
@@ -631,9 +644,10 @@ async fn serve_inbound(
             Ok(Ok(f)) => f,
             // Closed by the peer, or silent for too long.
             Ok(Err(ChannelError::Io(_))) | Err(_) => return,
-            Ok(Err(_)) => {
+            Ok(Err(e)) => {
                 // Tampered, replayed or oversized.
                 counters.refused.fetch_add(1, Ordering::Relaxed);
+                tracing::warn!(peer = from, reason = %e, "inbound link closed: bad frame");
                 return;
             }
         };
