@@ -179,15 +179,42 @@ fn byzantine_holders_are_attributed() {
 #[cfg(feature = "node")]
 #[test]
 fn regression_node_seeds_resumed_proposal() {
-    use beat_core::sim::node::{NodeCase, NodeSim};
-    let mut rechecked = 0;
-    for seed in [7, 20, 49, 66] {
-        let case = NodeCase::from_seed(seed);
-        let r = NodeSim::new(case.clone()).run();
-        assert!(r.ok(), "{:?} {:?} {:?}\nreplay: {}", r.equivocations, r.violations, r.liveness, case.replay_command());
-        rechecked += r.proposals_rechecked;
-    }
+    let rechecked: u64 = node_seeds_ok(&[7, 20, 49, 66]).iter().map(|r| r.proposals_rechecked).sum();
     assert!(rechecked > 0, "no re-sent proposal was compared with the one sent before the kill");
+}
+
+/// Node-level campaign seeds that must pass; their reports.
+#[cfg(feature = "node")]
+fn node_seeds_ok(seeds: &[u64]) -> Vec<beat_core::sim::node::NodeReport> {
+    use beat_core::sim::node::{NodeCase, NodeSim};
+    seeds
+        .iter()
+        .map(|&seed| {
+            let case = NodeCase::from_seed(seed);
+            let r = NodeSim::new(case.clone()).run();
+            assert!(
+                r.ok(),
+                "{:?} {:?} {:?}\nreplay: {}",
+                r.equivocations,
+                r.violations,
+                r.liveness,
+                case.replay_command()
+            );
+            r
+        })
+        .collect()
+}
+
+/// Node-level seeds 15 (BEAT0), 16, 36 and 56 (BEAT1) of `beat-sim node-campaign`, failing
+/// before replay skipped the client transactions a checkpoint already holds: a node rebuilt
+/// from its store (the campaign's rebuild check) took into its buffer a transaction the live
+/// node had refused or de-duplicated (the log it replays starts before the checkpoint's record,
+/// and the dedup window had moved on) — the next proposal would have differed.
+#[cfg(feature = "node")]
+#[test]
+fn regression_node_seeds_replayed_submits() {
+    let rebuilds: u64 = node_seeds_ok(&[15, 16, 36, 56]).iter().map(|r| r.rebuilds_checked).sum();
+    assert!(rebuilds > 0, "no node was rebuilt from its store and compared");
 }
 
 /// A slice of the campaign (the full ≥ 600-seed campaign runs from `beat-sim campaign`).

@@ -144,6 +144,8 @@ pub struct NodeReport {
     pub checkpoint_kills: u64,
     /// Of those, restarts whose re-sent proposal was compared with the one sent before.
     pub proposals_rechecked: u64,
+    /// Nodes rebuilt from a copy of their store and compared with the live node.
+    pub rebuilds_checked: u64,
     /// Lag episodes (a member partitioned until far behind, then healed).
     pub lags: u64,
     /// Equivocations seen (with the evidence).
@@ -589,6 +591,50 @@ impl NodeSim {
         }
     }
 
+    /// Replay is exact: a node rebuilt from its store now (checkpoint + WAL, as a restart does)
+    /// holds the live node's protocol state (buffer and its order, dedup windows, client
+    /// windows, cross-checksums, its proposal). Catches a replay that judges a logged record
+    /// differently than the live node did before it can show as a second, different message.
+    fn check_rebuild(&mut self, i: NodeId) {
+        let Some(live) = self.nodes[i].core.as_ref() else { return };
+        if !self.is_correct(i) {
+            return;
+        }
+        let Ok(copy) = self.nodes[i].store.copy() else { return };
+        let store: Arc<MemStore> = Arc::new(copy);
+        let rebuilt = persist::recover(&*store, || [0; 32]).map(|r| {
+            let mut core = NodeCore::new(self.keys[i].clone(), self.config.clone(), r.seed, 0, &r.recovery);
+            if self.case.variant.dispersed() {
+                core.set_fragment_store(Box::new(crate::node::StoreFragments::new(store.clone(), i)));
+            }
+            core
+        });
+        let mut core = match rebuilt {
+            Ok(core) => core,
+            Err(e) => return self.violate("rebuild", format!("node {i}: {e}")),
+        };
+        if let Err(e) = persist::replay_all(&mut core, &*store, |_, _| Ok(())) {
+            return self.violate("rebuild", format!("node {i}: replay: {e}"));
+        }
+        self.report.rebuilds_checked += 1;
+        let (a, b) = (live.beat().checkpoint(), core.beat().checkpoint());
+        if a != b {
+            let what = [
+                (a.epoch != b.epoch, "epoch"),
+                (a.buffer != b.buffer, "buffer"),
+                (a.recent != b.recent, "dedup window"),
+                (a.clients != b.clients, "client windows"),
+                (a.checksums != b.checksums, "cross-checksums"),
+                (a.proposed != b.proposed, "proposal"),
+            ];
+            let differ: Vec<&str> = what.iter().filter(|(d, _)| *d).map(|(_, w)| *w).collect();
+            self.violate(
+                "replay",
+                format!("node {i} rebuilt from its store differs from the live node at epoch {}: {differ:?}", a.epoch),
+            );
+        }
+    }
+
     /// A correct node sends a consensus frame: never two messages for one slot, across its
     /// restarts from its own store included.
     fn check_sent(&mut self, i: NodeId, to: NodeId, bytes: &[u8]) {
@@ -996,6 +1042,9 @@ impl NodeSim {
             if self.now % 15 == 0 {
                 self.submit(1);
             }
+            if self.now % 250 == 0 {
+                self.check_rebuild(((self.now / 250) % self.case.n as u64) as usize);
+            }
             self.restarts_due();
             self.faults();
             for _ in 0..4 {
@@ -1222,6 +1271,8 @@ pub struct NodeSummary {
     pub checkpoint_kills: u64,
     /// Of those, re-sent proposals compared with the ones sent before.
     pub proposals_rechecked: u64,
+    /// Nodes rebuilt from their store and compared with the live node.
+    pub rebuilds_checked: u64,
     /// Lag episodes.
     pub lags: u64,
     /// Equivocations in campaign runs.
@@ -1263,7 +1314,8 @@ impl NodeSummary {
     /// The detail line.
     pub fn detail(&self) -> String {
         format!(
-            "wipes={} lags={} repairs={} shares_checked={} sends_checked={} checkpoint_kills={} proposals_rechecked={} determinism_mismatches={} \
+            "wipes={} lags={} repairs={} shares_checked={} sends_checked={} checkpoint_kills={} proposals_rechecked={} rebuilds_checked={} \
+             determinism_mismatches={} \
              canary_caught={}/{} controls_clean={}/{} byzantine_frames={} frames_dropped={}",
             self.wipes,
             self.lags,
@@ -1272,6 +1324,7 @@ impl NodeSummary {
             self.sends_checked,
             self.checkpoint_kills,
             self.proposals_rechecked,
+            self.rebuilds_checked,
             self.determinism_mismatches,
             self.canary_caught.0,
             self.canary_caught.1,
@@ -1325,6 +1378,7 @@ impl NodeSummary {
         self.sends_checked += r.sends_checked;
         self.checkpoint_kills += r.checkpoint_kills;
         self.proposals_rechecked += r.proposals_rechecked;
+        self.rebuilds_checked += r.rebuilds_checked;
         self.lags += r.lags;
         self.injected += r.injected;
         self.dropped += r.dropped;
