@@ -138,6 +138,32 @@ fn refused(cmd: &mut Command, needle: &str) {
     assert!(err.contains(needle), "error {err:?} does not mention {needle:?}");
 }
 
+/// `--config FILE` fills in what the environment does not set (the environment wins), refuses
+/// unknown keys with one line; `--version` and `<command> --help` answer and exit 0.
+#[test]
+fn daemon_config_file_version_and_help() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("beat.toml");
+    std::fs::write(&file, "BEAT_NODE_ID = 9\nBEAT_API_LISTEN = \"off\"\n").unwrap();
+    // From the file: node 9 is refused as the environment's would be.
+    refused(beat_bin().arg("--config").arg(&file), "node id 9 is not in a committee of 4");
+    // The environment wins over the file.
+    let out = beat_bin().arg("--config").arg(&file).env("BEAT_NODE_ID", "8").output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("node id 8 is not in a committee"), "{err}");
+    std::fs::write(&file, "BEAT_NODE_ID = 0\nBEAT_NOPE = 1\n").unwrap();
+    refused(beat_bin().arg("--config").arg(&file), "unknown setting \"BEAT_NOPE\"");
+    refused(beat_bin().arg("--config").arg(dir.path().join("missing.toml")), "missing.toml");
+    let v = beat_bin().arg("--version").output().unwrap();
+    let v = String::from_utf8_lossy(&v.stdout);
+    assert!(v.starts_with("beat ") && v.contains("(git ") && v.contains("features: node"), "{v}");
+    for cmd in ["keygen", "local", "onion-key", "client"] {
+        let out = beat_bin().args([cmd, "--help"]).output().unwrap();
+        assert_eq!(out.status.code(), Some(0), "beat {cmd} --help");
+        assert!(String::from_utf8_lossy(&out.stdout).starts_with("usage: beat"), "beat {cmd} --help");
+    }
+}
+
 #[test]
 fn daemon_refuses_bad_config_with_one_clear_line() {
     refused(beat_bin().arg("9"), "not in a committee of 4");

@@ -1574,8 +1574,26 @@ fn version() -> String {
     format!("beat {} (git {}, features: {})", env!("CARGO_PKG_VERSION"), env!("BEAT_GIT_REV"), features.join(" "))
 }
 
+const LOCAL_USAGE: &str = "beat local [--nodes N] [--seconds S] [--variant V]";
+const NODE_USAGE: &str = "beat [--config FILE] [ID [PORT [METRICS_PORT]]]";
+const KEYGEN_USAGE: &str = "beat keygen --nodes N --out DIR [--host H] [--base-port P] [--tor-port P] [--passphrases FILE]\n                   [--variant V] [--batch-size B] [--max-tx-size S] [--max-proposal-bytes P] [--dedup-epochs E]";
+const ONION_USAGE: &str = "beat onion-key --out DIR";
+
 fn main() -> ExitCode {
     let mut args: Vec<String> = std::env::args().skip(1).collect();
+    // `beat <command> --help`.
+    if args.iter().skip(1).any(|a| a == "-h" || a == "--help") {
+        let usage = match args.first().map(String::as_str) {
+            Some("local") => Some(LOCAL_USAGE),
+            Some("keygen") => Some(KEYGEN_USAGE),
+            Some("onion-key") => Some(ONION_USAGE),
+            _ => None,
+        };
+        if let Some(u) = usage {
+            println!("usage: {u}");
+            return ExitCode::SUCCESS;
+        }
+    }
     let mut from_file = Vec::new();
     if let Some(i) = args.iter().position(|a| a == "--config") {
         let Some(path) = args.get(i + 1).cloned() else { return fail("--config needs a FILE") };
@@ -1603,7 +1621,11 @@ fn main() -> ExitCode {
             ExitCode::SUCCESS
         }
         Some("-h" | "--help" | "help") => {
-            println!("usage: beat local [--nodes N] [--seconds S] [--variant V]\n       beat client … (see beat client --help)\n       beat [--config FILE] [ID [PORT [METRICS_PORT]]]   (settings: BEAT_* variables, or the same keys in a TOML FILE)\n       beat --version\n       beat keygen --nodes N --out DIR [--host H] [--base-port P] [--tor-port P] [--passphrases FILE]\n                   [--variant V] [--batch-size B] [--max-tx-size S] [--max-proposal-bytes P] [--dedup-epochs E]\n       beat onion-key --out DIR");
+            println!("usage: {LOCAL_USAGE}\n       beat client … (see beat client --help)\n       {NODE_USAGE}\n       beat --version\n       {KEYGEN_USAGE}\n       {ONION_USAGE}");
+            println!("\nsettings (environment, or the same keys in --config FILE; docs/guide.md says what each does):");
+            for chunk in SETTINGS.chunks(6) {
+                println!("  {}", chunk.join(" "));
+            }
             ExitCode::SUCCESS
         }
         _ => run_node(&args, &from_file),
