@@ -514,12 +514,7 @@ mod tests {
         let tmp = tempfile::tempdir().unwrap();
         let base = pristine(&tmp.path().join("pristine"));
         for (name, input) in inputs {
-            assert_eq!(input[0], 5, "{name}: a mode-5 (edits) input");
-            let mut file = base.clone();
-            patch(&mut file, &input[1..]);
-            let dir = tmp.path().join(name);
-            std::fs::create_dir_all(&dir).unwrap();
-            std::fs::write(dir.join(FILE_NAME), &file).unwrap();
+            let dir = damaged_store(tmp.path(), &base, name, input);
             match RedbStore::open(&dir) {
                 Err(StoreError::Open { message, .. }) => assert!(message.contains("damaged"), "{name}: {message}"),
                 Err(other) => panic!("{name}: refused, but not as a damaged file: {other}"),
@@ -542,14 +537,20 @@ mod tests {
         let tmp = tempfile::tempdir().unwrap();
         let base = pristine(&tmp.path().join("pristine"));
         for (name, input, damage_seen) in inputs {
-            assert_eq!(input[0], 5, "{name}: a mode-5 (edits) input");
-            let mut file = base.clone();
-            patch(&mut file, &input[1..]);
-            let dir = tmp.path().join(name);
-            std::fs::create_dir_all(&dir).unwrap();
-            std::fs::write(dir.join(FILE_NAME), &file).unwrap();
+            let dir = damaged_store(tmp.path(), &base, name, input);
             methods_fail_without_panicking(name, &dir, damage_seen);
         }
+    }
+
+    /// A store directory `root/name` holding `base` with the edits of fuzz input `input` (mode 5).
+    fn damaged_store(root: &Path, base: &[u8], name: &str, input: &[u8]) -> PathBuf {
+        assert_eq!(input[0], 5, "{name}: a mode-5 (edits) input");
+        let mut file = base.to_vec();
+        patch(&mut file, &input[1..]);
+        let dir = root.join(name);
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join(FILE_NAME), &file).unwrap();
+        dir
     }
 
     fn methods_fail_without_panicking(name: &str, dir: &Path, damage_seen: bool) {
