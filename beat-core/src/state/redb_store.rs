@@ -23,16 +23,29 @@
 //! time proportional to the file size; a file that is not a redb database, or whose header is
 //! damaged, is refused with [`StoreError::Open`].
 //!
-//! ## A damaged file never sizes an allocation
+//! ## Allocations a damaged file can size
 //!
-//! redb reads a page into a buffer it allocates at the page's length, and that length comes
-//! from the file (a page's order in its parent). redb's own file backend allocates before it
-//! reads, so one damaged byte made it ask for 256 GiB to 8 TiB (found by fuzzing): an
-//! allocation failure aborts the process, which no `catch_unwind` catches. The store therefore
-//! hands redb a [`BoundedFile`], which refuses a read that reaches past the end of the file
-//! *before* allocating, as redb's `StorageBackend` contract allows; redb then reports an I/O
-//! error, which the store returns as [`StoreError::Open`] or a backend error. A read can thus
-//! never allocate more than the file's length.
+//! An allocation failure aborts the process, which no `catch_unwind` catches, so a damaged
+//! file must not be able to make redb ask for more memory than the machine has. Two places
+//! where redb sizes an allocation from the file's bytes are bounded here, before redb sees it:
+//!
+//! * **Page reads.** redb reads a page into a buffer it allocates at the page's length, which
+//!   comes from the file (a page's order in its parent); redb's own file backend allocates
+//!   before it reads, so one damaged byte made it ask for 256 GiB to 8 TiB (found by fuzzing).
+//!   The store hands redb a `BoundedFile`, which refuses *before allocating* a read longer
+//!   than redb's largest page (order 20: 4 GiB) or reaching past the end of the file, as redb's
+//!   `StorageBackend` contract allows; redb reports an I/O error, and [`RedbStore::open`]
+//!   returns [`StoreError::Open`] naming the file (after such an error redb refuses further
+//!   I/O on that handle: a damaged file fails every later call too).
+//! * **The header's region geometry.** redb sizes its page allocator's bitmaps from the
+//!   header's `region_max_data_pages` and region count without checking them (an edited header
+//!   can ask for gigabytes with no read involved). `check_header` refuses a file whose header
+//!   holds a page size, region size or region count that redb never writes for this store. It
+//!   relies on redb 2's file-format header; the conformance test checks that every file this
+//!   store writes passes it, so a redb upgrade that changed the format fails a test, not a node.
+//!
+//! Other buffers redb allocates are sized by data already in memory or by the caller. (Every
+//! error while opening, a disk error included, is reported as [`StoreError::Open`].)
 
 use std::io;
 use std::path::{Path, PathBuf};
@@ -79,12 +92,52 @@ struct BoundedFile {
     len: AtomicU64,
 }
 
+/// redb's largest page: order 20 of its 4 KiB page (redb's `MAX_MAX_PAGE_ORDER`).
+const MAX_PAGE_ORDER: u32 = 20;
+/// redb's page size (its default, which this store never changes).
+const PAGE_SIZE: u64 = 4096;
+const MAX_PAGE_BYTES: u64 = PAGE_SIZE << MAX_PAGE_ORDER;
+
+/// Check the region geometry in a redb file's header (redb 2's file format: 9-byte magic, god
+/// byte, 2 bytes padding, then little-endian `u32`s: page size at 12, region header pages at 16,
+/// region max data pages at 20, full regions at 24). A file too short for a header, or without
+/// redb's magic, is left to redb (a new file, or one redb refuses). `Err` says what is wrong.
+fn check_header(head: &[u8], file_len: u64) -> Result<(), String> {
+    const MAGIC: [u8; 9] = [b'r', b'e', b'd', b'b', 0x1A, 0x0A, 0xA9, 0x0D, 0x0A];
+    if head.len() < 28 || head[..9] != MAGIC {
+        return Ok(());
+    }
+    let u32_at = |at: usize| u64::from(u32::from_le_bytes([head[at], head[at + 1], head[at + 2], head[at + 3]]));
+    let (page_size, header_pages, max_data_pages, full_regions) = (u32_at(12), u32_at(16), u32_at(20), u32_at(24));
+    if page_size != PAGE_SIZE {
+        return Err(format!("its header's page size is {page_size}, not {PAGE_SIZE}"));
+    }
+    // redb writes regions of 2^20 data pages (4 GiB) and a header of a few pages.
+    if max_data_pages == 0 || max_data_pages > 1 << MAX_PAGE_ORDER {
+        return Err(format!("its header's region size is {max_data_pages} pages (redb writes at most 2^20)"));
+    }
+    if header_pages > max_data_pages {
+        return Err(format!("its header's region header is {header_pages} pages, more than a region's data"));
+    }
+    // Each full region takes at least a page of the file.
+    if full_regions.saturating_mul(PAGE_SIZE) > file_len {
+        return Err(format!("its header counts {full_regions} full regions in a file of {file_len} bytes"));
+    }
+    Ok(())
+}
+
 impl BoundedFile {
     fn open(path: &Path) -> io::Result<Self> {
         // As redb's `Database::create`: created if missing, never truncated.
         let file = std::fs::OpenOptions::new().read(true).write(true).create(true).truncate(false).open(path)?;
-        let len = file.metadata()?.len();
         let inner = FileBackend::new(file).map_err(io::Error::other)?;
+        let len = inner.len()?;
+        if len >= 28 {
+            let head = inner.read(0, 28)?;
+            check_header(&head, len).map_err(|why| {
+                io::Error::new(io::ErrorKind::InvalidData, format!("the database file is damaged: {why}"))
+            })?;
+        }
         Ok(BoundedFile { inner, len: AtomicU64::new(len) })
     }
 }
@@ -97,13 +150,14 @@ impl StorageBackend for BoundedFile {
     }
 
     fn read(&self, offset: u64, len: usize) -> io::Result<Vec<u8>> {
-        let end = u64::try_from(len).ok().and_then(|l| offset.checked_add(l));
+        let end = u64::try_from(len).ok().filter(|l| *l <= MAX_PAGE_BYTES).and_then(|l| offset.checked_add(l));
         let fits = |known: u64| end.is_some_and(|end| end <= known);
         if !fits(self.len.load(Ordering::Relaxed)) && !fits(self.len()?) {
             return Err(io::Error::new(
                 io::ErrorKind::UnexpectedEof,
                 format!(
-                    "the database file is damaged: a read of {len} bytes at offset {offset} reaches past its end ({} bytes)",
+                    "the database file is damaged: a read of {len} bytes at offset {offset} is larger than a page or \
+                     reaches past its end ({} bytes)",
                     self.len.load(Ordering::Relaxed)
                 ),
             ));
@@ -584,12 +638,11 @@ mod tests {
 
     /// Regressions found by fuzzing: on these damaged files redb panicked inside the
     /// transaction `open` runs after opening the file (an `unreachable!`, a slice index, an
-    /// assertion, an overflow in its page allocator). `open` must refuse them with an error.
+    /// assertion, an overflow in its page allocator), or sized a page buffer from the damage
+    /// (2 TiB, 256 GiB: the allocation failure aborted the process, so before `BoundedFile`
+    /// this test died instead of failing). `open` must refuse them with an error.
     #[test]
     fn damaged_files_found_by_fuzzing_are_refused() {
-        // The last two made redb's own file backend allocate a page buffer sized from the
-        // damaged file (2 TiB; 256 GiB, zeroed): an allocation failure aborts the process, so
-        // before `BoundedFile` this test died instead of failing.
         let inputs: [(&str, &[u8]); 6] = [
             ("unreachable", include_bytes!("../../tests/data/damaged-redb/redb-open-unreachable-btree-797.fuzz")),
             ("slice index", include_bytes!("../../tests/data/damaged-redb/redb-open-slice-index-btree_base-477.fuzz")),
@@ -603,6 +656,11 @@ mod tests {
         for (name, input) in inputs {
             let dir = damaged_store(tmp.path(), &base, name, input);
             match RedbStore::open(&dir) {
+                // The page-size inputs must be refused by `BoundedFile` itself (its message),
+                // not by a panic caught later.
+                Err(StoreError::Open { message, .. }) if name.ends_with(" page") => {
+                    assert!(message.contains("larger than a page or reaches past its end"), "{name}: {message}")
+                }
                 Err(StoreError::Open { message, .. }) => assert!(message.contains("damaged"), "{name}: {message}"),
                 Err(other) => panic!("{name}: refused, but not as a damaged file: {other}"),
                 Ok(_) => panic!("{name}: a damaged file opened"),
@@ -678,6 +736,77 @@ mod tests {
     #[test]
     fn redb_store_conformance() {
         conformance::run_all(&mut |dir| RedbStore::open(dir).map(|s| Box::new(s) as Box<dyn Store>));
+    }
+
+    /// `BoundedFile` refuses, before allocating, a read past the end or longer than a page, and
+    /// never a read the file can serve, also after the file grew through `set_len` or through
+    /// another handle (its cached length is then stale).
+    #[test]
+    fn bounded_file_refuses_only_reads_the_file_cannot_serve() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("f");
+        let file = BoundedFile::open(&path).unwrap();
+        file.write(0, &[1; 100]).unwrap();
+        assert_eq!(file.read(0, 100).unwrap(), vec![1; 100]);
+        for (offset, len) in [(0, usize::MAX), (99, 2), (u64::MAX, 1), (0, 101)] {
+            let e = file.read(offset, len).unwrap_err();
+            assert_eq!(e.kind(), io::ErrorKind::UnexpectedEof, "read({offset}, {len})");
+        }
+        file.set_len(1 << 20).unwrap();
+        assert_eq!(file.read((1 << 20) - 10, 10).unwrap(), vec![0; 10]);
+        // Grown behind its back: the first read past the cached length re-reads the real one.
+        let other = std::fs::OpenOptions::new().write(true).open(&path).unwrap();
+        other.set_len(2 << 20).unwrap();
+        assert_eq!(file.read((2 << 20) - 10, 10).unwrap(), vec![0; 10]);
+        // Longer than redb's largest page: refused even where the file is that long (sparse).
+        other.set_len(MAX_PAGE_BYTES + 4096).unwrap();
+        let too_long = usize::try_from(MAX_PAGE_BYTES + 1).unwrap();
+        assert_eq!(file.read(0, too_long).unwrap_err().kind(), io::ErrorKind::UnexpectedEof);
+    }
+
+    /// Every file this store writes passes `check_header` (fresh, after writes, after pruning
+    /// and compaction: if a redb upgrade changed the header, this fails rather than a node), and
+    /// a header edited to region geometry redb never writes is refused before redb sizes its
+    /// allocator from it.
+    #[test]
+    fn header_check_accepts_what_the_store_writes_and_refuses_impossible_geometry() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join(FILE_NAME);
+        let check = || {
+            let bytes = std::fs::read(&file).unwrap();
+            check_header(&bytes[..28], bytes.len() as u64)
+        };
+        let mut store = RedbStore::open(dir.path()).unwrap();
+        assert_eq!(check(), Ok(()), "a fresh store");
+        let records: Vec<(u64, Vec<u8>)> = (0..500u64).map(|s| (s, vec![s as u8; 2000])).collect();
+        let refs: Vec<(u64, &[u8])> = records.iter().map(|(s, v)| (*s, v.as_slice())).collect();
+        store.wal_append(&refs).unwrap();
+        store.put_fragment(&FragmentKey { epoch: 0, proposer: 0, index: 0 }, &vec![9; 3 << 20]).unwrap();
+        assert_eq!(check(), Ok(()), "after writes");
+        store.wal_truncate_before(490).unwrap();
+        store.compact().unwrap();
+        drop(store);
+        assert_eq!(check(), Ok(()), "after compaction");
+        let good = std::fs::read(&file).unwrap();
+        let edits: [(&str, usize, u32); 4] = [
+            ("region size", 20, u32::MAX),
+            ("region size", 20, 0),
+            ("page size", 12, 1 << 16),
+            ("full regions", 24, 1 << 20),
+        ];
+        for (what, at, value) in edits {
+            let mut bad = good.clone();
+            bad[at..at + 4].copy_from_slice(&value.to_le_bytes());
+            bad[9] |= 2; // redb's "recovery required": it rebuilds the allocator from the header
+            std::fs::write(&file, &bad).unwrap();
+            match RedbStore::open(dir.path()) {
+                Err(StoreError::Open { message, .. }) => assert!(message.contains(what), "{what}: {message}"),
+                Err(other) => panic!("{what}: refused, but not as a damaged file: {other}"),
+                Ok(_) => panic!("{what}: a file with an impossible header opened"),
+            }
+        }
+        std::fs::write(&file, &good).unwrap();
+        assert!(RedbStore::open(dir.path()).is_ok(), "the undamaged file opens again");
     }
 
     #[test]
