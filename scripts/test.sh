@@ -119,7 +119,7 @@ step "multi-process storage (BEAT3, BEAT4): 200 blobs, a node down, a wiped disk
 logged '^BEAT-STORE |^BEAT[34]: |^test result' '^BEAT-STORE variant=BEAT3 ' '^BEAT-STORE variant=BEAT4 ' -- cargo test -p beat-core --test store --release -- --nocapture --test-threads 1
 
 step "client API: auth, bad input, 10,000 transactions across a restart, Java/Node/Rust examples, schemathesis"
-logged '^BEAT-API |^api: |^test result' '^BEAT-API .*failures=0 examples=java,node,rust' -- cargo test -p beat-core --test api --release -- --nocapture
+logged '^BEAT-API |^api: |^test result' '^BEAT-API .*failures=0 examples=java,node,rust,cli' -- cargo test -p beat-core --test api --release -- --nocapture
 
 step "multi-process hostile member and stranger (budgets, catch-up under attack)"
 logged '^BEAT-HOSTILE |^hostile |^test result' '^BEAT-HOSTILE ' -- cargo test -p beat-core --test hostile --release -- --nocapture

@@ -13,7 +13,7 @@
 //!   response matches the schema), when `BEAT_SCHEMATHESIS` names its executable
 //!   (`scripts/test.sh` installs it from PyPI and sets it).
 //!
-//! Prints `BEAT-API schemathesis_cases=… failures=0 examples=java,node,rust`.
+//! Prints `BEAT-API schemathesis_cases=… failures=0 examples=java,node,rust,cli` (`cli`: the `beat client` commands).
 #![cfg(feature = "api")]
 #![allow(clippy::unwrap_used, clippy::expect_used)] // a failure here is a test failure
 
@@ -300,7 +300,34 @@ fn client_api_end_to_end() {
     );
     assert!(out.contains("rust: committed"), "{out}");
     examples.push("rust");
-    for (key, value) in [("java", "hello"), ("node", "hello"), ("rust", "hello")] {
+    // The operator's CLI, `beat client`: URL and token from flags or BEAT_API_URL / BEAT_API_TOKEN.
+    let cli = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_beat"))
+            .arg("client")
+            .args(args)
+            .env("BEAT_API_URL", c.url(3))
+            .env("BEAT_API_TOKEN", &c.token)
+            .output()
+            .unwrap()
+    };
+    let out = ok(Ok(cli(&["--node", &c.url(1), "submit", "set cli hello"])), "beat client submit");
+    let id = out.strip_prefix("accepted ").map(str::trim).unwrap_or_else(|| panic!("beat client submit: {out}"));
+    wait("beat client get: committed", Duration::from_secs(60), || {
+        String::from_utf8_lossy(&cli(&["get", id]).stdout).contains("committed")
+    });
+    examples.push("cli");
+    let status: serde_json::Value = serde_json::from_str(&ok(Ok(cli(&["status"])), "beat client status")).unwrap();
+    assert!(status["epoch"].as_u64().is_some(), "{status}");
+    ok(Ok(cli(&["health", "--ready"])), "beat client health --ready");
+    let refused = cli(&["--token", "wrong", "status"]);
+    assert_eq!(refused.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("401"), "{refused:?}");
+    let token = ok(Ok(cli(&["token", "ops"])), "beat client token");
+    assert!(
+        token.lines().any(|l| l.strip_prefix("line for the BEAT_API_TOKENS file: ops:").is_some_and(|h| h.len() == 64)),
+        "{token}"
+    );
+    for (key, value) in [("java", "hello"), ("node", "hello"), ("rust", "hello"), ("cli", "hello")] {
         let v = json(&api.request("GET", &format!("/v1/kv/{key}"), &[], b"").unwrap());
         assert_eq!(v["value"], value, "{v}");
     }

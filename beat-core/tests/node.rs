@@ -160,8 +160,34 @@ fn daemon_config_file_version_and_help() {
     for cmd in ["keygen", "local", "onion-key", "client"] {
         let out = beat_bin().args([cmd, "--help"]).output().unwrap();
         assert_eq!(out.status.code(), Some(0), "beat {cmd} --help");
-        assert!(String::from_utf8_lossy(&out.stdout).starts_with("usage: beat"), "beat {cmd} --help");
+        assert!(String::from_utf8_lossy(&out.stdout).contains(&format!("Usage: beat {cmd}")), "beat {cmd} --help");
     }
+    // A flag wins over the environment (which wins over the file, above).
+    refused(
+        beat_bin().args(["0", "--peers", "127.0.0.1:1,127.0.0.1:2,127.0.0.1:3"]).env("BEAT_PEERS", "127.0.0.1:7000"),
+        "names 3 nodes",
+    );
+    // --help lists every setting with its variable, and never a secret's value.
+    let help = beat_bin()
+        .arg("--help")
+        .env("BEAT_PASSPHRASE", "hunter2-passphrase")
+        .env("BEAT_KEY_HEX", "00ff00ff")
+        .env("BEAT_PEERS", "127.0.0.9:7000")
+        .output()
+        .unwrap();
+    let help = String::from_utf8_lossy(&help.stdout);
+    for needle in
+        ["BEAT_PEERS=127.0.0.9:7000", "--peers", "BEAT_DATA_DIR", "BEAT_I2P_SAM", "--api-listen", "BEAT_PASSPHRASE"]
+    {
+        assert!(help.contains(needle), "--help lacks {needle}:\n{help}");
+    }
+    assert!(!help.contains("hunter2") && !help.contains("00ff00ff"), "--help shows a secret:\n{help}");
+    // Command-line mistakes: one line, exit 2, naming the problem and the command's help.
+    refused(beat_bin().arg("--bogus"), "unexpected argument '--bogus'");
+    refused(beat_bin().args(["0", "7000", "9090", "extra"]), "'extra'");
+    refused(beat_bin().args(["keygen", "--nodes", "4"]), "--out <DIR>");
+    refused(beat_bin().arg("client"), "beat client needs a command");
+    refused(beat_bin().args(["client", "bench", "--clients", "1,x"]), "--clients");
 }
 
 #[test]

@@ -1,56 +1,28 @@
 //! `beat`: the BEAT node daemon.
 //!
 //! ```text
-//! beat local [--nodes N] [--seconds S] [--variant V]   a whole cluster on loopback with load
-//! beat [--config FILE] [ID [PORT [METRICS_PORT]]]      one node (config from CLI, env and FILE)
-//! beat --version                                       version, git revision, features
-//! beat keygen --nodes N --out DIR [--host H] [--base-port P] [--tor-port P] [--passphrases FILE]
-//!             [--variant V] [--batch-size B] [--max-tx-size S] [--max-proposal-bytes P] [--dedup-epochs E]
-//! beat onion-key --out DIR                             this node's onion key, as a tor HiddenServiceDir
+//! beat [--config FILE] [ID [PORT [METRICS_PORT]]] [--peers …]   one node
+//! beat local [--nodes N] [--seconds S] [--variant V]             a whole cluster on loopback with load
+//! beat keygen --nodes N --out DIR [--host H] [--base-port P] …   deal a committee's key files
+//! beat onion-key --out DIR                                       this node's onion key (tor HiddenServiceDir)
+//! beat client [--node URL] <submit|get|watch|status|health|kv|put-blob|get-blob|bench|token>
+//! beat openapi                                                   the client API's OpenAPI document
+//! beat --version | --help | <command> --help
 //! ```
 //!
-//! Node settings (CLI positionals win over the environment, which wins over `--config FILE`, a
-//! TOML file of the same keys; the start line lists the settings in effect and where each came
-//! from, secrets redacted):
-//!
-//! | env | meaning | default |
-//! |---|---|---|
-//! | `BEAT_NODE_ID` | this node's id | — (required) |
-//! | `BEAT_PORT` | listen port | `7000 + id` |
-//! | `BEAT_BIND` | address the consensus listener binds | `0.0.0.0`; with dev keys: this node's own (loopback) host in `BEAT_PEERS` |
-//! | `BEAT_METRICS_PORT` | Prometheus `GET /metrics` port | `9090 + id` |
-//! | `BEAT_METRICS_LISTEN` | `ip:port` to serve metrics on, or `off` (bind `0.0.0.0:…` for a scraper on another host) | `127.0.0.1:<metrics port>` |
-//! | `BEAT_PEERS` | `host:port` of every node, comma-separated, by id | the cluster file's, else `127.0.0.1:7000..7003` |
-//! | `BEAT_DATA_DIR` | the node's store | `./beat-data/node-<id>` |
-//! | `BEAT_VARIANT` | dev keys: `BEAT0` … `BEAT4` (BEAT0–2: the key-value app, BEAT2 takes client-encrypted transactions only; BEAT3/4: the key-value app in storage mode, blobs through the client API); with a cluster file it may only repeat the file's `[consensus]` variant | `BEAT0` / the cluster file's |
-//! | `BEAT_API_LISTEN` | `ip:port` of the client API (HTTP/JSON, see `beat_core::api`; other hosts than loopback need `BEAT_API_TOKENS`), or `off` | `127.0.0.1:<8080 + id>` |
-//! | `BEAT_API_TOKENS` | file of API token hashes (`name:hex` lines from `beat client token NAME`); then every API request but `/healthz` and `/readyz` needs `Authorization: Bearer <token>` | none (loopback only) |
-//! | `BEAT_API_RATE` | API requests per second per token (bursts of twice that) | 200 |
-//! | `BEAT_SCRUB_SECONDS` | BEAT3/4: seconds between scrub passes (re-verify every stored fragment, repair what fails); `0`: only the pass at start | 86400 |
-//! | `BEAT_CLUSTER` / `BEAT_KEY_FILE` | cluster file and sealed key file from `beat keygen` | insecure dev keys |
-//! | `BEAT_PASSPHRASE` / `BEAT_KEY_HEX` / `BEAT_KEY_HEX_FILE` | the key file's passphrase, raw 32-byte key (hex), or a file holding it (`node-<id>.secret` from keygen) | — |
-//! | `BEAT_SNAPSHOT_EVERY` | checkpoint + snapshot every this many epochs (WAL truncated behind) | 64 |
-//! | `BEAT_PEER_QUEUE_BYTES` | bytes queued per peer and network while the peer is down (beyond: it catches up); `64MiB`, `512KiB`, … | 64MiB |
-//! | `BEAT_LOAD_TPS` | submit this many synthetic `set` transactions per second (demo, tests) | 0 |
-//! | `BEAT_AUDIT_LOG` | append every accepted peer frame's sender, protocol slot and digest to this file (equivocation evidence) | off |
-//! | `BEAT_LOG_COMMITS` | `1`: print `commit epoch=<e> digest=<hex> txs=<k>` per committed epoch | off |
-//! | `RUST_LOG` | log filter (`beat=info`: links, rejoins, catch-ups, repairs; `beat=debug`: every committed epoch, refused handshakes) | `warn` |
-//! | `BEAT_LOG_FORMAT` | `text` or `json` (one JSON object per line, for log pipelines) | `text` |
-//! | `BEAT_TRANSPORTS` | networks to use: `clearnet,tor,i2p` (any non-empty subset) | clearnet, plus Tor / I2P when configured |
-//! | `BEAT_TOR_SOCKS` | a tor daemon's SocksPort (`ip:port`) | — |
-//! | `BEAT_TOR_LISTEN` | where the node listens for its onion service (`HiddenServicePort` target) | `127.0.0.1:<port + 1000>` |
-//! | `BEAT_TOR_PEERS` | every node's `….onion:port`, by id | the cluster file's `tor` addresses |
-//! | `BEAT_I2P_SAM` | an I2P router's SAMv3 bridge (`ip:port`) | — |
-//! | `BEAT_I2P_KEY` | file with the node's I2P private destination (created through SAM if missing) | `<data dir>/i2p-destination.key` |
-//! | `BEAT_I2P_SOCKS` / `BEAT_I2P_LISTEN` | instead of SAM: a router's SOCKS proxy, and the target of its server tunnel | — |
-//! | `BEAT_I2P_PEERS` | every node's I2P destination or `….b32.i2p`, by id | the cluster file's `i2p` addresses |
+//! Every setting is a flag and a `BEAT_*` variable, declared once in `cli.rs` (clap):
+//! `beat --help` lists them with their defaults. A flag wins over the environment, which wins
+//! over `--config FILE` (a TOML file of the variables' names), which wins over the default; the
+//! start line lists the settings in effect and where each came from, secrets redacted.
 //!
 //! Without key files the node uses **insecure deterministic dev keys** (anyone can derive
 //! them), with a loud warning, only when every peer is on loopback, and then every listener —
 //! consensus and metrics — binds loopback only.
 
+mod cli;
+
 use std::net::{SocketAddr, TcpListener};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -64,6 +36,9 @@ use beat_core::net::switch::PEER_QUEUE_BYTES;
 use beat_core::net::TransportConfig;
 use beat_core::node::UpkeepConfig;
 use beat_core::{Params, SessionId};
+use clap::parser::ValueSource;
+use clap::{ArgMatches, CommandFactory as _, FromArgMatches as _};
+use cli::{ClientArgs, ClientCommand, KeyArgs, KeygenArgs, LocalArgs, LogArgs, NodeArgs};
 use rand::SeedableRng;
 use sha2::Digest as _;
 
@@ -117,8 +92,9 @@ fn free_port() -> Result<u16, String> {
     l.local_addr().map(|a| a.port()).map_err(|e| e.to_string())
 }
 
-fn env(name: &str) -> Option<String> {
-    std::env::var(name).ok().filter(|v| !v.trim().is_empty())
+/// A setting's value; an empty one (`BEAT_BIND=`) counts as unset.
+fn opt(v: &Option<String>) -> Option<String> {
+    v.clone().filter(|v| !v.trim().is_empty())
 }
 
 /// A size in bytes: a number with an optional `KiB`, `MiB` or `GiB` suffix (`B` also allowed).
@@ -338,26 +314,11 @@ fn storage_load(nodes: &[BeatNode<KvApp>], variant: Variant, seconds: u64, stop:
     ExitCode::SUCCESS
 }
 
-fn local(args: &[String]) -> ExitCode {
-    let (mut n, mut seconds, mut variant) = (4usize, 0u64, Variant::Beat0);
-    let mut it = args.iter();
-    while let Some(flag) = it.next() {
-        let v = it.next();
-        let r = match (flag.as_str(), v) {
-            ("--nodes", Some(v)) => v.parse().map(|x| n = x).map_err(|_| format!("--nodes {v:?} is not a number")),
-            ("--seconds", Some(v)) => {
-                v.parse().map(|x| seconds = x).map_err(|_| format!("--seconds {v:?} is not a number"))
-            }
-            ("--variant", Some(v)) => Variant::from_name(v)
-                .map(|x| variant = x)
-                .ok_or_else(|| format!("--variant {v:?}: expected BEAT0 … BEAT4")),
-            (f, None) => Err(format!("{f} needs a value")),
-            (f, _) => Err(format!("unknown flag {f:?}")),
-        };
-        if let Err(e) = r {
-            return fail(&e);
-        }
-    }
+fn local(a: &LocalArgs) -> ExitCode {
+    let (n, seconds) = (a.nodes, a.seconds);
+    let Some(variant) = Variant::from_name(&a.variant) else {
+        return fail(&format!("--variant {:?}: expected BEAT0 … BEAT4", a.variant));
+    };
     let settings = if variant.dispersed() {
         beat::Settings::for_service(variant)
     } else {
@@ -463,64 +424,39 @@ fn parse_count(flag: &str, v: &str, max: u64) -> Result<u64, String> {
     }
 }
 
-fn keygen(args: &[String]) -> ExitCode {
-    let (mut n, mut out, mut host, mut base) = (4usize, None::<PathBuf>, "127.0.0.1".to_string(), 7000u16);
-    let mut tor_port = None;
-    let mut passphrases = None::<PathBuf>;
-    // Explicit settings over the variant's service defaults (`Settings::for_service`).
-    let mut variant = Variant::Beat0;
-    let (mut batch, mut max_tx, mut max_proposal, mut dedup) = (None, None, None, None);
-    let mut it = args.iter();
-    while let Some(flag) = it.next() {
-        let Some(v) = it.next() else { return fail(&format!("{flag} needs a value")) };
-        let r: Result<(), String> = match flag.as_str() {
-            "--nodes" => parse_count("--nodes", v, Params::MAX_N as u64).map(|x| n = x as usize),
-            "--out" => {
-                out = Some(PathBuf::from(v));
-                Ok(())
-            }
-            "--host" => {
-                host = v.clone();
-                Ok(())
-            }
-            "--base-port" => parse_port("--base-port", v).map(|p| base = p),
-            "--tor-port" => parse_port("--tor-port", v).map(|p| tor_port = Some(p)),
-            "--passphrases" => {
-                passphrases = Some(PathBuf::from(v));
-                Ok(())
-            }
-            "--variant" => Variant::from_name(v)
-                .map(|x| variant = x)
-                .ok_or_else(|| format!("--variant {v:?}: expected BEAT0 … BEAT4")),
-            "--batch-size" => {
-                parse_count("--batch-size", v, beat::settings::MAX_BATCH_SIZE as u64).map(|x| batch = Some(x as usize))
-            }
-            "--max-tx-size" => parse_count("--max-tx-size", v, u32::MAX as u64).map(|x| max_tx = Some(x as usize)),
-            "--max-proposal-bytes" => {
-                parse_count("--max-proposal-bytes", v, u32::MAX as u64).map(|x| max_proposal = Some(x as usize))
-            }
-            "--dedup-epochs" => {
-                parse_count("--dedup-epochs", v, beat::settings::MAX_DEDUP_EPOCHS).map(|x| dedup = Some(x))
-            }
-            f => Err(format!("unknown flag {f:?}")),
-        };
-        if let Err(e) = r {
-            return fail(&e);
-        }
-    }
+fn keygen(a: &KeygenArgs, k: &KeyArgs) -> ExitCode {
+    let parsed = (|| -> Result<_, String> {
+        let n = parse_count("--nodes", &a.nodes, Params::MAX_N as u64)? as usize;
+        let base = parse_port("--base-port", &a.base_port)?;
+        let tor_port = a.tor_port.as_deref().map(|p| parse_port("--tor-port", p)).transpose()?;
+        let variant = Variant::from_name(&a.variant)
+            .ok_or_else(|| format!("--variant {:?}: expected BEAT0 … BEAT4", a.variant))?;
+        // Explicit settings over the variant's service defaults (`Settings::for_service`).
+        let count =
+            |flag: &str, v: &Option<String>, max: u64| v.as_deref().map(|v| parse_count(flag, v, max)).transpose();
+        let batch = count("--batch-size", &a.batch_size, beat::settings::MAX_BATCH_SIZE as u64)?.map(|x| x as usize);
+        let max_tx = count("--max-tx-size", &a.max_tx_size, u32::MAX as u64)?.map(|x| x as usize);
+        let max_proposal = count("--max-proposal-bytes", &a.max_proposal_bytes, u32::MAX as u64)?.map(|x| x as usize);
+        let dedup = count("--dedup-epochs", &a.dedup_epochs, beat::settings::MAX_DEDUP_EPOCHS)?;
+        Ok((n, base, tor_port, variant, batch, max_tx, max_proposal, dedup))
+    })();
+    let (n, base, tor_port, variant, batch, max_tx, max_proposal, dedup) = match parsed {
+        Ok(p) => p,
+        Err(e) => return fail(&e),
+    };
+    let (out, host, passphrases) = (a.out.clone(), a.host.clone(), a.passphrases.clone());
     let mut settings = beat::Settings::for_service(variant);
     settings.batch_size = batch.unwrap_or(settings.batch_size);
     settings.max_tx_size = max_tx.unwrap_or(settings.max_tx_size);
     settings.max_proposal_bytes = max_proposal.unwrap_or(settings.max_proposal_bytes);
     settings.dedup_epochs = dedup.unwrap_or(settings.dedup_epochs);
-    let Some(out) = out else { return fail("keygen needs --out DIR") };
     if let Err(e) = Params::new(n) {
         return fail(&format!("--nodes {n}: {e}"));
     }
     if let Err(e) = settings.validate() {
         return fail(&e.to_string());
     }
-    if env("BEAT_PASSPHRASE").is_some() || env("BEAT_KEY_HEX").is_some() {
+    if opt(&k.passphrase).is_some() || opt(&k.key_hex).is_some() {
         return fail(
             "keygen seals each key file under its own secret, so one node's secret opens only its own file: \
              unset BEAT_PASSPHRASE / BEAT_KEY_HEX, and give --passphrases FILE (one per line, one per node) or let \
@@ -590,13 +526,14 @@ fn keygen(args: &[String]) -> ExitCode {
 /// A comma-separated list of `n` addresses from `var`, else the cluster file's.
 fn addresses_for(
     var: &str,
+    value: Option<String>,
     n: usize,
     cluster: Option<&[Addresses]>,
     pick: fn(&Addresses) -> Option<String>,
     check: fn(&str) -> bool,
     form: &str,
 ) -> Result<Vec<String>, String> {
-    let list: Vec<String> = match (env(var), cluster) {
+    let list: Vec<String> = match (value, cluster) {
         (Some(v), _) => v.split(',').map(|s| s.trim().to_string()).collect(),
         (None, Some(c)) => c
             .iter()
@@ -620,24 +557,24 @@ fn socket_addr(var: &str, v: &str) -> Result<SocketAddr, String> {
 
 /// The transports of `BEAT_TRANSPORTS` (default: clearnet, plus Tor and I2P when their
 /// settings are present), each with every node's address.
-fn transports_from_env(
+fn transports(
+    s: &NodeArgs,
     id: usize,
-    bind: std::net::IpAddr,
-    port: u16,
+    listen: SocketAddr,
     clearnet_peers: Vec<String>,
     cluster: Option<&[Addresses]>,
     data_dir: &std::path::Path,
     dev: bool,
 ) -> Result<Vec<TransportConfig>, String> {
-    let n = clearnet_peers.len();
-    let wanted: Vec<String> = match env("BEAT_TRANSPORTS") {
+    let (n, port) = (clearnet_peers.len(), listen.port());
+    let wanted: Vec<String> = match opt(&s.transports) {
         Some(list) => list.split(',').map(|s| s.trim().to_ascii_lowercase()).collect(),
         None => {
             let mut w = vec!["clearnet".to_string()];
-            if env("BEAT_TOR_SOCKS").is_some() {
+            if opt(&s.tor_socks).is_some() {
                 w.push("tor".into());
             }
-            if env("BEAT_I2P_SAM").is_some() || env("BEAT_I2P_SOCKS").is_some() {
+            if opt(&s.i2p_sam).is_some() || opt(&s.i2p_socks).is_some() {
                 w.push("i2p".into());
             }
             w
@@ -664,13 +601,12 @@ fn transports_from_env(
     let mut out = Vec::new();
     for w in &wanted {
         match w.as_str() {
-            "clearnet" => out
-                .push(TransportConfig::Clearnet { listen: SocketAddr::new(bind, port), peers: clearnet_peers.clone() }),
+            "clearnet" => out.push(TransportConfig::Clearnet { listen, peers: clearnet_peers.clone() }),
             "tor" => {
                 let socks =
-                    env("BEAT_TOR_SOCKS").ok_or("tor needs BEAT_TOR_SOCKS (the tor daemon's SocksPort, ip:port)")?;
+                    opt(&s.tor_socks).ok_or("tor needs BEAT_TOR_SOCKS (the tor daemon's SocksPort, ip:port)")?;
                 socket_addr("BEAT_TOR_SOCKS", &socks)?;
-                let listen = match env("BEAT_TOR_LISTEN") {
+                let listen = match opt(&s.tor_listen) {
                     Some(l) => socket_addr("BEAT_TOR_LISTEN", &l)?,
                     None => SocketAddr::from((
                         [127, 0, 0, 1],
@@ -679,6 +615,7 @@ fn transports_from_env(
                 };
                 let peers = addresses_for(
                     "BEAT_TOR_PEERS",
+                    opt(&s.tor_peers),
                     n,
                     cluster,
                     |a| a.tor.clone(),
@@ -690,24 +627,25 @@ fn transports_from_env(
             "i2p" => {
                 let peers = addresses_for(
                     "BEAT_I2P_PEERS",
+                    opt(&s.i2p_peers),
                     n,
                     cluster,
                     |a| a.i2p.clone(),
                     is_i2p,
                     "an I2P destination or <name>.b32.i2p",
                 )?;
-                if let Some(socks) = env("BEAT_I2P_SOCKS") {
+                if let Some(socks) = opt(&s.i2p_socks) {
                     socket_addr("BEAT_I2P_SOCKS", &socks)?;
-                    let listen = env("BEAT_I2P_LISTEN")
+                    let listen = opt(&s.i2p_listen)
                         .ok_or("BEAT_I2P_SOCKS needs BEAT_I2P_LISTEN (the target of the router's server tunnel)")?;
                     let listen = socket_addr("BEAT_I2P_LISTEN", &listen)?;
                     out.push(TransportConfig::I2pSocks { socks, listen, peers });
                     continue;
                 }
-                let sam = env("BEAT_I2P_SAM")
+                let sam = opt(&s.i2p_sam)
                     .ok_or("i2p needs BEAT_I2P_SAM (the router's SAM bridge, ip:port) or BEAT_I2P_SOCKS")?;
                 socket_addr("BEAT_I2P_SAM", &sam)?;
-                let destination = i2p_destination(&sam, data_dir)?;
+                let destination = i2p_destination(&sam, data_dir, opt(&s.i2p_key))?;
                 say(format!(
                     "beat: node {id} i2p address {}",
                     beat_core::net::sam::public_destination(&destination)
@@ -724,8 +662,8 @@ fn transports_from_env(
 
 /// The node's I2P private destination: `BEAT_I2P_KEY` (default `<data dir>/i2p-destination.key`),
 /// created through the SAM bridge on first start.
-fn i2p_destination(sam: &str, data_dir: &std::path::Path) -> Result<String, String> {
-    let path = env("BEAT_I2P_KEY").map_or_else(|| data_dir.join("i2p-destination.key"), PathBuf::from);
+fn i2p_destination(sam: &str, data_dir: &std::path::Path, key: Option<String>) -> Result<String, String> {
+    let path = key.map_or_else(|| data_dir.join("i2p-destination.key"), PathBuf::from);
     if let Ok(text) = std::fs::read_to_string(&path) {
         let key = text.trim().to_string();
         beat_core::net::sam::public_destination(&key).map_err(|e| format!("BEAT_I2P_KEY {}: {e}", path.display()))?;
@@ -745,21 +683,15 @@ fn i2p_destination(sam: &str, data_dir: &std::path::Path) -> Result<String, Stri
 
 /// `beat onion-key --out DIR`: write this node's onion service key (derived from its identity)
 /// as a tor daemon's `HiddenServiceDir`, and print the onion address.
-fn onion_key(args: &[String]) -> ExitCode {
-    let out = match args {
-        [flag, dir] if flag == "--out" => PathBuf::from(dir),
-        _ => return fail(
-            "usage: beat onion-key --out DIR (with BEAT_CLUSTER, BEAT_KEY_FILE and BEAT_PASSPHRASE or BEAT_KEY_HEX)",
-        ),
-    };
-    let (Some(cluster), Some(key_file)) = (env("BEAT_CLUSTER"), env("BEAT_KEY_FILE")) else {
-        return fail("onion-key needs BEAT_CLUSTER and BEAT_KEY_FILE");
+fn onion_key(out: &Path, k: &KeyArgs) -> ExitCode {
+    let (Some(cluster), Some(key_file)) = (opt(&k.cluster), opt(&k.key_file)) else {
+        return fail("onion-key needs BEAT_CLUSTER and BEAT_KEY_FILE (or --cluster and --key-file)");
     };
     let cluster = match keystore::load_cluster(std::path::Path::new(&cluster)) {
         Ok(c) => c,
         Err(e) => return fail(&format!("BEAT_CLUSTER {cluster}: {e}")),
     };
-    let secret = match key_source() {
+    let secret = match key_source(k) {
         Ok(s) => s,
         Err(e) => return fail(&e),
     };
@@ -768,7 +700,7 @@ fn onion_key(args: &[String]) -> ExitCode {
         Err(e) => return fail(&format!("BEAT_KEY_FILE {key_file}: {e}")),
     };
     let key = keystore::OnionKey::derive(&identity);
-    if let Err(e) = key.write_tor_service_dir(&out) {
+    if let Err(e) = key.write_tor_service_dir(out) {
         return fail(&format!("{}: {e}", out.display()));
     }
     println!("{}", key.hostname());
@@ -776,8 +708,8 @@ fn onion_key(args: &[String]) -> ExitCode {
 }
 
 /// The key file's secret from `BEAT_PASSPHRASE`, `BEAT_KEY_HEX` or `BEAT_KEY_HEX_FILE` (exactly one).
-fn key_source() -> Result<KeySource, String> {
-    match (env("BEAT_PASSPHRASE"), env("BEAT_KEY_HEX"), env("BEAT_KEY_HEX_FILE")) {
+fn key_source(k: &KeyArgs) -> Result<KeySource, String> {
+    match (opt(&k.passphrase), opt(&k.key_hex), opt(&k.key_hex_file)) {
         (Some(p), None, None) => Ok(KeySource::passphrase(p)),
         (None, Some(h), None) => KeySource::raw_from_hex(&h).map_err(|e| format!("BEAT_KEY_HEX: {e}")),
         (None, None, Some(f)) => {
@@ -790,8 +722,8 @@ fn key_source() -> Result<KeySource, String> {
     }
 }
 
-fn run_node(args: &[String], from_file: &[String]) -> ExitCode {
-    let id_s = args.first().cloned().or_else(|| env("BEAT_NODE_ID"));
+fn run_node(s: &NodeArgs, k: &KeyArgs, settings: &str) -> ExitCode {
+    let id_s = opt(&s.node_id);
     let Some(id_s) = id_s else { return fail("no node id (give it as the first argument or BEAT_NODE_ID)") };
     let Ok(id) = id_s.trim().parse::<usize>() else {
         return fail(&format!(
@@ -799,7 +731,7 @@ fn run_node(args: &[String], from_file: &[String]) -> ExitCode {
             Params::MAX_N - 1
         ));
     };
-    let port = match args.get(1).cloned().or_else(|| env("BEAT_PORT")) {
+    let port = match opt(&s.port) {
         Some(p) => match parse_port("port", &p) {
             Ok(p) => p,
             Err(e) => return fail(&e),
@@ -809,7 +741,7 @@ fn run_node(args: &[String], from_file: &[String]) -> ExitCode {
             Err(_) => return fail(&format!("node id {id} is too large for the default port 7000 + id")),
         },
     };
-    let metrics_port = match args.get(2).cloned().or_else(|| env("BEAT_METRICS_PORT")) {
+    let metrics_port = match opt(&s.metrics_port) {
         Some(m) => match parse_port("metrics port", &m) {
             Ok(p) => p,
             Err(e) => return fail(&e),
@@ -819,17 +751,14 @@ fn run_node(args: &[String], from_file: &[String]) -> ExitCode {
             Err(_) => return fail(&format!("node id {id} is too large for the default metrics port 9090 + id")),
         },
     };
-    if args.len() > 3 {
-        return fail(&format!("unexpected argument {:?}", args[3]));
-    }
-    let cluster = match env("BEAT_CLUSTER") {
+    let cluster = match opt(&k.cluster) {
         Some(path) => match keystore::load_cluster(std::path::Path::new(&path)) {
             Ok(c) => Some(c),
             Err(e) => return fail(&format!("BEAT_CLUSTER {path}: {e}")),
         },
         None => None,
     };
-    let peers: Vec<String> = match (env("BEAT_PEERS"), &cluster) {
+    let peers: Vec<String> = match (opt(&s.peers), &cluster) {
         (Some(p), _) => p.split(',').map(|s| s.trim().to_string()).collect(),
         // The cluster file's clearnet addresses.
         (None, Some(c)) => match c.nodes.iter().map(|n| n.addresses.clearnet.clone()).collect::<Option<Vec<_>>>() {
@@ -849,7 +778,7 @@ fn run_node(args: &[String], from_file: &[String]) -> ExitCode {
     if id >= peers.len() {
         return fail(&format!("node id {id} is not in a committee of {} (ids 0..{})", peers.len(), peers.len() - 1));
     }
-    let env_variant = match env("BEAT_VARIANT") {
+    let env_variant = match opt(&s.variant) {
         Some(v) => match Variant::from_name(&v) {
             Some(v) => Some(v),
             None => return fail(&format!("BEAT_VARIANT {v:?}: expected BEAT0 … BEAT4")),
@@ -872,9 +801,9 @@ fn run_node(args: &[String], from_file: &[String]) -> ExitCode {
     let cluster_addresses: Option<Vec<Addresses>> =
         cluster.as_ref().map(|c| c.nodes.iter().map(|n| n.addresses.clone()).collect());
     let dev = cluster.is_none();
-    let (keys, identity, peer_identities) = match (cluster, env("BEAT_KEY_FILE")) {
+    let (keys, identity, peer_identities) = match (cluster, opt(&k.key_file)) {
         (Some(cluster), Some(key_file)) => {
-            let secret = match key_source() {
+            let secret = match key_source(k) {
                 Ok(s) => s,
                 Err(e) => return fail(&e),
             };
@@ -909,7 +838,7 @@ fn run_node(args: &[String], from_file: &[String]) -> ExitCode {
         }
         _ => return fail("set both BEAT_CLUSTER and BEAT_KEY_FILE, or neither (dev keys)"),
     };
-    let data_dir = env("BEAT_DATA_DIR").map_or_else(|| PathBuf::from(format!("beat-data/node-{id}")), PathBuf::from);
+    let data_dir = opt(&s.data_dir).map_or_else(|| PathBuf::from(format!("beat-data/node-{id}")), PathBuf::from);
     // Dev keys: every listener on loopback (this node's own host in BEAT_PEERS, e.g. 127.0.0.2).
     let own_host = peers[id].rsplit_once(':').map_or("127.0.0.1", |(h, _)| h).trim_matches(['[', ']']);
     let default_bind = match (dev, own_host.parse::<std::net::IpAddr>()) {
@@ -917,7 +846,7 @@ fn run_node(args: &[String], from_file: &[String]) -> ExitCode {
         (true, Err(_)) => std::net::IpAddr::from([127, 0, 0, 1]), // "localhost"
         (false, _) => std::net::IpAddr::from([0, 0, 0, 0]),
     };
-    let bind = match env("BEAT_BIND") {
+    let bind = match opt(&s.bind) {
         Some(b) => match b.trim().parse::<std::net::IpAddr>() {
             Ok(ip) => ip,
             Err(_) => return fail(&format!("BEAT_BIND {b:?} is not an IP address")),
@@ -930,7 +859,7 @@ fn run_node(args: &[String], from_file: &[String]) -> ExitCode {
              and set BEAT_CLUSTER and BEAT_KEY_FILE to listen on other addresses"
         ));
     }
-    let metrics_listen = match env("BEAT_METRICS_LISTEN") {
+    let metrics_listen = match opt(&s.metrics_listen) {
         Some(v) if v.trim().eq_ignore_ascii_case("off") => None,
         Some(v) => match socket_addr("BEAT_METRICS_LISTEN", &v) {
             Ok(a) => Some(a),
@@ -941,7 +870,7 @@ fn run_node(args: &[String], from_file: &[String]) -> ExitCode {
     if let Some(m) = metrics_listen.filter(|m| dev && !m.ip().is_loopback()) {
         return fail(&format!("BEAT_METRICS_LISTEN {m}: insecure dev keys serve metrics on loopback only"));
     }
-    let api_listen = match env("BEAT_API_LISTEN") {
+    let api_listen = match opt(&s.api_listen) {
         Some(v) if v.trim().eq_ignore_ascii_case("off") => None,
         Some(v) => match socket_addr("BEAT_API_LISTEN", &v) {
             Ok(a) => Some(a),
@@ -952,7 +881,7 @@ fn run_node(args: &[String], from_file: &[String]) -> ExitCode {
             None => return fail("node id too large for the default BEAT_API_LISTEN port; set BEAT_API_LISTEN"),
         },
     };
-    let api_tokens = match env("BEAT_API_TOKENS") {
+    let api_tokens = match opt(&s.api_tokens) {
         Some(path) => match beat_core::api::Tokens::load(std::path::Path::new(&path)) {
             Ok(t) => Some(Arc::new(t)),
             Err(e) => return fail(&format!("BEAT_API_TOKENS {e}")),
@@ -965,42 +894,43 @@ fn run_node(args: &[String], from_file: &[String]) -> ExitCode {
              file (`beat client token NAME` makes a token and its line), or serve it on loopback"
         ));
     }
-    let api_rate = match env("BEAT_API_RATE") {
+    let api_rate = match opt(&s.api_rate) {
         Some(v) => match v.trim().parse::<u32>() {
             Ok(r) if r > 0 => r,
             _ => return fail(&format!("BEAT_API_RATE {v:?} is not a number of requests per second from 1")),
         },
         None => 200,
     };
-    let scrub_interval_ms = match env("BEAT_SCRUB_SECONDS") {
+    let scrub_interval_ms = match opt(&s.scrub_seconds) {
         Some(v) => match v.trim().parse::<u64>() {
             Ok(s) => s.saturating_mul(1000),
             Err(_) => return fail(&format!("BEAT_SCRUB_SECONDS {v:?} is not a number of seconds (0: only at start)")),
         },
         None => 24 * 3600 * 1000,
     };
-    let transports = match transports_from_env(id, bind, port, peers, cluster_addresses.as_deref(), &data_dir, dev) {
-        Ok(t) => t,
-        Err(e) => return fail(&e),
-    };
-    if env("BEAT_PEER_QUEUE").is_some() {
+    let transports =
+        match transports(s, id, SocketAddr::new(bind, port), peers, cluster_addresses.as_deref(), &data_dir, dev) {
+            Ok(t) => t,
+            Err(e) => return fail(&e),
+        };
+    if std::env::var_os("BEAT_PEER_QUEUE").is_some() {
         return fail("BEAT_PEER_QUEUE (frames) was replaced by BEAT_PEER_QUEUE_BYTES (bytes, e.g. 64MiB)");
     }
-    let peer_queue_bytes = match env("BEAT_PEER_QUEUE_BYTES") {
+    let peer_queue_bytes = match opt(&s.peer_queue_bytes) {
         Some(q) => match parse_bytes("BEAT_PEER_QUEUE_BYTES", &q) {
             Ok(q) => q,
             Err(e) => return fail(&e),
         },
         None => PEER_QUEUE_BYTES,
     };
-    let snapshot_every = match env("BEAT_SNAPSHOT_EVERY") {
+    let snapshot_every = match opt(&s.snapshot_every) {
         Some(v) => match v.trim().parse::<u64>() {
             Ok(v) if v > 0 => v,
             _ => return fail(&format!("BEAT_SNAPSHOT_EVERY {v:?} is not a number from 1 to {}", u64::MAX)),
         },
         None => 64,
     };
-    let load_tps = match env("BEAT_LOAD_TPS") {
+    let load_tps = match opt(&s.load_tps) {
         Some(t) => match t.trim().parse::<u64>() {
             Ok(t) => t,
             Err(_) => return fail(&format!("BEAT_LOAD_TPS {t:?} is not a number from 0 to {}", u64::MAX)),
@@ -1008,7 +938,7 @@ fn run_node(args: &[String], from_file: &[String]) -> ExitCode {
         None => 0,
     };
     let log_commits: Option<Arc<dyn CommitListener>> =
-        (env("BEAT_LOG_COMMITS").as_deref() == Some("1")).then(|| Arc::new(CommitLog) as Arc<dyn CommitListener>);
+        (opt(&s.log_commits).as_deref() == Some("1")).then(|| Arc::new(CommitLog) as Arc<dyn CommitListener>);
     // The API's index of commits and its stream follow the node's commits too.
     let feed = beat_core::api::CommitFeed::new(0);
     let listeners: Vec<Arc<dyn CommitListener>> =
@@ -1033,7 +963,7 @@ fn run_node(args: &[String], from_file: &[String]) -> ExitCode {
         registry: None,
         censors: None,
         limits: None,
-        audit_log: env("BEAT_AUDIT_LOG").map(PathBuf::from),
+        audit_log: opt(&s.audit_log).map(PathBuf::from),
         upkeep: UpkeepConfig { scrub_interval_ms, ..UpkeepConfig::default() },
     };
     // Before the node starts: a port in use is a clear error, not a half-started node.
@@ -1081,8 +1011,7 @@ fn run_node(args: &[String], from_file: &[String]) -> ExitCode {
     let metrics_where = metrics_listen.map_or_else(|| "metrics off".to_string(), |m| format!("metrics on {m}/metrics"));
     let api_where =
         api.as_ref().map_or_else(|| "client API off".to_string(), |a| format!("client API on http://{}", a.addr));
-    let positional = args.iter().take_while(|a| !a.starts_with('-')).count();
-    say(format!("beat: {}; settings: {}", version(), effective_settings(from_file, positional)));
+    say(format!("beat: {}; settings: {settings}", version()));
     say(format!("beat: node {id} ({variant}) listening on {bind}:{port}, {metrics_where}, {api_where}; Ctrl-C or SIGTERM to stop"));
     tracing::info!(node = id, %variant, listen = %format!("{bind}:{port}"), metrics = %metrics_where, api = %api_where, "node started");
     if let (Some(a), true) = (&api, dev && !variant.client_encrypted()) {
@@ -1132,39 +1061,12 @@ fn run_node(args: &[String], from_file: &[String]) -> ExitCode {
     ExitCode::SUCCESS
 }
 
-const CLIENT_USAGE: &str = "usage: beat client [--node URL] [--token TOKEN] <command>
-  submit TX...               submit transactions (text; --base64 for base64), print their ids
-  get ID                     a transaction's state: pending, committed (epoch, position) or unknown
-  watch [--from EPOCH]       follow the committed log (Ctrl-C to stop)
-  status                     the node's status (JSON)
-  health [--ready]           exit 0 if the node runs (--ready: and has caught up with the
-                             committee), else 1 with the reason: container health checks, probes
-  kv KEY                     the key-value app's value of KEY
-  put-blob FILE              store FILE (BEAT3/4), print its blob id
-  get-blob ID [--range A-B] [--out FILE]
-  bench [--clients 1,16,64] [--seconds S]   load through the API: accepted and committed tx/s,
-                             submit-to-commit p50/p99 (each client submits one, waits for its commit)
-  token NAME                 make an API token: prints the token and the line for BEAT_API_TOKENS' file
-URL: --node, else BEAT_API_URL, else http://127.0.0.1:8080; TOKEN: --token, else BEAT_API_TOKEN.";
-
 /// `beat client bench`: `k` clients, each submitting a transaction and waiting until the
 /// commit stream shows it, for `seconds` per `k`; one line per `k`.
-fn client_bench(c: &beat_core::api::client::Client, args: &[String]) -> Result<(), String> {
+fn client_bench(c: &beat_core::api::client::Client, clients: &[usize], seconds: u64) -> Result<(), String> {
     use std::collections::HashMap;
-    let (mut clients, mut seconds) = (vec![1usize, 16, 64], 10u64);
-    let mut it = args.iter();
-    while let Some(f) = it.next() {
-        match (f.as_str(), it.next()) {
-            ("--clients", Some(v)) => {
-                clients = v
-                    .split(',')
-                    .map(|x| x.trim().parse())
-                    .collect::<Result<_, _>>()
-                    .map_err(|_| format!("--clients {v:?}"))?
-            }
-            ("--seconds", Some(v)) => seconds = v.parse().map_err(|_| format!("--seconds {v:?}"))?,
-            (f, _) => return Err(format!("bench: unknown or incomplete flag {f:?}")),
-        }
+    if clients.contains(&0) {
+        return Err("--clients: every number of clients must be at least 1".into());
     }
     let status = c.request("GET", "/v1/status", &[], b"").map_err(|e| e.to_string())?;
     let next: u64 = serde_json::from_slice::<serde_json::Value>(&status.body)
@@ -1191,7 +1093,7 @@ fn client_bench(c: &beat_core::api::client::Client, args: &[String]) -> Result<(
         })
     };
     let run = rand::random::<u32>();
-    for k in clients {
+    for &k in clients {
         let start = Instant::now();
         let results: Vec<(u64, Vec<Duration>)> = std::thread::scope(|s| {
             let workers: Vec<_> = (0..k)
@@ -1244,32 +1146,9 @@ fn client_bench(c: &beat_core::api::client::Client, args: &[String]) -> Result<(
 }
 
 /// `beat client …`: the daemon's API from the command line.
-fn client(args: &[String]) -> ExitCode {
+fn client(a: &ClientArgs) -> ExitCode {
     use beat_core::api::client::Client;
-    let mut url = env("BEAT_API_URL").unwrap_or_else(|| "http://127.0.0.1:8080".into());
-    let mut token = env("BEAT_API_TOKEN");
-    let mut rest = Vec::new();
-    let mut it = args.iter();
-    while let Some(a) = it.next() {
-        match a.as_str() {
-            "--node" => match it.next() {
-                Some(v) => url = v.clone(),
-                None => return fail("--node needs a URL"),
-            },
-            "--token" => match it.next() {
-                Some(v) => token = Some(v.clone()),
-                None => return fail("--token needs a value"),
-            },
-            "-h" | "--help" => {
-                println!("{CLIENT_USAGE}");
-                return ExitCode::SUCCESS;
-            }
-            _ => rest.push(a.clone()),
-        }
-    }
-    let Some((cmd, args)) = rest.split_first() else { return fail(CLIENT_USAGE) };
-    if cmd == "token" {
-        let Some(name) = args.first() else { return fail("token needs a NAME (letters, digits, - _ . @)") };
+    if let ClientCommand::Token { name } = &a.command {
         let t = hex::encode(rand::random::<[u8; 32]>());
         let line = format!("{name}:{}", hex::encode(beat_core::api::Tokens::hash(&t)));
         if let Err(e) = beat_core::api::Tokens::parse(&line) {
@@ -1279,23 +1158,24 @@ fn client(args: &[String]) -> ExitCode {
         println!("line for the BEAT_API_TOKENS file: {line}");
         return ExitCode::SUCCESS;
     }
-    let mut c = match Client::new(&url, token) {
+    let url = &a.url;
+    let health = match a.command {
+        ClientCommand::Health { ready } => Some(ready),
+        _ => None,
+    };
+    let mut c = match Client::new(url, opt(&a.token)) {
         Ok(c) => c,
-        Err(e) if cmd == "health" => {
+        Err(e) if health.is_some() => {
             eprintln!("beat: unhealthy: {e}");
             return ExitCode::from(1);
         }
         Err(e) => return fail(&e),
     };
-    if cmd == "health" {
+    if let Some(ready) = health {
         c.timeout = Duration::from_secs(4);
         // For container health checks and probes: exit 0 when healthy, 1 when not (Docker
         // reserves 2), with the node's reason on stderr.
-        let path = match args {
-            [] => "/healthz",
-            [r] if r == "--ready" => "/readyz",
-            _ => return fail("health takes only --ready"),
-        };
+        let path = if ready { "/readyz" } else { "/healthz" };
         return match c.request("GET", path, &[], b"") {
             Ok(r) if r.status == 200 => {
                 print!("{}", r.text());
@@ -1319,13 +1199,9 @@ fn client(args: &[String]) -> ExitCode {
             Err(format!("{} {}", r.status, r.text().trim()))
         }
     };
-    let result: Result<(), String> = (|| match cmd.as_str() {
-        "submit" => {
-            let base64 = args.iter().any(|a| a == "--base64");
-            let txs: Vec<&String> = args.iter().filter(|a| *a != "--base64").collect();
-            if txs.is_empty() {
-                return Err("submit needs at least one transaction".into());
-            }
+    let result: Result<(), String> = (|| match &a.command {
+        ClientCommand::Submit { base64, txs } => {
+            let base64 = *base64;
             let body = serde_json::json!({ "transactions": txs, "encoding": if base64 { "base64" } else { "utf8" } });
             let out = show(
                 c.request(
@@ -1345,35 +1221,27 @@ fn client(args: &[String]) -> ExitCode {
             }
             Ok(())
         }
-        "get" => {
-            let id = args.first().ok_or("get needs a transaction id")?;
+        ClientCommand::Get { id } => {
             let id = beat_core::api::client::path_segment(id);
             let out = show(c.request("GET", &format!("/v1/transactions/{id}"), &[], b""), &[200])?;
             println!("{}", String::from_utf8_lossy(&out));
             Ok(())
         }
-        "status" => {
+        ClientCommand::Status => {
             let out = show(c.request("GET", "/v1/status", &[], b""), &[200])?;
             let v: serde_json::Value = serde_json::from_slice(&out).map_err(|e| e.to_string())?;
             println!("{}", serde_json::to_string_pretty(&v).unwrap_or_default());
             Ok(())
         }
-        "kv" => {
-            let key = args.first().ok_or("kv needs a KEY")?;
+        ClientCommand::Kv { key } => {
             let key = beat_core::api::client::path_segment(key);
             let out = show(c.request("GET", &format!("/v1/kv/{key}"), &[], b""), &[200])?;
             let v: serde_json::Value = serde_json::from_slice(&out).map_err(|e| e.to_string())?;
             println!("{}", v["value"].as_str().unwrap_or(""));
             Ok(())
         }
-        "watch" => {
-            let from = match (args.first().map(String::as_str), args.get(1)) {
-                (Some("--from"), Some(e)) => {
-                    format!("?from={}", e.parse::<u64>().map_err(|_| format!("--from {e:?} is not an epoch number"))?)
-                }
-                (None, _) => String::new(),
-                _ => return Err("watch takes [--from EPOCH]".into()),
-            };
+        ClientCommand::Watch { from } => {
+            let from = from.map_or_else(String::new, |e| format!("?from={e}"));
             let r = c.events(&format!("/v1/commits{from}"), &[], |id, event, data| {
                 if event == "gap" {
                     println!("gap {data}");
@@ -1393,35 +1261,25 @@ fn client(args: &[String]) -> ExitCode {
                 Err(e) => Err(format!("{url}: {e}")),
             }
         }
-        "bench" => client_bench(&c, args),
-        "put-blob" => {
-            let file = args.first().ok_or("put-blob needs a FILE")?;
-            let data = std::fs::read(file).map_err(|e| format!("{file}: {e}"))?;
+        ClientCommand::Bench { clients, seconds } => client_bench(&c, clients, *seconds),
+        ClientCommand::PutBlob { file } => {
+            let data = std::fs::read(file).map_err(|e| format!("{}: {e}", file.display()))?;
             let out = show(c.request("PUT", "/v1/blobs", &[], &data), &[201])?;
             let v: serde_json::Value = serde_json::from_slice(&out).map_err(|e| e.to_string())?;
             println!("{}", v["id"].as_str().unwrap_or(""));
             Ok(())
         }
-        "get-blob" => {
-            let id = args.first().ok_or("get-blob needs a blob id")?;
-            let (mut range, mut out_file) = (None, None);
-            let mut a = args[1..].iter();
-            while let Some(f) = a.next() {
-                match (f.as_str(), a.next()) {
-                    ("--range", Some(r)) => range = Some(format!("bytes={r}")),
-                    ("--out", Some(o)) => out_file = Some(o.clone()),
-                    (f, _) => return Err(format!("get-blob: unknown or incomplete flag {f:?}")),
-                }
-            }
-            let headers: Vec<(&str, String)> = range.into_iter().map(|r| ("Range", r)).collect();
+        ClientCommand::GetBlob { id, range, out } => {
+            let headers: Vec<(&str, String)> = range.iter().map(|r| ("Range", format!("bytes={r}"))).collect();
             let id = beat_core::api::client::path_segment(id);
             let body = show(c.request("GET", &format!("/v1/blobs/{id}"), &headers, b""), &[200, 206])?;
-            match out_file {
-                Some(f) => std::fs::write(&f, &body).map_err(|e| format!("{f}: {e}")),
+            match out {
+                Some(f) => std::fs::write(f, &body).map_err(|e| format!("{}: {e}", f.display())),
                 None => std::io::Write::write_all(&mut std::io::stdout(), &body).map_err(|e| e.to_string()),
             }
         }
-        other => Err(format!("unknown client command {other:?}\n{CLIENT_USAGE}")),
+        // Answered above.
+        ClientCommand::Token { .. } | ClientCommand::Health { .. } => Ok(()),
     })();
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -1433,20 +1291,20 @@ fn client(args: &[String]) -> ExitCode {
 /// up and down, rejoins, catch-ups and repairs, `beat=debug` every committed epoch and refused
 /// handshake), `BEAT_LOG_FORMAT` is `text` (default) or `json` (one object per line). No event
 /// carries key material or a transaction's contents.
-fn init_logs() -> Result<(), String> {
+fn init_logs(l: &LogArgs) -> Result<(), String> {
     use tracing_subscriber::EnvFilter;
-    let filter = match env("RUST_LOG") {
+    let filter = match opt(&l.rust_log) {
         Some(v) => EnvFilter::try_new(&v).map_err(|e| format!("RUST_LOG {v:?}: {e}"))?,
         None => EnvFilter::new("warn"),
     };
     let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
-    let done = match env("BEAT_LOG_FORMAT").as_deref() {
+    let done = match opt(&l.log_format).as_deref() {
         None | Some("text") => builder.with_ansi(false).try_init(),
         Some("json") => {
             JSON_LOGS.store(true, Ordering::Relaxed);
             // A panic's report as one more JSON line.
             std::panic::set_hook(Box::new(|info| tracing::error!(target: "daemon", "panic: {info}")));
-            let filter = EnvFilter::try_new(env("RUST_LOG").as_deref().unwrap_or("warn"))
+            let filter = EnvFilter::try_new(opt(&l.rust_log).as_deref().unwrap_or("warn"))
                 .map_err(|e| format!("RUST_LOG: {e}"))?
                 .add_directive("daemon=info".parse().map_err(|e| format!("log filter: {e}"))?);
             tracing_subscriber::fmt()
@@ -1462,58 +1320,39 @@ fn init_logs() -> Result<(), String> {
     done.map_err(|e| format!("logging: {e}"))
 }
 
-/// Every setting the daemon reads from the environment, and from `--config FILE`.
-const SETTINGS: &[&str] = &[
-    "BEAT_NODE_ID",
-    "BEAT_PORT",
-    "BEAT_BIND",
-    "BEAT_METRICS_PORT",
-    "BEAT_METRICS_LISTEN",
-    "BEAT_PEERS",
-    "BEAT_DATA_DIR",
-    "BEAT_VARIANT",
-    "BEAT_API_LISTEN",
-    "BEAT_API_TOKENS",
-    "BEAT_API_RATE",
-    "BEAT_API_URL",
-    "BEAT_API_TOKEN",
-    "BEAT_SCRUB_SECONDS",
-    "BEAT_CLUSTER",
-    "BEAT_KEY_FILE",
-    "BEAT_PASSPHRASE",
-    "BEAT_KEY_HEX",
-    "BEAT_KEY_HEX_FILE",
-    "BEAT_SNAPSHOT_EVERY",
-    "BEAT_PEER_QUEUE_BYTES",
-    "BEAT_LOAD_TPS",
-    "BEAT_AUDIT_LOG",
-    "BEAT_LOG_COMMITS",
-    "BEAT_LOG_FORMAT",
-    "BEAT_TRANSPORTS",
-    "BEAT_TOR_SOCKS",
-    "BEAT_TOR_LISTEN",
-    "BEAT_TOR_PEERS",
-    "BEAT_I2P_SAM",
-    "BEAT_I2P_KEY",
-    "BEAT_I2P_SOCKS",
-    "BEAT_I2P_LISTEN",
-    "BEAT_I2P_PEERS",
-    "RUST_LOG",
-];
-/// Settings that are secrets: never printed.
-const SECRET_SETTINGS: &[&str] = &["BEAT_PASSPHRASE", "BEAT_KEY_HEX", "BEAT_API_TOKEN"];
+/// Every setting's variable (the keys `--config FILE` accepts), and whether it is a secret:
+/// read from the command line's declarations, so a new flag with `env` is a key at once.
+fn settings() -> Vec<(String, bool)> {
+    fn walk(cmd: &clap::Command, out: &mut Vec<(String, bool)>) {
+        for arg in cmd.get_arguments() {
+            if let Some(name) = arg.get_env().and_then(|e| e.to_str()) {
+                if !out.iter().any(|(n, _)| n == name) {
+                    out.push((name.to_string(), arg.is_hide_env_values_set()));
+                }
+            }
+        }
+        for sub in cmd.get_subcommands() {
+            walk(sub, out);
+        }
+    }
+    let mut out = Vec::new();
+    walk(&cli::Cli::command(), &mut out);
+    out
+}
 
-/// `--config FILE`: a TOML file of the environment's keys (`BEAT_PEERS = "…"`, `BEAT_PORT =
-/// 7000`). What the environment sets wins over the file (and the command line's ID, PORT and
-/// METRICS_PORT over both); the file fills in the rest. Returns the keys it supplied.
-fn load_config(path: &str) -> Result<Vec<String>, String> {
-    let text = std::fs::read_to_string(path).map_err(|e| format!("--config {path}: {e}"))?;
-    let table: toml::Table = text.parse().map_err(|e| format!("--config {path}: {e}"))?;
+/// `--config FILE`: a TOML file of the variables' names (`BEAT_PEERS = "…"`, `BEAT_PORT =
+/// 7000`). It fills in only what the environment does not set, before the command line is
+/// parsed, so the precedence is flag > environment > file > default. Returns the keys it supplied.
+fn load_config(path: &Path) -> Result<Vec<String>, String> {
+    let shown = path.display();
+    let text = std::fs::read_to_string(path).map_err(|e| format!("--config {shown}: {e}"))?;
+    let table: toml::Table = text.parse().map_err(|e| format!("--config {shown}: {e}"))?;
+    let known = settings();
     let mut supplied = Vec::new();
     for (key, value) in table {
-        if !SETTINGS.contains(&key.as_str()) {
+        if !known.iter().any(|(n, _)| *n == key) {
             return Err(format!(
-                "--config {path}: unknown setting {key:?} (the keys are the BEAT_* variables: beat --help)"
+                "--config {shown}: unknown setting {key:?} (the keys are the BEAT_* variables: beat --help)"
             ));
         }
         let value = match value {
@@ -1522,12 +1361,12 @@ fn load_config(path: &str) -> Result<Vec<String>, String> {
             toml::Value::Boolean(b) => if b { "1" } else { "0" }.to_string(),
             other => {
                 return Err(format!(
-                    "--config {path}: {key} must be a string, an integer or a boolean, not {}",
+                    "--config {shown}: {key} must be a string, an integer or a boolean, not {}",
                     other.type_str()
                 ))
             }
         };
-        if env(&key).is_none() {
+        if std::env::var_os(&key).is_none() {
             // Before any thread exists (main's first step), so no reader races the write.
             std::env::set_var(&key, value);
             supplied.push(key);
@@ -1537,22 +1376,23 @@ fn load_config(path: &str) -> Result<Vec<String>, String> {
 }
 
 /// The settings in effect and where each came from (secrets redacted), for the start line.
-fn effective_settings(from_file: &[String], positional: usize) -> String {
-    let by_flag = ["BEAT_NODE_ID", "BEAT_PORT", "BEAT_METRICS_PORT"];
+fn effective_settings(matches: &ArgMatches, from_file: &[String]) -> String {
     let mut out = Vec::new();
-    for (i, flag) in by_flag.iter().enumerate() {
-        if i < positional {
-            out.push(format!("{flag} (command line)"));
+    for arg in cli::Cli::command().get_arguments() {
+        let Some(name) = arg.get_env().and_then(|e| e.to_str()) else { continue };
+        let id = arg.get_id().as_str();
+        let Some(values) = matches.get_raw(id) else { continue };
+        let value: Vec<_> = values.map(|v| v.to_string_lossy()).collect();
+        let value = if arg.is_hide_env_values_set() { "<redacted>".to_string() } else { value.join(",") };
+        let source = match matches.value_source(id) {
+            Some(ValueSource::CommandLine) => "command line",
+            Some(ValueSource::EnvVariable) if from_file.iter().any(|k| k == name) => "file",
+            Some(ValueSource::EnvVariable) => "env",
+            _ => continue,
+        };
+        if !value.trim().is_empty() {
+            out.push(format!("{name}={value} ({source})"));
         }
-    }
-    for key in SETTINGS {
-        if by_flag[..positional.min(3)].contains(key) {
-            continue;
-        }
-        let Some(v) = env(key) else { continue };
-        let v = if SECRET_SETTINGS.contains(key) { "<redacted>".to_string() } else { v };
-        let source = if from_file.iter().any(|k| k == key) { "file" } else { "env" };
-        out.push(format!("{key}={v} ({source})"));
     }
     out.join(", ")
 }
@@ -1574,60 +1414,85 @@ fn version() -> String {
     format!("beat {} (git {}, features: {})", env!("CARGO_PKG_VERSION"), env!("BEAT_GIT_REV"), features.join(" "))
 }
 
-const LOCAL_USAGE: &str = "beat local [--nodes N] [--seconds S] [--variant V]";
-const NODE_USAGE: &str = "beat [--config FILE] [ID [PORT [METRICS_PORT]]]";
-const KEYGEN_USAGE: &str = "beat keygen --nodes N --out DIR [--host H] [--base-port P] [--tor-port P] [--passphrases FILE]\n                   [--variant V] [--batch-size B] [--max-tx-size S] [--max-proposal-bytes P] [--dedup-epochs E]";
-const ONION_USAGE: &str = "beat onion-key --out DIR";
+/// `--config FILE` (or `--config=FILE`) on the command line, found before clap parses it: the
+/// file's keys must be in the environment when clap reads it.
+fn config_path(args: &[std::ffi::OsString]) -> Option<PathBuf> {
+    let mut it = args.iter().skip(1);
+    while let Some(a) = it.next() {
+        if a == "--" {
+            return None;
+        }
+        if a == "--config" {
+            return it.next().map(PathBuf::from);
+        }
+        if let Some(p) = a.to_str().and_then(|a| a.strip_prefix("--config=")) {
+            return Some(PathBuf::from(p));
+        }
+    }
+    None
+}
+
+/// A command-line error from clap: help and version are answers (exit 0); anything else is
+/// one line naming the problem and where to read more, exit 2, as every other error of the
+/// daemon.
+fn clap_error(e: clap::Error) -> ExitCode {
+    use clap::error::ErrorKind;
+    let text = e.render().to_string();
+    if matches!(e.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion) {
+        print!("{text}");
+        return ExitCode::SUCCESS;
+    }
+    // The command the error is about, from its usage line (`Usage: beat keygen --out <DIR> …`).
+    let command: Vec<&str> = text
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("Usage: "))
+        .map(|u| u.split_whitespace().take_while(|w| !w.starts_with(['[', '<', '-'])).collect())
+        .unwrap_or_default();
+    let command = if command.is_empty() { "beat".to_string() } else { command.join(" ") };
+    let problem = if e.kind() == ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand {
+        format!("{command} needs a command")
+    } else {
+        // clap's message up to its first blank line, on one line; then its tip, if any.
+        let head: Vec<&str> =
+            text.lines().take_while(|l| !l.trim().is_empty()).map(|l| l.trim().trim_start_matches("error: ")).collect();
+        let tip =
+            text.lines().find_map(|l| l.trim().strip_prefix("tip: ")).map(|t| format!("; {t}")).unwrap_or_default();
+        format!("{}{tip}", head.join(" "))
+    };
+    fail(&format!("{problem} (see {command} --help)"))
+}
 
 fn main() -> ExitCode {
-    let mut args: Vec<String> = std::env::args().skip(1).collect();
-    // `beat <command> --help`.
-    if args.iter().skip(1).any(|a| a == "-h" || a == "--help") {
-        let usage = match args.first().map(String::as_str) {
-            Some("local") => Some(LOCAL_USAGE),
-            Some("keygen") => Some(KEYGEN_USAGE),
-            Some("onion-key") => Some(ONION_USAGE),
-            _ => None,
-        };
-        if let Some(u) = usage {
-            println!("usage: {u}");
-            return ExitCode::SUCCESS;
-        }
+    let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    let from_file = match config_path(&args).map(|p| load_config(&p)).transpose() {
+        Ok(keys) => keys.unwrap_or_default(),
+        Err(e) => return fail(&e),
+    };
+    let matches = match cli::Cli::command().try_get_matches_from(&args) {
+        Ok(m) => m,
+        Err(e) => return clap_error(e),
+    };
+    let cli = match cli::Cli::from_arg_matches(&matches) {
+        Ok(c) => c,
+        Err(e) => return clap_error(e),
+    };
+    if cli.version {
+        println!("{}", version());
+        return ExitCode::SUCCESS;
     }
-    let mut from_file = Vec::new();
-    if let Some(i) = args.iter().position(|a| a == "--config") {
-        let Some(path) = args.get(i + 1).cloned() else { return fail("--config needs a FILE") };
-        args.drain(i..i + 2);
-        match load_config(&path) {
-            Ok(keys) => from_file = keys,
-            Err(e) => return fail(&e),
-        }
-    }
-    if let Err(e) = init_logs() {
+    if let Err(e) = init_logs(&cli.logs) {
         return fail(&e);
     }
-    match args.first().map(String::as_str) {
-        Some("-V" | "--version" | "version") => {
-            println!("{}", version());
-            ExitCode::SUCCESS
-        }
-        Some("local") => local(&args[1..]),
-        Some("keygen") => keygen(&args[1..]),
-        Some("onion-key") => onion_key(&args[1..]),
-        Some("client") => client(&args[1..]),
-        Some("openapi") => {
+    match &cli.command {
+        Some(cli::Command::Local(a)) => local(a),
+        Some(cli::Command::Keygen(a)) => keygen(a, &cli.keys),
+        Some(cli::Command::OnionKey { out }) => onion_key(out, &cli.keys),
+        Some(cli::Command::Client(a)) => client(a),
+        Some(cli::Command::Openapi) => {
             // The client API's OpenAPI document (what `/v1/openapi.json` serves; docs/openapi.json).
             print!("{}", beat_core::api::openapi_json());
             ExitCode::SUCCESS
         }
-        Some("-h" | "--help" | "help") => {
-            println!("usage: {LOCAL_USAGE}\n       beat client … (see beat client --help)\n       {NODE_USAGE}\n       beat --version\n       {KEYGEN_USAGE}\n       {ONION_USAGE}");
-            println!("\nsettings (environment, or the same keys in --config FILE; docs/guide.md says what each does):");
-            for chunk in SETTINGS.chunks(6) {
-                println!("  {}", chunk.join(" "));
-            }
-            ExitCode::SUCCESS
-        }
-        _ => run_node(&args, &from_file),
+        None => run_node(&cli.node, &cli.keys, &effective_settings(&matches, &from_file)),
     }
 }
