@@ -147,6 +147,9 @@ fn daemon_config_file_version_and_help() {
     std::fs::write(&file, "BEAT_NODE_ID = 9\nBEAT_API_LISTEN = \"off\"\n").unwrap();
     // From the file: node 9 is refused as the environment's would be.
     refused(beat_bin().arg("--config").arg(&file), "node id 9 is not in a committee of 4");
+    // An empty variable counts as unset: the file's value applies.
+    let out = beat_bin().arg("--config").arg(&file).env("BEAT_NODE_ID", "").output().unwrap();
+    assert!(String::from_utf8_lossy(&out.stderr).contains("node id 9 is not in a committee"), "{out:?}");
     // The environment wins over the file.
     let out = beat_bin().arg("--config").arg(&file).env("BEAT_NODE_ID", "8").output().unwrap();
     let err = String::from_utf8_lossy(&out.stderr);
@@ -188,6 +191,25 @@ fn daemon_config_file_version_and_help() {
     refused(beat_bin().args(["keygen", "--nodes", "4"]), "--out <DIR>");
     refused(beat_bin().arg("client"), "beat client needs a command");
     refused(beat_bin().args(["client", "bench", "--clients", "1,x"]), "--clients");
+    refused(beat_bin().args(["0", "keygen", "--out", "x"]), "before the command");
+    // Key material is never taken from the command line (every process can read it), and an
+    // error never echoes it.
+    for flag in ["--passphrase", "--key-hex"] {
+        let out = beat_bin().args([flag, "-correct horse", "0"]).env_remove("BEAT_NODE_ID").output().unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{err}");
+        assert!(err.contains("visible to every process") && !err.contains("horse"), "{err}");
+    }
+    std::fs::write(&file, "BEAT_PASSPHRASE = \"hunter2 unterminated\n").unwrap();
+    refused(beat_bin().arg("--config").arg(&file), "line 1");
+    let out = beat_bin().arg("--config").arg(&file).output().unwrap();
+    assert!(!String::from_utf8_lossy(&out.stderr).contains("hunter2"), "a config error echoes a secret");
+    // --config before a command, and `beat version`.
+    std::fs::write(&file, "BEAT_API_LISTEN = \"off\"\n").unwrap();
+    let out = beat_bin().arg("--config").arg(&file).arg("openapi").output().unwrap();
+    assert!(out.status.success() && String::from_utf8_lossy(&out.stdout).contains("\"openapi\""), "{out:?}");
+    let out = beat_bin().arg("version").output().unwrap();
+    assert!(out.status.success() && String::from_utf8_lossy(&out.stdout).starts_with("beat "), "{out:?}");
 }
 
 #[test]

@@ -485,29 +485,15 @@ pub fn write_cluster(
     rng: &mut impl rand_core::CryptoRngCore,
 ) -> Result<ClusterConfig, KeystoreError> {
     let n = spec.addresses.len();
-    if keys.len() != n {
-        return Err(KeystoreError::KeySources(format!("{} key secrets for {n} nodes (one per node)", keys.len())));
-    }
-    for (i, a) in keys.iter().enumerate() {
-        if let Some(j) = keys[..i].iter().position(|b| a.same_secret(b)) {
-            return Err(KeystoreError::KeySources(format!(
-                "node {i}'s key secret is node {j}'s too; each node's secret must open only its own key file"
-            )));
-        }
-    }
+    check_key_sources(n, keys)?;
     std::fs::create_dir_all(dir).map_err(|source| KeystoreError::Io { path: dir.to_path_buf(), source })?;
     let cluster_path = dir.join(CLUSTER_FILE_NAME);
     let key_paths: Vec<PathBuf> = (0..n).map(|id| dir.join(node_key_file_name(id))).collect();
     if let Some(existing) = std::iter::once(&cluster_path).chain(&key_paths).find(|p| p.exists()) {
         return Err(KeystoreError::Exists(existing.clone()));
     }
-    let (config, secrets) = deal_cluster(spec, rng)?;
     // Seal everything before writing anything, so a bad key source leaves no partial cluster.
-    let sealed = secrets
-        .iter()
-        .zip(keys)
-        .map(|(s, key)| storage::seal(&s.to_bytes(), key, kdf, rng))
-        .collect::<Result<Vec<Vec<u8>>, _>>()?;
+    let (config, sealed) = deal_and_seal(spec, keys, kdf, rng)?;
     storage::write_new_file(&cluster_path, config.to_toml()?.as_bytes(), false)?;
     for (path, bytes) in key_paths.iter().zip(&sealed) {
         storage::write_new_file(path, bytes, true)?;
@@ -532,7 +518,74 @@ pub fn load_node_keys(
     cluster: &ClusterConfig,
 ) -> Result<(NodeKeys, IdentityKey), KeystoreError> {
     let plaintext = storage::open_file(path, key)?;
-    let file = NodeKeyFile::from_bytes(&plaintext)?;
+    node_keys_from_plaintext(&plaintext, cluster)
+}
+
+/// [`load_node_keys`] of a key file held in memory (an app that moved it by QR code or file
+/// share): at most [`storage::MAX_SEALED_FILE_BYTES`], opened with `key`, checked against
+/// the cluster the same way.
+pub fn open_node_keys(
+    sealed: &[u8],
+    key: &KeySource,
+    cluster: &ClusterConfig,
+) -> Result<(NodeKeys, IdentityKey), KeystoreError> {
+    if sealed.len() > storage::MAX_SEALED_FILE_BYTES {
+        return Err(KeystoreError::TooLarge { len: sealed.len(), max: storage::MAX_SEALED_FILE_BYTES });
+    }
+    let plaintext = storage::open(sealed, key)?;
+    node_keys_from_plaintext(&plaintext, cluster)
+}
+
+/// Deal a committee in memory: its cluster file (TOML) and each node's key file sealed under
+/// `keys[i]`, for an app that moves them itself. The same checks as [`write_cluster`] (one
+/// distinct secret per node).
+pub fn deal_sealed(
+    spec: &DealSpec,
+    keys: &[KeySource],
+    kdf: &KdfParams,
+    rng: &mut impl rand_core::CryptoRngCore,
+) -> Result<(String, Vec<Vec<u8>>), KeystoreError> {
+    check_key_sources(spec.addresses.len(), keys)?;
+    let (config, sealed) = deal_and_seal(spec, keys, kdf, rng)?;
+    Ok((config.to_toml()?, sealed))
+}
+
+/// Deal, then seal node `i`'s key file under `keys[i]`.
+fn deal_and_seal(
+    spec: &DealSpec,
+    keys: &[KeySource],
+    kdf: &KdfParams,
+    rng: &mut impl rand_core::CryptoRngCore,
+) -> Result<(ClusterConfig, Vec<Vec<u8>>), KeystoreError> {
+    let (config, secrets) = deal_cluster(spec, rng)?;
+    let sealed = secrets
+        .iter()
+        .zip(keys)
+        .map(|(s, key)| storage::seal(&s.to_bytes(), key, kdf, rng))
+        .collect::<Result<Vec<Vec<u8>>, _>>()?;
+    Ok((config, sealed))
+}
+
+/// One secret per node, no two alike.
+fn check_key_sources(n: usize, keys: &[KeySource]) -> Result<(), KeystoreError> {
+    if keys.len() != n {
+        return Err(KeystoreError::KeySources(format!("{} key secrets for {n} nodes (one per node)", keys.len())));
+    }
+    for (i, a) in keys.iter().enumerate() {
+        if let Some(j) = keys[..i].iter().position(|b| a.same_secret(b)) {
+            return Err(KeystoreError::KeySources(format!(
+                "node {i}'s key secret is node {j}'s too; each node's secret must open only its own key file"
+            )));
+        }
+    }
+    Ok(())
+}
+
+fn node_keys_from_plaintext(
+    plaintext: &[u8],
+    cluster: &ClusterConfig,
+) -> Result<(NodeKeys, IdentityKey), KeystoreError> {
+    let file = NodeKeyFile::from_bytes(plaintext)?;
     if file.params != cluster.public.params {
         return Err(KeystoreError::KeyFileMismatch("committee size (n, f)"));
     }

@@ -46,9 +46,9 @@ pub mod storage;
 use std::path::PathBuf;
 
 pub use dealer::{
-    deal_cluster, load_cluster, load_node_keys, node_key_file_name, write_cluster, Addresses, ClusterConfig,
-    ClusterFile, CommitteeKeys, DealSpec, NodeFileEntry, NodeInfo, NodeKeyFile, CLUSTER_FILE_NAME,
-    CLUSTER_FILE_VERSION,
+    deal_cluster, deal_sealed, load_cluster, load_node_keys, node_key_file_name, open_node_keys, write_cluster,
+    Addresses, ClusterConfig, ClusterFile, CommitteeKeys, DealSpec, NodeFileEntry, NodeInfo, NodeKeyFile,
+    CLUSTER_FILE_NAME, CLUSTER_FILE_VERSION,
 };
 pub use identity::{IdentityKey, IdentityPublic};
 pub use onion::OnionKey;

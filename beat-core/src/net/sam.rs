@@ -417,6 +417,28 @@ impl SamSession {
     }
 }
 
+/// A node's private I2P destination, kept in the file at `path`: read it (checked), or, on
+/// first start, create one through the SAM bridge at `sam` and write it there (mode 0600,
+/// never overwritten). Blocking (runs its own small runtime; call it outside a tokio runtime).
+/// The error names the file or the bridge.
+pub fn load_or_create_destination(sam: &str, path: &std::path::Path) -> Result<String, String> {
+    if let Ok(text) = std::fs::read_to_string(path) {
+        let key = text.trim().to_string();
+        public_destination(&key).map_err(|e| format!("{}: {e}", path.display()))?;
+        return Ok(key);
+    }
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(|e| e.to_string())?;
+    let (_, private) = rt
+        .block_on(generate_destination(sam))
+        .map_err(|e| format!("creating an I2P destination through the SAM bridge {sam}: {e}"))?;
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    }
+    crate::keystore::storage::write_new_file(path, private.as_bytes(), true)
+        .map_err(|e| format!("{}: {e}", path.display()))?;
+    Ok(private)
+}
+
 /// `DEST GENERATE SIGNATURE_TYPE=7` on a fresh connection to the bridge at `sam`: a new
 /// Ed25519 destination. Returns `(public destination, private key)`, both I2P base64.
 pub async fn generate_destination(sam: &str) -> Result<(String, String), SamError> {

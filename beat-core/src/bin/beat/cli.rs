@@ -23,7 +23,6 @@ use clap::{Args, Parser, Subcommand};
 #[derive(Parser)]
 #[command(
     name = "beat",
-    args_conflicts_with_subcommands = true,
     disable_version_flag = true,
     after_help = "Settings: a flag wins over its environment variable, which wins over the same key in \
                   --config FILE (a TOML file of the BEAT_* names), which wins over the default. \
@@ -67,6 +66,9 @@ pub enum Command {
     Client(ClientArgs),
     /// Print the client API's OpenAPI document (what /v1/openapi.json serves)
     Openapi,
+    /// The same as --version
+    #[command(hide = true)]
+    Version,
 }
 
 /// Logging, for every command.
@@ -90,14 +92,24 @@ pub struct KeyArgs {
     /// This node's sealed key file from `beat keygen`
     #[arg(long, env = "BEAT_KEY_FILE", global = true, value_name = "FILE", help_heading = "Keys")]
     pub key_file: Option<String>,
-    /// The key file's passphrase
-    #[arg(long, env = "BEAT_PASSPHRASE", hide_env_values = true, global = true, help_heading = "Keys")]
+    /// The key file's passphrase: from the environment or --config only (on the command line
+    /// every process could read it; refused there)
+    #[arg(
+        long,
+        env = "BEAT_PASSPHRASE",
+        hide_env_values = true,
+        allow_hyphen_values = true,
+        global = true,
+        help_heading = "Keys"
+    )]
     pub passphrase: Option<String>,
-    /// The key file's raw 32-byte key, in hex
+    /// The key file's raw 32-byte key, in hex: from the environment or --config only (refused
+    /// on the command line, as the passphrase)
     #[arg(
         long,
         env = "BEAT_KEY_HEX",
         hide_env_values = true,
+        allow_hyphen_values = true,
         global = true,
         value_name = "HEX",
         help_heading = "Keys"
@@ -246,17 +258,11 @@ pub struct KeygenArgs {
 
 #[derive(Args)]
 pub struct ClientArgs {
-    /// The node's client API
-    #[arg(
-        long = "node",
-        env = "BEAT_API_URL",
-        default_value = "http://127.0.0.1:8080",
-        value_name = "URL",
-        global = true
-    )]
-    pub url: String,
-    /// Bearer token (from `beat client token`)
-    #[arg(long, env = "BEAT_API_TOKEN", hide_env_values = true, global = true)]
+    /// The node's client API [default: http://127.0.0.1:8080]
+    #[arg(long = "node", env = "BEAT_API_URL", value_name = "URL", global = true)]
+    pub url: Option<String>,
+    /// Bearer token (from `beat client token`; BEAT_API_TOKEN keeps it out of the process list)
+    #[arg(long, env = "BEAT_API_TOKEN", hide_env_values = true, allow_hyphen_values = true, global = true)]
     pub token: Option<String>,
     #[command(subcommand)]
     pub command: ClientCommand,
@@ -295,6 +301,7 @@ pub enum ClientCommand {
     /// The key-value app's value of KEY
     Kv {
         /// Key
+        #[arg(allow_hyphen_values = true)]
         key: String,
     },
     /// Store FILE (BEAT3/4); print its blob id

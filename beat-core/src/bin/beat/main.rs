@@ -664,21 +664,7 @@ fn transports(
 /// created through the SAM bridge on first start.
 fn i2p_destination(sam: &str, data_dir: &std::path::Path, key: Option<String>) -> Result<String, String> {
     let path = key.map_or_else(|| data_dir.join("i2p-destination.key"), PathBuf::from);
-    if let Ok(text) = std::fs::read_to_string(&path) {
-        let key = text.trim().to_string();
-        beat_core::net::sam::public_destination(&key).map_err(|e| format!("BEAT_I2P_KEY {}: {e}", path.display()))?;
-        return Ok(key);
-    }
-    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(|e| e.to_string())?;
-    let (_, private) = rt
-        .block_on(beat_core::net::sam::generate_destination(sam))
-        .map_err(|e| format!("creating an I2P destination through BEAT_I2P_SAM {sam}: {e}"))?;
-    if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
-    }
-    keystore::storage::write_new_file(&path, private.as_bytes(), true)
-        .map_err(|e| format!("BEAT_I2P_KEY {}: {e}", path.display()))?;
-    Ok(private)
+    beat_core::net::sam::load_or_create_destination(sam, &path).map_err(|e| format!("BEAT_I2P_KEY / BEAT_I2P_SAM: {e}"))
 }
 
 /// `beat onion-key --out DIR`: write this node's onion service key (derived from its identity)
@@ -913,7 +899,7 @@ fn run_node(s: &NodeArgs, k: &KeyArgs, settings: &str) -> ExitCode {
             Ok(t) => t,
             Err(e) => return fail(&e),
         };
-    if std::env::var_os("BEAT_PEER_QUEUE").is_some() {
+    if std::env::var("BEAT_PEER_QUEUE").is_ok_and(|v| !v.trim().is_empty()) {
         return fail("BEAT_PEER_QUEUE (frames) was replaced by BEAT_PEER_QUEUE_BYTES (bytes, e.g. 64MiB)");
     }
     let peer_queue_bytes = match opt(&s.peer_queue_bytes) {
@@ -1158,7 +1144,7 @@ fn client(a: &ClientArgs) -> ExitCode {
         println!("line for the BEAT_API_TOKENS file: {line}");
         return ExitCode::SUCCESS;
     }
-    let url = &a.url;
+    let url = &opt(&a.url).unwrap_or_else(|| "http://127.0.0.1:8080".into());
     let health = match a.command {
         ClientCommand::Health { ready } => Some(ready),
         _ => None,
@@ -1346,7 +1332,11 @@ fn settings() -> Vec<(String, bool)> {
 fn load_config(path: &Path) -> Result<Vec<String>, String> {
     let shown = path.display();
     let text = std::fs::read_to_string(path).map_err(|e| format!("--config {shown}: {e}"))?;
-    let table: toml::Table = text.parse().map_err(|e| format!("--config {shown}: {e}"))?;
+    // Only the parser's message and line: its full report quotes the line, which may hold a secret.
+    let table: toml::Table = text.parse().map_err(|e: toml::de::Error| {
+        let line = e.span().map_or(0, |s| text[..s.start.min(text.len())].lines().count().max(1));
+        format!("--config {shown}: line {line}: {}", e.message().trim())
+    })?;
     let known = settings();
     let mut supplied = Vec::new();
     for (key, value) in table {
@@ -1366,7 +1356,8 @@ fn load_config(path: &Path) -> Result<Vec<String>, String> {
                 ))
             }
         };
-        if std::env::var_os(&key).is_none() {
+        // An empty variable counts as unset, as everywhere else.
+        if std::env::var(&key).map_or(true, |v| v.trim().is_empty()) {
             // Before any thread exists (main's first step), so no reader races the write.
             std::env::set_var(&key, value);
             supplied.push(key);
@@ -1437,6 +1428,10 @@ fn config_path(args: &[std::ffi::OsString]) -> Option<PathBuf> {
 /// daemon.
 fn clap_error(e: clap::Error) -> ExitCode {
     use clap::error::ErrorKind;
+    // The command line did not parse, so the log settings come from the environment (a
+    // BEAT_LOG_FORMAT=json pipeline gets its error as JSON too).
+    let env = |k: &str| std::env::var(k).ok();
+    let _ = init_logs(&LogArgs { rust_log: env("RUST_LOG"), log_format: env("BEAT_LOG_FORMAT") });
     let text = e.render().to_string();
     if matches!(e.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion) {
         print!("{text}");
@@ -1476,18 +1471,42 @@ fn main() -> ExitCode {
         Ok(c) => c,
         Err(e) => return clap_error(e),
     };
-    if cli.version {
+    if cli.version || matches!(cli.command, Some(cli::Command::Version)) {
         println!("{}", version());
         return ExitCode::SUCCESS;
     }
     if let Err(e) = init_logs(&cli.logs) {
         return fail(&e);
     }
+    // Key material on the command line is in every process's view (`ps`, /proc): refused.
+    for (id, var) in [("passphrase", "BEAT_PASSPHRASE"), ("key_hex", "BEAT_KEY_HEX")] {
+        if matches.value_source(id) == Some(ValueSource::CommandLine) {
+            return fail(&format!(
+                "--{} on the command line is visible to every process on this machine: set {var} in the \
+                 environment or the --config file, or use --key-hex-file",
+                id.replace('_', "-")
+            ));
+        }
+    }
+    // ID, PORT and METRICS_PORT belong to running a node, not to a command.
+    if cli.command.is_some() {
+        if let Some(id) = ["node_id", "port", "metrics_port"]
+            .into_iter()
+            .find(|id| matches.value_source(id) == Some(ValueSource::CommandLine))
+        {
+            let value = matches.get_raw(id).into_iter().flatten().next().map(|v| v.to_string_lossy().into_owned());
+            return fail(&format!(
+                "unexpected argument {:?} before the command (ID, PORT and METRICS_PORT run a node; see beat --help)",
+                value.unwrap_or_default()
+            ));
+        }
+    }
     match &cli.command {
         Some(cli::Command::Local(a)) => local(a),
         Some(cli::Command::Keygen(a)) => keygen(a, &cli.keys),
         Some(cli::Command::OnionKey { out }) => onion_key(out, &cli.keys),
         Some(cli::Command::Client(a)) => client(a),
+        Some(cli::Command::Version) => ExitCode::SUCCESS,
         Some(cli::Command::Openapi) => {
             // The client API's OpenAPI document (what `/v1/openapi.json` serves; docs/openapi.json).
             print!("{}", beat_core::api::openapi_json());
