@@ -11,6 +11,8 @@
 #   4. censorship with real networks: 4 daemons on clearnet + a private Tor network + a private I2P
 #      network inside a network namespace, nftables blocking each network, each pair and all three
 #      (BEAT-NET line), and the embedded Tor client (feature `tor`, arti) against the same Tor network,
+#   3b. the mobile SDK (scripts/bindings.sh): beat-ffi's bindings regenerated and compared with
+#      the checked-in ones, the Python (pytest) and Kotlin (JVM) scenarios (BEAT-FFI line),
 #   4b. deployment (deploy/check.py): hadolint, compose v2 config and the compose file's four nodes
 #      run as the image runs them with Debian's Prometheus scraping them and every Grafana query
 #      answered, helm lint/template (n = 4, 7, every flag), kubernetes-validate, checkov, the
@@ -71,6 +73,7 @@ command -v javac >/dev/null || need+=(default-jdk-headless)
 command -v node >/dev/null || need+=(nodejs)
 command -v npm >/dev/null || need+=(npm)
 command -v promtool >/dev/null || need+=(prometheus)
+command -v objcopy >/dev/null || need+=(binutils)
 command -v setpriv >/dev/null || need+=(util-linux)
 if [ "${#need[@]}" -gt 0 ]; then
   apt-get update -qq
@@ -120,6 +123,9 @@ logged '^BEAT-STORE |^BEAT[34]: |^test result' '^BEAT-STORE variant=BEAT3 ' '^BE
 
 step "client API: auth, bad input, 10,000 transactions across a restart, Java/Node/Rust examples, schemathesis"
 logged '^BEAT-API |^api: |^test result' '^BEAT-API .*failures=0 examples=java,node,rust,cli' -- cargo test -p beat-core --test api --release -- --nocapture
+
+step "mobile SDK (beat-ffi): fresh bindings, the Python and Kotlin scenarios"
+logged '^BEAT-FFI |^   \(|passed|^kotlin: ' '^BEAT-FFI kotlin=([1-9][0-9]*)/\1 swift=[0-9]+/[0-9]+ python=([1-9][0-9]*)/\2 bindings_fresh=yes' -- bash scripts/bindings.sh
 
 step "multi-process hostile member and stranger (budgets, catch-up under attack)"
 logged '^BEAT-HOSTILE |^hostile |^test result' '^BEAT-HOSTILE ' -- cargo test -p beat-core --test hostile --release -- --nocapture

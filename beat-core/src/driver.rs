@@ -89,25 +89,21 @@ pub struct NodeConfig {
 }
 
 impl NodeConfig {
-    /// A member of a committee on one machine (demos, benchmarks, tests): clearnet only, node
-    /// `i` listening on `127.0.0.1:ports[i]`, identities `identities[i]`, its store in
-    /// `data_dir`; every other setting at its default (snapshots every 64 epochs, a queue of
-    /// 20,000 submits, no metrics listener).
-    pub fn loopback(
+    /// A member with these keys, identities and networks, its store in `data_dir`, and every
+    /// other setting at its default (snapshots every 64 epochs, a queue of 20,000 submits, no
+    /// metrics listener, the default per-peer backlog and budgets).
+    pub fn new(
         keys: NodeKeys,
-        identities: &[crate::keystore::IdentityKey],
-        ports: &[u16],
+        identity: crate::keystore::IdentityKey,
+        peer_identities: Vec<crate::keystore::IdentityPublic>,
+        transports: Vec<TransportConfig>,
         data_dir: PathBuf,
     ) -> Self {
-        let me = keys.id;
         NodeConfig {
             keys,
-            identity: identities[me].clone(),
-            peer_identities: identities.iter().map(crate::keystore::IdentityKey::public).collect(),
-            transports: vec![TransportConfig::Clearnet {
-                listen: SocketAddr::from(([127, 0, 0, 1], ports[me])),
-                peers: ports.iter().map(|p| format!("127.0.0.1:{p}")).collect(),
-            }],
+            identity,
+            peer_identities,
+            transports,
             beat: beat::Config::default(),
             data_dir,
             snapshot_every: 64,
@@ -121,6 +117,25 @@ impl NodeConfig {
             audit_log: None,
             upkeep: crate::node::UpkeepConfig::default(),
         }
+    }
+
+    /// A member of a committee on one machine (demos, benchmarks, tests): clearnet only, node
+    /// `i` listening on `127.0.0.1:ports[i]`, identities `identities[i]`, its store in
+    /// `data_dir`; every other setting at its default (snapshots every 64 epochs, a queue of
+    /// 20,000 submits, no metrics listener).
+    pub fn loopback(
+        keys: NodeKeys,
+        identities: &[crate::keystore::IdentityKey],
+        ports: &[u16],
+        data_dir: PathBuf,
+    ) -> Self {
+        let me = keys.id;
+        let transports = vec![TransportConfig::Clearnet {
+            listen: SocketAddr::from(([127, 0, 0, 1], ports[me])),
+            peers: ports.iter().map(|p| format!("127.0.0.1:{p}")).collect(),
+        }];
+        let peers = identities.iter().map(crate::keystore::IdentityKey::public).collect();
+        NodeConfig::new(keys, identities[me].clone(), peers, transports, data_dir)
     }
 }
 

@@ -1,0 +1,105 @@
+#!/usr/bin/env bash
+# The mobile SDK (beat-ffi) on this machine: builds the library, checks that the checked-in
+# bindings (bindings/{python,kotlin,swift}) are exactly what uniffi generates from it now, and
+# runs each language's scenario test (bindings/README.md):
+#   Python: the generated module under pytest (PyPI pytest in a venv outside the clone);
+#   Kotlin: on the JVM, kotlinc from npm `kotlin-compiler` and Debian's libjna-java;
+#   Swift:  not run here yet (bindings/README.md says what is missing).
+# Last line:
+#   BEAT-FFI kotlin=P/T swift=P/T python=P/T bindings_fresh=yes|no so_bytes=N
+# (so_bytes: the release cdylib with its debug info stripped, as an app would ship it from
+# this profile; bindings/README.md has the size profile's figure).
+#
+#   scripts/bindings.sh            check and test
+#   scripts/bindings.sh --update   regenerate the checked-in bindings, then check and test
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/beat-target}"
+CACHE="${BEAT_FFI_CACHE:-$HOME/.cache/beat-ffi}"
+UPDATE=0
+[ "${1:-}" = "--update" ] && UPDATE=1
+t0=$SECONDS
+took() { echo "   ($1: $((SECONDS - t0)) s wall)"; t0=$SECONDS; }
+
+# The workspace's feature set (as `cargo test --workspace` builds it), so beat-core is reused.
+cargo build --release --workspace --lib --bins --features beat-ffi/bindgen
+LIB="$CARGO_TARGET_DIR/release/libbeat_ffi.so"
+BINDGEN="$CARGO_TARGET_DIR/release/uniffi-bindgen"
+took build
+
+# Fresh generation from the (unstripped) library, compared with the checked-in files.
+gen="$(mktemp -d)"
+trap 'rm -rf "$gen"' EXIT
+"$BINDGEN" generate "$LIB" -l python -l kotlin -l swift -o "$gen" -n >/dev/null
+pairs=(
+  "$gen/beat_ffi.py:bindings/python/beat_ffi.py"
+  "$gen/org/beat/ffi/beat_ffi.kt:bindings/kotlin/src/main/kotlin/org/beat/ffi/beat_ffi.kt"
+  "$gen/BeatFFI.swift:bindings/swift/Sources/BeatFFI/BeatFFI.swift"
+  "$gen/BeatFFIC.h:bindings/swift/Sources/BeatFFIC/include/BeatFFIC.h"
+  "$gen/BeatFFIC.modulemap:bindings/swift/Sources/BeatFFIC/include/module.modulemap"
+)
+fresh=yes
+for p in "${pairs[@]}"; do
+  new="${p%%:*}" old="${p#*:}"
+  if [ "$UPDATE" = 1 ]; then
+    mkdir -p "$(dirname "$old")"
+    cp "$new" "$old"
+  elif ! cmp -s "$new" "$old"; then
+    echo "bindings: $old differs from a fresh generation (scripts/bindings.sh --update regenerates it):"
+    diff -u "$old" "$new" | head -20 || true
+    fresh=no
+  fi
+done
+took "fresh generation"
+
+stripped="$(mktemp)"
+objcopy --strip-debug "$LIB" "$stripped"
+so_bytes="$(stat -c %s "$stripped")"
+rm -f "$stripped"
+
+# Python.
+if [ ! -x "$CACHE/py/bin/pytest" ]; then
+  python3 -m venv "$CACHE/py"
+  "$CACHE/py/bin/pip" install -q 'pytest==8.3.5'
+fi
+py_log="$(mktemp)"
+py_rc=0
+BEAT_FFI_LIB="$LIB" "$CACHE/py/bin/pytest" -q -p no:cacheprovider bindings/python/tests >"$py_log" 2>&1 || py_rc=$?
+cat "$py_log"
+py_passed="$( (grep -oE '[0-9]+ passed' "$py_log" || true) | tail -1 | awk '{print $1}')"
+py_failed="$( (grep -oE '[0-9]+ (failed|errors?)' "$py_log" || true) | awk '{s += $1} END {print s + 0}')"
+py_passed="${py_passed:-0}"
+rm -f "$py_log"
+took python
+
+# Kotlin on the JVM.
+kt_passed=0 kt_total=0 kt_rc=0
+if [ -d bindings/kotlin/src/test ]; then
+  if ! [ -f /usr/share/java/jna.jar ]; then
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends libjna-java >/dev/null
+  fi
+  KOTLIN="$CACHE/kotlin/node_modules/kotlin-compiler"
+  if [ ! -x "$KOTLIN/bin/kotlinc" ]; then
+    mkdir -p "$CACHE/kotlin"
+    npm install -s --prefix "$CACHE/kotlin" kotlin-compiler@2.4.20 >/dev/null
+  fi
+  cp_jars="/usr/share/java/jna.jar:$(ls "$KOTLIN"/lib/kotlinx-coroutines-core-jvm*.jar | head -1)"
+  kt_out="$CACHE/kotlin/build"
+  rm -rf "$kt_out"
+  mkdir -p "$kt_out"
+  "$KOTLIN/bin/kotlinc" -nowarn -cp "$cp_jars" -d "$kt_out/test.jar" \
+    $(find bindings/kotlin/src -name '*.kt') 2>&1 | grep -v '^warning' || true
+  kt_log="$(mktemp)"
+  java -Djna.library.path="$(dirname "$LIB")" -cp "$kt_out/test.jar:$cp_jars:$KOTLIN/lib/kotlin-stdlib.jar" \
+    org.beat.ffi.test.ScenarioKt >"$kt_log" 2>&1 || kt_rc=$?
+  cat "$kt_log"
+  kt_passed="$(grep -cE '^ok ' "$kt_log" || true)"
+  kt_total="$(grep -cE '^(ok|FAIL) ' "$kt_log" || true)"
+  [ "$kt_rc" -eq 0 ] || kt_total=$((kt_total + 1))
+  rm -f "$kt_log"
+  took kotlin
+fi
+
+echo "BEAT-FFI kotlin=$kt_passed/$kt_total swift=0/0 python=$py_passed/$((py_passed + py_failed)) bindings_fresh=$fresh so_bytes=$so_bytes"
+[ "$fresh" = yes ] && [ "$py_rc" -eq 0 ] && [ "$kt_rc" -eq 0 ] && [ "$kt_passed" = "$kt_total" ]
