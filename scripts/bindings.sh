@@ -4,11 +4,12 @@
 # runs each language's scenario test (bindings/README.md):
 #   Python: the generated module under pytest (PyPI pytest in a venv outside the clone);
 #   Kotlin: on the JVM, kotlinc from npm `kotlin-compiler` and Debian's libjna-java;
-#   Swift:  not run here yet (bindings/README.md says what is missing).
+#   Swift:  Debian trixie's swiftlang (6.0) in a debootstrap chroot (scripts/swift-chroot.sh,
+#           built once outside the clone): the bindings compiled as module BeatFFI, the
+#           scenario linked against it and run.
 # Last line:
 #   BEAT-FFI kotlin=P/T swift=P/T python=P/T bindings_fresh=yes|no so_bytes=N
-# (so_bytes: the release cdylib with its debug info stripped, as an app would ship it from
-# this profile; bindings/README.md has the size profile's figure).
+# (so_bytes: the release cdylib with its debug info stripped).
 #
 #   scripts/bindings.sh            check and test
 #   scripts/bindings.sh --update   regenerate the checked-in bindings, then check and test
@@ -101,5 +102,34 @@ if [ -d bindings/kotlin/src/test ]; then
   took kotlin
 fi
 
-echo "BEAT-FFI kotlin=$kt_passed/$kt_total swift=0/0 python=$py_passed/$((py_passed + py_failed)) bindings_fresh=$fresh so_bytes=$so_bytes"
-[ "$fresh" = yes ] && [ "$py_rc" -eq 0 ] && [ "$kt_rc" -eq 0 ] && [ "$kt_passed" = "$kt_total" ]
+# Swift, in the chroot (/proc and /dev bound in for the run only).
+sw_passed=0 sw_total=0 sw_rc=0
+CHROOT="$(bash scripts/swift-chroot.sh "$CACHE/swift-trixie" | tail -1)"
+took "swift toolchain"
+unbind() {
+  umount "$CHROOT/proc" 2>/dev/null || true
+  umount "$CHROOT/dev" 2>/dev/null || true
+}
+trap 'unbind; rm -rf "$gen"' EXIT
+mountpoint -q "$CHROOT/proc" || mount -t proc proc "$CHROOT/proc"
+mountpoint -q "$CHROOT/dev" || mount --bind /dev "$CHROOT/dev"
+rm -rf "$CHROOT/work"
+mkdir -p "$CHROOT/work"
+cp -r bindings/swift/Sources bindings/swift/Tests "$CHROOT/work/"
+cp "$LIB" "$CHROOT/work/libbeat_ffi.so"
+sw_log="$(mktemp)"
+chroot "$CHROOT" /bin/sh -c 'cd /work &&
+  swiftc -O -emit-library -emit-module -module-name BeatFFI -I Sources/BeatFFIC/include -L . -lbeat_ffi \
+    Sources/BeatFFI/*.swift -o libBeatFFI.so &&
+  swiftc -O -I . -I Sources/BeatFFIC/include -L . -lBeatFFI -lbeat_ffi Tests/Scenario/main.swift -o scenario &&
+  LD_LIBRARY_PATH=. ./scenario' >"$sw_log" 2>&1 || sw_rc=$?
+cat "$sw_log"
+sw_passed="$(grep -cE '^ok ' "$sw_log" || true)"
+sw_total="$(grep -cE '^(ok|FAIL) ' "$sw_log" || true)"
+[ "$sw_rc" -eq 0 ] || sw_total=$((sw_total + 1))
+rm -f "$sw_log"
+unbind
+took swift
+
+echo "BEAT-FFI kotlin=$kt_passed/$kt_total swift=$sw_passed/$sw_total python=$py_passed/$((py_passed + py_failed)) bindings_fresh=$fresh so_bytes=$so_bytes"
+[ "$fresh" = yes ] && [ "$py_rc" -eq 0 ] && [ "$kt_rc" -eq 0 ] && [ "$kt_passed" = "$kt_total" ] && [ "$sw_rc" -eq 0 ]

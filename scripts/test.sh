@@ -12,7 +12,8 @@
 #      network inside a network namespace, nftables blocking each network, each pair and all three
 #      (BEAT-NET line), and the embedded Tor client (feature `tor`, arti) against the same Tor network,
 #   3b. the mobile SDK (scripts/bindings.sh): beat-ffi's bindings regenerated and compared with
-#      the checked-in ones, the Python (pytest) and Kotlin (JVM) scenarios (BEAT-FFI line),
+#      the checked-in ones, the Python (pytest), Kotlin (JVM) and Swift (a Debian trixie chroot
+#      with swiftlang) scenarios (BEAT-FFI line),
 #   4b. deployment (deploy/check.py): hadolint, compose v2 config and the compose file's four nodes
 #      run as the image runs them with Debian's Prometheus scraping them and every Grafana query
 #      answered, helm lint/template (n = 4, 7, every flag), kubernetes-validate, checkov, the
@@ -124,8 +125,8 @@ logged '^BEAT-STORE |^BEAT[34]: |^test result' '^BEAT-STORE variant=BEAT3 ' '^BE
 step "client API: auth, bad input, 10,000 transactions across a restart, Java/Node/Rust examples, schemathesis"
 logged '^BEAT-API |^api: |^test result' '^BEAT-API .*failures=0 examples=java,node,rust,cli' -- cargo test -p beat-core --test api --release -- --nocapture
 
-step "mobile SDK (beat-ffi): fresh bindings, the Python and Kotlin scenarios"
-logged '^BEAT-FFI |^   \(|passed|^kotlin: ' '^BEAT-FFI kotlin=([1-9][0-9]*)/\1 swift=[0-9]+/[0-9]+ python=([1-9][0-9]*)/\2 bindings_fresh=yes' -- bash scripts/bindings.sh
+step "mobile SDK (beat-ffi): fresh bindings, the Python, Kotlin and Swift scenarios"
+logged '^BEAT-FFI |^   \(|passed|^kotlin: ' '^BEAT-FFI kotlin=([1-9][0-9]*)/\1 swift=([1-9][0-9]*)/\2 python=([1-9][0-9]*)/\3 bindings_fresh=yes' -- bash scripts/bindings.sh
 
 step "multi-process hostile member and stranger (budgets, catch-up under attack)"
 logged '^BEAT-HOSTILE |^hostile |^test result' '^BEAT-HOSTILE ' -- cargo test -p beat-core --test hostile --release -- --nocapture

@@ -526,33 +526,37 @@ def _uniffi_check_contract_api_version(lib):
 def _uniffi_check_api_checksums(lib):
     if lib.uniffi_beat_ffi_checksum_func_cluster_info() != 45582:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
-    if lib.uniffi_beat_ffi_checksum_func_generate_committee() != 59079:
+    if lib.uniffi_beat_ffi_checksum_func_generate_committee() != 25179:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
-    if lib.uniffi_beat_ffi_checksum_method_app_apply() != 28439:
+    if lib.uniffi_beat_ffi_checksum_method_app_apply() != 6068:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
-    if lib.uniffi_beat_ffi_checksum_method_app_snapshot() != 52632:
+    if lib.uniffi_beat_ffi_checksum_method_app_snapshot() != 5584:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
-    if lib.uniffi_beat_ffi_checksum_method_app_restore() != 18110:
+    if lib.uniffi_beat_ffi_checksum_method_app_restore() != 58065:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
-    if lib.uniffi_beat_ffi_checksum_method_app_validate() != 40820:
+    if lib.uniffi_beat_ffi_checksum_method_app_validate() != 44424:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
-    if lib.uniffi_beat_ffi_checksum_method_beatnode_network_changed() != 35972:
+    if lib.uniffi_beat_ffi_checksum_method_beatnode_network_changed() != 35679:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
-    if lib.uniffi_beat_ffi_checksum_method_beatnode_pause() != 21823:
+    if lib.uniffi_beat_ffi_checksum_method_beatnode_pause() != 21633:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
-    if lib.uniffi_beat_ffi_checksum_method_beatnode_resume() != 3076:
+    if lib.uniffi_beat_ffi_checksum_method_beatnode_resume() != 19832:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
-    if lib.uniffi_beat_ffi_checksum_method_beatnode_status() != 7471:
+    if lib.uniffi_beat_ffi_checksum_method_beatnode_status() != 41623:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
-    if lib.uniffi_beat_ffi_checksum_method_beatnode_stop() != 43899:
+    if lib.uniffi_beat_ffi_checksum_method_beatnode_stop() != 38187:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_beat_ffi_checksum_method_beatnode_submit() != 34686:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
-    if lib.uniffi_beat_ffi_checksum_constructor_beatnode_start() != 1043:
+    if lib.uniffi_beat_ffi_checksum_constructor_beatnode_start() != 35726:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_beat_ffi_checksum_method_commitlistener_on_commit() != 32144:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
-    if lib.uniffi_beat_ffi_checksum_method_kvapp_apply() != 17941:
+    if lib.uniffi_beat_ffi_checksum_constructor_keysecret_passphrase() != 59801:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_beat_ffi_checksum_constructor_keysecret_raw_key() != 55628:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_beat_ffi_checksum_method_kvapp_apply() != 49047:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_beat_ffi_checksum_method_kvapp_get() != 51337:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
@@ -562,7 +566,7 @@ def _uniffi_check_api_checksums(lib):
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_beat_ffi_checksum_method_kvapp_restore() != 21177:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
-    if lib.uniffi_beat_ffi_checksum_method_kvapp_snapshot() != 32560:
+    if lib.uniffi_beat_ffi_checksum_method_kvapp_snapshot() != 50252:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_beat_ffi_checksum_method_kvapp_validate() != 3127:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
@@ -639,6 +643,12 @@ _UniffiLib.uniffi_beat_ffi_checksum_constructor_beatnode_start.restype = ctypes.
 _UniffiLib.uniffi_beat_ffi_checksum_method_commitlistener_on_commit.argtypes = (
 )
 _UniffiLib.uniffi_beat_ffi_checksum_method_commitlistener_on_commit.restype = ctypes.c_uint16
+_UniffiLib.uniffi_beat_ffi_checksum_constructor_keysecret_passphrase.argtypes = (
+)
+_UniffiLib.uniffi_beat_ffi_checksum_constructor_keysecret_passphrase.restype = ctypes.c_uint16
+_UniffiLib.uniffi_beat_ffi_checksum_constructor_keysecret_raw_key.argtypes = (
+)
+_UniffiLib.uniffi_beat_ffi_checksum_constructor_keysecret_raw_key.restype = ctypes.c_uint16
 _UniffiLib.uniffi_beat_ffi_checksum_method_kvapp_apply.argtypes = (
 )
 _UniffiLib.uniffi_beat_ffi_checksum_method_kvapp_apply.restype = ctypes.c_uint16
@@ -743,6 +753,16 @@ _UniffiLib.uniffi_beat_ffi_fn_method_commitlistener_on_commit.argtypes = (
     ctypes.POINTER(_UniffiRustCallStatus),
 )
 _UniffiLib.uniffi_beat_ffi_fn_method_commitlistener_on_commit.restype = None
+_UniffiLib.uniffi_beat_ffi_fn_constructor_keysecret_passphrase.argtypes = (
+    _UniffiRustBuffer,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_beat_ffi_fn_constructor_keysecret_passphrase.restype = ctypes.c_uint64
+_UniffiLib.uniffi_beat_ffi_fn_constructor_keysecret_raw_key.argtypes = (
+    _UniffiRustBuffer,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_beat_ffi_fn_constructor_keysecret_raw_key.restype = ctypes.c_uint64
 _UniffiLib.uniffi_beat_ffi_fn_method_kvapp_apply.argtypes = (
     ctypes.c_uint64,
     ctypes.c_uint64,
@@ -817,6 +837,16 @@ _UniffiLib.uniffi_beat_ffi_fn_free_commitlistener.argtypes = (
     ctypes.POINTER(_UniffiRustCallStatus),
 )
 _UniffiLib.uniffi_beat_ffi_fn_free_commitlistener.restype = None
+_UniffiLib.uniffi_beat_ffi_fn_clone_keysecret.argtypes = (
+    ctypes.c_uint64,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_beat_ffi_fn_clone_keysecret.restype = ctypes.c_uint64
+_UniffiLib.uniffi_beat_ffi_fn_free_keysecret.argtypes = (
+    ctypes.c_uint64,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_beat_ffi_fn_free_keysecret.restype = None
 _UniffiLib.uniffi_beat_ffi_fn_clone_kvapp.argtypes = (
     ctypes.c_uint64,
     ctypes.POINTER(_UniffiRustCallStatus),
@@ -1089,11 +1119,17 @@ class CommitteeSpec:
     """
     What [`generate_committee`] deals.
 """
-    def __init__(self, *, variant:str, addresses:typing.List[str], tor_addresses:typing.List[str], i2p_addresses:typing.List[str]):
+    def __init__(self, *, variant:str, addresses:typing.List[str], tor_addresses:typing.List[str] = _DEFAULT, i2p_addresses:typing.List[str] = _DEFAULT):
         self.variant = variant
         self.addresses = addresses
-        self.tor_addresses = tor_addresses
-        self.i2p_addresses = i2p_addresses
+        if tor_addresses is _DEFAULT:
+            self.tor_addresses = []
+        else:
+            self.tor_addresses = tor_addresses
+        if i2p_addresses is _DEFAULT:
+            self.i2p_addresses = []
+        else:
+            self.i2p_addresses = i2p_addresses
         
         
 
@@ -1136,136 +1172,110 @@ class _UniffiFfiConverterTypeCommitteeSpec(_UniffiConverterRustBuffer):
         _UniffiFfiConverterSequenceString.write(value.i2p_addresses, buf)
 
 
-
-
-
-
-class KeySecret:
+class KeySecretProtocol(typing.Protocol):
     """
-    The secret a member's key file is sealed under.
+    The secret a member's key file is sealed under: a passphrase or a raw key. An opaque object,
+    so a host's `toString()` / `print()` / `repr()` never shows it; its bytes are zeroed when it
+    is freed.
 """
-    def __init__(self):
-        raise RuntimeError("KeySecret cannot be instantiated directly")
+    
+    pass
 
-    # Each enum variant is a nested class of the enum itself.
-    @dataclass
-    class PASSPHRASE:
+class KeySecret(KeySecretProtocol):
+    """
+    The secret a member's key file is sealed under: a passphrase or a raw key. An opaque object,
+    so a host's `toString()` / `print()` / `repr()` never shows it; its bytes are zeroed when it
+    is freed.
+"""
+    
+    _handle: ctypes.c_uint64
+    @classmethod
+    def passphrase(cls, passphrase: str) -> KeySecret:
         """
         A passphrase (stretched with Argon2id, OWASP parameters: about 19 MiB and a fraction of
-        a second on a phone).
+        a second on a phone). Not empty.
 """
         
-        def __init__(self, passphrase:str):
-            self.passphrase = passphrase
-            
-            """
-        The passphrase.
-"""
-        
-            pass
-
-    
-            
-            
-    
-        def __str__(self):
-            return "KeySecret.PASSPHRASE(passphrase={})".format(self.passphrase)
-        def __eq__(self, other):
-            if not isinstance(other, KeySecret):
-                return NotImplemented
-            if not other.is_PASSPHRASE():
-                return False
-            if self.passphrase != other.passphrase:
-                return False
-            return True
-
-    @dataclass
-    class RAW_KEY:
+        _UniffiFfiConverterString.check_lower(passphrase)
+        _uniffi_lowered_args = (
+            _UniffiFfiConverterString.lower(passphrase),
+        )
+        _uniffi_lift_return = _UniffiFfiConverterTypeKeySecret.lift
+        _uniffi_error_converter = _UniffiFfiConverterTypeBeatError
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_beat_ffi_fn_constructor_keysecret_passphrase,
+            *_uniffi_lowered_args,
+        )
+        return cls._uniffi_make_instance(_uniffi_ffi_result)
+    @classmethod
+    def raw_key(cls, key: bytes) -> KeySecret:
         """
         A raw 32-byte key, e.g. from the Android Keystore or the iOS Keychain.
 """
         
-        def __init__(self, key:bytes):
-            self.key = key
-            
-            """
-        32 bytes.
-"""
-        
-            pass
-
+        _UniffiFfiConverterBytes.check_lower(key)
+        _uniffi_lowered_args = (
+            _UniffiFfiConverterBytes.lower(key),
+        )
+        _uniffi_lift_return = _UniffiFfiConverterTypeKeySecret.lift
+        _uniffi_error_converter = _UniffiFfiConverterTypeBeatError
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_beat_ffi_fn_constructor_keysecret_raw_key,
+            *_uniffi_lowered_args,
+        )
+        return cls._uniffi_make_instance(_uniffi_ffi_result)
     
-            
-            
-    
-        def __str__(self):
-            return "KeySecret.RAW_KEY(key={})".format(self.key)
-        def __eq__(self, other):
-            if not isinstance(other, KeySecret):
-                return NotImplemented
-            if not other.is_RAW_KEY():
-                return False
-            if self.key != other.key:
-                return False
-            return True
+    def __init__(self, *args, **kwargs):
+        raise ValueError("This class has no default constructor")
 
-    
+    def __del__(self):
+        # In case of partial initialization of instances.
+        handle = getattr(self, "_handle", None)
+        if handle is not None:
+            _uniffi_rust_call(_UniffiLib.uniffi_beat_ffi_fn_free_keysecret, handle)
 
-    # For each variant, we have `is_NAME` and `is_name` methods for easily checking
-    # whether an instance is that variant.
-    def is_PASSPHRASE(self) -> bool:
-        return isinstance(self, KeySecret.PASSPHRASE)
-    def is_passphrase(self) -> bool:
-        return isinstance(self, KeySecret.PASSPHRASE)
-    def is_RAW_KEY(self) -> bool:
-        return isinstance(self, KeySecret.RAW_KEY)
-    def is_raw_key(self) -> bool:
-        return isinstance(self, KeySecret.RAW_KEY)
-    
+    def _uniffi_clone_handle(self):
+        return _uniffi_rust_call(_UniffiLib.uniffi_beat_ffi_fn_clone_keysecret, self._handle)
 
-# Now, a little trick - we make each nested variant class be a subclass of the main
-# enum class, so that method calls and instance checks etc will work intuitively.
-# We might be able to do this a little more neatly with a metaclass, but this'll do.
-KeySecret.PASSPHRASE = type("KeySecret.PASSPHRASE", (KeySecret.PASSPHRASE, KeySecret,), {})  # type: ignore
-KeySecret.RAW_KEY = type("KeySecret.RAW_KEY", (KeySecret.RAW_KEY, KeySecret,), {})  # type: ignore
+    # Used by alternative constructors or any methods which return this type.
+    @classmethod
+    def _uniffi_make_instance(cls, handle):
+        # Lightly yucky way to bypass the usual __init__ logic
+        # and just create a new instance with the required handle.
+        inst = cls.__new__(cls)
+        inst._handle = handle
+        return inst
 
 
 
 
-class _UniffiFfiConverterTypeKeySecret(_UniffiConverterRustBuffer):
+
+class _UniffiFfiConverterTypeKeySecret:
     @staticmethod
-    def read(buf):
-        variant = buf.read_i32()
-        if variant == 1:
-            return KeySecret.PASSPHRASE(
-                _UniffiFfiConverterString.read(buf),
-            )
-        if variant == 2:
-            return KeySecret.RAW_KEY(
-                _UniffiFfiConverterBytes.read(buf),
-            )
-        raise InternalError("Raw enum value doesn't match any cases")
+    def lift(value: int) -> KeySecret:
+        return KeySecret._uniffi_make_instance(value)
 
     @staticmethod
-    def check_lower(value):
-        if value.is_PASSPHRASE():
-            _UniffiFfiConverterString.check_lower(value.passphrase)
-            return
-        if value.is_RAW_KEY():
-            _UniffiFfiConverterBytes.check_lower(value.key)
-            return
-        raise ValueError(value)
+    def check_lower(value: KeySecret):
+        if not isinstance(value, KeySecret):
+            raise TypeError("Expected KeySecret instance, {} found".format(type(value).__name__))
 
     @staticmethod
-    def write(value, buf):
-        if value.is_PASSPHRASE():
-            buf.write_i32(1)
-            _UniffiFfiConverterString.write(value.passphrase, buf)
-        if value.is_RAW_KEY():
-            buf.write_i32(2)
-            _UniffiFfiConverterBytes.write(value.key, buf)
+    def lower(value: KeySecret) -> ctypes.c_uint64:
+        return value._uniffi_clone_handle()
 
+    @classmethod
+    def read(cls, buf: _UniffiRustBuffer) -> KeySecret:
+        ptr = buf.read_u64()
+        if ptr == 0:
+            raise InternalError("Raw handle value was null")
+        return cls.lift(ptr)
 
+    @classmethod
+    def write(cls, value: KeySecret, buf: _UniffiRustBuffer):
+        buf.write_u64(cls.lower(value))
 
 class _UniffiFfiConverterUInt64(_UniffiConverterPrimitiveInt):
     CLASS_NAME = "u64"
@@ -1285,13 +1295,16 @@ class NodeSettings:
     """
     How a member runs.
 """
-    def __init__(self, *, data_dir:str, cluster_file:bytes, key_file:bytes, secret:KeySecret, listen:str, peers:typing.List[str], tor_socks:str, tor_listen:str, i2p_sam:str, snapshot_every:int):
+    def __init__(self, *, data_dir:str, cluster_file:bytes, key_file:bytes, secret:KeySecret, listen:str = "", peers:typing.List[str] = _DEFAULT, tor_socks:str = "", tor_listen:str = "", i2p_sam:str = "", snapshot_every:int = 0):
         self.data_dir = data_dir
         self.cluster_file = cluster_file
         self.key_file = key_file
         self.secret = secret
         self.listen = listen
-        self.peers = peers
+        if peers is _DEFAULT:
+            self.peers = []
+        else:
+            self.peers = peers
         self.tor_socks = tor_socks
         self.tor_listen = tor_listen
         self.i2p_sam = i2p_sam
@@ -1405,7 +1418,7 @@ class NodeState:
     @dataclass
     class NO_QUORUM:
         """
-        Fewer than `n − f − 1` other members are reachable on any network: writes wait.
+        Fewer than `n − f − 1` other members have been reachable for a while: writes wait.
 """
         
         def __init__(self, ):
@@ -1427,7 +1440,7 @@ class NodeState:
     @dataclass
     class CATCHING_UP:
         """
-        Behind the committee, fetching the epochs it missed.
+        Starting, connecting, or behind the committee and fetching the epochs it missed.
 """
         
         def __init__(self, ):
@@ -1471,7 +1484,8 @@ class NodeState:
     @dataclass
     class STOPPED:
         """
-        Stopped (`stop`), or stopped on its own: `reason` says why.
+        Stopped (`stop`), or stopped on its own: `reason` says why (`resume` restarts a node
+        that stopped on its own).
 """
         
         def __init__(self, reason:str):
@@ -1594,7 +1608,7 @@ class NodeStatus:
     """
     What the node is doing.
 """
-    def __init__(self, *, state:NodeState, id:int, epoch:int, committee_epoch:int, committed_txs:int, peers_connected:int, submit_queue:int, store_bytes:int):
+    def __init__(self, *, state:NodeState, id:int, epoch:int, committee_epoch:int, committed_txs:int, peers_connected:int, submit_queue:int, store_bytes:int, notifications_dropped:int):
         self.state = state
         self.id = id
         self.epoch = epoch
@@ -1603,12 +1617,13 @@ class NodeStatus:
         self.peers_connected = peers_connected
         self.submit_queue = submit_queue
         self.store_bytes = store_bytes
+        self.notifications_dropped = notifications_dropped
         
         
 
     
     def __str__(self):
-        return "NodeStatus(state={}, id={}, epoch={}, committee_epoch={}, committed_txs={}, peers_connected={}, submit_queue={}, store_bytes={})".format(self.state, self.id, self.epoch, self.committee_epoch, self.committed_txs, self.peers_connected, self.submit_queue, self.store_bytes)
+        return "NodeStatus(state={}, id={}, epoch={}, committee_epoch={}, committed_txs={}, peers_connected={}, submit_queue={}, store_bytes={}, notifications_dropped={})".format(self.state, self.id, self.epoch, self.committee_epoch, self.committed_txs, self.peers_connected, self.submit_queue, self.store_bytes, self.notifications_dropped)
     def __eq__(self, other):
         if self.state != other.state:
             return False
@@ -1626,6 +1641,8 @@ class NodeStatus:
             return False
         if self.store_bytes != other.store_bytes:
             return False
+        if self.notifications_dropped != other.notifications_dropped:
+            return False
         return True
 
 class _UniffiFfiConverterTypeNodeStatus(_UniffiConverterRustBuffer):
@@ -1640,6 +1657,7 @@ class _UniffiFfiConverterTypeNodeStatus(_UniffiConverterRustBuffer):
             peers_connected=_UniffiFfiConverterUInt32.read(buf),
             submit_queue=_UniffiFfiConverterUInt64.read(buf),
             store_bytes=_UniffiFfiConverterUInt64.read(buf),
+            notifications_dropped=_UniffiFfiConverterUInt64.read(buf),
         )
 
     @staticmethod
@@ -1652,6 +1670,7 @@ class _UniffiFfiConverterTypeNodeStatus(_UniffiConverterRustBuffer):
         _UniffiFfiConverterUInt32.check_lower(value.peers_connected)
         _UniffiFfiConverterUInt64.check_lower(value.submit_queue)
         _UniffiFfiConverterUInt64.check_lower(value.store_bytes)
+        _UniffiFfiConverterUInt64.check_lower(value.notifications_dropped)
 
     @staticmethod
     def write(value, buf):
@@ -1663,6 +1682,7 @@ class _UniffiFfiConverterTypeNodeStatus(_UniffiConverterRustBuffer):
         _UniffiFfiConverterUInt32.write(value.peers_connected, buf)
         _UniffiFfiConverterUInt64.write(value.submit_queue, buf)
         _UniffiFfiConverterUInt64.write(value.store_bytes, buf)
+        _UniffiFfiConverterUInt64.write(value.notifications_dropped, buf)
 
 
 
@@ -1887,13 +1907,19 @@ class App():
     The host's replicated state machine. Every member runs the same code on the same committed
     transactions, so every member's state is the same.
 
-    Called on the node's consensus thread, one call at a time: keep `apply` quick and never
-    block on the UI. The node persists snapshots itself; the app keeps its state in memory.
+    The contract: pass `BeatNode.start` an app in its **initial (empty) state**. The node
+    rebuilds it from its store at every start, `resume` and `network_changed`: `restore` with
+    the store's latest snapshot (or the initial state, as `snapshot` returned it at `start`),
+    then `apply` of every later epoch, in order. Methods are called on the node's consensus
+    thread, one at a time: keep them quick, hand UI work to the main thread, and do not call the
+    node from inside them (such calls are refused, as they would deadlock). An error from
+    `apply`, `snapshot` or `restore` stops the node, with the error as the reason
+    (`status().state`, `Stopped`); `resume` starts it again from its store.
 """
     
     def apply(self, epoch: int,transactions: typing.List[bytes]) -> None:
         """
-        Apply epoch `epoch`'s committed transactions, in order (epochs 0, 1, 2, … without gaps).
+        Apply epoch `epoch`'s committed transactions, in order (epochs without gaps).
 """
         raise NotImplementedError
     def snapshot(self, ) -> bytes:
@@ -1903,12 +1929,12 @@ class App():
         raise NotImplementedError
     def restore(self, snapshot: bytes) -> None:
         """
-        Replace the state with one `snapshot` returned (at start, from the node's store).
+        Replace the whole state with one `snapshot` returned.
 """
         raise NotImplementedError
     def validate(self, transaction: bytes) -> None:
         """
-        Whether a transaction may be submitted (checked at `submit`).
+        Whether a transaction may be submitted (checked at `submit`, on the submitting thread).
 """
         raise NotImplementedError
 
@@ -1917,8 +1943,14 @@ class AppImpl(App):
     The host's replicated state machine. Every member runs the same code on the same committed
     transactions, so every member's state is the same.
 
-    Called on the node's consensus thread, one call at a time: keep `apply` quick and never
-    block on the UI. The node persists snapshots itself; the app keeps its state in memory.
+    The contract: pass `BeatNode.start` an app in its **initial (empty) state**. The node
+    rebuilds it from its store at every start, `resume` and `network_changed`: `restore` with
+    the store's latest snapshot (or the initial state, as `snapshot` returned it at `start`),
+    then `apply` of every later epoch, in order. Methods are called on the node's consensus
+    thread, one at a time: keep them quick, hand UI work to the main thread, and do not call the
+    node from inside them (such calls are refused, as they would deadlock). An error from
+    `apply`, `snapshot` or `restore` stops the node, with the error as the reason
+    (`status().state`, `Stopped`); `resume` starts it again from its store.
 """
     
     _handle: ctypes.c_uint64
@@ -1945,7 +1977,7 @@ class AppImpl(App):
         return inst
     def apply(self, epoch: int,transactions: typing.List[bytes]) -> None:
         """
-        Apply epoch `epoch`'s committed transactions, in order (epochs 0, 1, 2, … without gaps).
+        Apply epoch `epoch`'s committed transactions, in order (epochs without gaps).
 """
         
         _UniffiFfiConverterUInt64.check_lower(epoch)
@@ -1957,7 +1989,7 @@ class AppImpl(App):
             _UniffiFfiConverterSequenceBytes.lower(transactions),
         )
         _uniffi_lift_return = lambda val: None
-        _uniffi_error_converter = None
+        _uniffi_error_converter = _UniffiFfiConverterTypeAppError
         _uniffi_ffi_result = _uniffi_rust_call_with_error(
             _uniffi_error_converter,
             _UniffiLib.uniffi_beat_ffi_fn_method_app_apply,
@@ -1972,7 +2004,7 @@ class AppImpl(App):
             self._uniffi_clone_handle(),
         )
         _uniffi_lift_return = _UniffiFfiConverterBytes.lift
-        _uniffi_error_converter = None
+        _uniffi_error_converter = _UniffiFfiConverterTypeAppError
         _uniffi_ffi_result = _uniffi_rust_call_with_error(
             _uniffi_error_converter,
             _UniffiLib.uniffi_beat_ffi_fn_method_app_snapshot,
@@ -1981,7 +2013,7 @@ class AppImpl(App):
         return _uniffi_lift_return(_uniffi_ffi_result)
     def restore(self, snapshot: bytes) -> None:
         """
-        Replace the state with one `snapshot` returned (at start, from the node's store).
+        Replace the whole state with one `snapshot` returned.
 """
         
         _UniffiFfiConverterBytes.check_lower(snapshot)
@@ -1999,7 +2031,7 @@ class AppImpl(App):
         return _uniffi_lift_return(_uniffi_ffi_result)
     def validate(self, transaction: bytes) -> None:
         """
-        Whether a transaction may be submitted (checked at `submit`).
+        Whether a transaction may be submitted (checked at `submit`, on the submitting thread).
 """
         
         _UniffiFfiConverterBytes.check_lower(transaction)
@@ -2037,10 +2069,12 @@ class _UniffiTraitImplAppImpl:
             uniffi_method = uniffi_obj.apply
             return uniffi_method(*uniffi_args)
         write_return_value = lambda v: None
-        _uniffi_trait_interface_call(
+        _uniffi_trait_interface_call_with_error(
                 uniffi_call_status_ptr.contents,
                 make_call,
                 write_return_value,
+                AppError,
+                _UniffiFfiConverterTypeAppError.lower,
         )
 
     @_UNIFFI_CALLBACK_INTERFACE_BEAT_FFI_APP_METHOD1
@@ -2056,10 +2090,12 @@ class _UniffiTraitImplAppImpl:
             return uniffi_method(*uniffi_args)
         def write_return_value(v):
             uniffi_out_return[0] = _UniffiFfiConverterBytes.lower(v)
-        _uniffi_trait_interface_call(
+        _uniffi_trait_interface_call_with_error(
                 uniffi_call_status_ptr.contents,
                 make_call,
                 write_return_value,
+                AppError,
+                _UniffiFfiConverterTypeAppError.lower,
         )
 
     @_UNIFFI_CALLBACK_INTERFACE_BEAT_FFI_APP_METHOD2
@@ -2171,30 +2207,35 @@ class BeatNodeProtocol(typing.Protocol):
     
     def network_changed(self, ) -> None:
         """
-        The device's network changed (Wi-Fi ↔ cellular): drop every connection and dial the
-        committee again now, instead of waiting for the links' timeouts and back-off.
+        The device's network changed (Wi-Fi ↔ cellular): close every connection and dial the
+        committee again now, instead of waiting for the links' timeouts and back-off. (It
+        restarts the node from its store: a few hundred milliseconds plus the replay.)
 """
         raise NotImplementedError
     def pause(self, ) -> None:
         """
         The app is going to the background: stop the node cleanly (store flushed, sockets
-        closed). Nothing committed is lost; `resume` picks up where it left off.
+        closed). Nothing committed is lost; `resume` picks up where it left off. Blocks until
+        the node stopped (at most a few seconds): call it off the UI thread.
 """
         raise NotImplementedError
     def resume(self, ) -> None:
         """
         Back in the foreground: start the node again from its store (it catches up with what
-        the committee committed meanwhile). A no-op unless paused.
+        the committee committed meanwhile). Also restarts a node that stopped on its own. A
+        no-op while running. Blocks while the store replays: call it off the UI thread.
 """
         raise NotImplementedError
     def status(self, ) -> NodeStatus:
         """
-        What the node is doing, and why it is not committing if it is not.
+        What the node is doing, and why it is not committing if it is not. Never blocks on
+        the node (also not while it starts or stops).
 """
         raise NotImplementedError
     def stop(self, ) -> None:
         """
-        Stop for good (store flushed). Later calls fail with `Stopped`; `stop` again is a no-op.
+        Stop for good (store flushed, the listener's thread ended). Later calls fail with
+        `Stopped`; `stop` again is a no-op. Blocks until the node stopped.
 """
         raise NotImplementedError
     def submit(self, transaction: bytes) -> None:
@@ -2212,8 +2253,9 @@ class BeatNode(BeatNodeProtocol):
     @classmethod
     def start(cls, settings: NodeSettings,app: App,listener: typing.Optional[CommitListener]) -> BeatNode:
         """
-        Open the keys, the store (replaying what it holds into `app`) and the networks, and
-        run. `listener` is told about every commit, off the consensus thread.
+        Open the keys, the store (rebuilding `app`, which must be in its initial state, from
+        it) and the networks, and run. `listener` is told about every commit, off the consensus
+        thread. Blocks while the store replays: call it off the UI thread.
 """
         
         _UniffiFfiConverterTypeNodeSettings.check_lower(settings)
@@ -2257,8 +2299,9 @@ class BeatNode(BeatNodeProtocol):
         return inst
     def network_changed(self, ) -> None:
         """
-        The device's network changed (Wi-Fi ↔ cellular): drop every connection and dial the
-        committee again now, instead of waiting for the links' timeouts and back-off.
+        The device's network changed (Wi-Fi ↔ cellular): close every connection and dial the
+        committee again now, instead of waiting for the links' timeouts and back-off. (It
+        restarts the node from its store: a few hundred milliseconds plus the replay.)
 """
         _uniffi_lowered_args = (
             self._uniffi_clone_handle(),
@@ -2274,13 +2317,14 @@ class BeatNode(BeatNodeProtocol):
     def pause(self, ) -> None:
         """
         The app is going to the background: stop the node cleanly (store flushed, sockets
-        closed). Nothing committed is lost; `resume` picks up where it left off.
+        closed). Nothing committed is lost; `resume` picks up where it left off. Blocks until
+        the node stopped (at most a few seconds): call it off the UI thread.
 """
         _uniffi_lowered_args = (
             self._uniffi_clone_handle(),
         )
         _uniffi_lift_return = lambda val: None
-        _uniffi_error_converter = None
+        _uniffi_error_converter = _UniffiFfiConverterTypeBeatError
         _uniffi_ffi_result = _uniffi_rust_call_with_error(
             _uniffi_error_converter,
             _UniffiLib.uniffi_beat_ffi_fn_method_beatnode_pause,
@@ -2290,7 +2334,8 @@ class BeatNode(BeatNodeProtocol):
     def resume(self, ) -> None:
         """
         Back in the foreground: start the node again from its store (it catches up with what
-        the committee committed meanwhile). A no-op unless paused.
+        the committee committed meanwhile). Also restarts a node that stopped on its own. A
+        no-op while running. Blocks while the store replays: call it off the UI thread.
 """
         _uniffi_lowered_args = (
             self._uniffi_clone_handle(),
@@ -2305,7 +2350,8 @@ class BeatNode(BeatNodeProtocol):
         return _uniffi_lift_return(_uniffi_ffi_result)
     def status(self, ) -> NodeStatus:
         """
-        What the node is doing, and why it is not committing if it is not.
+        What the node is doing, and why it is not committing if it is not. Never blocks on
+        the node (also not while it starts or stops).
 """
         _uniffi_lowered_args = (
             self._uniffi_clone_handle(),
@@ -2320,13 +2366,14 @@ class BeatNode(BeatNodeProtocol):
         return _uniffi_lift_return(_uniffi_ffi_result)
     def stop(self, ) -> None:
         """
-        Stop for good (store flushed). Later calls fail with `Stopped`; `stop` again is a no-op.
+        Stop for good (store flushed, the listener's thread ended). Later calls fail with
+        `Stopped`; `stop` again is a no-op. Blocks until the node stopped.
 """
         _uniffi_lowered_args = (
             self._uniffi_clone_handle(),
         )
         _uniffi_lift_return = lambda val: None
-        _uniffi_error_converter = None
+        _uniffi_error_converter = _UniffiFfiConverterTypeBeatError
         _uniffi_ffi_result = _uniffi_rust_call_with_error(
             _uniffi_error_converter,
             _UniffiLib.uniffi_beat_ffi_fn_method_beatnode_stop,
@@ -2384,9 +2431,10 @@ class _UniffiFfiConverterTypeBeatNode:
 
 class CommitListener():
     """
-    Told about every committed epoch, on a thread of its own (never the consensus thread): a
-    slow listener delays only later notifications. After a restart, epochs after the node's
-    latest snapshot are told again; use `epoch` to recognise them.
+    Told about every committed epoch, on a thread of its own (never the consensus thread).
+    After a restart, epochs after the node's latest snapshot are told again; use `epoch` to
+    recognise them. A listener more than 4,096 epochs behind misses notifications (counted in
+    `status().notifications_dropped`); the app's own state is never behind.
 """
     
     def on_commit(self, epoch: int,transactions: typing.List[bytes]) -> None:
@@ -2397,9 +2445,10 @@ class CommitListener():
 
 class CommitListenerImpl(CommitListener):
     """
-    Told about every committed epoch, on a thread of its own (never the consensus thread): a
-    slow listener delays only later notifications. After a restart, epochs after the node's
-    latest snapshot are told again; use `epoch` to recognise them.
+    Told about every committed epoch, on a thread of its own (never the consensus thread).
+    After a restart, epochs after the node's latest snapshot are told again; use `epoch` to
+    recognise them. A listener more than 4,096 epochs behind misses notifications (counted in
+    `status().notifications_dropped`); the app's own state is never behind.
 """
     
     _handle: ctypes.c_uint64
@@ -2656,7 +2705,7 @@ class KvApp(KvAppProtocol, App):
             _UniffiFfiConverterSequenceBytes.lower(transactions),
         )
         _uniffi_lift_return = lambda val: None
-        _uniffi_error_converter = None
+        _uniffi_error_converter = _UniffiFfiConverterTypeAppError
         _uniffi_ffi_result = _uniffi_rust_call_with_error(
             _uniffi_error_converter,
             _UniffiLib.uniffi_beat_ffi_fn_method_kvapp_apply,
@@ -2731,7 +2780,7 @@ class KvApp(KvAppProtocol, App):
             self._uniffi_clone_handle(),
         )
         _uniffi_lift_return = _UniffiFfiConverterBytes.lift
-        _uniffi_error_converter = None
+        _uniffi_error_converter = _UniffiFfiConverterTypeAppError
         _uniffi_ffi_result = _uniffi_rust_call_with_error(
             _uniffi_error_converter,
             _UniffiLib.uniffi_beat_ffi_fn_method_kvapp_snapshot,
@@ -2871,7 +2920,6 @@ def generate_committee(spec: CommitteeSpec,secrets: typing.List[KeySecret]) -> C
 
 __all__ = [
     "InternalError",
-    "KeySecret",
     "NodeState",
     "AppError",
     "BeatError",
@@ -2882,6 +2930,8 @@ __all__ = [
     "NodeStatus",
     "cluster_info",
     "generate_committee",
+    "KeySecret",
+    "KeySecretProtocol",
     "AppImpl",
     "App",
     "BeatNode",

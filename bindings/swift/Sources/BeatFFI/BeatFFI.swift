@@ -595,28 +595,34 @@ fileprivate struct FfiConverterData: FfiConverterRustBuffer {
  * The host's replicated state machine. Every member runs the same code on the same committed
  * transactions, so every member's state is the same.
  *
- * Called on the node's consensus thread, one call at a time: keep `apply` quick and never
- * block on the UI. The node persists snapshots itself; the app keeps its state in memory.
+ * The contract: pass `BeatNode.start` an app in its **initial (empty) state**. The node
+ * rebuilds it from its store at every start, `resume` and `network_changed`: `restore` with
+ * the store's latest snapshot (or the initial state, as `snapshot` returned it at `start`),
+ * then `apply` of every later epoch, in order. Methods are called on the node's consensus
+ * thread, one at a time: keep them quick, hand UI work to the main thread, and do not call the
+ * node from inside them (such calls are refused, as they would deadlock). An error from
+ * `apply`, `snapshot` or `restore` stops the node, with the error as the reason
+ * (`status().state`, `Stopped`); `resume` starts it again from its store.
  */
 public protocol App: AnyObject, Sendable {
     
     /**
-     * Apply epoch `epoch`'s committed transactions, in order (epochs 0, 1, 2, … without gaps).
+     * Apply epoch `epoch`'s committed transactions, in order (epochs without gaps).
      */
-    func apply(epoch: UInt64, transactions: [Data]) 
+    func apply(epoch: UInt64, transactions: [Data]) throws 
     
     /**
      * The whole state, for the node's snapshot.
      */
-    func snapshot()  -> Data
+    func snapshot() throws  -> Data
     
     /**
-     * Replace the state with one `snapshot` returned (at start, from the node's store).
+     * Replace the whole state with one `snapshot` returned.
      */
     func restore(snapshot: Data) throws 
     
     /**
-     * Whether a transaction may be submitted (checked at `submit`).
+     * Whether a transaction may be submitted (checked at `submit`, on the submitting thread).
      */
     func validate(transaction: Data) throws 
     
@@ -625,8 +631,14 @@ public protocol App: AnyObject, Sendable {
  * The host's replicated state machine. Every member runs the same code on the same committed
  * transactions, so every member's state is the same.
  *
- * Called on the node's consensus thread, one call at a time: keep `apply` quick and never
- * block on the UI. The node persists snapshots itself; the app keeps its state in memory.
+ * The contract: pass `BeatNode.start` an app in its **initial (empty) state**. The node
+ * rebuilds it from its store at every start, `resume` and `network_changed`: `restore` with
+ * the store's latest snapshot (or the initial state, as `snapshot` returned it at `start`),
+ * then `apply` of every later epoch, in order. Methods are called on the node's consensus
+ * thread, one at a time: keep them quick, hand UI work to the main thread, and do not call the
+ * node from inside them (such calls are refused, as they would deadlock). An error from
+ * `apply`, `snapshot` or `restore` stops the node, with the error as the reason
+ * (`status().state`, `Stopped`); `resume` starts it again from its store.
  */
 open class AppImpl: App, @unchecked Sendable {
     fileprivate let handle: UInt64
@@ -682,9 +694,9 @@ open class AppImpl: App, @unchecked Sendable {
 
     
     /**
-     * Apply epoch `epoch`'s committed transactions, in order (epochs 0, 1, 2, … without gaps).
+     * Apply epoch `epoch`'s committed transactions, in order (epochs without gaps).
      */
-open func apply(epoch: UInt64, transactions: [Data])  {try! rustCall() {
+open func apply(epoch: UInt64, transactions: [Data])throws   {try rustCallWithError(FfiConverterTypeAppError_lift) {
         uniffiCallStatus in
     uniffi_beat_ffi_fn_method_app_apply(
             self.uniffiCloneHandle(),
@@ -697,8 +709,8 @@ open func apply(epoch: UInt64, transactions: [Data])  {try! rustCall() {
     /**
      * The whole state, for the node's snapshot.
      */
-open func snapshot() -> Data  {
-    return try!  FfiConverterData.lift(try! rustCall() {
+open func snapshot()throws  -> Data  {
+    return try  FfiConverterData.lift(try rustCallWithError(FfiConverterTypeAppError_lift) {
         uniffiCallStatus in
     uniffi_beat_ffi_fn_method_app_snapshot(
             self.uniffiCloneHandle(),uniffiCallStatus
@@ -707,7 +719,7 @@ open func snapshot() -> Data  {
 }
     
     /**
-     * Replace the state with one `snapshot` returned (at start, from the node's store).
+     * Replace the whole state with one `snapshot` returned.
      */
 open func restore(snapshot: Data)throws   {try rustCallWithError(FfiConverterTypeAppError_lift) {
         uniffiCallStatus in
@@ -719,7 +731,7 @@ open func restore(snapshot: Data)throws   {try rustCallWithError(FfiConverterTyp
 }
     
     /**
-     * Whether a transaction may be submitted (checked at `submit`).
+     * Whether a transaction may be submitted (checked at `submit`, on the submitting thread).
      */
 open func validate(transaction: Data)throws   {try rustCallWithError(FfiConverterTypeAppError_lift) {
         uniffiCallStatus in
@@ -770,7 +782,7 @@ fileprivate struct UniffiCallbackInterfaceApp {
                 guard let uniffiObj = try? FfiConverterTypeApp.handleMap.get(handle: uniffiHandle) else {
                     throw UniffiInternalError.unexpectedStaleHandle
                 }
-                return uniffiObj.apply(
+                return try uniffiObj.apply(
                      epoch: try FfiConverterUInt64.lift(epoch),
                      transactions: try FfiConverterSequenceData.lift(transactions)
                 )
@@ -778,10 +790,11 @@ fileprivate struct UniffiCallbackInterfaceApp {
 
             
             let writeReturn = { () }
-            uniffiTraitInterfaceCall(
+            uniffiTraitInterfaceCallWithError(
                 callStatus: uniffiCallStatus,
                 makeCall: makeCall,
-                writeReturn: writeReturn
+                writeReturn: writeReturn,
+                lowerError: FfiConverterTypeAppError_lower
             )
         },
         snapshot: { (
@@ -794,16 +807,17 @@ fileprivate struct UniffiCallbackInterfaceApp {
                 guard let uniffiObj = try? FfiConverterTypeApp.handleMap.get(handle: uniffiHandle) else {
                     throw UniffiInternalError.unexpectedStaleHandle
                 }
-                return uniffiObj.snapshot(
+                return try uniffiObj.snapshot(
                 )
             }
 
             
             let writeReturn = { uniffiOutReturn.pointee = FfiConverterData.lower($0) }
-            uniffiTraitInterfaceCall(
+            uniffiTraitInterfaceCallWithError(
                 callStatus: uniffiCallStatus,
                 makeCall: makeCall,
-                writeReturn: writeReturn
+                writeReturn: writeReturn,
+                lowerError: FfiConverterTypeAppError_lower
             )
         },
         restore: { (
@@ -941,32 +955,37 @@ public func FfiConverterTypeApp_lower(_ value: App) -> UInt64 {
 public protocol BeatNodeProtocol: AnyObject, Sendable {
     
     /**
-     * The device's network changed (Wi-Fi ↔ cellular): drop every connection and dial the
-     * committee again now, instead of waiting for the links' timeouts and back-off.
+     * The device's network changed (Wi-Fi ↔ cellular): close every connection and dial the
+     * committee again now, instead of waiting for the links' timeouts and back-off. (It
+     * restarts the node from its store: a few hundred milliseconds plus the replay.)
      */
     func networkChanged() throws 
     
     /**
      * The app is going to the background: stop the node cleanly (store flushed, sockets
-     * closed). Nothing committed is lost; `resume` picks up where it left off.
+     * closed). Nothing committed is lost; `resume` picks up where it left off. Blocks until
+     * the node stopped (at most a few seconds): call it off the UI thread.
      */
-    func pause() 
+    func pause() throws 
     
     /**
      * Back in the foreground: start the node again from its store (it catches up with what
-     * the committee committed meanwhile). A no-op unless paused.
+     * the committee committed meanwhile). Also restarts a node that stopped on its own. A
+     * no-op while running. Blocks while the store replays: call it off the UI thread.
      */
     func resume() throws 
     
     /**
-     * What the node is doing, and why it is not committing if it is not.
+     * What the node is doing, and why it is not committing if it is not. Never blocks on
+     * the node (also not while it starts or stops).
      */
     func status()  -> NodeStatus
     
     /**
-     * Stop for good (store flushed). Later calls fail with `Stopped`; `stop` again is a no-op.
+     * Stop for good (store flushed, the listener's thread ended). Later calls fail with
+     * `Stopped`; `stop` again is a no-op. Blocks until the node stopped.
      */
-    func stop() 
+    func stop() throws 
     
     /**
      * Submit a transaction; it commits once the committee orders it (see `CommitListener`).
@@ -1029,8 +1048,9 @@ open class BeatNode: BeatNodeProtocol, @unchecked Sendable {
 
     
     /**
-     * Open the keys, the store (replaying what it holds into `app`) and the networks, and
-     * run. `listener` is told about every commit, off the consensus thread.
+     * Open the keys, the store (rebuilding `app`, which must be in its initial state, from
+     * it) and the networks, and run. `listener` is told about every commit, off the consensus
+     * thread. Blocks while the store replays: call it off the UI thread.
      */
 public static func start(settings: NodeSettings, app: App, listener: CommitListener?)throws  -> BeatNode  {
     return try  FfiConverterTypeBeatNode_lift(try rustCallWithError(FfiConverterTypeBeatError_lift) {
@@ -1046,8 +1066,9 @@ public static func start(settings: NodeSettings, app: App, listener: CommitListe
 
     
     /**
-     * The device's network changed (Wi-Fi ↔ cellular): drop every connection and dial the
-     * committee again now, instead of waiting for the links' timeouts and back-off.
+     * The device's network changed (Wi-Fi ↔ cellular): close every connection and dial the
+     * committee again now, instead of waiting for the links' timeouts and back-off. (It
+     * restarts the node from its store: a few hundred milliseconds plus the replay.)
      */
 open func networkChanged()throws   {try rustCallWithError(FfiConverterTypeBeatError_lift) {
         uniffiCallStatus in
@@ -1059,9 +1080,10 @@ open func networkChanged()throws   {try rustCallWithError(FfiConverterTypeBeatEr
     
     /**
      * The app is going to the background: stop the node cleanly (store flushed, sockets
-     * closed). Nothing committed is lost; `resume` picks up where it left off.
+     * closed). Nothing committed is lost; `resume` picks up where it left off. Blocks until
+     * the node stopped (at most a few seconds): call it off the UI thread.
      */
-open func pause()  {try! rustCall() {
+open func pause()throws   {try rustCallWithError(FfiConverterTypeBeatError_lift) {
         uniffiCallStatus in
     uniffi_beat_ffi_fn_method_beatnode_pause(
             self.uniffiCloneHandle(),uniffiCallStatus
@@ -1071,7 +1093,8 @@ open func pause()  {try! rustCall() {
     
     /**
      * Back in the foreground: start the node again from its store (it catches up with what
-     * the committee committed meanwhile). A no-op unless paused.
+     * the committee committed meanwhile). Also restarts a node that stopped on its own. A
+     * no-op while running. Blocks while the store replays: call it off the UI thread.
      */
 open func resume()throws   {try rustCallWithError(FfiConverterTypeBeatError_lift) {
         uniffiCallStatus in
@@ -1082,7 +1105,8 @@ open func resume()throws   {try rustCallWithError(FfiConverterTypeBeatError_lift
 }
     
     /**
-     * What the node is doing, and why it is not committing if it is not.
+     * What the node is doing, and why it is not committing if it is not. Never blocks on
+     * the node (also not while it starts or stops).
      */
 open func status() -> NodeStatus  {
     return try!  FfiConverterTypeNodeStatus_lift(try! rustCall() {
@@ -1094,9 +1118,10 @@ open func status() -> NodeStatus  {
 }
     
     /**
-     * Stop for good (store flushed). Later calls fail with `Stopped`; `stop` again is a no-op.
+     * Stop for good (store flushed, the listener's thread ended). Later calls fail with
+     * `Stopped`; `stop` again is a no-op. Blocks until the node stopped.
      */
-open func stop()  {try! rustCall() {
+open func stop()throws   {try rustCallWithError(FfiConverterTypeBeatError_lift) {
         uniffiCallStatus in
     uniffi_beat_ffi_fn_method_beatnode_stop(
             self.uniffiCloneHandle(),uniffiCallStatus
@@ -1167,9 +1192,10 @@ public func FfiConverterTypeBeatNode_lower(_ value: BeatNode) -> UInt64 {
 
 
 /**
- * Told about every committed epoch, on a thread of its own (never the consensus thread): a
- * slow listener delays only later notifications. After a restart, epochs after the node's
- * latest snapshot are told again; use `epoch` to recognise them.
+ * Told about every committed epoch, on a thread of its own (never the consensus thread).
+ * After a restart, epochs after the node's latest snapshot are told again; use `epoch` to
+ * recognise them. A listener more than 4,096 epochs behind misses notifications (counted in
+ * `status().notifications_dropped`); the app's own state is never behind.
  */
 public protocol CommitListener: AnyObject, Sendable {
     
@@ -1180,9 +1206,10 @@ public protocol CommitListener: AnyObject, Sendable {
     
 }
 /**
- * Told about every committed epoch, on a thread of its own (never the consensus thread): a
- * slow listener delays only later notifications. After a restart, epochs after the node's
- * latest snapshot are told again; use `epoch` to recognise them.
+ * Told about every committed epoch, on a thread of its own (never the consensus thread).
+ * After a restart, epochs after the node's latest snapshot are told again; use `epoch` to
+ * recognise them. A listener more than 4,096 epochs behind misses notifications (counted in
+ * `status().notifications_dropped`); the app's own state is never behind.
  */
 open class CommitListenerImpl: CommitListener, @unchecked Sendable {
     fileprivate let handle: UInt64
@@ -1384,12 +1411,153 @@ public func FfiConverterTypeCommitListener_lower(_ value: CommitListener) -> UIn
 
 
 /**
+ * The secret a member's key file is sealed under: a passphrase or a raw key. An opaque object,
+ * so a host's `toString()` / `print()` / `repr()` never shows it; its bytes are zeroed when it
+ * is freed.
+ */
+public protocol KeySecretProtocol: AnyObject, Sendable {
+    
+}
+/**
+ * The secret a member's key file is sealed under: a passphrase or a raw key. An opaque object,
+ * so a host's `toString()` / `print()` / `repr()` never shows it; its bytes are zeroed when it
+ * is freed.
+ */
+open class KeySecret: KeySecretProtocol, @unchecked Sendable {
+    fileprivate let handle: UInt64
+
+    /// Used to instantiate a [FFIObject] without an actual handle, for fakes in tests, mostly.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public struct NoHandle {
+        public init() {}
+    }
+
+    // TODO: We'd like this to be `private` but for Swifty reasons,
+    // we can't implement `FfiConverter` without making this `required` and we can't
+    // make it `required` without making it `public`.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    required public init(unsafeFromHandle handle: UInt64) {
+        self.handle = handle
+    }
+
+    // This constructor can be used to instantiate a fake object.
+    // - Parameter noHandle: Placeholder value so we can have a constructor separate from the default empty one that may be implemented for classes extending [FFIObject].
+    //
+    // - Warning:
+    //     Any object instantiated with this constructor cannot be passed to an actual Rust-backed object. Since there isn't a backing handle the FFI lower functions will crash.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public init(noHandle: NoHandle) {
+        self.handle = 0
+    }
+
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public func uniffiCloneHandle() -> UInt64 {
+        return try! rustCall { uniffi_beat_ffi_fn_clone_keysecret(self.handle, $0) }
+    }
+    // No primary constructor declared for this class.
+
+    deinit {
+        if handle == 0 {
+            // Mock objects have handle=0 don't try to free them
+            return
+        }
+
+        try! rustCall { uniffi_beat_ffi_fn_free_keysecret(handle, $0) }
+    }
+
+    
+    /**
+     * A passphrase (stretched with Argon2id, OWASP parameters: about 19 MiB and a fraction of
+     * a second on a phone). Not empty.
+     */
+public static func passphrase(passphrase: String)throws  -> KeySecret  {
+    return try  FfiConverterTypeKeySecret_lift(try rustCallWithError(FfiConverterTypeBeatError_lift) {
+        uniffiCallStatus in
+    uniffi_beat_ffi_fn_constructor_keysecret_passphrase(
+        FfiConverterString.lower(passphrase),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * A raw 32-byte key, e.g. from the Android Keystore or the iOS Keychain.
+     */
+public static func rawKey(key: Data)throws  -> KeySecret  {
+    return try  FfiConverterTypeKeySecret_lift(try rustCallWithError(FfiConverterTypeBeatError_lift) {
+        uniffiCallStatus in
+    uniffi_beat_ffi_fn_constructor_keysecret_raw_key(
+        FfiConverterData.lower(key),uniffiCallStatus
+    )
+})
+}
+    
+
+    
+
+    
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeKeySecret: FfiConverter {
+    typealias FfiType = UInt64
+    typealias SwiftType = KeySecret
+
+    public static func lift(_ handle: UInt64) throws -> KeySecret {
+        return KeySecret(unsafeFromHandle: handle)
+    }
+
+    public static func lower(_ value: KeySecret) -> UInt64 {
+        return value.uniffiCloneHandle()
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> KeySecret {
+        let handle: UInt64 = try readInt(&buf)
+        return try lift(handle)
+    }
+
+    public static func write(_ value: KeySecret, into buf: inout [UInt8]) {
+        writeInt(&buf, lower(value))
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeKeySecret_lift(_ handle: UInt64) throws -> KeySecret {
+    return try FfiConverterTypeKeySecret.lift(handle)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeKeySecret_lower(_ value: KeySecret) -> UInt64 {
+    return FfiConverterTypeKeySecret.lower(value)
+}
+
+
+
+
+
+
+/**
  * The built-in key-value app (`set <key> <value>`, `del <key>`), for apps that do not want
  * to write an [`App`]; read it with [`KvApp::get`].
  */
 public protocol KvAppProtocol: AnyObject, Sendable {
     
-    func apply(epoch: UInt64, transactions: [Data]) 
+    func apply(epoch: UInt64, transactions: [Data]) throws 
     
     /**
      * The value of `key`, if set.
@@ -1408,7 +1576,7 @@ public protocol KvAppProtocol: AnyObject, Sendable {
     
     func restore(snapshot: Data) throws 
     
-    func snapshot()  -> Data
+    func snapshot() throws  -> Data
     
     func validate(transaction: Data) throws 
     
@@ -1481,7 +1649,7 @@ public convenience init() {
     
 
     
-open func apply(epoch: UInt64, transactions: [Data])  {try! rustCall() {
+open func apply(epoch: UInt64, transactions: [Data])throws   {try rustCallWithError(FfiConverterTypeAppError_lift) {
         uniffiCallStatus in
     uniffi_beat_ffi_fn_method_kvapp_apply(
             self.uniffiCloneHandle(),
@@ -1537,8 +1705,8 @@ open func restore(snapshot: Data)throws   {try rustCallWithError(FfiConverterTyp
 }
 }
     
-open func snapshot() -> Data  {
-    return try!  FfiConverterData.lift(try! rustCall() {
+open func snapshot()throws  -> Data  {
+    return try  FfiConverterData.lift(try rustCallWithError(FfiConverterTypeAppError_lift) {
         uniffiCallStatus in
     uniffi_beat_ffi_fn_method_kvapp_snapshot(
             self.uniffiCloneHandle(),uniffiCallStatus
@@ -1769,7 +1937,7 @@ public func FfiConverterTypeCommittee_lower(_ value: Committee) -> RustBuffer {
  */
 public struct CommitteeSpec: Equatable, Hashable {
     /**
-     * `BEAT0` … `BEAT4` (BEAT0: encrypted transactions; BEAT3/4: storage).
+     * `BEAT0` or `BEAT1` (both keep transactions encrypted until the committee ordered them).
      */
     public var variant: String
     /**
@@ -1789,17 +1957,17 @@ public struct CommitteeSpec: Equatable, Hashable {
     // declare one manually.
     public init(
         /**
-         * `BEAT0` … `BEAT4` (BEAT0: encrypted transactions; BEAT3/4: storage).
+         * `BEAT0` or `BEAT1` (both keep transactions encrypted until the committee ordered them).
          */variant: String, 
         /**
          * Each member's clearnet `host:port`, by id; 4 to 7 members (f = 1 or 2).
          */addresses: [String], 
         /**
          * Each member's Tor `….onion:port`, by id, or empty.
-         */torAddresses: [String], 
+         */torAddresses: [String] = [], 
         /**
          * Each member's I2P `….b32.i2p` or destination, by id, or empty.
-         */i2pAddresses: [String]) {
+         */i2pAddresses: [String] = []) {
         self.variant = variant
         self.addresses = addresses
         self.torAddresses = torAddresses
@@ -1856,7 +2024,7 @@ public func FfiConverterTypeCommitteeSpec_lower(_ value: CommitteeSpec) -> RustB
 /**
  * How a member runs.
  */
-public struct NodeSettings: Equatable, Hashable {
+public struct NodeSettings {
     /**
      * Where the node keeps its store (an app-private directory: Android `filesDir`, iOS
      * Application Support). Created if missing.
@@ -1922,25 +2090,25 @@ public struct NodeSettings: Equatable, Hashable {
         /**
          * Where to listen for the committee (`ip:port`). Empty: `0.0.0.0` and the port of this
          * member's clearnet address in the cluster file.
-         */listen: String, 
+         */listen: String = "", 
         /**
          * Every member's clearnet `host:port`, by id, overriding the cluster file's (e.g. after
          * a phone's address changed). Empty: the cluster file's.
-         */peers: [String], 
+         */peers: [String] = [], 
         /**
          * Tor through a SOCKS port (Orbot: `127.0.0.1:9050`); empty: no Tor. The onion service
          * itself is Orbot's, forwarding to `tor_listen`.
-         */torSocks: String, 
+         */torSocks: String = "", 
         /**
          * Where Orbot's onion service forwards (`ip:port`); empty: `127.0.0.1:<port + 1000>`.
-         */torListen: String, 
+         */torListen: String = "", 
         /**
          * I2P through a router's SAM bridge (`ip:port`); empty: no I2P. The node's I2P
          * destination is kept in `<data_dir>/i2p-destination.key`.
-         */i2pSam: String, 
+         */i2pSam: String = "", 
         /**
          * Checkpoint and snapshot every this many epochs (0: 64).
-         */snapshotEvery: UInt64) {
+         */snapshotEvery: UInt64 = UInt64(0)) {
         self.dataDir = dataDir
         self.clusterFile = clusterFile
         self.keyFile = keyFile
@@ -2025,7 +2193,7 @@ public struct NodeStatus: Equatable, Hashable {
      */
     public var id: UInt32
     /**
-     * The lowest epoch not yet committed.
+     * The lowest epoch not yet committed (while paused or stopped: when it paused).
      */
     public var epoch: UInt64
     /**
@@ -2033,7 +2201,7 @@ public struct NodeStatus: Equatable, Hashable {
      */
     public var committeeEpoch: UInt64
     /**
-     * Transactions committed since start (replays included).
+     * Transactions committed since the node (re)started (replays included).
      */
     public var committedTxs: UInt64
     /**
@@ -2048,6 +2216,10 @@ public struct NodeStatus: Equatable, Hashable {
      * Bytes of the store on disk.
      */
     public var storeBytes: UInt64
+    /**
+     * Commit notifications the listener missed (it fell more than 4,096 epochs behind).
+     */
+    public var notificationsDropped: UInt64
 
     // Default memberwise initializers are never public by default, so we
     // declare one manually.
@@ -2059,13 +2231,13 @@ public struct NodeStatus: Equatable, Hashable {
          * This member's id.
          */id: UInt32, 
         /**
-         * The lowest epoch not yet committed.
+         * The lowest epoch not yet committed (while paused or stopped: when it paused).
          */epoch: UInt64, 
         /**
          * The committee's epoch as far as this node can tell.
          */committeeEpoch: UInt64, 
         /**
-         * Transactions committed since start (replays included).
+         * Transactions committed since the node (re)started (replays included).
          */committedTxs: UInt64, 
         /**
          * Other members reachable on at least one network.
@@ -2075,7 +2247,10 @@ public struct NodeStatus: Equatable, Hashable {
          */submitQueue: UInt64, 
         /**
          * Bytes of the store on disk.
-         */storeBytes: UInt64) {
+         */storeBytes: UInt64, 
+        /**
+         * Commit notifications the listener missed (it fell more than 4,096 epochs behind).
+         */notificationsDropped: UInt64) {
         self.state = state
         self.id = id
         self.epoch = epoch
@@ -2084,6 +2259,7 @@ public struct NodeStatus: Equatable, Hashable {
         self.peersConnected = peersConnected
         self.submitQueue = submitQueue
         self.storeBytes = storeBytes
+        self.notificationsDropped = notificationsDropped
     }
 
     
@@ -2109,7 +2285,8 @@ public struct FfiConverterTypeNodeStatus: FfiConverterRustBuffer {
                 committedTxs: FfiConverterUInt64.read(from: &buf), 
                 peersConnected: FfiConverterUInt32.read(from: &buf), 
                 submitQueue: FfiConverterUInt64.read(from: &buf), 
-                storeBytes: FfiConverterUInt64.read(from: &buf)
+                storeBytes: FfiConverterUInt64.read(from: &buf), 
+                notificationsDropped: FfiConverterUInt64.read(from: &buf)
         )
     }
 
@@ -2122,6 +2299,7 @@ public struct FfiConverterTypeNodeStatus: FfiConverterRustBuffer {
         FfiConverterUInt32.write(value.peersConnected, into: &buf)
         FfiConverterUInt64.write(value.submitQueue, into: &buf)
         FfiConverterUInt64.write(value.storeBytes, into: &buf)
+        FfiConverterUInt64.write(value.notificationsDropped, into: &buf)
     }
 }
 
@@ -2380,94 +2558,6 @@ public func FfiConverterTypeBeatError_lower(_ value: BeatError) -> RustBuffer {
 
 
 /**
- * The secret a member's key file is sealed under.
- */
-
-public enum KeySecret: Equatable, Hashable {
-    
-    /**
-     * A passphrase (stretched with Argon2id, OWASP parameters: about 19 MiB and a fraction of
-     * a second on a phone).
-     */
-    case passphrase(
-        /**
-         * The passphrase.
-         */passphrase: String
-    )
-    /**
-     * A raw 32-byte key, e.g. from the Android Keystore or the iOS Keychain.
-     */
-    case rawKey(
-        /**
-         * 32 bytes.
-         */key: Data
-    )
-
-
-
-
-
-}
-
-#if compiler(>=6)
-extension KeySecret: Sendable {}
-#endif
-
-#if swift(>=5.8)
-@_documentation(visibility: private)
-#endif
-public struct FfiConverterTypeKeySecret: FfiConverterRustBuffer {
-    typealias SwiftType = KeySecret
-
-    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> KeySecret {
-        let variant: Int32 = try readInt(&buf)
-        switch variant {
-        
-        case 1: return .passphrase(passphrase: try FfiConverterString.read(from: &buf)
-        )
-        
-        case 2: return .rawKey(key: try FfiConverterData.read(from: &buf)
-        )
-        
-        default: throw UniffiInternalError.unexpectedEnumCase
-        }
-    }
-
-    public static func write(_ value: KeySecret, into buf: inout [UInt8]) {
-        switch value {
-        
-        
-        case let .passphrase(passphrase):
-            writeInt(&buf, Int32(1))
-            FfiConverterString.write(passphrase, into: &buf)
-            
-        
-        case let .rawKey(key):
-            writeInt(&buf, Int32(2))
-            FfiConverterData.write(key, into: &buf)
-            
-        }
-    }
-}
-
-
-#if swift(>=5.8)
-@_documentation(visibility: private)
-#endif
-public func FfiConverterTypeKeySecret_lift(_ buf: RustBuffer) throws -> KeySecret {
-    return try FfiConverterTypeKeySecret.lift(buf)
-}
-
-#if swift(>=5.8)
-@_documentation(visibility: private)
-#endif
-public func FfiConverterTypeKeySecret_lower(_ value: KeySecret) -> RustBuffer {
-    return FfiConverterTypeKeySecret.lower(value)
-}
-
-
-
-/**
  * Why the node is not committing, if it is not.
  */
 
@@ -2478,11 +2568,11 @@ public enum NodeState: Equatable, Hashable {
      */
     case running
     /**
-     * Fewer than `n − f − 1` other members are reachable on any network: writes wait.
+     * Fewer than `n − f − 1` other members have been reachable for a while: writes wait.
      */
     case noQuorum
     /**
-     * Behind the committee, fetching the epochs it missed.
+     * Starting, connecting, or behind the committee and fetching the epochs it missed.
      */
     case catchingUp
     /**
@@ -2490,7 +2580,8 @@ public enum NodeState: Equatable, Hashable {
      */
     case paused
     /**
-     * Stopped (`stop`), or stopped on its own: `reason` says why.
+     * Stopped (`stop`), or stopped on its own: `reason` says why (`resume` restarts a node
+     * that stopped on its own).
      */
     case stopped(
         /**
@@ -2742,34 +2833,34 @@ private let initializationResult: InitializationResult = {
     if (uniffi_beat_ffi_checksum_func_cluster_info() != 45582) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_beat_ffi_checksum_func_generate_committee() != 59079) {
+    if (uniffi_beat_ffi_checksum_func_generate_committee() != 25179) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_beat_ffi_checksum_method_app_apply() != 28439) {
+    if (uniffi_beat_ffi_checksum_method_app_apply() != 6068) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_beat_ffi_checksum_method_app_snapshot() != 52632) {
+    if (uniffi_beat_ffi_checksum_method_app_snapshot() != 5584) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_beat_ffi_checksum_method_app_restore() != 18110) {
+    if (uniffi_beat_ffi_checksum_method_app_restore() != 58065) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_beat_ffi_checksum_method_app_validate() != 40820) {
+    if (uniffi_beat_ffi_checksum_method_app_validate() != 44424) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_beat_ffi_checksum_method_beatnode_network_changed() != 35972) {
+    if (uniffi_beat_ffi_checksum_method_beatnode_network_changed() != 35679) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_beat_ffi_checksum_method_beatnode_pause() != 21823) {
+    if (uniffi_beat_ffi_checksum_method_beatnode_pause() != 21633) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_beat_ffi_checksum_method_beatnode_resume() != 3076) {
+    if (uniffi_beat_ffi_checksum_method_beatnode_resume() != 19832) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_beat_ffi_checksum_method_beatnode_status() != 7471) {
+    if (uniffi_beat_ffi_checksum_method_beatnode_status() != 41623) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_beat_ffi_checksum_method_beatnode_stop() != 43899) {
+    if (uniffi_beat_ffi_checksum_method_beatnode_stop() != 38187) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_beat_ffi_checksum_method_beatnode_submit() != 34686) {
@@ -2778,7 +2869,7 @@ private let initializationResult: InitializationResult = {
     if (uniffi_beat_ffi_checksum_method_commitlistener_on_commit() != 32144) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_beat_ffi_checksum_method_kvapp_apply() != 17941) {
+    if (uniffi_beat_ffi_checksum_method_kvapp_apply() != 49047) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_beat_ffi_checksum_method_kvapp_get() != 51337) {
@@ -2793,13 +2884,19 @@ private let initializationResult: InitializationResult = {
     if (uniffi_beat_ffi_checksum_method_kvapp_restore() != 21177) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_beat_ffi_checksum_method_kvapp_snapshot() != 32560) {
+    if (uniffi_beat_ffi_checksum_method_kvapp_snapshot() != 50252) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_beat_ffi_checksum_method_kvapp_validate() != 3127) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_beat_ffi_checksum_constructor_beatnode_start() != 1043) {
+    if (uniffi_beat_ffi_checksum_constructor_beatnode_start() != 35726) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_beat_ffi_checksum_constructor_keysecret_passphrase() != 59801) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_beat_ffi_checksum_constructor_keysecret_raw_key() != 55628) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_beat_ffi_checksum_constructor_kvapp_new() != 35194) {

@@ -399,6 +399,26 @@ void uniffi_beat_ffi_fn_init_callback_vtable_commitlistener(const UniffiVTableCa
 void uniffi_beat_ffi_fn_method_commitlistener_on_commit(uint64_t ptr, uint64_t epoch, RustBuffer transactions, RustCallStatus *_Nonnull out_status
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_BEAT_FFI_FN_CLONE_KEYSECRET
+#define UNIFFI_FFIDEF_UNIFFI_BEAT_FFI_FN_CLONE_KEYSECRET
+uint64_t uniffi_beat_ffi_fn_clone_keysecret(uint64_t handle, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_BEAT_FFI_FN_FREE_KEYSECRET
+#define UNIFFI_FFIDEF_UNIFFI_BEAT_FFI_FN_FREE_KEYSECRET
+void uniffi_beat_ffi_fn_free_keysecret(uint64_t handle, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_BEAT_FFI_FN_CONSTRUCTOR_KEYSECRET_PASSPHRASE
+#define UNIFFI_FFIDEF_UNIFFI_BEAT_FFI_FN_CONSTRUCTOR_KEYSECRET_PASSPHRASE
+uint64_t uniffi_beat_ffi_fn_constructor_keysecret_passphrase(RustBuffer passphrase, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_BEAT_FFI_FN_CONSTRUCTOR_KEYSECRET_RAW_KEY
+#define UNIFFI_FFIDEF_UNIFFI_BEAT_FFI_FN_CONSTRUCTOR_KEYSECRET_RAW_KEY
+uint64_t uniffi_beat_ffi_fn_constructor_keysecret_raw_key(RustBuffer key, RustCallStatus *_Nonnull out_status
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_BEAT_FFI_FN_CLONE_KVAPP
 #define UNIFFI_FFIDEF_UNIFFI_BEAT_FFI_FN_CLONE_KVAPP
 uint64_t uniffi_beat_ffi_fn_clone_kvapp(uint64_t handle, RustCallStatus *_Nonnull out_status
@@ -843,6 +863,18 @@ uint16_t uniffi_beat_ffi_checksum_method_kvapp_validate(void
 #ifndef UNIFFI_FFIDEF_UNIFFI_BEAT_FFI_CHECKSUM_CONSTRUCTOR_BEATNODE_START
 #define UNIFFI_FFIDEF_UNIFFI_BEAT_FFI_CHECKSUM_CONSTRUCTOR_BEATNODE_START
 uint16_t uniffi_beat_ffi_checksum_constructor_beatnode_start(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_BEAT_FFI_CHECKSUM_CONSTRUCTOR_KEYSECRET_PASSPHRASE
+#define UNIFFI_FFIDEF_UNIFFI_BEAT_FFI_CHECKSUM_CONSTRUCTOR_KEYSECRET_PASSPHRASE
+uint16_t uniffi_beat_ffi_checksum_constructor_keysecret_passphrase(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_BEAT_FFI_CHECKSUM_CONSTRUCTOR_KEYSECRET_RAW_KEY
+#define UNIFFI_FFIDEF_UNIFFI_BEAT_FFI_CHECKSUM_CONSTRUCTOR_KEYSECRET_RAW_KEY
+uint16_t uniffi_beat_ffi_checksum_constructor_keysecret_raw_key(void
     
 );
 #endif

@@ -779,6 +779,10 @@ internal object IntegrityCheckingUniffiLib {
     ): Int
     external fun uniffi_beat_ffi_checksum_constructor_beatnode_start(
     ): Int
+    external fun uniffi_beat_ffi_checksum_constructor_keysecret_passphrase(
+    ): Int
+    external fun uniffi_beat_ffi_checksum_constructor_keysecret_raw_key(
+    ): Int
     external fun uniffi_beat_ffi_checksum_constructor_kvapp_new(
     ): Int
     external fun ffi_beat_ffi_uniffi_contract_version(
@@ -843,6 +847,14 @@ internal object UniffiLib {
     ): Unit
     external fun uniffi_beat_ffi_fn_method_commitlistener_on_commit(`ptr`: Long,`epoch`: Long,`transactions`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): Unit
+    external fun uniffi_beat_ffi_fn_clone_keysecret(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Long
+    external fun uniffi_beat_ffi_fn_free_keysecret(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Unit
+    external fun uniffi_beat_ffi_fn_constructor_keysecret_passphrase(`passphrase`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): Long
+    external fun uniffi_beat_ffi_fn_constructor_keysecret_raw_key(`key`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): Long
     external fun uniffi_beat_ffi_fn_clone_kvapp(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): Long
     external fun uniffi_beat_ffi_fn_free_kvapp(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
@@ -989,34 +1001,34 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_beat_ffi_checksum_func_cluster_info() and 0xFFFF) != 45582) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_beat_ffi_checksum_func_generate_committee() and 0xFFFF) != 59079) {
+    if ((lib.uniffi_beat_ffi_checksum_func_generate_committee() and 0xFFFF) != 25179) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_beat_ffi_checksum_method_app_apply() and 0xFFFF) != 28439) {
+    if ((lib.uniffi_beat_ffi_checksum_method_app_apply() and 0xFFFF) != 6068) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_beat_ffi_checksum_method_app_snapshot() and 0xFFFF) != 52632) {
+    if ((lib.uniffi_beat_ffi_checksum_method_app_snapshot() and 0xFFFF) != 5584) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_beat_ffi_checksum_method_app_restore() and 0xFFFF) != 18110) {
+    if ((lib.uniffi_beat_ffi_checksum_method_app_restore() and 0xFFFF) != 58065) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_beat_ffi_checksum_method_app_validate() and 0xFFFF) != 40820) {
+    if ((lib.uniffi_beat_ffi_checksum_method_app_validate() and 0xFFFF) != 44424) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_beat_ffi_checksum_method_beatnode_network_changed() and 0xFFFF) != 35972) {
+    if ((lib.uniffi_beat_ffi_checksum_method_beatnode_network_changed() and 0xFFFF) != 35679) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_beat_ffi_checksum_method_beatnode_pause() and 0xFFFF) != 21823) {
+    if ((lib.uniffi_beat_ffi_checksum_method_beatnode_pause() and 0xFFFF) != 21633) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_beat_ffi_checksum_method_beatnode_resume() and 0xFFFF) != 3076) {
+    if ((lib.uniffi_beat_ffi_checksum_method_beatnode_resume() and 0xFFFF) != 19832) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_beat_ffi_checksum_method_beatnode_status() and 0xFFFF) != 7471) {
+    if ((lib.uniffi_beat_ffi_checksum_method_beatnode_status() and 0xFFFF) != 41623) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_beat_ffi_checksum_method_beatnode_stop() and 0xFFFF) != 43899) {
+    if ((lib.uniffi_beat_ffi_checksum_method_beatnode_stop() and 0xFFFF) != 38187) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_beat_ffi_checksum_method_beatnode_submit() and 0xFFFF) != 34686) {
@@ -1025,7 +1037,7 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_beat_ffi_checksum_method_commitlistener_on_commit() and 0xFFFF) != 32144) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_beat_ffi_checksum_method_kvapp_apply() and 0xFFFF) != 17941) {
+    if ((lib.uniffi_beat_ffi_checksum_method_kvapp_apply() and 0xFFFF) != 49047) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_beat_ffi_checksum_method_kvapp_get() and 0xFFFF) != 51337) {
@@ -1040,13 +1052,19 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_beat_ffi_checksum_method_kvapp_restore() and 0xFFFF) != 21177) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_beat_ffi_checksum_method_kvapp_snapshot() and 0xFFFF) != 32560) {
+    if ((lib.uniffi_beat_ffi_checksum_method_kvapp_snapshot() and 0xFFFF) != 50252) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_beat_ffi_checksum_method_kvapp_validate() and 0xFFFF) != 3127) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_beat_ffi_checksum_constructor_beatnode_start() and 0xFFFF) != 1043) {
+    if ((lib.uniffi_beat_ffi_checksum_constructor_beatnode_start() and 0xFFFF) != 35726) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_beat_ffi_checksum_constructor_keysecret_passphrase() and 0xFFFF) != 59801) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_beat_ffi_checksum_constructor_keysecret_raw_key() and 0xFFFF) != 55628) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_beat_ffi_checksum_constructor_kvapp_new() and 0xFFFF) != 35194) {
@@ -1485,13 +1503,19 @@ public object FfiConverterByteArray: FfiConverterRustBuffer<ByteArray> {
  * The host's replicated state machine. Every member runs the same code on the same committed
  * transactions, so every member's state is the same.
  *
- * Called on the node's consensus thread, one call at a time: keep `apply` quick and never
- * block on the UI. The node persists snapshots itself; the app keeps its state in memory.
+ * The contract: pass `BeatNode.start` an app in its **initial (empty) state**. The node
+ * rebuilds it from its store at every start, `resume` and `network_changed`: `restore` with
+ * the store's latest snapshot (or the initial state, as `snapshot` returned it at `start`),
+ * then `apply` of every later epoch, in order. Methods are called on the node's consensus
+ * thread, one at a time: keep them quick, hand UI work to the main thread, and do not call the
+ * node from inside them (such calls are refused, as they would deadlock). An error from
+ * `apply`, `snapshot` or `restore` stops the node, with the error as the reason
+ * (`status().state`, `Stopped`); `resume` starts it again from its store.
  */
 public interface App {
     
     /**
-     * Apply epoch `epoch`'s committed transactions, in order (epochs 0, 1, 2, … without gaps).
+     * Apply epoch `epoch`'s committed transactions, in order (epochs without gaps).
      */
     fun `apply`(`epoch`: kotlin.ULong, `transactions`: List<kotlin.ByteArray>)
     
@@ -1501,12 +1525,12 @@ public interface App {
     fun `snapshot`(): kotlin.ByteArray
     
     /**
-     * Replace the state with one `snapshot` returned (at start, from the node's store).
+     * Replace the whole state with one `snapshot` returned.
      */
     fun `restore`(`snapshot`: kotlin.ByteArray)
     
     /**
-     * Whether a transaction may be submitted (checked at `submit`).
+     * Whether a transaction may be submitted (checked at `submit`, on the submitting thread).
      */
     fun `validate`(`transaction`: kotlin.ByteArray)
     
@@ -1517,8 +1541,14 @@ public interface App {
  * The host's replicated state machine. Every member runs the same code on the same committed
  * transactions, so every member's state is the same.
  *
- * Called on the node's consensus thread, one call at a time: keep `apply` quick and never
- * block on the UI. The node persists snapshots itself; the app keeps its state in memory.
+ * The contract: pass `BeatNode.start` an app in its **initial (empty) state**. The node
+ * rebuilds it from its store at every start, `resume` and `network_changed`: `restore` with
+ * the store's latest snapshot (or the initial state, as `snapshot` returned it at `start`),
+ * then `apply` of every later epoch, in order. Methods are called on the node's consensus
+ * thread, one at a time: keep them quick, hand UI work to the main thread, and do not call the
+ * node from inside them (such calls are refused, as they would deadlock). An error from
+ * `apply`, `snapshot` or `restore` stops the node, with the error as the reason
+ * (`status().state`, `Stopped`); `resume` starts it again from its store.
  */
 open class AppImpl: Disposable, AutoCloseable, App
 {
@@ -1623,11 +1653,12 @@ open class AppImpl: Disposable, AutoCloseable, App
 
     
     /**
-     * Apply epoch `epoch`'s committed transactions, in order (epochs 0, 1, 2, … without gaps).
-     */override fun `apply`(`epoch`: kotlin.ULong, `transactions`: List<kotlin.ByteArray>)
+     * Apply epoch `epoch`'s committed transactions, in order (epochs without gaps).
+     */
+    @Throws(AppException::class)override fun `apply`(`epoch`: kotlin.ULong, `transactions`: List<kotlin.ByteArray>)
         = 
     callWithHandle {
-    uniffiRustCall() { _status ->
+    uniffiRustCallWithError(AppException) { _status ->
     UniffiLib.uniffi_beat_ffi_fn_method_app_apply(
         it,
         
@@ -1641,10 +1672,11 @@ open class AppImpl: Disposable, AutoCloseable, App
     
     /**
      * The whole state, for the node's snapshot.
-     */override fun `snapshot`(): kotlin.ByteArray {
+     */
+    @Throws(AppException::class)override fun `snapshot`(): kotlin.ByteArray {
             return FfiConverterByteArray.lift(
     callWithHandle {
-    uniffiRustCall() { _status ->
+    uniffiRustCallWithError(AppException) { _status ->
     UniffiLib.uniffi_beat_ffi_fn_method_app_snapshot(
         it,
         _status)
@@ -1656,7 +1688,7 @@ open class AppImpl: Disposable, AutoCloseable, App
 
     
     /**
-     * Replace the state with one `snapshot` returned (at start, from the node's store).
+     * Replace the whole state with one `snapshot` returned.
      */
     @Throws(AppException::class)override fun `restore`(`snapshot`: kotlin.ByteArray)
         = 
@@ -1673,7 +1705,7 @@ open class AppImpl: Disposable, AutoCloseable, App
 
     
     /**
-     * Whether a transaction may be submitted (checked at `submit`).
+     * Whether a transaction may be submitted (checked at `submit`, on the submitting thread).
      */
     @Throws(AppException::class)override fun `validate`(`transaction`: kotlin.ByteArray)
         = 
@@ -1716,7 +1748,12 @@ internal object uniffiCallbackInterfaceApp {
                 )
             }
             val writeReturn = { _: Unit -> Unit }
-            uniffiTraitInterfaceCall(uniffiCallStatus, makeCall, writeReturn)
+            uniffiTraitInterfaceCallWithError(
+                uniffiCallStatus,
+                makeCall,
+                writeReturn,
+                { e: AppException -> FfiConverterTypeAppError.lower(e) }
+            )
         }
     }
     internal object `snapshot`: UniffiCallbackInterfaceAppMethod1 {
@@ -1727,7 +1764,12 @@ internal object uniffiCallbackInterfaceApp {
                 )
             }
             val writeReturn = { value: kotlin.ByteArray -> uniffiOutReturn.setValue(FfiConverterByteArray.lower(value)) }
-            uniffiTraitInterfaceCall(uniffiCallStatus, makeCall, writeReturn)
+            uniffiTraitInterfaceCallWithError(
+                uniffiCallStatus,
+                makeCall,
+                writeReturn,
+                { e: AppException -> FfiConverterTypeAppError.lower(e) }
+            )
         }
     }
     internal object `restore`: UniffiCallbackInterfaceAppMethod2 {
@@ -1933,30 +1975,35 @@ public object FfiConverterTypeApp: FfiConverter<App, Long> {
 public interface BeatNodeInterface {
     
     /**
-     * The device's network changed (Wi-Fi ↔ cellular): drop every connection and dial the
-     * committee again now, instead of waiting for the links' timeouts and back-off.
+     * The device's network changed (Wi-Fi ↔ cellular): close every connection and dial the
+     * committee again now, instead of waiting for the links' timeouts and back-off. (It
+     * restarts the node from its store: a few hundred milliseconds plus the replay.)
      */
     fun `networkChanged`()
     
     /**
      * The app is going to the background: stop the node cleanly (store flushed, sockets
-     * closed). Nothing committed is lost; `resume` picks up where it left off.
+     * closed). Nothing committed is lost; `resume` picks up where it left off. Blocks until
+     * the node stopped (at most a few seconds): call it off the UI thread.
      */
     fun `pause`()
     
     /**
      * Back in the foreground: start the node again from its store (it catches up with what
-     * the committee committed meanwhile). A no-op unless paused.
+     * the committee committed meanwhile). Also restarts a node that stopped on its own. A
+     * no-op while running. Blocks while the store replays: call it off the UI thread.
      */
     fun `resume`()
     
     /**
-     * What the node is doing, and why it is not committing if it is not.
+     * What the node is doing, and why it is not committing if it is not. Never blocks on
+     * the node (also not while it starts or stops).
      */
     fun `status`(): NodeStatus
     
     /**
-     * Stop for good (store flushed). Later calls fail with `Stopped`; `stop` again is a no-op.
+     * Stop for good (store flushed, the listener's thread ended). Later calls fail with
+     * `Stopped`; `stop` again is a no-op. Blocks until the node stopped.
      */
     fun `stop`()
     
@@ -2074,8 +2121,9 @@ open class BeatNode: Disposable, AutoCloseable, BeatNodeInterface
 
     
     /**
-     * The device's network changed (Wi-Fi ↔ cellular): drop every connection and dial the
-     * committee again now, instead of waiting for the links' timeouts and back-off.
+     * The device's network changed (Wi-Fi ↔ cellular): close every connection and dial the
+     * committee again now, instead of waiting for the links' timeouts and back-off. (It
+     * restarts the node from its store: a few hundred milliseconds plus the replay.)
      */
     @Throws(BeatException::class)override fun `networkChanged`()
         = 
@@ -2092,11 +2140,13 @@ open class BeatNode: Disposable, AutoCloseable, BeatNodeInterface
     
     /**
      * The app is going to the background: stop the node cleanly (store flushed, sockets
-     * closed). Nothing committed is lost; `resume` picks up where it left off.
-     */override fun `pause`()
+     * closed). Nothing committed is lost; `resume` picks up where it left off. Blocks until
+     * the node stopped (at most a few seconds): call it off the UI thread.
+     */
+    @Throws(BeatException::class)override fun `pause`()
         = 
     callWithHandle {
-    uniffiRustCall() { _status ->
+    uniffiRustCallWithError(BeatException) { _status ->
     UniffiLib.uniffi_beat_ffi_fn_method_beatnode_pause(
         it,
         _status)
@@ -2108,7 +2158,8 @@ open class BeatNode: Disposable, AutoCloseable, BeatNodeInterface
     
     /**
      * Back in the foreground: start the node again from its store (it catches up with what
-     * the committee committed meanwhile). A no-op unless paused.
+     * the committee committed meanwhile). Also restarts a node that stopped on its own. A
+     * no-op while running. Blocks while the store replays: call it off the UI thread.
      */
     @Throws(BeatException::class)override fun `resume`()
         = 
@@ -2124,7 +2175,8 @@ open class BeatNode: Disposable, AutoCloseable, BeatNodeInterface
 
     
     /**
-     * What the node is doing, and why it is not committing if it is not.
+     * What the node is doing, and why it is not committing if it is not. Never blocks on
+     * the node (also not while it starts or stops).
      */override fun `status`(): NodeStatus {
             return FfiConverterTypeNodeStatus.lift(
     callWithHandle {
@@ -2140,11 +2192,13 @@ open class BeatNode: Disposable, AutoCloseable, BeatNodeInterface
 
     
     /**
-     * Stop for good (store flushed). Later calls fail with `Stopped`; `stop` again is a no-op.
-     */override fun `stop`()
+     * Stop for good (store flushed, the listener's thread ended). Later calls fail with
+     * `Stopped`; `stop` again is a no-op. Blocks until the node stopped.
+     */
+    @Throws(BeatException::class)override fun `stop`()
         = 
     callWithHandle {
-    uniffiRustCall() { _status ->
+    uniffiRustCallWithError(BeatException) { _status ->
     UniffiLib.uniffi_beat_ffi_fn_method_beatnode_stop(
         it,
         _status)
@@ -2179,8 +2233,9 @@ open class BeatNode: Disposable, AutoCloseable, BeatNodeInterface
     companion object {
         
     /**
-     * Open the keys, the store (replaying what it holds into `app`) and the networks, and
-     * run. `listener` is told about every commit, off the consensus thread.
+     * Open the keys, the store (rebuilding `app`, which must be in its initial state, from
+     * it) and the networks, and run. `listener` is told about every commit, off the consensus
+     * thread. Blocks while the store replays: call it off the UI thread.
      */
     @Throws(BeatException::class) fun `start`(`settings`: NodeSettings, `app`: App, `listener`: CommitListener?): BeatNode {
             return FfiConverterTypeBeatNode.lift(
@@ -2322,9 +2377,10 @@ public object FfiConverterTypeBeatNode: FfiConverter<BeatNode, Long> {
 
 
 /**
- * Told about every committed epoch, on a thread of its own (never the consensus thread): a
- * slow listener delays only later notifications. After a restart, epochs after the node's
- * latest snapshot are told again; use `epoch` to recognise them.
+ * Told about every committed epoch, on a thread of its own (never the consensus thread).
+ * After a restart, epochs after the node's latest snapshot are told again; use `epoch` to
+ * recognise them. A listener more than 4,096 epochs behind misses notifications (counted in
+ * `status().notifications_dropped`); the app's own state is never behind.
  */
 public interface CommitListener {
     
@@ -2337,9 +2393,10 @@ public interface CommitListener {
 }
 
 /**
- * Told about every committed epoch, on a thread of its own (never the consensus thread): a
- * slow listener delays only later notifications. After a restart, epochs after the node's
- * latest snapshot are told again; use `epoch` to recognise them.
+ * Told about every committed epoch, on a thread of its own (never the consensus thread).
+ * After a restart, epochs after the node's latest snapshot are told again; use `epoch` to
+ * recognise them. A listener more than 4,096 epochs behind misses notifications (counted in
+ * `status().notifications_dropped`); the app's own state is never behind.
  */
 open class CommitListenerImpl: Disposable, AutoCloseable, CommitListener
 {
@@ -2651,6 +2708,287 @@ public object FfiConverterTypeCommitListener: FfiConverter<CommitListener, Long>
 
 
 /**
+ * The secret a member's key file is sealed under: a passphrase or a raw key. An opaque object,
+ * so a host's `toString()` / `print()` / `repr()` never shows it; its bytes are zeroed when it
+ * is freed.
+ */
+public interface KeySecretInterface {
+    
+    companion object
+}
+
+/**
+ * The secret a member's key file is sealed under: a passphrase or a raw key. An opaque object,
+ * so a host's `toString()` / `print()` / `repr()` never shows it; its bytes are zeroed when it
+ * is freed.
+ */
+open class KeySecret: Disposable, AutoCloseable, KeySecretInterface
+{
+
+    @Suppress("UNUSED_PARAMETER")
+    /**
+     * @suppress
+     */
+    constructor(withHandle: UniffiWithHandle, handle: Long) {
+        this.handle = handle
+        this.cleanable = UniffiLib.CLEANER.register(this, UniffiCleanAction(handle))
+    }
+
+    /**
+     * @suppress
+     *
+     * This constructor can be used to instantiate a fake object. Only used for tests. Any
+     * attempt to actually use an object constructed this way will fail as there is no
+     * connected Rust object.
+     */
+    @Suppress("UNUSED_PARAMETER")
+    constructor(noHandle: NoHandle) {
+        this.handle = 0
+        this.cleanable = null
+    }
+
+    protected val handle: Long
+    protected val cleanable: UniffiCleaner.Cleanable?
+
+    private val wasDestroyed = AtomicBoolean(false)
+    private val callCounter = AtomicLong(1)
+
+    /**
+     * Whether the current object has been destroyed and its reference is gone in the Rust side.
+     */
+    val uniffiIsDestroyed: Boolean get() = wasDestroyed.get()
+
+    override fun destroy() {
+        // Only allow a single call to this method.
+        // TODO: maybe we should log a warning if called more than once?
+        if (this.wasDestroyed.compareAndSet(false, true)) {
+            // This decrement always matches the initial count of 1 given at creation time.
+            if (this.callCounter.decrementAndGet() == 0L) {
+                cleanable?.clean()
+            }
+        }
+    }
+
+    @Synchronized
+    override fun close() {
+        this.destroy()
+    }
+
+    internal inline fun <R> callWithHandle(block: (handle: Long) -> R): R {
+        // Check and increment the call counter, to keep the object alive.
+        // This needs a compare-and-set retry loop in case of concurrent updates.
+        do {
+            val c = this.callCounter.get()
+            if (c == 0L) {
+                throw IllegalStateException("${this.javaClass.simpleName} object has already been destroyed")
+            }
+            if (c == Long.MAX_VALUE) {
+                throw IllegalStateException("${this.javaClass.simpleName} call counter would overflow")
+            }
+        } while (! this.callCounter.compareAndSet(c, c + 1L))
+        // Now we can safely do the method call without the handle being freed concurrently.
+        try {
+            return block(this.uniffiCloneHandle())
+        } finally {
+            // This decrement always matches the increment we performed above.
+            if (this.callCounter.decrementAndGet() == 0L) {
+                cleanable?.clean()
+            }
+        }
+    }
+
+    // Use a static inner class instead of a closure so as not to accidentally
+    // capture `this` as part of the cleanable's action.
+    private class UniffiCleanAction(private val handle: Long) : Runnable {
+        override fun run() {
+            if (handle == 0.toLong()) {
+                // Fake object created with `NoHandle`, don't try to free.
+                return;
+            }
+            uniffiRustCall { status ->
+                UniffiLib.uniffi_beat_ffi_fn_free_keysecret(handle, status)
+            }
+        }
+    }
+
+    /**
+     * @suppress
+     */
+    fun uniffiCloneHandle(): Long {
+        if (handle == 0.toLong()) {
+            throw InternalException("uniffiCloneHandle() called on NoHandle object");
+        }
+        return uniffiRustCall() { status ->
+            UniffiLib.uniffi_beat_ffi_fn_clone_keysecret(handle, status)
+        }
+    }
+
+    
+
+    
+
+
+    
+    companion object {
+        
+    /**
+     * A passphrase (stretched with Argon2id, OWASP parameters: about 19 MiB and a fraction of
+     * a second on a phone). Not empty.
+     */
+    @Throws(BeatException::class) fun `passphrase`(`passphrase`: kotlin.String): KeySecret {
+            return FfiConverterTypeKeySecret.lift(
+    uniffiRustCallWithError(BeatException) { _status ->
+    UniffiLib.uniffi_beat_ffi_fn_constructor_keysecret_passphrase(
+    
+        
+        FfiConverterString.lower(`passphrase`),_status)
+}
+    )
+    }
+    
+
+        
+    /**
+     * A raw 32-byte key, e.g. from the Android Keystore or the iOS Keychain.
+     */
+    @Throws(BeatException::class) fun `rawKey`(`key`: kotlin.ByteArray): KeySecret {
+            return FfiConverterTypeKeySecret.lift(
+    uniffiRustCallWithError(BeatException) { _status ->
+    UniffiLib.uniffi_beat_ffi_fn_constructor_keysecret_raw_key(
+    
+        
+        FfiConverterByteArray.lower(`key`),_status)
+}
+    )
+    }
+    
+
+        
+    }
+    
+}
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeKeySecret: FfiConverter<KeySecret, Long> {
+    override fun lower(value: KeySecret): Long {
+        return value.uniffiCloneHandle()
+    }
+
+    override fun lift(value: Long): KeySecret {
+        return KeySecret(UniffiWithHandle, value)
+    }
+
+    override fun read(buf: ByteBuffer): KeySecret {
+        return lift(buf.getLong())
+    }
+
+    override fun allocationSize(value: KeySecret) = 8UL
+
+    override fun write(value: KeySecret, buf: ByteBuffer) {
+        buf.putLong(lower(value))
+    }
+}
+
+
+// This template implements a class for working with a Rust struct via a handle
+// to the live Rust struct on the other side of the FFI.
+//
+// There's some subtlety here, because we have to be careful not to operate on a Rust
+// struct after it has been dropped, and because we must expose a public API for freeing
+// theq Kotlin wrapper object in lieu of reliable finalizers. The core requirements are:
+//
+//   * Each instance holds an opaque handle to the underlying Rust struct.
+//     Method calls need to read this handle from the object's state and pass it in to
+//     the Rust FFI.
+//
+//   * When an instance is no longer needed, its handle should be passed to a
+//     special destructor function provided by the Rust FFI, which will drop the
+//     underlying Rust struct.
+//
+//   * Given an instance, calling code is expected to call the special
+//     `destroy` method in order to free it after use, either by calling it explicitly
+//     or by using a higher-level helper like the `use` method. Failing to do so risks
+//     leaking the underlying Rust struct.
+//
+//   * We can't assume that calling code will do the right thing, and must be prepared
+//     to handle Kotlin method calls executing concurrently with or even after a call to
+//     `destroy`, and to handle multiple (possibly concurrent!) calls to `destroy`.
+//
+//   * We must never allow Rust code to operate on the underlying Rust struct after
+//     the destructor has been called, and must never call the destructor more than once.
+//     Doing so may trigger memory unsafety.
+//
+//   * To mitigate many of the risks of leaking memory and use-after-free unsafety, a `Cleaner`
+//     is implemented to call the destructor when the Kotlin object becomes unreachable.
+//     This is done in a background thread. This is not a panacea, and client code should be aware that
+//      1. the thread may starve if some there are objects that have poorly performing
+//     `drop` methods or do significant work in their `drop` methods.
+//      2. the thread is shared across the whole library. This can be tuned by using `android_cleaner = true`,
+//         or `android = true` in the [`kotlin` section of the `uniffi.toml` file](https://mozilla.github.io/uniffi-rs/kotlin/configuration.html).
+//
+// If we try to implement this with mutual exclusion on access to the handle, there is the
+// possibility of a race between a method call and a concurrent call to `destroy`:
+//
+//    * Thread A starts a method call, reads the value of the handle, but is interrupted
+//      before it can pass the handle over the FFI to Rust.
+//    * Thread B calls `destroy` and frees the underlying Rust struct.
+//    * Thread A resumes, passing the already-read handle value to Rust and triggering
+//      a use-after-free.
+//
+// One possible solution would be to use a `ReadWriteLock`, with each method call taking
+// a read lock (and thus allowed to run concurrently) and the special `destroy` method
+// taking a write lock (and thus blocking on live method calls). However, we aim not to
+// generate methods with any hidden blocking semantics, and a `destroy` method that might
+// block if called incorrectly seems to meet that bar.
+//
+// So, we achieve our goals by giving each instance an associated `AtomicLong` counter to track
+// the number of in-flight method calls, and an `AtomicBoolean` flag to indicate whether `destroy`
+// has been called. These are updated according to the following rules:
+//
+//    * The initial value of the counter is 1, indicating a live object with no in-flight calls.
+//      The initial value for the flag is false.
+//
+//    * At the start of each method call, we atomically check the counter.
+//      If it is 0 then the underlying Rust struct has already been destroyed and the call is aborted.
+//      If it is nonzero them we atomically increment it by 1 and proceed with the method call.
+//
+//    * At the end of each method call, we atomically decrement and check the counter.
+//      If it has reached zero then we destroy the underlying Rust struct.
+//
+//    * When `destroy` is called, we atomically flip the flag from false to true.
+//      If the flag was already true we silently fail.
+//      Otherwise we atomically decrement and check the counter.
+//      If it has reached zero then we destroy the underlying Rust struct.
+//
+// Astute readers may observe that this all sounds very similar to the way that Rust's `Arc<T>` works,
+// and indeed it is, with the addition of a flag to guard against multiple calls to `destroy`.
+//
+// The overall effect is that the underlying Rust struct is destroyed only when `destroy` has been
+// called *and* all in-flight method calls have completed, avoiding violating any of the expectations
+// of the underlying Rust code.
+//
+// This makes a cleaner a better alternative to _not_ calling `destroy()` as
+// and when the object is finished with, but the abstraction is not perfect: if the Rust object's `drop`
+// method is slow, and/or there are many objects to cleanup, and it's on a low end Android device, then the cleaner
+// thread may be starved, and the app will leak memory.
+//
+// In this case, `destroy`ing manually may be a better solution.
+//
+// The cleaner can live side by side with the manual calling of `destroy`. In the order of responsiveness, uniffi objects
+// with Rust peers are reclaimed:
+//
+// 1. By calling the `destroy` method of the object, which calls `rustObject.free()`. If that doesn't happen:
+// 2. When the object becomes unreachable, AND the Cleaner thread gets to call `rustObject.free()`. If the thread is starved then:
+// 3. The memory is reclaimed when the process terminates.
+//
+// [1] https://stackoverflow.com/questions/24376768/can-java-finalize-an-object-when-it-is-still-in-scope/24380219
+//
+
+
+/**
  * The built-in key-value app (`set <key> <value>`, `del <key>`), for apps that do not want
  * to write an [`App`]; read it with [`KvApp::get`].
  */
@@ -2800,10 +3138,11 @@ open class KvApp: Disposable, AutoCloseable, KvAppInterface
         }
     }
 
-    override fun `apply`(`epoch`: kotlin.ULong, `transactions`: List<kotlin.ByteArray>)
+    
+    @Throws(AppException::class)override fun `apply`(`epoch`: kotlin.ULong, `transactions`: List<kotlin.ByteArray>)
         = 
     callWithHandle {
-    uniffiRustCall() { _status ->
+    uniffiRustCallWithError(AppException) { _status ->
     UniffiLib.uniffi_beat_ffi_fn_method_kvapp_apply(
         it,
         
@@ -2877,10 +3216,11 @@ open class KvApp: Disposable, AutoCloseable, KvAppInterface
     
     
 
-    override fun `snapshot`(): kotlin.ByteArray {
+    
+    @Throws(AppException::class)override fun `snapshot`(): kotlin.ByteArray {
             return FfiConverterByteArray.lift(
     callWithHandle {
-    uniffiRustCall() { _status ->
+    uniffiRustCallWithError(AppException) { _status ->
     UniffiLib.uniffi_beat_ffi_fn_method_kvapp_snapshot(
         it,
         _status)
@@ -3060,7 +3400,7 @@ public object FfiConverterTypeCommittee: FfiConverterRustBuffer<Committee> {
  */
 data class CommitteeSpec (
     /**
-     * `BEAT0` … `BEAT4` (BEAT0: encrypted transactions; BEAT3/4: storage).
+     * `BEAT0` or `BEAT1` (both keep transactions encrypted until the committee ordered them).
      */
     var `variant`: kotlin.String
     , 
@@ -3072,12 +3412,12 @@ data class CommitteeSpec (
     /**
      * Each member's Tor `….onion:port`, by id, or empty.
      */
-    var `torAddresses`: List<kotlin.String>
+    var `torAddresses`: List<kotlin.String> = listOf() 
     , 
     /**
      * Each member's I2P `….b32.i2p` or destination, by id, or empty.
      */
-    var `i2pAddresses`: List<kotlin.String>
+    var `i2pAddresses`: List<kotlin.String> = listOf() 
     
 ){
     
@@ -3147,41 +3487,58 @@ data class NodeSettings (
      * Where to listen for the committee (`ip:port`). Empty: `0.0.0.0` and the port of this
      * member's clearnet address in the cluster file.
      */
-    var `listen`: kotlin.String
+    var `listen`: kotlin.String = "" 
     , 
     /**
      * Every member's clearnet `host:port`, by id, overriding the cluster file's (e.g. after
      * a phone's address changed). Empty: the cluster file's.
      */
-    var `peers`: List<kotlin.String>
+    var `peers`: List<kotlin.String> = listOf() 
     , 
     /**
      * Tor through a SOCKS port (Orbot: `127.0.0.1:9050`); empty: no Tor. The onion service
      * itself is Orbot's, forwarding to `tor_listen`.
      */
-    var `torSocks`: kotlin.String
+    var `torSocks`: kotlin.String = "" 
     , 
     /**
      * Where Orbot's onion service forwards (`ip:port`); empty: `127.0.0.1:<port + 1000>`.
      */
-    var `torListen`: kotlin.String
+    var `torListen`: kotlin.String = "" 
     , 
     /**
      * I2P through a router's SAM bridge (`ip:port`); empty: no I2P. The node's I2P
      * destination is kept in `<data_dir>/i2p-destination.key`.
      */
-    var `i2pSam`: kotlin.String
+    var `i2pSam`: kotlin.String = "" 
     , 
     /**
      * Checkpoint and snapshot every this many epochs (0: 64).
      */
-    var `snapshotEvery`: kotlin.ULong
+    var `snapshotEvery`: kotlin.ULong = 0uL 
     
-){
+): Disposable{
+    
+
     
 
     
-
+    @Suppress("UNNECESSARY_SAFE_CALL") // codegen is much simpler if we unconditionally emit safe calls here
+    override fun destroy() {
+        
+    Disposable.destroy(
+        this.`dataDir`,
+        this.`clusterFile`,
+        this.`keyFile`,
+        this.`secret`,
+        this.`listen`,
+        this.`peers`,
+        this.`torSocks`,
+        this.`torListen`,
+        this.`i2pSam`,
+        this.`snapshotEvery`
+    )
+    }
     
     companion object
 }
@@ -3249,7 +3606,7 @@ data class NodeStatus (
     var `id`: kotlin.UInt
     , 
     /**
-     * The lowest epoch not yet committed.
+     * The lowest epoch not yet committed (while paused or stopped: when it paused).
      */
     var `epoch`: kotlin.ULong
     , 
@@ -3259,7 +3616,7 @@ data class NodeStatus (
     var `committeeEpoch`: kotlin.ULong
     , 
     /**
-     * Transactions committed since start (replays included).
+     * Transactions committed since the node (re)started (replays included).
      */
     var `committedTxs`: kotlin.ULong
     , 
@@ -3277,6 +3634,11 @@ data class NodeStatus (
      * Bytes of the store on disk.
      */
     var `storeBytes`: kotlin.ULong
+    , 
+    /**
+     * Commit notifications the listener missed (it fell more than 4,096 epochs behind).
+     */
+    var `notificationsDropped`: kotlin.ULong
     
 ){
     
@@ -3301,6 +3663,7 @@ public object FfiConverterTypeNodeStatus: FfiConverterRustBuffer<NodeStatus> {
             FfiConverterUInt.read(buf),
             FfiConverterULong.read(buf),
             FfiConverterULong.read(buf),
+            FfiConverterULong.read(buf),
         )
     }
 
@@ -3312,7 +3675,8 @@ public object FfiConverterTypeNodeStatus: FfiConverterRustBuffer<NodeStatus> {
             FfiConverterULong.allocationSize(value.`committedTxs`) +
             FfiConverterUInt.allocationSize(value.`peersConnected`) +
             FfiConverterULong.allocationSize(value.`submitQueue`) +
-            FfiConverterULong.allocationSize(value.`storeBytes`)
+            FfiConverterULong.allocationSize(value.`storeBytes`) +
+            FfiConverterULong.allocationSize(value.`notificationsDropped`)
     )
 
     override fun write(value: NodeStatus, buf: ByteBuffer) {
@@ -3324,6 +3688,7 @@ public object FfiConverterTypeNodeStatus: FfiConverterRustBuffer<NodeStatus> {
             FfiConverterUInt.write(value.`peersConnected`, buf)
             FfiConverterULong.write(value.`submitQueue`, buf)
             FfiConverterULong.write(value.`storeBytes`, buf)
+            FfiConverterULong.write(value.`notificationsDropped`, buf)
     }
 }
 
@@ -3528,105 +3893,6 @@ public object FfiConverterTypeBeatError : FfiConverterRustBuffer<BeatException> 
 
 
 /**
- * The secret a member's key file is sealed under.
- */
-sealed class KeySecret {
-    
-    /**
-     * A passphrase (stretched with Argon2id, OWASP parameters: about 19 MiB and a fraction of
-     * a second on a phone).
-     */
-    data class Passphrase(
-        /**
-         * The passphrase.
-         */
-        val `passphrase`: kotlin.String) : KeySecret()
-        
-    {
-        
-
-        companion object
-    }
-    
-    /**
-     * A raw 32-byte key, e.g. from the Android Keystore or the iOS Keychain.
-     */
-    data class RawKey(
-        /**
-         * 32 bytes.
-         */
-        val `key`: kotlin.ByteArray) : KeySecret()
-        
-    {
-        
-
-        companion object
-    }
-    
-
-    
-
-    
-    
-
-
-    companion object
-}
-
-/**
- * @suppress
- */
-public object FfiConverterTypeKeySecret : FfiConverterRustBuffer<KeySecret>{
-    override fun read(buf: ByteBuffer): KeySecret {
-        return when(buf.getInt()) {
-            1 -> KeySecret.Passphrase(
-                FfiConverterString.read(buf),
-                )
-            2 -> KeySecret.RawKey(
-                FfiConverterByteArray.read(buf),
-                )
-            else -> throw RuntimeException("invalid enum value, something is very wrong!!")
-        }
-    }
-
-    override fun allocationSize(value: KeySecret): ULong = when(value) {
-        is KeySecret.Passphrase -> {
-            // Add the size for the Int that specifies the variant plus the size needed for all fields
-            (
-                4UL
-                + FfiConverterString.allocationSize(value.`passphrase`)
-            )
-        }
-        is KeySecret.RawKey -> {
-            // Add the size for the Int that specifies the variant plus the size needed for all fields
-            (
-                4UL
-                + FfiConverterByteArray.allocationSize(value.`key`)
-            )
-        }
-    }
-
-    override fun write(value: KeySecret, buf: ByteBuffer) {
-        when(value) {
-            is KeySecret.Passphrase -> {
-                buf.putInt(1)
-                FfiConverterString.write(value.`passphrase`, buf)
-                Unit
-            }
-            is KeySecret.RawKey -> {
-                buf.putInt(2)
-                FfiConverterByteArray.write(value.`key`, buf)
-                Unit
-            }
-        }.let { /* this makes the `when` an expression, which ensures it is exhaustive */ }
-    }
-}
-
-
-
-
-
-/**
  * Why the node is not committing, if it is not.
  */
 sealed class NodeState {
@@ -3638,13 +3904,13 @@ sealed class NodeState {
     
     
     /**
-     * Fewer than `n − f − 1` other members are reachable on any network: writes wait.
+     * Fewer than `n − f − 1` other members have been reachable for a while: writes wait.
      */
     object NoQuorum : NodeState()
     
     
     /**
-     * Behind the committee, fetching the epochs it missed.
+     * Starting, connecting, or behind the committee and fetching the epochs it missed.
      */
     object CatchingUp : NodeState()
     
@@ -3656,7 +3922,8 @@ sealed class NodeState {
     
     
     /**
-     * Stopped (`stop`), or stopped on its own: `reason` says why.
+     * Stopped (`stop`), or stopped on its own: `reason` says why (`resume` restarts a node
+     * that stopped on its own).
      */
     data class Stopped(
         /**

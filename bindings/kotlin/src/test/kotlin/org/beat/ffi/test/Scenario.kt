@@ -20,9 +20,13 @@ import org.beat.ffi.*
 class Notes : App {
     val state = ConcurrentHashMap<String, String>()
     @Volatile var applyThread: Long = -1
+    @Volatile var next: ULong = 0uL
+    val outOfOrder = java.util.Collections.synchronizedList(mutableListOf<Pair<ULong, ULong>>())
 
     override fun apply(epoch: ULong, transactions: List<ByteArray>) {
         applyThread = Thread.currentThread().id
+        if (epoch != next) outOfOrder.add(next to epoch)
+        next = epoch + 1uL
         for (tx in transactions) {
             val parts = String(tx).split(" ", limit = 3)
             if (parts.size == 3 && parts[0] == "set") state[parts[1]] = parts[2]
@@ -30,11 +34,14 @@ class Notes : App {
     }
 
     override fun snapshot(): ByteArray =
-        state.entries.sortedBy { it.key }.joinToString("\n") { "${it.key}=${it.value}" }.toByteArray()
+        (listOf("#next=$next") + state.entries.sortedBy { it.key }.map { "${it.key}=${it.value}" })
+            .joinToString("\n").toByteArray()
 
     override fun restore(snapshot: ByteArray) {
         state.clear()
-        for (line in String(snapshot).split("\n").filter { it.isNotEmpty() }) {
+        val lines = String(snapshot).split("\n").filter { it.isNotEmpty() }
+        next = lines.first().removePrefix("#next=").toULong()
+        for (line in lines.drop(1)) {
             val kv = line.split("=", limit = 2)
             if (kv.size != 2) throw AppException.Refused("not a snapshot line: $line")
             state[kv[0]] = kv[1]
@@ -87,8 +94,7 @@ fun freePorts(n: Int): List<Int> {
 }
 
 fun settings(c: Committee, i: Int, dir: Path, secret: KeySecret) = NodeSettings(
-    dataDir = dir.toString(), clusterFile = c.clusterFile, keyFile = c.keyFiles[i], secret = secret,
-    listen = "", peers = listOf(), torSocks = "", torListen = "", i2pSam = "", snapshotEvery = 8uL,
+    dataDir = dir.toString(), clusterFile = c.clusterFile, keyFile = c.keyFiles[i], secret = secret, snapshotEvery = 8uL,
 )
 
 fun threads(): Int = Files.readAllLines(Path.of("/proc/self/status"))
@@ -99,10 +105,10 @@ fun main() {
     val rng = SecureRandom()
     val secrets = List(n) { ByteArray(32).also(rng::nextBytes) }
     val ports = freePorts(n)
-    val spec = CommitteeSpec("BEAT0", ports.map { "127.0.0.1:$it" }, listOf(), listOf())
-    val committee = generateCommittee(spec, secrets.map { KeySecret.RawKey(it) })
+    val spec = CommitteeSpec("BEAT0", ports.map { "127.0.0.1:$it" })
+    val committee = generateCommittee(spec, secrets.map { KeySecret.rawKey(it) })
     val tmp = Files.createTempDirectory("beat-ffi-kt")
-    fun secret(i: Int) = KeySecret.RawKey(secrets[i])
+    fun secret(i: Int) = KeySecret.rawKey(secrets[i])
 
     check("cluster info") {
         val info = clusterInfo(committee.clusterFile)
@@ -154,6 +160,7 @@ fun main() {
         submit(280 until 290, listOf(0, 1, 2, 3))
         waitFor("290 everywhere") { apps.all { it.state.size == 290 } }
         waitFor("the same state again") { apps.map { it.state.toSortedMap() }.toSet().size == 1 }
+        ensure(apps.all { it.outOfOrder.isEmpty() }) { "epochs out of order: ${apps.map { it.outOfOrder }}" }
         val refused = expect<BeatException.Refused> { nodes[0].submit("delete everything".toByteArray()) }
         ensure("a note is" in refused.message.orEmpty()) { "$refused" }
         nodes[0].stop()
@@ -171,13 +178,15 @@ fun main() {
         }
         ensure("data_dir" in e.message.orEmpty()) { "$e" }
         expect<BeatException.Config> {
-            BeatNode.start(settings(committee, 0, tmp.resolve("d"), KeySecret.RawKey(ByteArray(5))), Notes(), null)
+            KeySecret.rawKey(ByteArray(5))
         }
-        val pspec = CommitteeSpec("BEAT1", freePorts(n).map { "127.0.0.1:$it" }, listOf(), listOf())
-        val pc = generateCommittee(pspec, List(n) { KeySecret.Passphrase("member $it passphrase") })
+        val pspec = CommitteeSpec("BEAT1", freePorts(n).map { "127.0.0.1:$it" })
+        val pc = generateCommittee(pspec, List(n) { KeySecret.passphrase("member $it passphrase") })
         expect<BeatException.KeyFile> {
-            BeatNode.start(settings(pc, 0, tmp.resolve("e"), KeySecret.Passphrase("not it")), Notes(), null)
+            BeatNode.start(settings(pc, 0, tmp.resolve("e"), KeySecret.passphrase("not it")), Notes(), null)
         }
+        // The secret never shows in a log line.
+        ensure(!KeySecret.passphrase("hunter2").toString().contains("hunter2")) { "toString shows the passphrase" }
     }
 
     check("start and close leave no threads behind") {
