@@ -172,6 +172,21 @@ do {
         catch BeatError.Config(let message) { try ensure(message.contains("32 bytes"), message) }
     }
 
+    check("start and stop leave no threads behind") {
+        func threads() -> Int {
+            let status = (try? String(contentsOfFile: "/proc/self/status", encoding: .utf8)) ?? ""
+            let line = status.split(separator: "\n").first { $0.hasPrefix("Threads:") } ?? "Threads: 0"
+            return Int(line.split(separator: "\t").last.map { $0.trimmingCharacters(in: .whitespaces) } ?? "0") ?? 0
+        }
+        func cycle() throws { try BeatNode.start(settings: settings(0, "loop", try secret(0)), app: KvApp(), listener: CommitStream()).stop() }
+        for _ in 0..<3 { try cycle() }
+        Thread.sleep(forTimeInterval: 0.5)
+        let base = threads()
+        try ensure(base > 1, "the thread count is unreadable (\(base))")
+        for _ in 0..<20 { try cycle() }
+        try waitFor("threads back to the baseline", seconds: 10) { threads() <= base }
+    }
+
     check("the built-in key-value app") {
         let kvs = (0..<n).map { _ in KvApp() }
         let nodes = try (0..<n).map { try BeatNode.start(settings: settings($0, "kv\($0)", try secret($0)), app: kvs[$0], listener: nil) }
