@@ -86,9 +86,8 @@ if [ -d bindings/kotlin/src/test ]; then
     npm install -s --prefix "$CACHE/kotlin" kotlin-compiler@2.4.20 >/dev/null
   fi
   cp_jars="/usr/share/java/jna.jar:$(ls "$KOTLIN"/lib/kotlinx-coroutines-core-jvm*.jar | head -1)"
-  kt_out="$CACHE/kotlin/build"
-  rm -rf "$kt_out"
-  mkdir -p "$kt_out"
+  # A build directory of this run's own (two runs at once must not share one).
+  kt_out="$(mktemp -d)"
   "$KOTLIN/bin/kotlinc" -nowarn -cp "$cp_jars" -d "$kt_out/test.jar" \
     $(find bindings/kotlin/src -name '*.kt') 2>&1 | grep -v '^warning' || true
   kt_log="$(mktemp)"
@@ -99,36 +98,33 @@ if [ -d bindings/kotlin/src/test ]; then
   kt_total="$(grep -cE '^(ok|FAIL) ' "$kt_log" || true)"
   [ "$kt_rc" -eq 0 ] || kt_total=$((kt_total + 1))
   rm -f "$kt_log"
+  rm -rf "$kt_out"
   took kotlin
 fi
 
-# Swift, in the chroot (/proc and /dev bound in for the run only).
+# Swift, in the chroot.
 sw_passed=0 sw_total=0 sw_rc=0
 CHROOT="$(bash scripts/swift-chroot.sh "$CACHE/swift-trixie" | tail -1)"
 took "swift toolchain"
-unbind() {
-  umount "$CHROOT/proc" 2>/dev/null || true
-  umount "$CHROOT/dev" 2>/dev/null || true
-}
-trap 'unbind; rm -rf "$gen"' EXIT
-mountpoint -q "$CHROOT/proc" || mount -t proc proc "$CHROOT/proc"
-mountpoint -q "$CHROOT/dev" || mount --bind /dev "$CHROOT/dev"
-rm -rf "$CHROOT/work"
-mkdir -p "$CHROOT/work"
-cp -r bindings/swift/Sources bindings/swift/Tests "$CHROOT/work/"
-cp "$LIB" "$CHROOT/work/libbeat_ffi.so"
+# A work directory of this run's own inside the chroot.
+work="$(mktemp -d "$CHROOT/tmp/beat-swift.XXXXXX")"
+cp -r bindings/swift/Sources bindings/swift/Tests "$work/"
+cp "$LIB" "$work/libbeat_ffi.so"
 sw_log="$(mktemp)"
-chroot "$CHROOT" /bin/sh -c 'cd /work &&
+# /proc and /dev bound in a mount namespace of this run's own: gone when it ends, never seen
+# by another run.
+unshare --mount --propagation private /bin/sh -c 'mount -t proc proc "$0/proc" && mount --bind /dev "$0/dev" &&
+  exec chroot "$0" /bin/sh -c "$1" "$2"' "$CHROOT" 'cd "/tmp/$0" &&
   swiftc -O -emit-library -emit-module -module-name BeatFFI -I Sources/BeatFFIC/include -L . -lbeat_ffi \
     Sources/BeatFFI/*.swift -o libBeatFFI.so &&
   swiftc -O -I . -I Sources/BeatFFIC/include -L . -lBeatFFI -lbeat_ffi Tests/Scenario/main.swift -o scenario &&
-  LD_LIBRARY_PATH=. ./scenario' >"$sw_log" 2>&1 || sw_rc=$?
+  LD_LIBRARY_PATH=. ./scenario' "$(basename "$work")" >"$sw_log" 2>&1 || sw_rc=$?
+rm -rf "$work"
 cat "$sw_log"
 sw_passed="$(grep -cE '^ok ' "$sw_log" || true)"
 sw_total="$(grep -cE '^(ok|FAIL) ' "$sw_log" || true)"
 [ "$sw_rc" -eq 0 ] || sw_total=$((sw_total + 1))
 rm -f "$sw_log"
-unbind
 took swift
 
 echo "BEAT-FFI kotlin=$kt_passed/$kt_total swift=$sw_passed/$sw_total python=$py_passed/$((py_passed + py_failed)) bindings_fresh=$fresh so_bytes=$so_bytes"
