@@ -17,7 +17,7 @@ import kotlinx.coroutines.withTimeout
 import org.beat.ffi.*
 
 /** A shared notebook: `set <key> <value>` transactions. */
-class Notes : App {
+open class Notes : App {
     val state = ConcurrentHashMap<String, String>()
     @Volatile var applyThread: Long = -1
     @Volatile var next: ULong = 0uL
@@ -187,6 +187,47 @@ fun main() {
         }
         // The secret never shows in a log line.
         ensure(!KeySecret.passphrase("hunter2").toString().contains("hunter2")) { "toString shows the passphrase" }
+    }
+
+    check("a failing app stops its node with the reason; resume restarts it; re-entry is refused") {
+        class Moody : Notes() {
+            @Volatile var node: BeatNode? = null
+            @Volatile var failedOnce = false
+            val reentry = java.util.Collections.synchronizedList(mutableListOf<String>())
+            override fun apply(epoch: ULong, transactions: List<ByteArray>) {
+                node?.let { n ->
+                    if (reentry.isEmpty()) {
+                        try { n.submit("set from inside apply".toByteArray()); reentry.add("accepted") }
+                        catch (e: BeatException.Refused) { reentry.add(e.message.orEmpty()) }
+                    }
+                }
+                if (transactions.any { String(it) == "set fail now" } && !failedOnce) {
+                    failedOnce = true
+                    throw AppException.Refused("the disk is full")
+                }
+                super.apply(epoch, transactions)
+            }
+        }
+        val apps = listOf(Notes(), Notes(), Notes(), Moody())
+        val nodes = List(n) { BeatNode.start(settings(committee, it, tmp.resolve("m$it"), secret(it)), apps[it], null) }
+        try {
+            val moody = apps[3] as Moody
+            moody.node = nodes[3]
+            nodes[0].submit("set a 1".toByteArray())
+            waitFor("a at member 3") { moody.state["a"] == "1" }
+            ensure(moody.reentry.firstOrNull()?.contains("inside an App or CommitListener callback") == true) { "${moody.reentry}" }
+            moody.node = null
+            nodes[0].submit("set fail now".toByteArray())
+            waitFor("member 3 stopped") { nodes[3].status().state is NodeState.Stopped }
+            val reason = (nodes[3].status().state as NodeState.Stopped).reason
+            ensure("the disk is full" in reason) { reason }
+            nodes[3].resume()
+            nodes[0].submit("set b 2".toByteArray())
+            waitFor("member 3 back and caught up") { moody.state["b"] == "2" && moody.state["fail"] == "now" }
+            ensure(moody.state.toSortedMap() == apps[0].state.toSortedMap()) { "states differ" }
+        } finally {
+            nodes.forEach { it.close() }
+        }
     }
 
     check("start and close leave no threads behind") {
