@@ -935,22 +935,12 @@ fn run_node(s: &NodeArgs, k: &KeyArgs, settings: &str) -> ExitCode {
         _ => Some(Arc::new(beat_core::api::Fanout(listeners))),
     };
     let config = NodeConfig {
-        keys,
-        identity,
-        peer_identities,
-        transports,
-        beat: beat::Config::default(),
-        data_dir,
         snapshot_every,
-        submit_queue: 20_000,
         metrics_listen,
         peer_queue_bytes,
-        store: None,
-        registry: None,
-        censors: None,
-        limits: None,
         audit_log: opt(&s.audit_log).map(PathBuf::from),
         upkeep: UpkeepConfig { scrub_interval_ms, ..UpkeepConfig::default() },
+        ..NodeConfig::new(keys, identity, peer_identities, transports, data_dir)
     };
     // Before the node starts: a port in use is a clear error, not a half-started node.
     let api_socket = match api_listen.map(std::net::TcpListener::bind).transpose() {
