@@ -227,12 +227,14 @@ async fn two_arti_nodes_talk_over_onion_services() {
     let (first, attempts) = connect_until(&b, &a, t0 + DEADLINE).await;
     eprintln!("arti: first onion connection B -> A after {:.1?} ({attempts} attempts)", first - t0);
 
-    // A second stream now that everything is warm (circuits and descriptor cached).
+    // A second stream now that everything is warm (circuits and descriptor cached). The cached
+    // rendezvous circuit can die under the dialler ("begin stream: Stream not connected" was
+    // seen once in CI); a node's link redials, so the test allows that too, but only a couple of
+    // times: a warm onion that needs more is a regression.
     let t1 = Instant::now();
-    let mut s = tokio::time::timeout(DIAL_TIMEOUT, b.dial(&a.address())).await.unwrap().unwrap();
-    tokio::time::timeout(DIAL_TIMEOUT, talk(&mut s)).await.unwrap().unwrap();
-    drop(s);
-    eprintln!("arti: second connection and exchange took {:.1?}", t1.elapsed());
+    let (_, attempts) = connect_until(&b, &a, t1 + DIAL_TIMEOUT).await;
+    assert!(attempts <= 3, "the warm onion needed {attempts} dials");
+    eprintln!("arti: second connection and exchange took {:.1?} ({attempts} attempts)", t1.elapsed());
 
     // Another virtual port of A's onion is refused.
     let other = format!("{}:{}", a.onion_address(), port_a + 1);
