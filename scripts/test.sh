@@ -11,6 +11,9 @@
 #   4. censorship with real networks: 4 daemons on clearnet + a private Tor network + a private I2P
 #      network inside a network namespace, nftables blocking each network, each pair and all three
 #      (BEAT-NET line), and the embedded Tor client (feature `tor`, arti) against the same Tor network,
+#   3a. the market reference app (demo-apps/market): its state hash compared at every epoch on a
+#      simulated and a real four-node market, a replayed recording, the front-running check
+#      (BEAT-MARKET lines),
 #   3b. the mobile SDK (scripts/bindings.sh): beat-ffi's bindings regenerated and compared with
 #      the checked-in ones, the Python (pytest), Kotlin (JVM) and Swift (a Debian trixie chroot
 #      with swiftlang) scenarios (BEAT-FFI line),
@@ -108,13 +111,17 @@ RUSTDOCFLAGS="-D warnings" cargo doc -p beat-core --no-deps --release
 
 step "tests"
 # The multi-process cluster test runs on its own below, with its summary line shown.
-cargo test --workspace --lib --bins --tests --examples --release -- --skip crash_restart_cluster \
+# The market app's tests run on their own below, with their summary lines shown.
+cargo test --workspace --exclude beat-market --lib --bins --tests --examples --release -- --skip crash_restart_cluster \
   --skip censorship_with_real_tor_and_i2p --skip hostile_member_and_stranger --skip _store_survives_ \
   --skip client_api_end_to_end
 cargo test --workspace --benches --release
 cargo test --workspace --doc --release
 # The second store backend (feature `sled`) runs the same conformance suite as redb.
 cargo test -p beat-core --lib --release --features sled -- state::
+
+step "market reference app: simulated and real 4-node markets, replay, front-running check"
+logged '^BEAT-MARKET |real nodes|readable|^test result' '^BEAT-MARKET epochs=120 .*state_hash_agree=yes' '^beat0 \(real nodes\): BEAT-MARKET .*state_hash_agree=yes' -- cargo test -p beat-market --release -- --nocapture --test-threads 1
 
 step "multi-process cluster: kill -9 / restart, catch-up, cluster restart, metrics"
 logged '^BEAT-NODE |^test result' '^BEAT-NODE ' -- cargo test -p beat-core --test cluster --release -- --nocapture
