@@ -121,7 +121,7 @@ cargo test --workspace --doc --release
 cargo test -p beat-core --lib --release --features sled -- state::
 
 step "market reference app: simulated and real 4-node markets, replay, front-running check"
-logged '^BEAT-MARKET |real nodes|readable|^test result' '^BEAT-MARKET epochs=120 .*state_hash_agree=yes' '^beat0 \(real nodes\): BEAT-MARKET .*state_hash_agree=yes' -- cargo test -p beat-market --release -- --nocapture --test-threads 1
+logged '^BEAT-MARKET |real nodes|readable|^test result' '^BEAT-MARKET epochs=120 .*state_hash_agree=yes' 'beat0 \(real nodes\): BEAT-MARKET .*state_hash_agree=yes' 'BEAT3 \(control' -- cargo test -p beat-market --release -- --nocapture --test-threads 1
 
 step "multi-process cluster: kill -9 / restart, catch-up, cluster restart, metrics"
 logged '^BEAT-NODE |^test result' '^BEAT-NODE ' -- cargo test -p beat-core --test cluster --release -- --nocapture

@@ -12,7 +12,7 @@ use beat_core::driver::{BeatNode, CommitListener, NodeConfig, NodeError, Status,
 use serde::{Deserialize, Serialize};
 
 use crate::state::{InstrumentSpec, MarketState};
-use crate::types::{FeedItem, MarketBatch, MarketTx, Order};
+use crate::types::{FeedItem, MarketBatch, MarketTx, Order, TxError, MAX_NAME};
 
 /// Items a node holds for its next batch at most (while its submits are refused).
 pub const MAX_PENDING: usize = 200_000;
@@ -143,53 +143,76 @@ impl MarketConsensusNode {
         })
     }
 
-    /// Add feed items to the pending batch.
+    /// Add feed items to the pending batch (one with a name over [`MAX_NAME`] bytes is
+    /// dropped and counted: no committee would take the batch holding it).
     pub fn add_feed_items(&mut self, items: Vec<FeedItem>) {
         for item in items {
             match item {
-                FeedItem::Tick(t) => self.pending.ticks.push(t),
-                FeedItem::Greeks(g) => self.pending.greeks.push(g),
+                FeedItem::Tick(t) if t.instrument.len() <= MAX_NAME => self.pending.ticks.push(t),
+                FeedItem::Greeks(g) if g.option.len() <= MAX_NAME => self.pending.greeks.push(g),
+                _ => self.dropped += 1,
             }
         }
     }
 
-    /// Add an order a trader gave this node to the pending batch.
-    pub fn add_order(&mut self, order: Order) {
+    /// Add an order a trader gave this node to the pending batch. Refused (and not added)
+    /// when a name is over [`MAX_NAME`] bytes.
+    pub fn add_order(&mut self, order: Order) -> Result<(), TxError> {
+        for name in [&order.trader, &order.instrument] {
+            if name.len() > MAX_NAME {
+                return Err(TxError::NameTooLong(name.len()));
+            }
+        }
         self.pending.orders.push(order);
+        Ok(())
     }
 
     /// Submit the pending batch, if it holds anything, as transactions of at most the
-    /// committee's `max_tx_size` (split in order). On a refusal (a full submit queue) what was
+    /// committee's `max_tx_size` (split in order). When the submit queue is full, what was
     /// not submitted stays pending for the next flush; beyond [`MAX_PENDING`] items the oldest
     /// feed items are dropped (market data goes stale; orders are kept) and counted in
-    /// [`MarketConsensusNode::dropped`]. Returns the transactions submitted.
+    /// [`MarketConsensusNode::dropped`]. Any other refusal drops that piece (counted): it
+    /// would be refused again. Returns the transactions submitted.
     pub fn flush(&mut self) -> Result<usize, SubmitError> {
         if self.pending.is_empty() {
             return Ok(0);
         }
         // BEAT2: the limit is on the client ciphertext, which adds its header and proof.
         let budget = self.max_tx.saturating_sub(if self.client.is_some() { 2048 } else { 0 });
-        let (pieces, dropped) = std::mem::take(&mut self.pending).split_to_fit(budget);
+        // Sized with the largest `seq` a piece may carry, so none outgrows the budget.
+        let pending = MarketBatch { source: self.id, seq: u64::MAX, ..std::mem::take(&mut self.pending) };
+        let (pieces, dropped) = pending.split_to_fit(budget);
         self.dropped += dropped as u64;
         let mut pieces = pieces.into_iter();
         let mut submitted = 0;
         while let Some(piece) = pieces.next() {
-            let batch = MarketBatch { source: self.id, seq: self.seq, ..piece };
+            let batch = MarketBatch { seq: self.seq, ..piece };
+            let len = batch.len() as u64;
             let tx = MarketTx::Batch(batch.clone()).encode();
             let tx = match &mut self.client {
                 Some(c) => c.encrypt(&tx, &mut rand::rngs::OsRng),
                 None => tx,
             };
-            if let Err(e) = self.node.submit(tx) {
-                self.pending = batch;
-                for rest in pieces {
-                    self.pending.append(rest);
+            match self.node.submit(tx) {
+                Ok(()) => {
+                    self.seq += 1;
+                    submitted += 1;
                 }
-                self.trim();
-                return Err(e);
+                Err(e @ SubmitError::QueueFull(_)) => {
+                    self.pending = batch;
+                    for rest in pieces {
+                        self.pending.append(rest);
+                    }
+                    self.trim();
+                    return Err(e);
+                }
+                Err(e) => {
+                    self.dropped += len;
+                    let lost: u64 = pieces.map(|p| p.len() as u64).sum();
+                    self.dropped += lost;
+                    return Err(e);
+                }
             }
-            self.seq += 1;
-            submitted += 1;
         }
         Ok(submitted)
     }
@@ -203,8 +226,9 @@ impl MarketConsensusNode {
         self.dropped += (ticks + greeks) as u64;
     }
 
-    /// Feed items dropped: over [`MAX_PENDING`] while the node refused submits, or alone
-    /// larger than a transaction may be.
+    /// Items dropped: feed items over [`MAX_PENDING`] while the submit queue was full, items
+    /// with names over [`MAX_NAME`] bytes or alone larger than a transaction may be, and the
+    /// items of a piece the node refused for another reason than a full queue.
     pub fn dropped(&self) -> u64 {
         self.dropped
     }

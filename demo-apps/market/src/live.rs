@@ -106,9 +106,13 @@ pub fn run(cfg: &LiveConfig, stop: &AtomicBool, out: &mut dyn Write) -> Result<L
     if cfg.feeds > cfg.n {
         return Err(format!("{} feeds for {} nodes", cfg.feeds, cfg.n));
     }
-    let (dir, remove_dir) = match &cfg.data_dir {
-        Some(d) => (d.clone(), false),
-        None => (std::env::temp_dir().join(format!("beat-market-{}", std::process::id())), true),
+    // A fresh temporary directory (removed when this returns, on every path) unless given.
+    let (dir, tmp) = match &cfg.data_dir {
+        Some(d) => (d.clone(), None),
+        None => {
+            let t = tempfile::Builder::new().prefix("beat-market-").tempdir().map_err(|e| e.to_string())?;
+            (t.path().to_path_buf(), Some(t))
+        }
     };
     let instruments = demo_instruments();
     let settings = beat::Settings::for_service(cfg.variant);
@@ -155,8 +159,8 @@ pub fn run(cfg: &LiveConfig, stop: &AtomicBool, out: &mut dyn Write) -> Result<L
                     if cfg.variant.client_encrypted() {
                         let tx = trader_clients[i].encrypt(&MarketTx::Order(order).encode(), &mut rng);
                         refused += u64::from(node.submit_encrypted(tx).is_err());
-                    } else {
-                        node.add_order(order);
+                    } else if node.add_order(order).is_err() {
+                        refused += 1;
                     }
                 }
                 refused += u64::from(node.flush().is_err());
@@ -214,9 +218,7 @@ pub fn run(cfg: &LiveConfig, stop: &AtomicBool, out: &mut dyn Write) -> Result<L
     for node in nodes {
         node.shutdown();
     }
-    if remove_dir {
-        let _ = std::fs::remove_dir_all(&dir);
-    }
+    drop(tmp);
     Ok(LiveReport {
         epochs,
         ticks_committed,

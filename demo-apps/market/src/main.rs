@@ -154,6 +154,7 @@ fn main() -> ExitCode {
                 seed: a.common.seed,
                 recording,
                 record_views: false,
+                hostile: None,
                 canary_skew: None,
             };
             let report = sim::simulate(&cfg).map_err(|e| e.to_string())?;

@@ -11,7 +11,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use beat_core::app::ConsensusApp;
 use beat_core::beat::client::Client;
-use beat_core::beat::{self, Beat, Config, Input, Message, Output, Settings, Variant};
+use beat_core::beat::{self, Beat, Config, Content, Input, Message, Output, Settings, Variant};
 use beat_core::proto::{Event, Protocol, Step};
 use beat_core::{NodeId, Params, SessionId};
 use rand::{Rng, SeedableRng};
@@ -48,6 +48,11 @@ pub struct SimConfig {
     pub recording: Option<Vec<u8>>,
     /// Record every node's view of every epoch ([`SimReport::views`]).
     pub record_views: bool,
+    /// A Byzantine proposer: this node also proposes, every epoch, what a correct node's
+    /// `validate` would refuse — undecodable bytes, names over the limit, unlisted
+    /// instruments, crossed quotes, extreme prices and quantities, and a flood of far-off
+    /// orders — so the fold's handling of hostile input is checked for agreement too.
+    pub hostile: Option<NodeId>,
     /// Canary: node `.0` applies epoch `.1` without its last transaction, as a node with a
     /// non-deterministic fold would diverge (the agreement check must report that epoch).
     pub canary_skew: Option<(NodeId, u64)>,
@@ -66,6 +71,7 @@ impl Default for SimConfig {
             seed: 1,
             recording: None,
             record_views: false,
+            hostile: None,
             canary_skew: None,
         }
     }
@@ -91,14 +97,17 @@ pub struct SimReport {
     pub first_disagreement: Option<u64>,
     /// Each node's final state.
     pub states: Vec<MarketState>,
-    /// Each order placed: the epoch whose proposal carried it, the node it was given to, and
-    /// its encoding.
+    /// Each order placed: the epoch (loop turn) it was placed in — its proposal may commit in
+    /// a later epoch — the node it was given to, and its encoding.
     pub orders: Vec<(u64, NodeId, Vec<u8>)>,
     /// With [`SimConfig::record_views`]: `(node, epoch)` → the encoded messages of that epoch
     /// the node received before its common set was fixed, concatenated.
     pub views: BTreeMap<(NodeId, u64), Vec<u8>>,
     /// Messages delivered.
     pub messages: u64,
+    /// Decryption-share messages a node sent for an epoch before its own common set of that
+    /// epoch was fixed (each would let the committee read a proposal early: must be 0).
+    pub early_shares: u64,
 }
 
 impl SimReport {
@@ -153,20 +162,25 @@ struct Sim {
     fixed: BTreeSet<(NodeId, u64)>,
     views: Option<BTreeMap<(NodeId, u64), Vec<u8>>>,
     messages: u64,
+    early_shares: u64,
 }
 
 impl Sim {
     fn absorb(&mut self, from: NodeId, step: Step<Message, Output>) {
+        // Events first: a step that fixes the common set also carries the shares it releases.
+        for event in step.events {
+            if let Event::AcsOutput { epoch, .. } = event {
+                self.fixed.insert((from, epoch));
+            }
+        }
         for (target, msg) in step.messages {
+            if matches!(msg.content, Content::DecShares { .. }) && !self.fixed.contains(&(from, msg.epoch)) {
+                self.early_shares += 1;
+            }
             for to in 0..self.nodes.len() {
                 if target.includes(from, to) {
                     self.queue.push((from, to, msg.clone()));
                 }
-            }
-        }
-        for event in step.events {
-            if let Event::AcsOutput { epoch, .. } = event {
-                self.fixed.insert((from, epoch));
             }
         }
         for out in step.output {
@@ -207,6 +221,44 @@ impl Sim {
     }
 }
 
+/// What [`SimConfig::hostile`] proposes in `epoch`.
+fn hostile_transactions(epoch: u64) -> Vec<Vec<u8>> {
+    use crate::types::{Price, Side, Tick, MAX_NAME};
+    let order = |instrument: &str, price: i64, qty: u64, id: u64| Order {
+        trader: "mallory".into(),
+        client_order_id: id,
+        instrument: instrument.into(),
+        side: if id % 2 == 0 { Side::Buy } else { Side::Sell },
+        price: Price(price),
+        qty,
+    };
+    let tick = |bid: i64, ask: i64, size: u64| Tick {
+        instrument: "ACME".into(),
+        bid: Price(bid),
+        ask: Price(ask),
+        size,
+        source_ts_ms: u64::MAX - epoch,
+    };
+    let flood = MarketBatch {
+        source: 99,
+        seq: epoch,
+        ticks: vec![tick(i64::MAX - 1, i64::MAX, crate::state::MAX_QTY), tick(5, 4, 1), tick(0, 1, 1), tick(-3, 7, 1)],
+        greeks: Vec::new(),
+        orders: (0..600).map(|k| order("GLOBX", if k % 2 == 0 { 1 } else { i64::MAX }, 1, epoch * 1000 + k)).collect(),
+    };
+    vec![
+        vec![0xff; 40],
+        b"not cbor at all".to_vec(),
+        MarketTx::Order(order(&"X".repeat(MAX_NAME + 1), 1, 1, epoch)).encode(),
+        MarketTx::Order(order("NOPE", 100, 1, epoch)).encode(),
+        MarketTx::Order(order("ACME", i64::MAX, crate::state::MAX_QTY, epoch)).encode(),
+        MarketTx::Order(order("ACME", -5, 1, epoch)).encode(),
+        MarketTx::Order(order("ACME", 100, 0, epoch)).encode(),
+        MarketTx::Order(order("ACME", 100, u64::MAX, epoch)).encode(),
+        MarketTx::Batch(flood).encode(),
+    ]
+}
+
 /// Run the market on a simulated committee.
 pub fn simulate(cfg: &SimConfig) -> Result<SimReport, SimError> {
     let params = Params::new(cfg.n).map_err(|e| SimError::Config(e.to_string()))?;
@@ -226,6 +278,7 @@ pub fn simulate(cfg: &SimConfig) -> Result<SimReport, SimError> {
         fixed: BTreeSet::new(),
         views: cfg.record_views.then(BTreeMap::new),
         messages: 0,
+        early_shares: 0,
     };
     let (mut feeds, mut traders) =
         market_sources(cfg.feeds, cfg.n, cfg.seed, cfg.ticks_per_s, 0, cfg.recording.as_deref())?;
@@ -268,17 +321,31 @@ pub fn simulate(cfg: &SimConfig) -> Result<SimReport, SimError> {
                 }
             }
             let mut txs = Vec::new();
+            let budget = settings.max_tx_size - if cfg.variant.client_encrypted() { 2048 } else { 0 };
             if cfg.variant.client_encrypted() {
                 for o in placed {
                     txs.push(trader_clients[i].encrypt(&MarketTx::Order(o).encode(), &mut sim.rngs[i]));
                 }
-                if !batch.is_empty() {
-                    txs.push(node_clients[i].encrypt(&MarketTx::Batch(batch).encode(), &mut sim.rngs[i]));
-                }
             } else {
                 batch.orders = placed;
-                if !batch.is_empty() {
-                    txs.push(MarketTx::Batch(batch).encode());
+            }
+            if !batch.is_empty() {
+                let (pieces, dropped) = batch.split_to_fit(budget);
+                debug_assert_eq!(dropped, 0, "feed items are small");
+                for piece in pieces {
+                    let tx = MarketTx::Batch(piece).encode();
+                    txs.push(match cfg.variant.client_encrypted() {
+                        true => node_clients[i].encrypt(&tx, &mut sim.rngs[i]),
+                        false => tx,
+                    });
+                }
+            }
+            if cfg.hostile == Some(i) {
+                for junk in hostile_transactions(epoch) {
+                    txs.push(match cfg.variant.client_encrypted() {
+                        true => node_clients[i].encrypt(&junk, &mut sim.rngs[i]),
+                        false => junk,
+                    });
                 }
             }
             for tx in txs {
@@ -314,5 +381,6 @@ pub fn simulate(cfg: &SimConfig) -> Result<SimReport, SimError> {
         orders,
         views: sim.views.unwrap_or_default(),
         messages: sim.messages,
+        early_shares: sim.early_shares,
     })
 }

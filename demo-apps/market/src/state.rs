@@ -12,8 +12,9 @@ use crate::types::{GreeksSnapshot, MarketTx, Order, Price, Side, Tick};
 
 /// Largest order quantity accepted.
 pub const MAX_QTY: u64 = 1_000_000_000;
-/// Resting orders per instrument and side; an order that would rest beyond it is refused
-/// (what one trader's flood can make every node hold).
+/// Resting orders per instrument and side (what one trader's flood can make every node
+/// hold); beyond it the worst-priced resting order makes way for a better-priced one, and an
+/// order no better than the worst is refused.
 pub const MAX_RESTING: usize = 4096;
 /// Fills kept in [`MarketState::recent_fills`].
 pub const RECENT_FILLS: usize = 32;
@@ -162,8 +163,10 @@ pub struct Counters {
     pub ticks: u64,
     /// Greeks snapshots applied.
     pub greeks: u64,
-    /// Orders accepted (resting or traded).
+    /// Orders accepted (traded, or resting).
     pub orders: u64,
+    /// Resting orders evicted from a full book side by a better-priced order.
+    pub evicted: u64,
     /// Orders filled completely (resting and incoming alike).
     pub orders_filled: u64,
     /// Fills.
@@ -273,8 +276,8 @@ impl MarketState {
         inst.quote = Some((t.bid, t.ask, t.source_ts_ms));
         // bid, ask > 0 and ask ≥ bid: the mid is positive and fits (i64 halves).
         let mid = (t.bid.0 / 2 + t.ask.0 / 2 + (t.bid.0 % 2 + t.ask.0 % 2) / 2) as u128;
-        inst.vwap_notional += mid * u128::from(t.size);
-        inst.vwap_volume += u128::from(t.size);
+        inst.vwap_notional = inst.vwap_notional.saturating_add(mid * u128::from(t.size));
+        inst.vwap_volume = inst.vwap_volume.saturating_add(u128::from(t.size));
         inst.ticks += 1;
         self.counters.ticks += 1;
         self.last_source_ts_ms = self.last_source_ts_ms.max(t.source_ts_ms);
@@ -307,9 +310,6 @@ impl MarketState {
             Side::Buy => book.bid_orders,
             Side::Sell => book.ask_orders,
         };
-        let id = self.next_order;
-        self.next_order += 1;
-        self.counters.orders += 1;
         let mut left = o.qty;
         let mut fills = Vec::new();
         loop {
@@ -352,8 +352,9 @@ impl MarketState {
         }
         for f in &fills {
             inst.last_fill = Some((f.price, f.qty));
-            inst.fill_volume += f.qty;
+            inst.fill_volume = inst.fill_volume.saturating_add(f.qty);
         }
+        let traded = !fills.is_empty();
         self.counters.fills += fills.len() as u64;
         for f in fills {
             if self.recent_fills.len() == RECENT_FILLS {
@@ -362,14 +363,39 @@ impl MarketState {
             self.recent_fills.push_back(f);
         }
         if left == 0 {
+            self.counters.orders += 1;
             self.counters.orders_filled += 1;
             return;
         }
-        if resting_now >= MAX_RESTING {
-            return self.refuse("book side full: the rest of the order is cancelled");
-        }
-        let resting = Resting { id, trader: o.trader.clone(), client_order_id: o.client_order_id, qty: left };
         let inst = self.instruments.get_mut(&o.instrument).expect("checked above");
+        if resting_now >= MAX_RESTING {
+            // The side is full: the worst-priced order on it (the newest at the lowest bid or
+            // the highest ask) makes way for a better-priced one, so a flood of far-off orders
+            // cannot lock the book; an order no better than the worst is refused.
+            let worst = match o.side {
+                Side::Buy => inst.book.bids.first_entry().filter(|e| *e.key() < o.price),
+                Side::Sell => inst.book.asks.last_entry().filter(|e| *e.key() > o.price),
+            };
+            let Some(mut level) = worst else {
+                if traded {
+                    self.counters.orders += 1;
+                }
+                return self.refuse("book side full: the rest of the order is cancelled");
+            };
+            level.get_mut().pop_back();
+            if level.get().is_empty() {
+                level.remove();
+            }
+            match o.side {
+                Side::Buy => inst.book.bid_orders -= 1,
+                Side::Sell => inst.book.ask_orders -= 1,
+            }
+            self.counters.evicted += 1;
+        }
+        self.counters.orders += 1;
+        let id = self.next_order;
+        self.next_order += 1;
+        let resting = Resting { id, trader: o.trader.clone(), client_order_id: o.client_order_id, qty: left };
         match o.side {
             Side::Buy => {
                 inst.book.bids.entry(o.price).or_default().push_back(resting);
@@ -443,13 +469,32 @@ mod tests {
     }
 
     #[test]
-    fn a_full_book_side_refuses_more_resting_orders() {
+    fn a_full_book_side_takes_only_better_prices() {
         let mut s = MarketState::new(demo_instruments());
+        // A flood of far-off bids fills the side…
         for i in 0..MAX_RESTING as u64 + 3 {
-            s.apply_tx(0, &order("a", i, Side::Buy, 50, 1));
+            s.apply_tx(0, &order("flood", i, Side::Buy, 1, 1));
         }
         assert_eq!(s.instruments["ACME"].book.bid_orders, MAX_RESTING);
         assert_eq!(s.counters.refused.values().sum::<u64>(), 3);
+        assert_eq!(s.counters.orders, MAX_RESTING as u64);
+        // …but cannot lock it: a better bid rests in place of the newest worst one.
+        s.apply_tx(1, &order("honest", 1, Side::Buy, 99, 7));
+        let book = &s.instruments["ACME"].book;
+        assert_eq!(book.bid_orders, MAX_RESTING);
+        assert_eq!(book.best_bid(), Some((Price::new(99, 0), 7)));
+        assert_eq!(book.bids[&Price::new(1, 0)].back().map(|r| r.client_order_id), Some(MAX_RESTING as u64 - 2));
+        assert_eq!(s.counters.evicted, 1);
+        // The same on the ask side, mirrored.
+        for i in 0..MAX_RESTING as u64 {
+            s.apply_tx(2, &order("flood", i, Side::Sell, 1_000_000, 1));
+        }
+        s.apply_tx(3, &order("honest", 2, Side::Sell, 1_000_001, 1));
+        assert_eq!(s.instruments["ACME"].book.ask_orders, MAX_RESTING);
+        assert_eq!(s.counters.evicted, 1, "a worse ask is refused");
+        s.apply_tx(3, &order("honest", 3, Side::Sell, 101, 1));
+        assert_eq!(s.instruments["ACME"].book.best_ask(), Some((Price::new(101, 0), 1)));
+        assert_eq!(s.counters.evicted, 2);
     }
 
     #[test]

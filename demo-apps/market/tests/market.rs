@@ -39,6 +39,22 @@ fn four_nodes_three_feeds_agree_at_every_epoch() {
     }
 }
 
+/// A Byzantine proposer gets junk committed every epoch (undecodable bytes, long names,
+/// unlisted instruments, crossed quotes, extreme prices, a flood of far-off orders): every node
+/// refuses the same items, evicts the same orders, and agrees at every epoch.
+#[test]
+fn hostile_proposals_are_refused_alike_everywhere() {
+    for variant in [Variant::Beat0, Variant::Beat2] {
+        let r = run(SimConfig { variant, epochs: 16, hostile: Some(1), seed: 4, ..SimConfig::default() });
+        assert!(r.state_hash_agree, "{variant:?}: first disagreement after epoch {:?}", r.first_disagreement);
+        let c = &r.states[0].counters;
+        println!("{variant:?}: refused {:?}, evicted {}", c.refused, c.evicted);
+        assert!(c.refused.len() >= 5, "{variant:?}: {:?}", c.refused);
+        assert!(c.refused.values().sum::<u64>() >= 16 * 8, "{variant:?}: {:?}", c.refused);
+        assert!(r.ticks_committed > 0 && r.orders_filled > 0);
+    }
+}
+
 /// The agreement check is not vacuous: one node that folds one epoch differently is caught at
 /// that epoch.
 #[test]
@@ -97,14 +113,18 @@ fn the_sample_is_what_its_command_records() {
     assert!(recorded == SAMPLE, "data/sample.fbf differs from what `beat-market record` writes now");
 }
 
-/// Which recorded orders appear in a node's view of their epoch before that node's common set
-/// was fixed: `(order's node, viewer)` pairs.
+/// The orders whose bytes appear in any node's view of any epoch before that node's common
+/// set of the epoch was fixed, other than the node it was given to (`include_own`: that one
+/// too): `(order's node, viewer, view's epoch)`. Every view is scanned, not only the epoch the
+/// order was placed in: a proposal can commit epochs later, and plaintext in any view before
+/// its set was fixed is a leak.
 fn leaks(r: &SimReport, include_own: bool) -> Vec<(usize, usize, u64)> {
     let mut found = Vec::new();
-    for (epoch, owner, bytes) in &r.orders {
+    for (_, owner, bytes) in &r.orders {
         for ((viewer, e), view) in &r.views {
-            if e == epoch && (include_own || viewer != owner) && view.windows(bytes.len()).any(|w| w == &bytes[..]) {
-                found.push((*owner, *viewer, *epoch));
+            if (include_own || viewer != owner) && view.windows(bytes.len()).any(|w| w == &bytes[..]) {
+                found.push((*owner, *viewer, *e));
+                break;
             }
         }
     }
@@ -131,13 +151,16 @@ fn no_node_sees_another_nodes_orders_before_the_common_set_is_fixed() {
         assert!(r.state_hash_agree);
         assert_eq!(r.orders.len(), 8 * 4 * 6);
         let viewed: usize = r.views.values().map(Vec::len).sum();
-        assert!(r.views.len() >= 8 * 4 && viewed > 100_000, "{variant:?}: views of {viewed} bytes");
+        assert!(r.views.len() >= 8 * 4 && viewed > 500_000, "{variant:?}: views of {viewed} bytes");
         let found = leaks(&r, variant.client_encrypted());
         assert!(found.is_empty(), "{variant:?}: orders seen before their epoch's set was fixed: {found:?}");
+        // Nor did any node release a decryption share before its own set was fixed (the way
+        // a proposal would become readable early).
+        assert_eq!(r.early_shares, 0, "{variant:?}");
         // …and they were all ordered and applied afterwards.
         assert_eq!(r.states[0].counters.orders, r.orders.len() as u64, "{variant:?}");
         println!(
-            "{variant:?}: {} orders, {} views of {viewed} bytes before the set was fixed: none readable",
+            "{variant:?}: {} orders, {} views of {viewed} bytes before the set was fixed: none readable, no early shares",
             r.orders.len(),
             r.views.len()
         );
@@ -149,7 +172,7 @@ fn no_node_sees_another_nodes_orders_before_the_common_set_is_fixed() {
         found.len(),
         control.orders.len()
     );
-    assert!(!found.is_empty(), "the scan found nothing even in the clear");
+    assert!(found.len() * 2 >= control.orders.len(), "the scan found only {} orders in the clear", found.len());
 }
 
 /// The real thing: `beat-market run` with four nodes on loopback TCP (Noise, WAL on disk),
