@@ -15,6 +15,7 @@
 use std::time::Duration;
 
 pub mod beat_run;
+pub mod cluster;
 pub mod hbbft_run;
 pub mod node_run;
 

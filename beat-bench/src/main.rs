@@ -5,18 +5,20 @@
 //! beat-bench compare  [--n 4,7] [--b 100,1000,10000] [--epochs E] [--seed S]
 //! beat-bench hbbft    [--n 4,7] [--b 100,1000,10000] [--epochs E] [--seed S]
 //! beat-bench variants [--n 4,7] [--b 1000,10000] [--epochs E] [--seed S]
+//! beat-bench cluster  [--n 4] [--b 100,1000,10000] [--variants beat0,…] [--seconds 6] [--tps T]
 //! ```
 
 use std::process::ExitCode;
 
 use beat_bench::beat_run::{run_beat0, run_variant};
+use beat_bench::cluster::{run_cluster, ClusterCase};
 use beat_bench::hbbft_run::run_hbbft;
 use beat_bench::node_run::run_node_variant;
 use beat_bench::{RunStats, TX_SIZE};
 use beat_core::beat::Variant;
 
-const USAGE: &str = "usage: beat-bench <compare|beat0|hbbft|variants> [--n 4,7] [--b 100,1000,10000] \
-[--epochs E] [--seed S]";
+const USAGE: &str = "usage: beat-bench <compare|beat0|hbbft|variants|cluster> [--n 4,7] [--b 100,1000,10000] \
+[--epochs E] [--seed S]; cluster also [--variants beat0,beat1,…] [--seconds S] [--tps T]";
 
 /// Default epochs: 5, or 3 for b >= 10000.
 fn default_epochs(b: usize) -> u64 {
@@ -33,6 +35,7 @@ enum Command {
     Hbbft,
     Beat0,
     Variants,
+    Cluster,
 }
 
 #[derive(Debug)]
@@ -42,6 +45,9 @@ struct Args {
     bs: Vec<usize>,
     epochs: Option<u64>,
     seed: u64,
+    variants: Vec<Variant>,
+    seconds: u64,
+    tps: Option<u64>,
 }
 
 fn parse_list(flag: &str, value: &str) -> Result<Vec<usize>, String> {
@@ -58,23 +64,31 @@ fn parse_list(flag: &str, value: &str) -> Result<Vec<usize>, String> {
 fn parse_args(args: &[String]) -> Result<Args, String> {
     let (cmd, rest) = args
         .split_first()
-        .ok_or_else(|| "missing subcommand (expected compare, beat0, hbbft or variants)".to_string())?;
+        .ok_or_else(|| "missing subcommand (expected compare, beat0, hbbft, variants or cluster)".to_string())?;
     let command = match cmd.as_str() {
         "compare" => Command::Compare,
         "hbbft" => Command::Hbbft,
         "beat0" => Command::Beat0,
         "variants" => Command::Variants,
-        other => return Err(format!("unknown subcommand {other:?} (expected compare, beat0, hbbft or variants)")),
+        "cluster" => Command::Cluster,
+        other => {
+            return Err(format!("unknown subcommand {other:?} (expected compare, beat0, hbbft, variants or cluster)"))
+        }
     };
     let bs = if command == Command::Variants { vec![1000, 10_000] } else { vec![100, 1000, 10_000] };
-    let mut parsed = Args { command, ns: vec![4, 7], bs, epochs: None, seed: 1 };
+    let ns = if command == Command::Cluster { vec![4] } else { vec![4, 7] };
+    let mut parsed =
+        Args { command, ns, bs, epochs: None, seed: 1, variants: Variant::ALL.to_vec(), seconds: 6, tps: None };
     let mut it = rest.iter();
     while let Some(arg) = it.next() {
         let (flag, inline) = match arg.split_once('=') {
             Some((f, v)) if f.starts_with("--") => (f, Some(v.to_string())),
             _ => (arg.as_str(), None),
         };
-        if !matches!(flag, "--n" | "--b" | "--epochs" | "--seed") {
+        let cluster_only = matches!(flag, "--variants" | "--seconds" | "--tps");
+        let known =
+            matches!(flag, "--n" | "--b" | "--epochs" | "--seed") || (cluster_only && command == Command::Cluster);
+        if !known {
             return Err(format!("unknown flag {arg:?}"));
         }
         let value = match inline {
@@ -100,6 +114,20 @@ fn parse_args(args: &[String]) -> Result<Args, String> {
             "--seed" => {
                 parsed.seed = value.parse::<u64>().map_err(|_| format!("invalid value {value:?} for --seed"))?;
             }
+            "--variants" => {
+                parsed.variants = value
+                    .split(',')
+                    .map(|v| Variant::from_name(v).ok_or_else(|| format!("unknown variant {v:?} for --variants")))
+                    .collect::<Result<_, _>>()?;
+            }
+            "--seconds" => match value.parse::<u64>() {
+                Ok(s) if s >= 2 => parsed.seconds = s,
+                _ => return Err(format!("invalid value {value:?} for --seconds (at least 2)")),
+            },
+            "--tps" => match value.parse::<u64>() {
+                Ok(t) if t >= 1 => parsed.tps = Some(t),
+                _ => return Err(format!("invalid value {value:?} for --tps (at least 1)")),
+            },
             _ => unreachable!("flag checked above"),
         }
     }
@@ -112,6 +140,22 @@ fn fmt_ms(s: Option<&RunStats>) -> String {
 
 fn fmt_tx_s(s: Option<&RunStats>) -> String {
     s.map_or_else(|| "na".to_string(), |s| format!("{:.0}", s.tx_s()))
+}
+
+/// Offered load of a cluster case unless `--tps` is given: low for b = 100 (latency), about
+/// what the machine sustains for larger b (throughput); BEAT2's client transactions are
+/// encrypted before the run and decrypted one by one, so it is offered less.
+fn cluster_tps(variant: Variant, b: usize) -> u64 {
+    let tps = match b {
+        0..=100 => 1_000,
+        101..=1000 => 10_000,
+        _ => 60_000,
+    };
+    if variant.client_encrypted() {
+        tps / 20
+    } else {
+        tps
+    }
 }
 
 /// Offered load of the node-level lines: what a 2-core machine sustains for each variant
@@ -205,6 +249,25 @@ fn main() -> ExitCode {
                                 r.nodes_contacted
                             );
                         }
+                    }
+                }
+                Command::Cluster => {
+                    for &variant in &args.variants {
+                        let case = ClusterCase {
+                            variant,
+                            n,
+                            b,
+                            tps: args.tps.unwrap_or_else(|| cluster_tps(variant, b)),
+                            seconds: args.seconds,
+                            tx_size: TX_SIZE,
+                            seed: args.seed,
+                        };
+                        let r = run_cluster(&case);
+                        println!("{}", r.line(&case));
+                        println!(
+                            "  offered_tx_s={} epochs={} latency_samples={} refused_submits={}",
+                            case.tps, r.epochs, r.samples, r.refused
+                        );
                     }
                 }
                 Command::Hbbft | Command::Beat0 => {

@@ -188,6 +188,8 @@ pub struct RedbStore {
     /// `None` only while being dropped.
     db: Option<Database>,
     path: PathBuf,
+    /// Write transactions committed durably (each an fsync of the file).
+    commits: std::sync::atomic::AtomicU64,
 }
 
 impl Drop for RedbStore {
@@ -228,7 +230,7 @@ impl RedbStore {
             Ok(r) => r.map_err(open_err)?,
             Err(_) => return Err(open_err("the database file is damaged (truncated or corrupt)".into())),
         };
-        let store = RedbStore { db: Some(db), path: path.clone() };
+        let store = RedbStore { db: Some(db), path: path.clone(), commits: Default::default() };
         // Create every table and check (or record) the format in one durable transaction. redb
         // also panics inside it on some damaged files (found by fuzzing: unreachable branches,
         // slice indices, assertions, arithmetic overflow in its page allocator).
@@ -280,6 +282,13 @@ impl RedbStore {
         self.db.as_ref().ok_or_else(|| StoreError::Corrupt("the store is closed".into()))
     }
 
+    /// Write transactions this store committed durably since it was opened: the fsyncs the
+    /// node asked for (benchmarks report them per epoch; the node groups a loop turn's WAL
+    /// records into one).
+    pub fn durable_commits(&self) -> u64 {
+        self.commits.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
     /// The database file.
     pub fn path(&self) -> &Path {
         &self.path
@@ -297,6 +306,7 @@ impl RedbStore {
             // On error the transaction is dropped, which aborts it.
             let out = f(&txn)?;
             txn.commit().map_err(backend(op))?;
+            self.commits.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
             Ok(out)
         })
     }
