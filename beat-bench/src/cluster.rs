@@ -319,3 +319,25 @@ pub fn run_cluster(c: &ClusterCase) -> ClusterResult {
         refused,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A short low-load case measures what it claims: everything offered is committed, each
+    /// committed transaction cost wire bytes beyond its own size and at least one fsync per
+    /// epoch at every node, and latencies were sampled.
+    #[test]
+    fn a_short_case_measures_every_figure() {
+        for variant in [Variant::Beat1, Variant::Beat3] {
+            let case = ClusterCase { variant, n: 4, b: 100, tps: 200, seconds: 3, tx_size: 250, seed: 3 };
+            let r = run_cluster(&case);
+            let line = r.line(&case);
+            assert!(line.starts_with(&format!("cluster variant={} n=4 b=100 tx_s=", variant.name())), "{line}");
+            assert!(r.tx_s > 100.0 && r.samples > 100 && r.epochs > 5, "{line} {r:?}");
+            assert!(r.p50_ms > 0.0 && r.p99_ms >= r.p50_ms, "{line}");
+            assert!(r.wire_bytes_per_tx > 250.0 && r.fsyncs_per_epoch >= 1.0 && r.cpu_s_per_mb > 0.0, "{line}");
+            assert_eq!(r.refused, 0);
+        }
+    }
+}
