@@ -59,6 +59,34 @@ fn invalid_data_is_attributed() {
     }
 }
 
+/// Latency in message delays respects each protocol's causal floor, and a silent member
+/// (whose proposals never come) costs delays. The floor, good case, n = 4: broadcast 3 (RBC:
+/// VAL, ECHO, READY; AVID and AVID-FP: DISPERSE, ECHO, READY), ABA round 0 with its fixed coin
+/// 3 (BVAL, AUX, CONF), and for BEAT0/1 one more for the decryption shares: 7. BEAT3/4 decrypt
+/// nothing: 6; so does a BEAT2 epoch whose accepted proposals hold no client transaction (only
+/// one with transactions needs the shares), so 6 is its floor too. No run may commit faster;
+/// a measurement that did would be counting wrong.
+#[test]
+fn message_delays_respect_the_causal_floor() {
+    for variant in Variant::ALL {
+        let floor = if matches!(variant, Variant::Beat0 | Variant::Beat1) { 7 } else { 6 };
+        let mut good = Vec::new();
+        let mut silent = Vec::new();
+        for seed in 0..4 {
+            let r = assert_ok(Case::new(30_000 + seed, 4, variant, AdversaryKind::None));
+            // One sample per node and committed epoch (a node may be one epoch ahead at the end).
+            let samples = r.message_delays.len() as u64;
+            assert!(samples >= 4 * r.case.epochs && samples <= 4 * r.epochs, "{variant}: {samples} samples");
+            assert!(r.message_delays.iter().all(|d| *d >= floor), "{variant}: {:?} below {floor}", r.message_delays);
+            good.extend(r.message_delays);
+            silent.extend(assert_ok(Case::new(30_100 + seed, 4, variant, AdversaryKind::Silent)).message_delays);
+        }
+        let mean = |v: &[u64]| v.iter().sum::<u64>() as f64 / v.len().max(1) as f64;
+        println!("{variant}: good case mean {:.1} delays, with a silent member {:.1}", mean(&good), mean(&silent));
+        assert!(!silent.is_empty() && mean(&silent) > mean(&good), "{variant}: a silent member cost nothing");
+    }
+}
+
 /// The same seed gives the same run; another seed another run.
 #[test]
 fn deterministic() {

@@ -259,6 +259,14 @@ fn main() -> ExitCode {
                 hex::encode(&r.trace_hash[..8]),
                 t.elapsed().as_millis()
             );
+            let mut delays = r.message_delays.clone();
+            delays.sort_unstable();
+            if let (Some(min), Some(max)) = (delays.first(), delays.last()) {
+                println!(
+                    "message_delays min={min} p50={} max={max} (per committed epoch at each correct node)",
+                    delays[delays.len() / 2]
+                );
+            }
             for v in &r.violations {
                 println!("VIOLATION {}: {}", v.property, v.detail);
             }
@@ -301,6 +309,9 @@ fn main() -> ExitCode {
             }
             eprintln!("campaign took {:.1} s", t.elapsed().as_secs_f64());
             println!("{}", summary.detail());
+            for line in summary.delay_lines() {
+                println!("{line}");
+            }
             println!("{}", beat_core::sim::canary_notes());
             println!("{}", summary.line());
             if summary.passed() {

@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 use crate::SessionId;
 
 /// The wire protocol version this build speaks.
-pub const WIRE_VERSION: u16 = 3;
+pub const WIRE_VERSION: u16 = 4;
 
 /// Default maximum size of one frame (and of one decoded message).
 pub const MAX_FRAME_BYTES: usize = 64 << 20;
@@ -148,14 +148,16 @@ mod tests {
     /// format change and needs a new `WIRE_VERSION`.
     #[test]
     fn golden_vectors() {
-        // {"version": 3, "session": h'07…07', "message": {"epoch": 3, "content": {"Acs":
+        // {"version": 4, "session": h'07…07', "message": {"epoch": 3, "content": {"Acs":
         //  {"proposer": 2, "content": {"Broadcast": {"Rbc": {"Val": h'68656c6c6f'}}}}}}}
         // (version 2: broadcasts are tagged by kind since AVID joined RBC; version 3: one batched
-        // DLEQ proof per share list, points and scalars as byte strings.)
+        // DLEQ proof per share list, points and scalars as byte strings; version 4: the TDH2
+        // proof binds the payload's digest, not the payload — same encoding, other proofs, so
+        // mixed versions must refuse each other's frames rather than fault each other.)
         let golden = concat!(
             "a3",
             "6776657273696f6e",
-            "03",
+            "04",
             "6773657373696f6e",
             "5820",
             "0707070707070707070707070707070707070707070707070707070707070707",

@@ -12,12 +12,14 @@
 //! **Encryption** of `M` under label `L`: pick `r, s`;
 //! `u = g^r`, `ū = ḡ^r`, `K = h^r`;
 //! `(k_enc, κ) = KDF(K, u, L)`; `c = ChaCha20-Poly1305(k_enc, M)` with `κ` a key commitment;
-//! `w = g^s`, `w̄ = ḡ^s`, `e = H(c, κ, L, u, w, ū, w̄)`, `φ = s + r·e`.
+//! `w = g^s`, `w̄ = ḡ^s`, `e = H(H_c(c), κ, L, u, w, ū, w̄)`, `φ = s + r·e`, where
+//! `H_c(c)` is the payload's SHA-256 (tagged): the payload is hashed once, and that digest
+//! serves both the proof and the checked ciphertext's digest (a checker hashed it twice before).
 //! Ciphertext `(c, κ, L, u, ū, e, φ)`.
 //!
 //! **Check** (before any share is released): recompute `w = g^φ·u^{−e}`, `w̄ = ḡ^φ·ū^{−e}` and
-//! accept iff `e = H(c, κ, L, u, w, ū, w̄)` (a NIZK that `log_g u = log_ḡ ū`, binding `c`, `κ`
-//! and `L`). A checked ciphertext is a [`VerifiedCiphertext`]; only those can be decrypted.
+//! accept iff `e = H(H_c(c), κ, L, u, w, ū, w̄)` (a NIZK that `log_g u = log_ḡ ū`, binding `c`
+//! — through a collision-resistant digest — `κ` and `L`). A checked ciphertext is a [`VerifiedCiphertext`]; only those can be decrypted.
 //!
 //! **Decryption shares** of node `i` for a list of checked ciphertexts `c_1..c_m` (one for a
 //! BEAT0/1 proposal, one per client transaction of a BEAT2 proposal): `u_{i,t} = u_t^{x_i}`,
@@ -262,9 +264,9 @@ fn second_generator_table() -> &'static RistrettoBasepointTable {
     GBAR_TABLE.get_or_init(|| RistrettoBasepointTable::create(second_generator()))
 }
 
-/// `e = H(c, κ, L, u, w, ū, w̄)`.
+/// `e = H(H_c(c), κ, L, u, w, ū, w̄)`.
 fn tdh2_challenge(
-    payload: &[u8],
+    payload_digest: &[u8; 32],
     key_commitment: &[u8; 32],
     label: &[u8],
     u: &CompressedRistretto,
@@ -273,7 +275,7 @@ fn tdh2_challenge(
     w_bar: &CompressedRistretto,
 ) -> Scalar {
     let mut h = tagged_sha512(TDH2_PROOF_TAG);
-    update_part(&mut h, payload);
+    update_part(&mut h, payload_digest);
     update_part(&mut h, key_commitment);
     update_part(&mut h, label);
     update_part(&mut h, u.as_bytes());
@@ -289,6 +291,12 @@ const SHARES_STATEMENT_TAG: &str = "BEAT/elgamal/shares-statement";
 const SHARES_WEIGHT_TAG: &str = "BEAT/elgamal/shares-weight";
 /// Tag of the deterministic DLEQ nonce.
 const DLEQ_NONCE_TAG: &str = "BEAT/elgamal/dleq-nonce";
+/// Tag of the payload's digest `H_c(c)`.
+const PAYLOAD_DIGEST_TAG: &str = "BEAT/elgamal/payload";
+/// `H_c(c)`: what the proof and the checked ciphertext's digest bind of the payload.
+fn payload_digest(payload: &[u8]) -> [u8; 32] {
+    tagged_hash(PAYLOAD_DIGEST_TAG, &[payload])
+}
 /// Tag of a checked ciphertext's digest.
 const CIPHERTEXT_DIGEST_TAG: &str = "BEAT/elgamal/ciphertext";
 
@@ -328,6 +336,28 @@ fn share_weights(statement: &[u8; 32], m: usize) -> Vec<Scalar> {
             Scalar::from_hash(h)
         })
         .collect()
+}
+
+/// `U = Σ_t w_t·u_t` and `U_i = Σ_t w_t·u_{i,t}` (the second only when `points` are given),
+/// with the weights of `statement`. One ciphertext (BEAT0/1: a proposal is one) has the weight
+/// 1, so `U = u` and `U_i = u_{i,0}` without a multiplication (the same values: the proof does
+/// not change).
+fn combine_weighted(
+    statement: &[u8; 32],
+    cts: &[&VerifiedCiphertext],
+    points: &[RistrettoPoint],
+) -> (RistrettoPoint, RistrettoPoint) {
+    debug_assert!(points.is_empty() || points.len() == cts.len(), "one share per ciphertext, or none");
+    if let ([ct], [_] | []) = (cts, points) {
+        return (ct.u, points.first().copied().unwrap_or_default());
+    }
+    let weights = share_weights(statement, cts.len());
+    let big_u = RistrettoPoint::vartime_multiscalar_mul(&weights, cts.iter().map(|ct| ct.u));
+    let big_u_i = match points {
+        [] => RistrettoPoint::default(),
+        _ => RistrettoPoint::vartime_multiscalar_mul(&weights, points),
+    };
+    (big_u, big_u_i)
 }
 
 /// `c = H(σ, U, U_i, a1, a2)`.
@@ -385,7 +415,7 @@ fn tdh2_prove(
 ) -> (Scalar, Scalar) {
     let w = (RISTRETTO_BASEPOINT_TABLE * s).compress();
     let w_bar = (second_generator_table() * s).compress();
-    let e = tdh2_challenge(payload, key_commitment, label, u, &w, u_bar, &w_bar);
+    let e = tdh2_challenge(&payload_digest(payload), key_commitment, label, u, &w, u_bar, &w_bar);
     let phi = s + r * e;
     (e, phi)
 }
@@ -503,7 +533,8 @@ impl PublicKey {
         // w = g^φ·u^{−e}, w̄ = ḡ^φ·ū^{−e}.
         let w = RistrettoPoint::vartime_double_scalar_mul_basepoint(&minus_e, &u, &ct.phi).compress();
         let w_bar = RistrettoPoint::vartime_multiscalar_mul([ct.phi, minus_e], [*second_generator(), u_bar]).compress();
-        let e = tdh2_challenge(&ct.payload, &ct.key_commitment, &ct.label, &ct.u, &w, &ct.u_bar, &w_bar);
+        let payload = payload_digest(&ct.payload);
+        let e = tdh2_challenge(&payload, &ct.key_commitment, &ct.label, &ct.u, &w, &ct.u_bar, &w_bar);
         if e != ct.e {
             return Err(CryptoError::MalformedCiphertext("proof"));
         }
@@ -516,7 +547,7 @@ impl PublicKey {
                 ct.phi.as_bytes(),
                 &ct.label,
                 &ct.key_commitment,
-                &ct.payload,
+                &payload,
             ],
         );
         Ok(VerifiedCiphertext { ct, u, digest })
@@ -545,10 +576,8 @@ impl PublicKey {
             .collect::<Option<Vec<RistrettoPoint>>>()
             .ok_or(CryptoError::InvalidShare(index))?;
         let statement = shares_statement(context, index, h_i_compressed, cts, &shares.shares);
-        let weights = share_weights(&statement, cts.len());
         // Public scalars and points: variable time is fine.
-        let big_u = RistrettoPoint::vartime_multiscalar_mul(&weights, cts.iter().map(|ct| ct.u));
-        let big_u_i = RistrettoPoint::vartime_multiscalar_mul(&weights, &points);
+        let (big_u, big_u_i) = combine_weighted(&statement, cts, &points);
         let DleqProof { c, z } = shares.proof;
         let minus_c = -c;
         // a1 = g^z·h_i^{−c}, a2 = U^z·U_i^{−c}.
@@ -652,8 +681,7 @@ impl SecretKeyShare {
         let points: Vec<RistrettoPoint> = cts.iter().map(|ct| ct.u * self.secret).collect();
         let shares: Vec<CompressedRistretto> = points.iter().map(RistrettoPoint::compress).collect();
         let statement = shares_statement(context, self.index, &self.verification_key, cts, &shares);
-        let weights = share_weights(&statement, cts.len());
-        let big_u = RistrettoPoint::vartime_multiscalar_mul(&weights, cts.iter().map(|ct| ct.u));
+        let big_u = combine_weighted(&statement, cts, &[]).0;
         let big_u_i = big_u * self.secret;
         let mut secret_bytes = self.secret.to_bytes();
         let mut h = tagged_sha512(DLEQ_NONCE_TAG);

@@ -34,6 +34,7 @@ use crate::beat::{self, Beat, Config, Output, ValueId, Variant};
 use crate::beat::{Content, Input, Message};
 use crate::proto::avid_fp::fpc_context;
 use crate::proto::rbc::value_digest;
+use crate::proto::Event;
 use crate::proto::{Protocol, Step};
 use crate::{NodeId, Params, SessionId};
 
@@ -163,6 +164,14 @@ pub struct Report {
     pub end_time: u64,
     /// Digest of the schedule and the outputs.
     pub trace_hash: [u8; 32],
+    /// Latency in message delays, one entry per (correct node, committed epoch): the causal
+    /// depth at which the node committed the epoch minus the depth at which the epoch's first
+    /// correct proposal was made. A message's depth is one more than its sender's when sent
+    /// (a Byzantine node's injections count as answers to what it observed), a node's the
+    /// deepest message it has received — whatever its epoch or use, so this is an upper bound
+    /// on the chain the commit itself waited on, and never below it. What no machine's or
+    /// network's speed changes.
+    pub message_delays: Vec<u64>,
 }
 
 impl Report {
@@ -176,6 +185,8 @@ struct Envelope {
     from: NodeId,
     to: NodeId,
     msg: Message,
+    /// Its causal depth: one more than its sender's when sent ([`Report::message_delays`]).
+    depth: u64,
 }
 
 /// One simulated committee.
@@ -208,6 +219,12 @@ pub struct Simulation {
     /// Proposals the adversary reports having decrypted (checked for confidentiality).
     learned: Vec<(u64, NodeId)>,
     committed_at_quiet: Vec<Option<usize>>,
+    /// Each node's causal depth (the deepest message delivered to it).
+    depth: Vec<u64>,
+    /// Per epoch, the smallest depth at which a correct node proposed for it.
+    first_proposal: std::collections::BTreeMap<u64, u64>,
+    /// Each commit at a correct node: (epoch, the node's depth then).
+    commits: Vec<(u64, u64)>,
     tx_counter: u64,
     clients: Option<Vec<Client>>,
     next_retry: u64,
@@ -286,6 +303,9 @@ impl Simulation {
             submitted: Vec::new(),
             learned: Vec::new(),
             committed_at_quiet: vec![None; case.n],
+            depth: vec![0; case.n],
+            first_proposal: std::collections::BTreeMap::new(),
+            commits: Vec::new(),
             tx_counter: 0,
             clients,
             next_retry: READ_TIMEOUT,
@@ -311,17 +331,18 @@ impl Simulation {
     }
 
     fn schedule(&mut self, from: NodeId, to: NodeId, msg: Message) {
+        let depth = self.depth[from] + 1;
         // The network's own delay: uniform 1..=20 ticks (median ~10).
         let base = self.net_rng.gen_range(1..=20);
         let (mut ctx, adv) = self.ctx_parts();
         let delay = adv.delay(&mut ctx, from, to, &msg, base);
         let slot = match self.free.pop() {
             Some(i) => {
-                self.slots[i] = Some(Envelope { from, to, msg });
+                self.slots[i] = Some(Envelope { from, to, msg, depth });
                 i
             }
             None => {
-                self.slots.push(Some(Envelope { from, to, msg }));
+                self.slots.push(Some(Envelope { from, to, msg, depth }));
                 self.slots.len() - 1
             }
         };
@@ -333,6 +354,10 @@ impl Simulation {
     fn process_step(&mut self, node: NodeId, step: Step<Message, Output>) {
         for ev in &step.events {
             self.checker.event(node, ev);
+            if let (Event::Proposed { epoch, .. }, true) = (ev, self.checker.is_correct(node)) {
+                let first = self.first_proposal.entry(*epoch).or_insert(self.depth[node]);
+                *first = (*first).min(self.depth[node]);
+            }
         }
         self.faults_detected += step.faults.len() as u64;
         let mut reads = Vec::new();
@@ -364,6 +389,11 @@ impl Simulation {
                     continue;
                 }
             };
+            if self.checker.is_correct(node) {
+                // Against the epoch's earliest correct proposal once the run is over (a laggard
+                // may propose for an epoch after others committed it).
+                self.commits.push((batch.epoch, self.depth[node]));
+            }
             self.trace.update(b"commit");
             self.trace.update(node.to_le_bytes());
             self.trace.update(batch.epoch.to_le_bytes());
@@ -395,6 +425,11 @@ impl Simulation {
                 let injected = adv.observe(&mut ctx, node, &msg);
                 for (e, j) in std::mem::take(&mut self.learned) {
                     self.checker.adversary_decrypted(e, j);
+                }
+                // The adversary saw `msg` (depth `depth[node] + 1`) before it injected: what it
+                // sends is at least one delay deeper.
+                for (b, _, _) in &injected {
+                    self.depth[*b] = self.depth[*b].max(self.depth[node] + 1);
                 }
                 for (b, t, m) in injected {
                     for to in self.params.nodes().filter(|to| t.includes(b, *to)) {
@@ -600,6 +635,7 @@ impl Simulation {
             self.trace.update(time.to_le_bytes());
             self.trace.update([env.from as u8, env.to as u8]);
             self.trace.update(env.msg.epoch.to_le_bytes());
+            self.depth[env.to] = self.depth[env.to].max(env.depth);
             let step = self.nodes[env.to].handle_message(env.from, env.msg, &mut self.node_rngs[env.to]);
             match step {
                 Ok(step) => self.process_step(env.to, step),
@@ -628,6 +664,11 @@ impl Simulation {
             ranges_checked: self.checker.ranges_checked,
             end_time: self.now,
             trace_hash: self.trace.finalize().into(),
+            message_delays: self
+                .commits
+                .iter()
+                .filter_map(|(e, d)| self.first_proposal.get(e).map(|first| d - first.min(d)))
+                .collect(),
             case: self.case,
         }
     }
@@ -672,9 +713,68 @@ pub struct Summary {
     pub repairs_checked: u64,
     /// Commands replaying every failed run.
     pub failures: Vec<String>,
+    /// Latency in message delays ([`Report::message_delays`]) per variant and adversary.
+    pub delays: std::collections::BTreeMap<(Variant, AdversaryKind), DelayStats>,
+}
+
+/// Latency in message delays over many runs: a histogram.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct DelayStats {
+    /// Runs.
+    pub runs: u64,
+    /// Samples (committed epochs at correct nodes) per delay count.
+    pub histogram: std::collections::BTreeMap<u64, u64>,
+}
+
+impl DelayStats {
+    /// Samples.
+    pub fn samples(&self) -> u64 {
+        self.histogram.values().sum()
+    }
+
+    /// The `q`-quantile (0 ≤ q ≤ 1), or 0 without samples.
+    pub fn quantile(&self, q: f64) -> u64 {
+        let rank = ((self.samples().saturating_sub(1)) as f64 * q).round() as u64;
+        let mut seen = 0;
+        for (d, c) in &self.histogram {
+            seen += c;
+            if seen > rank {
+                return *d;
+            }
+        }
+        0
+    }
+
+    /// The mean.
+    pub fn mean(&self) -> f64 {
+        let sum: u64 = self.histogram.iter().map(|(d, c)| d * c).sum();
+        sum as f64 / self.samples().max(1) as f64
+    }
 }
 
 impl Summary {
+    /// One `BEAT-SIM-DELAYS …` line per variant and adversary: the latency from an epoch's
+    /// first correct proposal to its commit at each correct node, in message delays
+    /// ([`Report::message_delays`]).
+    pub fn delay_lines(&self) -> Vec<String> {
+        self.delays
+            .iter()
+            .map(|((v, a), d)| {
+                format!(
+                    "BEAT-SIM-DELAYS variant={} adversary={} runs={} samples={} p50={} mean={:.1} p99={} max={}",
+                    v.name(),
+                    a.name(),
+                    d.runs,
+                    d.samples(),
+                    d.quantile(0.5),
+                    d.mean(),
+                    d.quantile(0.99),
+                    d.histogram.keys().next_back().copied().unwrap_or(0)
+                )
+            })
+            .collect()
+    }
+
     /// The `BEAT-SIM …` summary line.
     pub fn line(&self) -> String {
         let sizes: Vec<String> = self.sizes.iter().map(usize::to_string).collect();
@@ -733,6 +833,11 @@ impl Summary {
         self.reads_checked += r.reads_checked;
         self.ranges_checked += r.ranges_checked;
         self.repairs_checked += r.repairs_checked;
+        let delays = self.delays.entry((r.case.variant, r.case.adversary)).or_default();
+        delays.runs += 1;
+        for d in &r.message_delays {
+            *delays.histogram.entry(*d).or_default() += 1;
+        }
         if !r.violations.is_empty() {
             self.safety_violations += 1;
         }
