@@ -31,9 +31,11 @@
 //!
 //! ## Catch-up
 //!
-//! A node that sees `f + 1` peers `catch_up_lag` epochs ahead (or peers ahead while it has not
-//! moved for `stall_ms`) asks every peer for committed batches from its current epoch, at most
-//! once per `fetch_interval_ms`. An answer counts only from a peer it asked, only for an epoch
+//! A node that sees `f + 1` peers `catch_up_lag` epochs ahead (or, once it has not moved for
+//! `stall_ms`: `f + 1` peers ahead, its rejoin fence ahead, or `f + 1` peers seen in the epoch it
+//! is stuck in — the others may have committed it and gone idle, with nothing later to show)
+//! asks every peer for committed batches from its current epoch, at most once per
+//! `fetch_interval_ms`. An answer counts only from a peer it asked, only for an epoch
 //! it asked that peer for, one vote per peer and epoch; the batch of the current epoch is taken
 //! once `f + 1` peers sent the same bytes (one of them is correct), logged like any input, and
 //! applied with [`Beat::fast_forward`]. Requests from peers are rate-limited per peer and handed
@@ -543,6 +545,8 @@ pub struct NodeCore {
     seen: BTreeMap<u64, HashSet<(NodeId, Digest)>>,
     /// Highest epoch seen in each peer's accepted traffic.
     peer_epoch: Vec<u64>,
+    /// Whether `peer_epoch` of a peer was ever set (its 0 is then an epoch seen, not a default).
+    peer_seen: Vec<bool>,
     catch_up: BTreeMap<u64, Votes>,
     catch_up_held: usize,
     /// Candidate catch-up bytes charged to each peer (see [`NodeCore::count_answer`]).
@@ -613,6 +617,7 @@ impl NodeCore {
             epoch_bytes: BTreeMap::new(),
             seen: BTreeMap::new(),
             peer_epoch: vec![0; params.n],
+            peer_seen: vec![false; params.n],
             catch_up: BTreeMap::new(),
             catch_up_held: 0,
             catch_up_held_by: vec![0; params.n],
@@ -916,7 +921,7 @@ impl NodeCore {
                         None => None,
                     };
                     self.rejoin.answers.entry(from).or_insert(stale_epoch);
-                    self.peer_epoch[from] = self.peer_epoch[from].max(epoch);
+                    self.saw_peer_at(from, epoch);
                     if let (Some(fence), Some(stale)) = (self.rejoin.done, stale_epoch) {
                         if stale >= fence && !self.config.unsafe_skip_rejoin_fence {
                             // A late answer that reports more: fence further from now on.
@@ -947,7 +952,7 @@ impl NodeCore {
         }
         if e > window + self.config.limits.future_epochs {
             // Not logged, but a sign of where the peer is (catch-up needs `f + 1` such signs).
-            self.peer_epoch[from] = self.peer_epoch[from].max(e);
+            self.saw_peer_at(from, e);
             self.drop(from, DropReason::BeyondWindow, len, ready);
             return None;
         }
@@ -977,8 +982,14 @@ impl NodeCore {
         }
         *self.epoch_bytes.entry((e, from)).or_default() += len;
         self.seen.entry(e).or_default().insert((from, digest));
-        self.peer_epoch[from] = self.peer_epoch[from].max(e);
+        self.saw_peer_at(from, e);
         Some((WalEntry::Message { from: from as u32, frame: frame.into() }, Some(decoded)))
+    }
+
+    /// Peer `from` showed it is (or was) in epoch `e` at least.
+    fn saw_peer_at(&mut self, from: NodeId, e: u64) {
+        self.peer_epoch[from] = self.peer_epoch[from].max(e);
+        self.peer_seen[from] = true;
     }
 
     fn take_serve_token(&mut self, peer: NodeId) -> bool {
@@ -1334,7 +1345,13 @@ impl NodeCore {
         }
     }
 
-    /// Ask for committed batches when `f + 1` peers are far ahead, or ahead while we are stuck.
+    /// Ask for committed batches when `f + 1` peers are far ahead, or ahead while we are stuck,
+    /// or while we are stuck in an epoch `f + 1` peers are (or were) in. The last: a node that
+    /// lost frames of its current epoch (dropped as beyond its window while it caught up, or
+    /// by a full peer queue, which drops frames for a slow peer so it catches up instead)
+    /// cannot finish it, and once the others committed it and went idle — no load, so no frame
+    /// of a later epoch — nothing shows that anyone is ahead: without this the node would wait
+    /// for the next client transaction somewhere in the committee.
     fn fetch_if_behind(&mut self, ready: &mut Ready) {
         let current = self.beat.epoch();
         if current != self.progress_epoch {
@@ -1349,8 +1366,11 @@ impl NodeCore {
         let near = self.peer_epoch.iter().filter(|e| **e > current).count();
         let stalled = self.now_ms.saturating_sub(self.last_progress_ms) >= self.config.stall_ms;
         let fenced = self.rejoin.done.is_some_and(|fence| current < fence);
+        // `f + 1` peers have been in this epoch at least (their frames of it may have been
+        // dropped here, as beyond the window while this node caught up: they still count).
+        let level = (0..self.params.n).filter(|p| self.peer_seen[*p] && self.peer_epoch[*p] >= current).count();
         let due = self.last_fetch_ms.is_none_or(|t| self.now_ms.saturating_sub(t) >= self.config.fetch_interval_ms);
-        if (far > f || (near > f && stalled) || (fenced && stalled)) && due {
+        if (far > f || ((near > f || fenced || level > f) && stalled)) && due {
             self.last_fetch_ms = Some(self.now_ms);
             let count = self.config.fetch_epochs;
             let wire = Wire::FetchCommitted { from: current, count };
@@ -1539,6 +1559,60 @@ mod tests {
         // The liar's answer for the current epoch is kept too (one vote), whatever its size.
         core.count_answer(liar, 0, vec![0xee; big], &mut ready);
         assert_eq!(core.catch_up[&0].by.len(), 3);
+    }
+
+    /// The fetch requests (catch-up asks, one per peer) of a tick at `now_ms`.
+    fn fetches(core: &mut NodeCore, now_ms: u64) -> usize {
+        let ready = core.tick(now_ms);
+        ready
+            .send
+            .iter()
+            .filter(|o| matches!(router::route(&o.frame, &core.session), Ok(Route::Fetch { from: 0, .. })))
+            .count()
+    }
+
+    /// A node stuck in an epoch that `f + 1` peers are (or were) in asks for the committed batch
+    /// once it has not moved for `stall_ms`, even when no peer has shown a later epoch (the
+    /// others committed it and went idle: nothing more will come); a node of an idle committee,
+    /// where nobody started the epoch, stays silent, and so does one that only one peer (maybe
+    /// Byzantine) claims to be in the epoch with.
+    #[test]
+    fn a_node_stuck_in_an_epoch_of_an_idle_committee_asks_for_it() {
+        let build = || {
+            let mut c = core();
+            c.config.unsafe_skip_rejoin_fence = true;
+            let _ = c.start(1);
+            c
+        };
+        let stall = build().config.stall_ms;
+        // Idle: nobody started epoch 0; ticks long after the stall time send nothing.
+        let mut idle = build();
+        assert_eq!(fetches(&mut idle, 1 + 10 * stall), 0, "an idle node asked for batches");
+        // Peers 1 and 2 each sent one frame of epoch 0 and then nothing (the rest was lost).
+        let frame = |session, from: NodeId| {
+            let aba = crate::proto::aba::AbaMessage { round: 0, content: crate::proto::aba::AbaContent::BVal(true) };
+            let message = Message {
+                epoch: 0,
+                content: beat::Content::Acs(crate::proto::acs::AcsMessage {
+                    proposer: from,
+                    content: crate::proto::acs::AcsContent::Aba(aba),
+                }),
+            };
+            let stamp = Stamp { incarnation: 9, seq: 0, epoch: 0, tag: [0; 16] };
+            (from, router::encode(session, Wire::Consensus { stamp, message }))
+        };
+        let mut one = build();
+        let ready = one.frames(vec![frame(one.session, 1)], Vec::new());
+        assert_eq!(ready.append.len(), 1, "the frame was not taken");
+        assert_eq!(fetches(&mut one, 1 + 10 * stall), 0, "one peer's word made it ask");
+        let mut stuck = build();
+        let ready = stuck.frames(vec![frame(stuck.session, 1), frame(stuck.session, 2)], Vec::new());
+        assert_eq!(ready.append.len(), 2, "the frames were not taken");
+        assert_eq!(fetches(&mut stuck, stall / 2), 0, "asked before the stall time");
+        assert_eq!(fetches(&mut stuck, 2 + stall), 3, "did not ask every peer once stalled");
+        assert_eq!(fetches(&mut stuck, 3 + stall), 0, "asked again within fetch_interval_ms");
+        let again = 3 + stall + stuck.config.fetch_interval_ms;
+        assert_eq!(fetches(&mut stuck, again), 3, "stopped asking while still stuck");
     }
 
     /// Read requests skip the WAL but not a budget: at most `reads_served_per_second` per peer.

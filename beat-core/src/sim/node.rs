@@ -15,7 +15,10 @@
 //! * **nothing invented**: every committed transaction was submitted;
 //! * a correct core never fails.
 //!
-//! At the end every correct node must have applied the target epochs (**liveness**).
+//! At the end every correct node must have applied the target epochs (**liveness**) — with the
+//! load stopped as soon as one of them has: the committee goes idle, and a node still behind
+//! (one that lost frames of its last epoch included) must catch up from peers that send
+//! nothing new.
 //!
 //! Stated assumption: a node is restarted from a stale or wiped store only while every other
 //! correct node is up and connected (the rejoin fence asks the peers what they hold; see the
@@ -148,6 +151,8 @@ pub struct NodeReport {
     pub rebuilds_checked: u64,
     /// Lag episodes (a member partitioned until far behind, then healed).
     pub lags: u64,
+    /// Frames to or from a lagging member lost beyond its links' queue budget.
+    pub link_frames_lost: u64,
     /// Equivocations seen (with the evidence).
     pub equivocations: Vec<String>,
     /// Other safety violations.
@@ -256,6 +261,10 @@ struct SimNode {
     /// node must send again unchanged (counted once it did: `proposals_rechecked`).
     recheck: Option<u64>,
 }
+
+/// Bytes a link's queue keeps for a peer that is cut off (the sim's frames are small; the
+/// switch's default is `net::switch::PEER_QUEUE_BYTES`).
+const LINK_QUEUE_BYTES: usize = 24 << 10;
 
 #[derive(Clone, Debug)]
 struct Frame {
@@ -983,18 +992,51 @@ impl NodeSim {
                 || self.now > self.partitioned_at + 6000
             {
                 self.partitioned = None;
-                let parked = std::mem::take(&mut self.parked);
-                self.net.extend(parked);
+                self.heal(p);
             }
         }
     }
 
+    /// The lag of `p` ends. As the switch does: each link's queue kept the newest frames that
+    /// fit its budget ([`LINK_QUEUE_BYTES`]: older ones were evicted, the sender's closed epochs
+    /// first) and those arrive; the rest is lost, and the links coming back make both sides
+    /// resend their frames of open epochs. A laggard so learns where the others are, but the
+    /// frames of the epochs in between — and maybe of the one it ends in — are gone: it must
+    /// catch up.
+    fn heal(&mut self, p: NodeId) {
+        let parked = std::mem::take(&mut self.parked);
+        let mut used: BTreeMap<(NodeId, NodeId), usize> = BTreeMap::new();
+        let mut kept = Vec::new();
+        for f in parked.into_iter().rev() {
+            let u = used.entry((f.from, f.to)).or_default();
+            if *u + f.bytes.len() <= LINK_QUEUE_BYTES {
+                *u += f.bytes.len();
+                kept.push(f);
+            } else {
+                self.report.link_frames_lost += 1;
+            }
+        }
+        kept.reverse();
+        self.net.extend(kept);
+        for (a, b) in (0..self.case.n).filter(|q| *q != p).flat_map(|q| [(q, p), (p, q)]) {
+            if let Some(core) = self.nodes[a].core.as_mut() {
+                let r = core.link_up(b, 0);
+                self.execute(a, r);
+            }
+        }
+    }
+
+    /// Batches applied by each correct node.
+    fn applied(&self) -> impl Iterator<Item = u64> + '_ {
+        (0..self.case.n).filter(|i| self.is_correct(*i)).map(|i| self.nodes[i].app.applied.len() as u64)
+    }
+
+    fn max_applied(&self) -> u64 {
+        self.applied().max().unwrap_or(0)
+    }
+
     fn min_applied(&self) -> u64 {
-        (0..self.case.n)
-            .filter(|i| self.is_correct(*i))
-            .map(|i| self.nodes[i].app.applied.len() as u64)
-            .min()
-            .unwrap_or(0)
+        self.applied().min().unwrap_or(0)
     }
 
     fn step_network(&mut self) {
@@ -1039,7 +1081,10 @@ impl NodeSim {
             if self.now % 20 == 0 {
                 self.tick();
             }
-            if self.now % 15 == 0 {
+            // The load stops once a correct node applied every target epoch: the committee goes
+            // idle (as a family's phones are most of the time), and a node still behind must
+            // catch up from peers that send nothing new.
+            if self.now % 15 == 0 && self.max_applied() < self.case.epochs {
                 self.submit(1);
             }
             if self.now % 250 == 0 {
@@ -1275,6 +1320,8 @@ pub struct NodeSummary {
     pub rebuilds_checked: u64,
     /// Lag episodes.
     pub lags: u64,
+    /// Frames lost beyond the lagging members' link queues.
+    pub link_frames_lost: u64,
     /// Equivocations in campaign runs.
     pub equivocations: u64,
     /// Safety violations in campaign runs.
@@ -1314,11 +1361,12 @@ impl NodeSummary {
     /// The detail line.
     pub fn detail(&self) -> String {
         format!(
-            "wipes={} lags={} repairs={} shares_checked={} sends_checked={} checkpoint_kills={} proposals_rechecked={} rebuilds_checked={} \
+            "wipes={} lags={} link_frames_lost={} repairs={} shares_checked={} sends_checked={} checkpoint_kills={} proposals_rechecked={} rebuilds_checked={} \
              determinism_mismatches={} \
              canary_caught={}/{} controls_clean={}/{} byzantine_frames={} frames_dropped={}",
             self.wipes,
             self.lags,
+            self.link_frames_lost,
             self.repairs,
             self.shares_checked,
             self.sends_checked,
@@ -1380,6 +1428,7 @@ impl NodeSummary {
         self.proposals_rechecked += r.proposals_rechecked;
         self.rebuilds_checked += r.rebuilds_checked;
         self.lags += r.lags;
+        self.link_frames_lost += r.link_frames_lost;
         self.injected += r.injected;
         self.dropped += r.dropped;
         self.equivocations += r.equivocations.len() as u64;
