@@ -569,7 +569,11 @@ fn at(nodes: &[Option<BeatNode<StoredApp>>], i: usize) -> &BeatNode<StoredApp> {
 
 /// Every value `node` learned of, read through `reader`: (id, bytes).
 fn read_all(node: &BeatNode<StoredApp>, reader: &BeatNode<StoredApp>) -> Vec<(beat::ValueId, Vec<u8>)> {
-    let ids = node.with_app(|a| a.values.clone()).unwrap();
+    read_ids(node.with_app(|a| a.values.clone()).unwrap(), reader)
+}
+
+/// Read each of `ids` through `reader`.
+fn read_ids(ids: Vec<beat::ValueId>, reader: &BeatNode<StoredApp>) -> Vec<(beat::ValueId, Vec<u8>)> {
     ids.into_iter()
         .map(|id| {
             let bytes = reader.read(id, None, Duration::from_secs(20));
@@ -785,9 +789,11 @@ fn a_node_caught_up_from_batches_reads_values_it_never_saw_dispersed() {
     assert!(wait_until(Duration::from_secs(90), || at(&nodes, 3).status().epoch >= target));
     let s3 = at(&nodes, 3).status();
     assert!(s3.caught_up_epochs > 0, "node 3 did not catch up by batches: {s3:?}");
-    // Node 3 learned the values from the batches; it reads them all, as node 0 does.
-    let mine = read_all(at(&nodes, 3), at(&nodes, 3));
-    let theirs = read_all(at(&nodes, 3), at(&nodes, 0));
+    // Node 3 learned the values from the batches; it reads them all, as node 0 does. (The list
+    // is taken once: node 3 may still apply later epochs meanwhile — that once failed here.)
+    let ids = at(&nodes, 3).with_app(|a| a.values.clone()).unwrap();
+    let mine = read_ids(ids.clone(), at(&nodes, 3));
+    let theirs = read_ids(ids, at(&nodes, 0));
     assert!(!mine.is_empty());
     assert_eq!(mine, theirs);
     let big: Vec<_> = mine.iter().filter(|(_, b)| b.len() > 20_000).collect();

@@ -96,7 +96,8 @@ pub struct CoreConfig {
     pub limits: Limits,
     /// Epochs `f + 1` peers must be ahead before this node fetches committed batches.
     pub catch_up_lag: u64,
-    /// Milliseconds without progress, with `f + 1` peers ahead, before it fetches anyway.
+    /// Milliseconds without progress, with `f + 1` peers ahead (or in its epoch, or its rejoin
+    /// fence ahead), before it fetches anyway.
     pub stall_ms: u64,
     /// Milliseconds between two fetch rounds.
     pub fetch_interval_ms: u64,
@@ -545,8 +546,12 @@ pub struct NodeCore {
     seen: BTreeMap<u64, HashSet<(NodeId, Digest)>>,
     /// Highest epoch seen in each peer's accepted traffic.
     peer_epoch: Vec<u64>,
-    /// Whether `peer_epoch` of a peer was ever set (its 0 is then an epoch seen, not a default).
-    peer_seen: Vec<bool>,
+    /// Highest epoch each peer sent a consensus frame of (logged, or dropped as beyond the
+    /// window): one it was in, not merely about to start (a rejoin answer's epoch).
+    peer_active: Vec<Option<u64>>,
+    /// Fetch rounds made only because `f + 1` peers were in the current epoch, since it began
+    /// (each doubles the wait before the next: a slow epoch is not polled at full rate).
+    level_rounds: u32,
     catch_up: BTreeMap<u64, Votes>,
     catch_up_held: usize,
     /// Candidate catch-up bytes charged to each peer (see [`NodeCore::count_answer`]).
@@ -617,7 +622,8 @@ impl NodeCore {
             epoch_bytes: BTreeMap::new(),
             seen: BTreeMap::new(),
             peer_epoch: vec![0; params.n],
-            peer_seen: vec![false; params.n],
+            peer_active: vec![None; params.n],
+            level_rounds: 0,
             catch_up: BTreeMap::new(),
             catch_up_held: 0,
             catch_up_held_by: vec![0; params.n],
@@ -921,7 +927,8 @@ impl NodeCore {
                         None => None,
                     };
                     self.rejoin.answers.entry(from).or_insert(stale_epoch);
-                    self.saw_peer_at(from, epoch);
+                    // The epoch it would run next, not one it is in: `peer_epoch` only.
+                    self.peer_epoch[from] = self.peer_epoch[from].max(epoch);
                     if let (Some(fence), Some(stale)) = (self.rejoin.done, stale_epoch) {
                         if stale >= fence && !self.config.unsafe_skip_rejoin_fence {
                             // A late answer that reports more: fence further from now on.
@@ -986,10 +993,10 @@ impl NodeCore {
         Some((WalEntry::Message { from: from as u32, frame: frame.into() }, Some(decoded)))
     }
 
-    /// Peer `from` showed it is (or was) in epoch `e` at least.
+    /// Peer `from` sent a consensus frame of epoch `e`: it is (or was) in `e` at least.
     fn saw_peer_at(&mut self, from: NodeId, e: u64) {
         self.peer_epoch[from] = self.peer_epoch[from].max(e);
-        self.peer_seen[from] = true;
+        self.peer_active[from] = Some(self.peer_active[from].map_or(e, |a| a.max(e)));
     }
 
     fn take_serve_token(&mut self, peer: NodeId) -> bool {
@@ -1346,7 +1353,9 @@ impl NodeCore {
     }
 
     /// Ask for committed batches when `f + 1` peers are far ahead, or ahead while we are stuck,
-    /// or while we are stuck in an epoch `f + 1` peers are (or were) in. The last: a node that
+    /// or while we are stuck in an epoch `f + 1` peers sent frames of (at a rate halving with
+    /// each fruitless round, so a merely slow epoch is not polled at full rate). Peers whose
+    /// answer for the current epoch is here already are not asked again. The last: a node that
     /// lost frames of its current epoch (dropped as beyond its window while it caught up, or
     /// by a full peer queue, which drops frames for a slow peer so it catches up instead)
     /// cannot finish it, and once the others committed it and went idle — no load, so no frame
@@ -1357,6 +1366,7 @@ impl NodeCore {
         if current != self.progress_epoch {
             self.progress_epoch = current;
             self.last_progress_ms = self.now_ms;
+            self.level_rounds = 0;
         }
         if self.rejoin.done.is_none() {
             return;
@@ -1368,14 +1378,25 @@ impl NodeCore {
         let fenced = self.rejoin.done.is_some_and(|fence| current < fence);
         // `f + 1` peers have been in this epoch at least (their frames of it may have been
         // dropped here, as beyond the window while this node caught up: they still count).
-        let level = (0..self.params.n).filter(|p| self.peer_seen[*p] && self.peer_epoch[*p] >= current).count();
-        let due = self.last_fetch_ms.is_none_or(|t| self.now_ms.saturating_sub(t) >= self.config.fetch_interval_ms);
-        if (far > f || ((near > f || fenced || level > f) && stalled)) && due {
+        let level = self.peer_active.iter().filter(|a| a.is_some_and(|e| e >= current)).count();
+        let behind = far > f || ((near > f || fenced) && stalled);
+        let only_level = !behind && level > f && stalled;
+        let interval = match only_level {
+            true => self.config.fetch_interval_ms << self.level_rounds.min(4),
+            false => self.config.fetch_interval_ms,
+        };
+        let due = self.last_fetch_ms.is_none_or(|t| self.now_ms.saturating_sub(t) >= interval);
+        if (behind || only_level) && due {
             self.last_fetch_ms = Some(self.now_ms);
+            self.level_rounds += u32::from(only_level);
             let count = self.config.fetch_epochs;
             let wire = Wire::FetchCommitted { from: current, count };
             let frame = Arc::new(router::encode(self.session, wire));
             for to in self.peers().collect::<Vec<_>>() {
+                // A peer whose answer for this epoch is here already would only send it again.
+                if self.catch_up.get(&current).is_some_and(|v| v.by.contains_key(&to)) {
+                    continue;
+                }
                 self.requested[to] = Some((current, current + u64::from(count)));
                 ready.send.push(self.outgoing(to, NO_EPOCH, frame.clone()));
             }
@@ -1510,11 +1531,17 @@ mod tests {
 
     /// Node 0 of a committee of four, started, with a catch-up budget of four largest answers.
     fn core() -> NodeCore {
+        core_with(|_| {})
+    }
+
+    /// [`core`] with its configuration adjusted before it starts.
+    fn core_with(adjust: impl FnOnce(&mut CoreConfig)) -> NodeCore {
         let mut rng = ChaCha20Rng::seed_from_u64(7);
         let settings = beat::Settings { max_proposal_bytes: 64 << 10, ..beat::Settings::default() };
         let keys = beat::deal(Params::new(4).unwrap(), SessionId::from_name("core-test"), settings.clone(), &mut rng);
         let mut config = CoreConfig::for_settings(&settings, 4);
         config.catch_up_bytes = 4 * config.limits.max_committed_bytes;
+        adjust(&mut config);
         let mut core = NodeCore::new(keys[0].clone(), config, [1; 32], 1, &Recovery::default());
         let _ = core.replay(&[]).unwrap();
         let _ = core.start(1);
@@ -1571,23 +1598,30 @@ mod tests {
             .count()
     }
 
-    /// A node stuck in an epoch that `f + 1` peers are (or were) in asks for the committed batch
+    /// A node stuck in an epoch that `f + 1` peers sent frames of asks for the committed batch
     /// once it has not moved for `stall_ms`, even when no peer has shown a later epoch (the
-    /// others committed it and went idle: nothing more will come); a node of an idle committee,
-    /// where nobody started the epoch, stays silent, and so does one that only one peer (maybe
-    /// Byzantine) claims to be in the epoch with.
+    /// others committed it and went idle: nothing more will come), at a rate halving with each
+    /// fruitless round. A node of an idle committee stays silent — also right after a restart,
+    /// when every peer's rejoin answer names the epoch it would run next — and so does one that
+    /// only one peer (maybe Byzantine) claims to be in the epoch with.
     #[test]
     fn a_node_stuck_in_an_epoch_of_an_idle_committee_asks_for_it() {
-        let build = || {
-            let mut c = core();
-            c.config.unsafe_skip_rejoin_fence = true;
-            let _ = c.start(1);
-            c
-        };
+        let build = || core_with(|c| c.unsafe_skip_rejoin_fence = true);
         let stall = build().config.stall_ms;
+        let interval = build().config.fetch_interval_ms;
         // Idle: nobody started epoch 0; ticks long after the stall time send nothing.
         let mut idle = build();
         assert_eq!(fetches(&mut idle, 1 + 10 * stall), 0, "an idle node asked for batches");
+        // Restarted into an idle committee: every peer answers that it would run epoch 0 next.
+        let mut restarted = build();
+        let answers: Vec<(NodeId, Vec<u8>)> = (1..4)
+            .map(|p| {
+                (p, router::encode(restarted.session, Wire::RejoinAnswer { incarnation: 1, stale: None, epoch: 0 }))
+            })
+            .collect();
+        let _ = restarted.frames(answers, Vec::new());
+        assert_eq!(restarted.rejoin.answers.len(), 3, "the answers were not taken");
+        assert_eq!(fetches(&mut restarted, 1 + 10 * stall), 0, "rejoin answers made an idle node ask");
         // Peers 1 and 2 each sent one frame of epoch 0 and then nothing (the rest was lost).
         let frame = |session, from: NodeId| {
             let aba = crate::proto::aba::AbaMessage { round: 0, content: crate::proto::aba::AbaContent::BVal(true) };
@@ -1609,10 +1643,16 @@ mod tests {
         let ready = stuck.frames(vec![frame(stuck.session, 1), frame(stuck.session, 2)], Vec::new());
         assert_eq!(ready.append.len(), 2, "the frames were not taken");
         assert_eq!(fetches(&mut stuck, stall / 2), 0, "asked before the stall time");
-        assert_eq!(fetches(&mut stuck, 2 + stall), 3, "did not ask every peer once stalled");
-        assert_eq!(fetches(&mut stuck, 3 + stall), 0, "asked again within fetch_interval_ms");
-        let again = 3 + stall + stuck.config.fetch_interval_ms;
-        assert_eq!(fetches(&mut stuck, again), 3, "stopped asking while still stuck");
+        let first = 2 + stall;
+        assert_eq!(fetches(&mut stuck, first), 3, "did not ask every peer once stalled");
+        assert_eq!(fetches(&mut stuck, first + interval), 0, "no back-off after a fruitless round");
+        assert_eq!(fetches(&mut stuck, first + 2 * interval), 3, "stopped asking while still stuck");
+        assert_eq!(fetches(&mut stuck, first + 5 * interval), 0, "the wait did not double again");
+        assert_eq!(fetches(&mut stuck, first + 6 * interval), 3);
+        // A peer whose answer for the epoch is here is not asked for it again.
+        let mut r = Ready::default();
+        stuck.count_answer(1, 0, vec![0xaa; 64], &mut r);
+        assert_eq!(fetches(&mut stuck, first + 14 * interval), 2, "asked a peer that answered already");
     }
 
     /// Read requests skip the WAL but not a budget: at most `reads_served_per_second` per peer.
