@@ -21,6 +21,8 @@ use beat_core::beat::{self, client::Client, Variant};
 use beat_core::driver::{BeatNode, CommitListener, NodeConfig};
 use beat_core::state::RedbStore;
 use beat_core::{Params, SessionId};
+
+use crate::node_run::metric_sum;
 use rand::SeedableRng;
 
 /// One case.
@@ -93,11 +95,6 @@ pub fn process_cpu_s() -> f64 {
     let ticks = |i: usize| f.get(i).and_then(|v| v.parse::<f64>().ok()).unwrap_or(f64::NAN);
     // utime and stime are fields 14 and 15 of the whole line: 12 and 13 after the ')'.
     (ticks(11) + ticks(12)) / 100.0
-}
-
-fn metric_sum(text: &str, name: &str) -> u64 {
-    text.lines().filter(|l| l.starts_with(name)).filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok()).sum::<f64>()
-        as u64
 }
 
 /// The benchmark's application: takes any transaction (the key-value app would refuse the

@@ -44,7 +44,8 @@ impl CommitListener for Count {
     }
 }
 
-fn metric_sum(text: &str, name: &str) -> u64 {
+/// The sum of every sample of metric `name` in a text exposition.
+pub(crate) fn metric_sum(text: &str, name: &str) -> u64 {
     text.lines().filter(|l| l.starts_with(name)).filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok()).sum::<f64>()
         as u64
 }
