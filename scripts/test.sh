@@ -14,6 +14,11 @@
 #   3a. the market reference app (demo-apps/market): its state hash compared at every epoch on a
 #      simulated and a real four-node market, a replayed recording, the front-running check
 #      (BEAT-MARKET lines),
+#   3a'. the family vault (demo-apps/family-vault): four phones in one process (BEAT4 range
+#      reads, offline writes, an upload resumed after its phone stopped), then four `vault serve`
+#      phones through the web UI in headless Chromium (Debian chromium + npm playwright-core):
+#      50 files up, a phone off, 50 downloads, a two-phone edit conflict, a wiped phone refilled
+#      (BEAT-VAULT line; screenshots in target/vault-e2e),
 #   3b. the mobile SDK (scripts/bindings.sh): beat-ffi's bindings regenerated and compared with
 #      the checked-in ones, the Python (pytest), Kotlin (JVM) and Swift (a Debian trixie chroot
 #      with swiftlang) scenarios (BEAT-FFI line),
@@ -76,6 +81,7 @@ python3 -c 'import venv, ensurepip' 2>/dev/null || need+=(python3-venv)
 command -v javac >/dev/null || need+=(default-jdk-headless)
 command -v node >/dev/null || need+=(nodejs)
 command -v npm >/dev/null || need+=(npm)
+command -v chromium >/dev/null || need+=(chromium)
 command -v promtool >/dev/null || need+=(prometheus)
 command -v objcopy >/dev/null || need+=(binutils)
 command -v setpriv >/dev/null || need+=(util-linux)
@@ -111,8 +117,8 @@ RUSTDOCFLAGS="-D warnings" cargo doc -p beat-core --no-deps --release
 
 step "tests"
 # The multi-process cluster test runs on its own below, with its summary line shown.
-# The market app's tests run on their own below, with their summary lines shown.
-cargo test --workspace --exclude beat-market --lib --bins --tests --examples --release -- --skip crash_restart_cluster \
+# The market and family-vault apps' tests run on their own below, with their summary lines shown.
+cargo test --workspace --exclude beat-market --exclude beat-vault --lib --bins --tests --examples --release -- --skip crash_restart_cluster \
   --skip censorship_with_real_tor_and_i2p --skip hostile_member_and_stranger --skip _store_survives_ \
   --skip client_api_end_to_end
 cargo test --workspace --benches --release
@@ -122,6 +128,10 @@ cargo test -p beat-core --lib --release --features sled -- state::
 
 step "market reference app: simulated and real 4-node markets, replay, front-running check"
 logged '^BEAT-MARKET |real nodes|readable|^test result' '^BEAT-MARKET epochs=120 .*state_hash_agree=yes' 'beat0 \(real nodes\): BEAT-MARKET .*state_hash_agree=yes' 'BEAT3 \(control' -- cargo test -p beat-market --release -- --nocapture --test-threads 1
+
+step "family vault: four phones (BEAT1 directory, BEAT3/4 files), offline writes, resumed uploads, web UI in headless Chromium"
+logged '^vault: |^test result' '^vault: .* every directory alike' -- cargo test -p beat-vault --release -- --nocapture
+logged '^vault-e2e: |^BEAT-VAULT ' '^BEAT-VAULT files=50 .*downloads_ok=50/50 conflicts_kept=1 .*ui_checks=([0-9]+)/\1$' -- bash scripts/vault-e2e.sh
 
 step "multi-process cluster: kill -9 / restart, catch-up, cluster restart, metrics"
 logged '^BEAT-NODE |^test result' '^BEAT-NODE ' -- cargo test -p beat-core --test cluster --release -- --nocapture
