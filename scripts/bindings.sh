@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # The mobile SDK (beat-ffi) on this machine: builds the library, checks that the checked-in
 # bindings (bindings/{python,kotlin,swift}) are exactly what uniffi generates from it now, and
-# runs each language's scenario test (bindings/README.md):
+# runs each language's scenario test (bindings/README.md) and the family vault's sample
+# (demo-apps/family-vault/samples: Kotlin on the JVM, Swift in the chroot; their `ok vault …`
+# steps count in the totals):
 #   Python: the generated module under pytest (PyPI pytest in a venv outside the clone);
 #   Kotlin: on the JVM, kotlinc from npm `kotlin-compiler` and Debian's libjna-java;
 #   Swift:  Debian trixie's swiftlang (6.0) in a debootstrap chroot (scripts/swift-chroot.sh,
@@ -89,10 +91,13 @@ if [ -d bindings/kotlin/src/test ]; then
   # A build directory of this run's own (two runs at once must not share one).
   kt_out="$(mktemp -d)"
   "$KOTLIN/bin/kotlinc" -nowarn -cp "$cp_jars" -d "$kt_out/test.jar" \
-    $(find bindings/kotlin/src -name '*.kt') 2>&1 | grep -v '^warning' || true
+    $(find bindings/kotlin/src demo-apps/family-vault/samples/kotlin -name '*.kt') 2>&1 | grep -v '^warning' || true
   kt_log="$(mktemp)"
   java -Djna.library.path="$(dirname "$LIB")" -cp "$kt_out/test.jar:$cp_jars:$KOTLIN/lib/kotlin-stdlib.jar" \
     org.beat.ffi.test.ScenarioKt >"$kt_log" 2>&1 || kt_rc=$?
+  # The family vault sample (demo-apps/family-vault/samples/kotlin), run the same way.
+  java -Djna.library.path="$(dirname "$LIB")" -cp "$kt_out/test.jar:$cp_jars:$KOTLIN/lib/kotlin-stdlib.jar" \
+    org.beat.vault.sample.VaultSampleKt >>"$kt_log" 2>&1 || kt_rc=$?
   cat "$kt_log"
   kt_passed="$(grep -cE '^ok ' "$kt_log" || true)"
   kt_total="$(grep -cE '^(ok|FAIL) ' "$kt_log" || true)"
@@ -109,6 +114,8 @@ took "swift toolchain"
 # A work directory of this run's own inside the chroot.
 work="$(mktemp -d "$CHROOT/tmp/beat-swift.XXXXXX")"
 cp -r bindings/swift/Sources bindings/swift/Tests "$work/"
+mkdir -p "$work/Tests/VaultSample"
+cp demo-apps/family-vault/samples/swift/main.swift "$work/Tests/VaultSample/main.swift"
 cp "$LIB" "$work/libbeat_ffi.so"
 sw_log="$(mktemp)"
 # /proc and /dev bound in a mount namespace of this run's own: gone when it ends, never seen
@@ -118,7 +125,8 @@ unshare --mount --propagation private /bin/sh -c 'mount -t proc proc "$0/proc" &
   swiftc -O -emit-library -emit-module -module-name BeatFFI -I Sources/BeatFFIC/include -L . -lbeat_ffi \
     Sources/BeatFFI/*.swift -o libBeatFFI.so &&
   swiftc -O -I . -I Sources/BeatFFIC/include -L . -lBeatFFI -lbeat_ffi Tests/Scenario/main.swift -o scenario &&
-  LD_LIBRARY_PATH=. ./scenario' "$(basename "$work")" >"$sw_log" 2>&1 || sw_rc=$?
+  swiftc -O -I . -I Sources/BeatFFIC/include -L . -lBeatFFI -lbeat_ffi Tests/VaultSample/main.swift -o vault-sample &&
+  LD_LIBRARY_PATH=. ./scenario && LD_LIBRARY_PATH=. ./vault-sample' "$(basename "$work")" >"$sw_log" 2>&1 || sw_rc=$?
 rm -rf "$work"
 cat "$sw_log"
 sw_passed="$(grep -cE '^ok ' "$sw_log" || true)"

@@ -9,6 +9,9 @@
 //!   state machine, a foreign trait) or the built-in [`KvApp`]; `submit`, `status`, `stop`;
 //!   mobile life cycle `pause` / `resume` / `network_changed`; a [`CommitListener`] called
 //!   on a thread of its own, never on the consensus path.
+//! * **Family vault** ([`vault`]): the four-phone storage app (`demo-apps/family-vault`) —
+//!   [`vault_init`], [`vault_join`], [`FamilyVault`] (`put`, `get`, `list`, `versions`,
+//!   `remove`, `rename`, `restore`, `set_quota`, `health`).
 //! * **Errors**: one enum, [`BeatError`], whose messages say what to fix.
 //!
 //! Threading: every method may be called from any thread; the node runs on its own tokio
@@ -29,6 +32,9 @@ use beat_core::SessionId;
 use zeroize::Zeroizing;
 
 uniffi::setup_scaffolding!();
+
+pub mod vault;
+pub use vault::{vault_init, vault_join, FamilyVault};
 
 /// Everything that can go wrong, each message saying what to fix (the exception's message in
 /// Kotlin, Swift and Python is the whole sentence).

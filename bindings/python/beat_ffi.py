@@ -528,6 +528,10 @@ def _uniffi_check_api_checksums(lib):
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_beat_ffi_checksum_func_generate_committee() != 25179:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_beat_ffi_checksum_func_vault_init() != 4020:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_beat_ffi_checksum_func_vault_join() != 9478:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_beat_ffi_checksum_method_app_apply() != 6068:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_beat_ffi_checksum_method_app_snapshot() != 5584:
@@ -551,6 +555,36 @@ def _uniffi_check_api_checksums(lib):
     if lib.uniffi_beat_ffi_checksum_constructor_beatnode_start() != 35726:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_beat_ffi_checksum_method_commitlistener_on_commit() != 32144:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_beat_ffi_checksum_method_familyvault_await_outcome() != 51926:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_beat_ffi_checksum_method_familyvault_get() != 54958:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_beat_ffi_checksum_method_familyvault_get_range() != 23426:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_beat_ffi_checksum_method_familyvault_health() != 50459:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_beat_ffi_checksum_method_familyvault_list() != 15430:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_beat_ffi_checksum_method_familyvault_make_folder() != 19794:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_beat_ffi_checksum_method_familyvault_pending_count() != 24025:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_beat_ffi_checksum_method_familyvault_put() != 30497:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_beat_ffi_checksum_method_familyvault_remove() != 36584:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_beat_ffi_checksum_method_familyvault_rename() != 31273:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_beat_ffi_checksum_method_familyvault_restore() != 35949:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_beat_ffi_checksum_method_familyvault_set_quota() != 36862:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_beat_ffi_checksum_method_familyvault_stop() != 64789:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_beat_ffi_checksum_method_familyvault_versions() != 36358:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_beat_ffi_checksum_constructor_familyvault_start() != 64154:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_beat_ffi_checksum_constructor_keysecret_passphrase() != 59801:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
@@ -607,6 +641,12 @@ _UniffiLib.uniffi_beat_ffi_checksum_func_cluster_info.restype = ctypes.c_uint16
 _UniffiLib.uniffi_beat_ffi_checksum_func_generate_committee.argtypes = (
 )
 _UniffiLib.uniffi_beat_ffi_checksum_func_generate_committee.restype = ctypes.c_uint16
+_UniffiLib.uniffi_beat_ffi_checksum_func_vault_init.argtypes = (
+)
+_UniffiLib.uniffi_beat_ffi_checksum_func_vault_init.restype = ctypes.c_uint16
+_UniffiLib.uniffi_beat_ffi_checksum_func_vault_join.argtypes = (
+)
+_UniffiLib.uniffi_beat_ffi_checksum_func_vault_join.restype = ctypes.c_uint16
 _UniffiLib.uniffi_beat_ffi_checksum_method_app_apply.argtypes = (
 )
 _UniffiLib.uniffi_beat_ffi_checksum_method_app_apply.restype = ctypes.c_uint16
@@ -643,6 +683,51 @@ _UniffiLib.uniffi_beat_ffi_checksum_constructor_beatnode_start.restype = ctypes.
 _UniffiLib.uniffi_beat_ffi_checksum_method_commitlistener_on_commit.argtypes = (
 )
 _UniffiLib.uniffi_beat_ffi_checksum_method_commitlistener_on_commit.restype = ctypes.c_uint16
+_UniffiLib.uniffi_beat_ffi_checksum_method_familyvault_await_outcome.argtypes = (
+)
+_UniffiLib.uniffi_beat_ffi_checksum_method_familyvault_await_outcome.restype = ctypes.c_uint16
+_UniffiLib.uniffi_beat_ffi_checksum_method_familyvault_get.argtypes = (
+)
+_UniffiLib.uniffi_beat_ffi_checksum_method_familyvault_get.restype = ctypes.c_uint16
+_UniffiLib.uniffi_beat_ffi_checksum_method_familyvault_get_range.argtypes = (
+)
+_UniffiLib.uniffi_beat_ffi_checksum_method_familyvault_get_range.restype = ctypes.c_uint16
+_UniffiLib.uniffi_beat_ffi_checksum_method_familyvault_health.argtypes = (
+)
+_UniffiLib.uniffi_beat_ffi_checksum_method_familyvault_health.restype = ctypes.c_uint16
+_UniffiLib.uniffi_beat_ffi_checksum_method_familyvault_list.argtypes = (
+)
+_UniffiLib.uniffi_beat_ffi_checksum_method_familyvault_list.restype = ctypes.c_uint16
+_UniffiLib.uniffi_beat_ffi_checksum_method_familyvault_make_folder.argtypes = (
+)
+_UniffiLib.uniffi_beat_ffi_checksum_method_familyvault_make_folder.restype = ctypes.c_uint16
+_UniffiLib.uniffi_beat_ffi_checksum_method_familyvault_pending_count.argtypes = (
+)
+_UniffiLib.uniffi_beat_ffi_checksum_method_familyvault_pending_count.restype = ctypes.c_uint16
+_UniffiLib.uniffi_beat_ffi_checksum_method_familyvault_put.argtypes = (
+)
+_UniffiLib.uniffi_beat_ffi_checksum_method_familyvault_put.restype = ctypes.c_uint16
+_UniffiLib.uniffi_beat_ffi_checksum_method_familyvault_remove.argtypes = (
+)
+_UniffiLib.uniffi_beat_ffi_checksum_method_familyvault_remove.restype = ctypes.c_uint16
+_UniffiLib.uniffi_beat_ffi_checksum_method_familyvault_rename.argtypes = (
+)
+_UniffiLib.uniffi_beat_ffi_checksum_method_familyvault_rename.restype = ctypes.c_uint16
+_UniffiLib.uniffi_beat_ffi_checksum_method_familyvault_restore.argtypes = (
+)
+_UniffiLib.uniffi_beat_ffi_checksum_method_familyvault_restore.restype = ctypes.c_uint16
+_UniffiLib.uniffi_beat_ffi_checksum_method_familyvault_set_quota.argtypes = (
+)
+_UniffiLib.uniffi_beat_ffi_checksum_method_familyvault_set_quota.restype = ctypes.c_uint16
+_UniffiLib.uniffi_beat_ffi_checksum_method_familyvault_stop.argtypes = (
+)
+_UniffiLib.uniffi_beat_ffi_checksum_method_familyvault_stop.restype = ctypes.c_uint16
+_UniffiLib.uniffi_beat_ffi_checksum_method_familyvault_versions.argtypes = (
+)
+_UniffiLib.uniffi_beat_ffi_checksum_method_familyvault_versions.restype = ctypes.c_uint16
+_UniffiLib.uniffi_beat_ffi_checksum_constructor_familyvault_start.argtypes = (
+)
+_UniffiLib.uniffi_beat_ffi_checksum_constructor_familyvault_start.restype = ctypes.c_uint16
 _UniffiLib.uniffi_beat_ffi_checksum_constructor_keysecret_passphrase.argtypes = (
 )
 _UniffiLib.uniffi_beat_ffi_checksum_constructor_keysecret_passphrase.restype = ctypes.c_uint16
@@ -684,6 +769,18 @@ _UniffiLib.uniffi_beat_ffi_fn_func_generate_committee.argtypes = (
     ctypes.POINTER(_UniffiRustCallStatus),
 )
 _UniffiLib.uniffi_beat_ffi_fn_func_generate_committee.restype = _UniffiRustBuffer
+_UniffiLib.uniffi_beat_ffi_fn_func_vault_init.argtypes = (
+    _UniffiRustBuffer,
+    _UniffiRustBuffer,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_beat_ffi_fn_func_vault_init.restype = _UniffiRustBuffer
+_UniffiLib.uniffi_beat_ffi_fn_func_vault_join.argtypes = (
+    _UniffiRustBuffer,
+    _UniffiRustBuffer,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_beat_ffi_fn_func_vault_join.restype = None
 _UniffiLib.uniffi_beat_ffi_fn_method_app_apply.argtypes = (
     ctypes.c_uint64,
     ctypes.c_uint64,
@@ -753,6 +850,102 @@ _UniffiLib.uniffi_beat_ffi_fn_method_commitlistener_on_commit.argtypes = (
     ctypes.POINTER(_UniffiRustCallStatus),
 )
 _UniffiLib.uniffi_beat_ffi_fn_method_commitlistener_on_commit.restype = None
+_UniffiLib.uniffi_beat_ffi_fn_method_familyvault_await_outcome.argtypes = (
+    ctypes.c_uint64,
+    _UniffiRustBuffer,
+    ctypes.c_uint64,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_beat_ffi_fn_method_familyvault_await_outcome.restype = _UniffiRustBuffer
+_UniffiLib.uniffi_beat_ffi_fn_method_familyvault_get.argtypes = (
+    ctypes.c_uint64,
+    _UniffiRustBuffer,
+    _UniffiRustBuffer,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_beat_ffi_fn_method_familyvault_get.restype = _UniffiRustBuffer
+_UniffiLib.uniffi_beat_ffi_fn_method_familyvault_get_range.argtypes = (
+    ctypes.c_uint64,
+    _UniffiRustBuffer,
+    ctypes.c_uint64,
+    ctypes.c_uint64,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_beat_ffi_fn_method_familyvault_get_range.restype = _UniffiRustBuffer
+_UniffiLib.uniffi_beat_ffi_fn_method_familyvault_health.argtypes = (
+    ctypes.c_uint64,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_beat_ffi_fn_method_familyvault_health.restype = _UniffiRustBuffer
+_UniffiLib.uniffi_beat_ffi_fn_method_familyvault_list.argtypes = (
+    ctypes.c_uint64,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_beat_ffi_fn_method_familyvault_list.restype = _UniffiRustBuffer
+_UniffiLib.uniffi_beat_ffi_fn_method_familyvault_make_folder.argtypes = (
+    ctypes.c_uint64,
+    _UniffiRustBuffer,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_beat_ffi_fn_method_familyvault_make_folder.restype = _UniffiRustBuffer
+_UniffiLib.uniffi_beat_ffi_fn_method_familyvault_pending_count.argtypes = (
+    ctypes.c_uint64,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_beat_ffi_fn_method_familyvault_pending_count.restype = ctypes.c_uint64
+_UniffiLib.uniffi_beat_ffi_fn_method_familyvault_put.argtypes = (
+    ctypes.c_uint64,
+    _UniffiRustBuffer,
+    _UniffiRustBuffer,
+    _UniffiRustBuffer,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_beat_ffi_fn_method_familyvault_put.restype = _UniffiRustBuffer
+_UniffiLib.uniffi_beat_ffi_fn_method_familyvault_remove.argtypes = (
+    ctypes.c_uint64,
+    _UniffiRustBuffer,
+    ctypes.c_uint64,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_beat_ffi_fn_method_familyvault_remove.restype = _UniffiRustBuffer
+_UniffiLib.uniffi_beat_ffi_fn_method_familyvault_rename.argtypes = (
+    ctypes.c_uint64,
+    _UniffiRustBuffer,
+    _UniffiRustBuffer,
+    ctypes.c_uint64,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_beat_ffi_fn_method_familyvault_rename.restype = _UniffiRustBuffer
+_UniffiLib.uniffi_beat_ffi_fn_method_familyvault_restore.argtypes = (
+    ctypes.c_uint64,
+    _UniffiRustBuffer,
+    ctypes.c_uint64,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_beat_ffi_fn_method_familyvault_restore.restype = _UniffiRustBuffer
+_UniffiLib.uniffi_beat_ffi_fn_method_familyvault_set_quota.argtypes = (
+    ctypes.c_uint64,
+    ctypes.c_uint8,
+    ctypes.c_uint64,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_beat_ffi_fn_method_familyvault_set_quota.restype = _UniffiRustBuffer
+_UniffiLib.uniffi_beat_ffi_fn_method_familyvault_stop.argtypes = (
+    ctypes.c_uint64,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_beat_ffi_fn_method_familyvault_stop.restype = None
+_UniffiLib.uniffi_beat_ffi_fn_method_familyvault_versions.argtypes = (
+    ctypes.c_uint64,
+    _UniffiRustBuffer,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_beat_ffi_fn_method_familyvault_versions.restype = _UniffiRustBuffer
+_UniffiLib.uniffi_beat_ffi_fn_constructor_familyvault_start.argtypes = (
+    _UniffiRustBuffer,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_beat_ffi_fn_constructor_familyvault_start.restype = ctypes.c_uint64
 _UniffiLib.uniffi_beat_ffi_fn_constructor_keysecret_passphrase.argtypes = (
     _UniffiRustBuffer,
     ctypes.POINTER(_UniffiRustCallStatus),
@@ -837,6 +1030,16 @@ _UniffiLib.uniffi_beat_ffi_fn_free_commitlistener.argtypes = (
     ctypes.POINTER(_UniffiRustCallStatus),
 )
 _UniffiLib.uniffi_beat_ffi_fn_free_commitlistener.restype = None
+_UniffiLib.uniffi_beat_ffi_fn_clone_familyvault.argtypes = (
+    ctypes.c_uint64,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_beat_ffi_fn_clone_familyvault.restype = ctypes.c_uint64
+_UniffiLib.uniffi_beat_ffi_fn_free_familyvault.argtypes = (
+    ctypes.c_uint64,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_beat_ffi_fn_free_familyvault.restype = None
 _UniffiLib.uniffi_beat_ffi_fn_clone_keysecret.argtypes = (
     ctypes.c_uint64,
     ctypes.POINTER(_UniffiRustCallStatus),
@@ -1683,6 +1886,479 @@ class _UniffiFfiConverterTypeNodeStatus(_UniffiConverterRustBuffer):
         _UniffiFfiConverterUInt64.write(value.submit_queue, buf)
         _UniffiFfiConverterUInt64.write(value.store_bytes, buf)
         _UniffiFfiConverterUInt64.write(value.notifications_dropped, buf)
+
+class _UniffiFfiConverterUInt16(_UniffiConverterPrimitiveInt):
+    CLASS_NAME = "u16"
+    VALUE_MIN = 0
+    VALUE_MAX = 2**16
+
+    @staticmethod
+    def read(buf):
+        return buf.read_u16()
+
+    @staticmethod
+    def write(value, buf):
+        buf.write_u16(value)
+
+@dataclass
+class VaultFamilySpec:
+    """
+    A family to set up with [`vault_init`].
+"""
+    def __init__(self, *, family:str, members:typing.List[str], hosts:typing.List[str], base_port:int, storage_variant:str, capacity_bytes:int, heartbeat_ms:int):
+        self.family = family
+        self.members = members
+        self.hosts = hosts
+        self.base_port = base_port
+        self.storage_variant = storage_variant
+        self.capacity_bytes = capacity_bytes
+        self.heartbeat_ms = heartbeat_ms
+        
+        
+
+    
+    def __str__(self):
+        return "VaultFamilySpec(family={}, members={}, hosts={}, base_port={}, storage_variant={}, capacity_bytes={}, heartbeat_ms={})".format(self.family, self.members, self.hosts, self.base_port, self.storage_variant, self.capacity_bytes, self.heartbeat_ms)
+    def __eq__(self, other):
+        if self.family != other.family:
+            return False
+        if self.members != other.members:
+            return False
+        if self.hosts != other.hosts:
+            return False
+        if self.base_port != other.base_port:
+            return False
+        if self.storage_variant != other.storage_variant:
+            return False
+        if self.capacity_bytes != other.capacity_bytes:
+            return False
+        if self.heartbeat_ms != other.heartbeat_ms:
+            return False
+        return True
+
+class _UniffiFfiConverterTypeVaultFamilySpec(_UniffiConverterRustBuffer):
+    @staticmethod
+    def read(buf):
+        return VaultFamilySpec(
+            family=_UniffiFfiConverterString.read(buf),
+            members=_UniffiFfiConverterSequenceString.read(buf),
+            hosts=_UniffiFfiConverterSequenceString.read(buf),
+            base_port=_UniffiFfiConverterUInt16.read(buf),
+            storage_variant=_UniffiFfiConverterString.read(buf),
+            capacity_bytes=_UniffiFfiConverterUInt64.read(buf),
+            heartbeat_ms=_UniffiFfiConverterUInt64.read(buf),
+        )
+
+    @staticmethod
+    def check_lower(value):
+        _UniffiFfiConverterString.check_lower(value.family)
+        _UniffiFfiConverterSequenceString.check_lower(value.members)
+        _UniffiFfiConverterSequenceString.check_lower(value.hosts)
+        _UniffiFfiConverterUInt16.check_lower(value.base_port)
+        _UniffiFfiConverterString.check_lower(value.storage_variant)
+        _UniffiFfiConverterUInt64.check_lower(value.capacity_bytes)
+        _UniffiFfiConverterUInt64.check_lower(value.heartbeat_ms)
+
+    @staticmethod
+    def write(value, buf):
+        _UniffiFfiConverterString.write(value.family, buf)
+        _UniffiFfiConverterSequenceString.write(value.members, buf)
+        _UniffiFfiConverterSequenceString.write(value.hosts, buf)
+        _UniffiFfiConverterUInt16.write(value.base_port, buf)
+        _UniffiFfiConverterString.write(value.storage_variant, buf)
+        _UniffiFfiConverterUInt64.write(value.capacity_bytes, buf)
+        _UniffiFfiConverterUInt64.write(value.heartbeat_ms, buf)
+
+@dataclass
+class VaultFile:
+    """
+    A file in the family's folder.
+"""
+    def __init__(self, *, path:str, version:int, size:int, owner:str, modified_ms:int, sha256_hex:str):
+        self.path = path
+        self.version = version
+        self.size = size
+        self.owner = owner
+        self.modified_ms = modified_ms
+        self.sha256_hex = sha256_hex
+        
+        
+
+    
+    def __str__(self):
+        return "VaultFile(path={}, version={}, size={}, owner={}, modified_ms={}, sha256_hex={})".format(self.path, self.version, self.size, self.owner, self.modified_ms, self.sha256_hex)
+    def __eq__(self, other):
+        if self.path != other.path:
+            return False
+        if self.version != other.version:
+            return False
+        if self.size != other.size:
+            return False
+        if self.owner != other.owner:
+            return False
+        if self.modified_ms != other.modified_ms:
+            return False
+        if self.sha256_hex != other.sha256_hex:
+            return False
+        return True
+
+class _UniffiFfiConverterTypeVaultFile(_UniffiConverterRustBuffer):
+    @staticmethod
+    def read(buf):
+        return VaultFile(
+            path=_UniffiFfiConverterString.read(buf),
+            version=_UniffiFfiConverterUInt64.read(buf),
+            size=_UniffiFfiConverterUInt64.read(buf),
+            owner=_UniffiFfiConverterString.read(buf),
+            modified_ms=_UniffiFfiConverterUInt64.read(buf),
+            sha256_hex=_UniffiFfiConverterString.read(buf),
+        )
+
+    @staticmethod
+    def check_lower(value):
+        _UniffiFfiConverterString.check_lower(value.path)
+        _UniffiFfiConverterUInt64.check_lower(value.version)
+        _UniffiFfiConverterUInt64.check_lower(value.size)
+        _UniffiFfiConverterString.check_lower(value.owner)
+        _UniffiFfiConverterUInt64.check_lower(value.modified_ms)
+        _UniffiFfiConverterString.check_lower(value.sha256_hex)
+
+    @staticmethod
+    def write(value, buf):
+        _UniffiFfiConverterString.write(value.path, buf)
+        _UniffiFfiConverterUInt64.write(value.version, buf)
+        _UniffiFfiConverterUInt64.write(value.size, buf)
+        _UniffiFfiConverterString.write(value.owner, buf)
+        _UniffiFfiConverterUInt64.write(value.modified_ms, buf)
+        _UniffiFfiConverterString.write(value.sha256_hex, buf)
+
+class _UniffiFfiConverterBoolean:
+    @classmethod
+    def check_lower(cls, value):
+        return not not value
+
+    @classmethod
+    def lower(cls, value):
+        return 1 if value else 0
+
+    @staticmethod
+    def lift(value):
+        return value != 0
+
+    @classmethod
+    def read(cls, buf):
+        return cls.lift(buf.read_u8())
+
+    @classmethod
+    def write(cls, value, buf):
+        buf.write_u8(value)
+
+class _UniffiFfiConverterOptionalUInt64(_UniffiConverterRustBuffer):
+    @classmethod
+    def check_lower(cls, value):
+        if value is not None:
+            _UniffiFfiConverterUInt64.check_lower(value)
+
+    @classmethod
+    def write(cls, value, buf):
+        if value is None:
+            buf.write_u8(0)
+            return
+
+        buf.write_u8(1)
+        _UniffiFfiConverterUInt64.write(value, buf)
+
+    @classmethod
+    def read(cls, buf):
+        flag = buf.read_u8()
+        if flag == 0:
+            return None
+        elif flag == 1:
+            return _UniffiFfiConverterUInt64.read(buf)
+        else:
+            raise InternalError("Unexpected flag byte for optional type")
+
+@dataclass
+class VaultPhone:
+    """
+    One phone in the health report.
+"""
+    def __init__(self, *, name:str, online:bool, last_seen_s:typing.Optional[int], missing:int, progress:int, held_bytes:int):
+        self.name = name
+        self.online = online
+        self.last_seen_s = last_seen_s
+        self.missing = missing
+        self.progress = progress
+        self.held_bytes = held_bytes
+        
+        
+
+    
+    def __str__(self):
+        return "VaultPhone(name={}, online={}, last_seen_s={}, missing={}, progress={}, held_bytes={})".format(self.name, self.online, self.last_seen_s, self.missing, self.progress, self.held_bytes)
+    def __eq__(self, other):
+        if self.name != other.name:
+            return False
+        if self.online != other.online:
+            return False
+        if self.last_seen_s != other.last_seen_s:
+            return False
+        if self.missing != other.missing:
+            return False
+        if self.progress != other.progress:
+            return False
+        if self.held_bytes != other.held_bytes:
+            return False
+        return True
+
+class _UniffiFfiConverterTypeVaultPhone(_UniffiConverterRustBuffer):
+    @staticmethod
+    def read(buf):
+        return VaultPhone(
+            name=_UniffiFfiConverterString.read(buf),
+            online=_UniffiFfiConverterBoolean.read(buf),
+            last_seen_s=_UniffiFfiConverterOptionalUInt64.read(buf),
+            missing=_UniffiFfiConverterUInt64.read(buf),
+            progress=_UniffiFfiConverterUInt64.read(buf),
+            held_bytes=_UniffiFfiConverterUInt64.read(buf),
+        )
+
+    @staticmethod
+    def check_lower(value):
+        _UniffiFfiConverterString.check_lower(value.name)
+        _UniffiFfiConverterBoolean.check_lower(value.online)
+        _UniffiFfiConverterOptionalUInt64.check_lower(value.last_seen_s)
+        _UniffiFfiConverterUInt64.check_lower(value.missing)
+        _UniffiFfiConverterUInt64.check_lower(value.progress)
+        _UniffiFfiConverterUInt64.check_lower(value.held_bytes)
+
+    @staticmethod
+    def write(value, buf):
+        _UniffiFfiConverterString.write(value.name, buf)
+        _UniffiFfiConverterBoolean.write(value.online, buf)
+        _UniffiFfiConverterOptionalUInt64.write(value.last_seen_s, buf)
+        _UniffiFfiConverterUInt64.write(value.missing, buf)
+        _UniffiFfiConverterUInt64.write(value.progress, buf)
+        _UniffiFfiConverterUInt64.write(value.held_bytes, buf)
+
+class _UniffiFfiConverterSequenceTypeVaultPhone(_UniffiConverterRustBuffer):
+    @classmethod
+    def check_lower(cls, value):
+        for item in value:
+            _UniffiFfiConverterTypeVaultPhone.check_lower(item)
+
+    @classmethod
+    def write(cls, value, buf):
+        items = len(value)
+        buf.write_i32(items)
+        for item in value:
+            _UniffiFfiConverterTypeVaultPhone.write(item, buf)
+
+    @classmethod
+    def read(cls, buf):
+        count = buf.read_i32()
+        if count < 0:
+            raise InternalError("Unexpected negative sequence length")
+
+        return [
+            _UniffiFfiConverterTypeVaultPhone.read(buf) for i in range(count)
+        ]
+
+@dataclass
+class VaultHealth:
+    """
+    The family's health, as one phone sees it.
+"""
+    def __init__(self, *, status:str, all_safe:bool, files:int, files_at_risk:int, pending:int, phones:typing.List[VaultPhone]):
+        self.status = status
+        self.all_safe = all_safe
+        self.files = files
+        self.files_at_risk = files_at_risk
+        self.pending = pending
+        self.phones = phones
+        
+        
+
+    
+    def __str__(self):
+        return "VaultHealth(status={}, all_safe={}, files={}, files_at_risk={}, pending={}, phones={})".format(self.status, self.all_safe, self.files, self.files_at_risk, self.pending, self.phones)
+    def __eq__(self, other):
+        if self.status != other.status:
+            return False
+        if self.all_safe != other.all_safe:
+            return False
+        if self.files != other.files:
+            return False
+        if self.files_at_risk != other.files_at_risk:
+            return False
+        if self.pending != other.pending:
+            return False
+        if self.phones != other.phones:
+            return False
+        return True
+
+class _UniffiFfiConverterTypeVaultHealth(_UniffiConverterRustBuffer):
+    @staticmethod
+    def read(buf):
+        return VaultHealth(
+            status=_UniffiFfiConverterString.read(buf),
+            all_safe=_UniffiFfiConverterBoolean.read(buf),
+            files=_UniffiFfiConverterUInt64.read(buf),
+            files_at_risk=_UniffiFfiConverterUInt64.read(buf),
+            pending=_UniffiFfiConverterUInt64.read(buf),
+            phones=_UniffiFfiConverterSequenceTypeVaultPhone.read(buf),
+        )
+
+    @staticmethod
+    def check_lower(value):
+        _UniffiFfiConverterString.check_lower(value.status)
+        _UniffiFfiConverterBoolean.check_lower(value.all_safe)
+        _UniffiFfiConverterUInt64.check_lower(value.files)
+        _UniffiFfiConverterUInt64.check_lower(value.files_at_risk)
+        _UniffiFfiConverterUInt64.check_lower(value.pending)
+        _UniffiFfiConverterSequenceTypeVaultPhone.check_lower(value.phones)
+
+    @staticmethod
+    def write(value, buf):
+        _UniffiFfiConverterString.write(value.status, buf)
+        _UniffiFfiConverterBoolean.write(value.all_safe, buf)
+        _UniffiFfiConverterUInt64.write(value.files, buf)
+        _UniffiFfiConverterUInt64.write(value.files_at_risk, buf)
+        _UniffiFfiConverterUInt64.write(value.pending, buf)
+        _UniffiFfiConverterSequenceTypeVaultPhone.write(value.phones, buf)
+
+class _UniffiFfiConverterOptionalString(_UniffiConverterRustBuffer):
+    @classmethod
+    def check_lower(cls, value):
+        if value is not None:
+            _UniffiFfiConverterString.check_lower(value)
+
+    @classmethod
+    def write(cls, value, buf):
+        if value is None:
+            buf.write_u8(0)
+            return
+
+        buf.write_u8(1)
+        _UniffiFfiConverterString.write(value, buf)
+
+    @classmethod
+    def read(cls, buf):
+        flag = buf.read_u8()
+        if flag == 0:
+            return None
+        elif flag == 1:
+            return _UniffiFfiConverterString.read(buf)
+        else:
+            raise InternalError("Unexpected flag byte for optional type")
+
+@dataclass
+class VaultOutcome:
+    """
+    What became of a write or an operation.
+"""
+    def __init__(self, *, path:str, version:typing.Optional[int], conflict:bool, refused:typing.Optional[str]):
+        self.path = path
+        self.version = version
+        self.conflict = conflict
+        self.refused = refused
+        
+        
+
+    
+    def __str__(self):
+        return "VaultOutcome(path={}, version={}, conflict={}, refused={})".format(self.path, self.version, self.conflict, self.refused)
+    def __eq__(self, other):
+        if self.path != other.path:
+            return False
+        if self.version != other.version:
+            return False
+        if self.conflict != other.conflict:
+            return False
+        if self.refused != other.refused:
+            return False
+        return True
+
+class _UniffiFfiConverterTypeVaultOutcome(_UniffiConverterRustBuffer):
+    @staticmethod
+    def read(buf):
+        return VaultOutcome(
+            path=_UniffiFfiConverterString.read(buf),
+            version=_UniffiFfiConverterOptionalUInt64.read(buf),
+            conflict=_UniffiFfiConverterBoolean.read(buf),
+            refused=_UniffiFfiConverterOptionalString.read(buf),
+        )
+
+    @staticmethod
+    def check_lower(value):
+        _UniffiFfiConverterString.check_lower(value.path)
+        _UniffiFfiConverterOptionalUInt64.check_lower(value.version)
+        _UniffiFfiConverterBoolean.check_lower(value.conflict)
+        _UniffiFfiConverterOptionalString.check_lower(value.refused)
+
+    @staticmethod
+    def write(value, buf):
+        _UniffiFfiConverterString.write(value.path, buf)
+        _UniffiFfiConverterOptionalUInt64.write(value.version, buf)
+        _UniffiFfiConverterBoolean.write(value.conflict, buf)
+        _UniffiFfiConverterOptionalString.write(value.refused, buf)
+
+@dataclass
+class VaultVersion:
+    """
+    One version of a file.
+"""
+    def __init__(self, *, version:int, size:int, owner:str, modified_ms:int, current:bool):
+        self.version = version
+        self.size = size
+        self.owner = owner
+        self.modified_ms = modified_ms
+        self.current = current
+        
+        
+
+    
+    def __str__(self):
+        return "VaultVersion(version={}, size={}, owner={}, modified_ms={}, current={})".format(self.version, self.size, self.owner, self.modified_ms, self.current)
+    def __eq__(self, other):
+        if self.version != other.version:
+            return False
+        if self.size != other.size:
+            return False
+        if self.owner != other.owner:
+            return False
+        if self.modified_ms != other.modified_ms:
+            return False
+        if self.current != other.current:
+            return False
+        return True
+
+class _UniffiFfiConverterTypeVaultVersion(_UniffiConverterRustBuffer):
+    @staticmethod
+    def read(buf):
+        return VaultVersion(
+            version=_UniffiFfiConverterUInt64.read(buf),
+            size=_UniffiFfiConverterUInt64.read(buf),
+            owner=_UniffiFfiConverterString.read(buf),
+            modified_ms=_UniffiFfiConverterUInt64.read(buf),
+            current=_UniffiFfiConverterBoolean.read(buf),
+        )
+
+    @staticmethod
+    def check_lower(value):
+        _UniffiFfiConverterUInt64.check_lower(value.version)
+        _UniffiFfiConverterUInt64.check_lower(value.size)
+        _UniffiFfiConverterString.check_lower(value.owner)
+        _UniffiFfiConverterUInt64.check_lower(value.modified_ms)
+        _UniffiFfiConverterBoolean.check_lower(value.current)
+
+    @staticmethod
+    def write(value, buf):
+        _UniffiFfiConverterUInt64.write(value.version, buf)
+        _UniffiFfiConverterUInt64.write(value.size, buf)
+        _UniffiFfiConverterString.write(value.owner, buf)
+        _UniffiFfiConverterUInt64.write(value.modified_ms, buf)
+        _UniffiFfiConverterBoolean.write(value.current, buf)
 
 
 
@@ -2578,11 +3254,11 @@ class _UniffiFfiConverterTypeCommitListener:
     def write(cls, value: CommitListener, buf: _UniffiRustBuffer):
         buf.write_u64(cls.lower(value))
 
-class _UniffiFfiConverterOptionalString(_UniffiConverterRustBuffer):
+class _UniffiFfiConverterOptionalTypeVaultOutcome(_UniffiConverterRustBuffer):
     @classmethod
     def check_lower(cls, value):
         if value is not None:
-            _UniffiFfiConverterString.check_lower(value)
+            _UniffiFfiConverterTypeVaultOutcome.check_lower(value)
 
     @classmethod
     def write(cls, value, buf):
@@ -2591,7 +3267,7 @@ class _UniffiFfiConverterOptionalString(_UniffiConverterRustBuffer):
             return
 
         buf.write_u8(1)
-        _UniffiFfiConverterString.write(value, buf)
+        _UniffiFfiConverterTypeVaultOutcome.write(value, buf)
 
     @classmethod
     def read(cls, buf):
@@ -2599,30 +3275,501 @@ class _UniffiFfiConverterOptionalString(_UniffiConverterRustBuffer):
         if flag == 0:
             return None
         elif flag == 1:
-            return _UniffiFfiConverterString.read(buf)
+            return _UniffiFfiConverterTypeVaultOutcome.read(buf)
         else:
             raise InternalError("Unexpected flag byte for optional type")
 
-class _UniffiFfiConverterBoolean:
+class _UniffiFfiConverterSequenceTypeVaultFile(_UniffiConverterRustBuffer):
     @classmethod
     def check_lower(cls, value):
-        return not not value
-
-    @classmethod
-    def lower(cls, value):
-        return 1 if value else 0
-
-    @staticmethod
-    def lift(value):
-        return value != 0
-
-    @classmethod
-    def read(cls, buf):
-        return cls.lift(buf.read_u8())
+        for item in value:
+            _UniffiFfiConverterTypeVaultFile.check_lower(item)
 
     @classmethod
     def write(cls, value, buf):
+        items = len(value)
+        buf.write_i32(items)
+        for item in value:
+            _UniffiFfiConverterTypeVaultFile.write(item, buf)
+
+    @classmethod
+    def read(cls, buf):
+        count = buf.read_i32()
+        if count < 0:
+            raise InternalError("Unexpected negative sequence length")
+
+        return [
+            _UniffiFfiConverterTypeVaultFile.read(buf) for i in range(count)
+        ]
+
+class _UniffiFfiConverterUInt8(_UniffiConverterPrimitiveInt):
+    CLASS_NAME = "u8"
+    VALUE_MIN = 0
+    VALUE_MAX = 2**8
+
+    @staticmethod
+    def read(buf):
+        return buf.read_u8()
+
+    @staticmethod
+    def write(value, buf):
         buf.write_u8(value)
+
+class _UniffiFfiConverterSequenceTypeVaultVersion(_UniffiConverterRustBuffer):
+    @classmethod
+    def check_lower(cls, value):
+        for item in value:
+            _UniffiFfiConverterTypeVaultVersion.check_lower(item)
+
+    @classmethod
+    def write(cls, value, buf):
+        items = len(value)
+        buf.write_i32(items)
+        for item in value:
+            _UniffiFfiConverterTypeVaultVersion.write(item, buf)
+
+    @classmethod
+    def read(cls, buf):
+        count = buf.read_i32()
+        if count < 0:
+            raise InternalError("Unexpected negative sequence length")
+
+        return [
+            _UniffiFfiConverterTypeVaultVersion.read(buf) for i in range(count)
+        ]
+
+
+class FamilyVaultProtocol(typing.Protocol):
+    """
+    A running phone of a family vault.
+"""
+    
+    def await_outcome(self, operation: str,timeout_ms: int) -> typing.Optional[VaultOutcome]:
+        """
+        Wait up to `timeout_ms` for operation `operation` to commit (`None`: not yet — it stays
+        queued and commits when enough phones are reachable).
+"""
+        raise NotImplementedError
+    def get(self, path: str,version: typing.Optional[int]) -> bytes:
+        """
+        Read a file (its current version, or `version`), checked against its SHA-256.
+"""
+        raise NotImplementedError
+    def get_range(self, path: str,offset: int,length: int) -> bytes:
+        """
+        Bytes `offset..offset+length` of a file's current version (only the chunks needed are
+        fetched).
+"""
+        raise NotImplementedError
+    def health(self, ) -> VaultHealth:
+        """
+        The family's health as this phone sees it.
+"""
+        raise NotImplementedError
+    def list(self, ) -> typing.List[VaultFile]:
+        """
+        The files in the folder (not the trash).
+"""
+        raise NotImplementedError
+    def make_folder(self, path: str) -> str:
+        """
+        Make a folder.
+"""
+        raise NotImplementedError
+    def pending_count(self, ) -> int:
+        """
+        This phone's writes waiting in its outbox.
+"""
+        raise NotImplementedError
+    def put(self, path: str,data: bytes,base_version: typing.Optional[int]) -> str:
+        """
+        Queue a write of `data` to `path`; `base_version` is the version you saw (`None` for a
+        new file). Returns the operation id for [`FamilyVault::await_outcome`].
+"""
+        raise NotImplementedError
+    def remove(self, path: str,base_version: int) -> str:
+        """
+        Move version `base_version` of `path` to the trash. Returns the operation id.
+"""
+        raise NotImplementedError
+    def rename(self, _from: str,to: str,base_version: int) -> str:
+        """
+        Rename `from` (at `base_version`) to `to`. Returns the operation id.
+"""
+        raise NotImplementedError
+    def restore(self, path: str,version: int) -> str:
+        """
+        Make old version `version` of `path` current again (also out of the trash).
+"""
+        raise NotImplementedError
+    def set_quota(self, member: int,bytes: int) -> str:
+        """
+        Set member `member`'s quota in bytes (the family agrees on it through consensus).
+"""
+        raise NotImplementedError
+    def stop(self, ) -> None:
+        """
+        Stop the phone (its outbox is kept on disk and resumes at the next start). Blocks until
+        it stopped; later calls fail with `Stopped`.
+"""
+        raise NotImplementedError
+    def versions(self, path: str) -> typing.List[VaultVersion]:
+        """
+        A file's versions, newest first.
+"""
+        raise NotImplementedError
+
+class FamilyVault(FamilyVaultProtocol):
+    """
+    A running phone of a family vault.
+"""
+    
+    _handle: ctypes.c_uint64
+    @classmethod
+    def start(cls, home_dir: str) -> FamilyVault:
+        """
+        Start the phone whose vault home is `home_dir` (written by [`vault_join`]).
+"""
+        
+        _UniffiFfiConverterString.check_lower(home_dir)
+        _uniffi_lowered_args = (
+            _UniffiFfiConverterString.lower(home_dir),
+        )
+        _uniffi_lift_return = _UniffiFfiConverterTypeFamilyVault.lift
+        _uniffi_error_converter = _UniffiFfiConverterTypeBeatError
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_beat_ffi_fn_constructor_familyvault_start,
+            *_uniffi_lowered_args,
+        )
+        return cls._uniffi_make_instance(_uniffi_ffi_result)
+    
+    def __init__(self, *args, **kwargs):
+        raise ValueError("This class has no default constructor")
+
+    def __del__(self):
+        # In case of partial initialization of instances.
+        handle = getattr(self, "_handle", None)
+        if handle is not None:
+            _uniffi_rust_call(_UniffiLib.uniffi_beat_ffi_fn_free_familyvault, handle)
+
+    def _uniffi_clone_handle(self):
+        return _uniffi_rust_call(_UniffiLib.uniffi_beat_ffi_fn_clone_familyvault, self._handle)
+
+    # Used by alternative constructors or any methods which return this type.
+    @classmethod
+    def _uniffi_make_instance(cls, handle):
+        # Lightly yucky way to bypass the usual __init__ logic
+        # and just create a new instance with the required handle.
+        inst = cls.__new__(cls)
+        inst._handle = handle
+        return inst
+    def await_outcome(self, operation: str,timeout_ms: int) -> typing.Optional[VaultOutcome]:
+        """
+        Wait up to `timeout_ms` for operation `operation` to commit (`None`: not yet — it stays
+        queued and commits when enough phones are reachable).
+"""
+        
+        _UniffiFfiConverterString.check_lower(operation)
+
+        _UniffiFfiConverterUInt64.check_lower(timeout_ms)
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+            _UniffiFfiConverterString.lower(operation),
+            _UniffiFfiConverterUInt64.lower(timeout_ms),
+        )
+        _uniffi_lift_return = _UniffiFfiConverterOptionalTypeVaultOutcome.lift
+        _uniffi_error_converter = _UniffiFfiConverterTypeBeatError
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_beat_ffi_fn_method_familyvault_await_outcome,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
+    def get(self, path: str,version: typing.Optional[int]) -> bytes:
+        """
+        Read a file (its current version, or `version`), checked against its SHA-256.
+"""
+        
+        _UniffiFfiConverterString.check_lower(path)
+
+        _UniffiFfiConverterOptionalUInt64.check_lower(version)
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+            _UniffiFfiConverterString.lower(path),
+            _UniffiFfiConverterOptionalUInt64.lower(version),
+        )
+        _uniffi_lift_return = _UniffiFfiConverterBytes.lift
+        _uniffi_error_converter = _UniffiFfiConverterTypeBeatError
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_beat_ffi_fn_method_familyvault_get,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
+    def get_range(self, path: str,offset: int,length: int) -> bytes:
+        """
+        Bytes `offset..offset+length` of a file's current version (only the chunks needed are
+        fetched).
+"""
+        
+        _UniffiFfiConverterString.check_lower(path)
+
+        _UniffiFfiConverterUInt64.check_lower(offset)
+
+        _UniffiFfiConverterUInt64.check_lower(length)
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+            _UniffiFfiConverterString.lower(path),
+            _UniffiFfiConverterUInt64.lower(offset),
+            _UniffiFfiConverterUInt64.lower(length),
+        )
+        _uniffi_lift_return = _UniffiFfiConverterBytes.lift
+        _uniffi_error_converter = _UniffiFfiConverterTypeBeatError
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_beat_ffi_fn_method_familyvault_get_range,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
+    def health(self, ) -> VaultHealth:
+        """
+        The family's health as this phone sees it.
+"""
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+        )
+        _uniffi_lift_return = _UniffiFfiConverterTypeVaultHealth.lift
+        _uniffi_error_converter = _UniffiFfiConverterTypeBeatError
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_beat_ffi_fn_method_familyvault_health,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
+    def list(self, ) -> typing.List[VaultFile]:
+        """
+        The files in the folder (not the trash).
+"""
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+        )
+        _uniffi_lift_return = _UniffiFfiConverterSequenceTypeVaultFile.lift
+        _uniffi_error_converter = _UniffiFfiConverterTypeBeatError
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_beat_ffi_fn_method_familyvault_list,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
+    def make_folder(self, path: str) -> str:
+        """
+        Make a folder.
+"""
+        
+        _UniffiFfiConverterString.check_lower(path)
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+            _UniffiFfiConverterString.lower(path),
+        )
+        _uniffi_lift_return = _UniffiFfiConverterString.lift
+        _uniffi_error_converter = _UniffiFfiConverterTypeBeatError
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_beat_ffi_fn_method_familyvault_make_folder,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
+    def pending_count(self, ) -> int:
+        """
+        This phone's writes waiting in its outbox.
+"""
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+        )
+        _uniffi_lift_return = _UniffiFfiConverterUInt64.lift
+        _uniffi_error_converter = _UniffiFfiConverterTypeBeatError
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_beat_ffi_fn_method_familyvault_pending_count,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
+    def put(self, path: str,data: bytes,base_version: typing.Optional[int]) -> str:
+        """
+        Queue a write of `data` to `path`; `base_version` is the version you saw (`None` for a
+        new file). Returns the operation id for [`FamilyVault::await_outcome`].
+"""
+        
+        _UniffiFfiConverterString.check_lower(path)
+
+        _UniffiFfiConverterBytes.check_lower(data)
+
+        _UniffiFfiConverterOptionalUInt64.check_lower(base_version)
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+            _UniffiFfiConverterString.lower(path),
+            _UniffiFfiConverterBytes.lower(data),
+            _UniffiFfiConverterOptionalUInt64.lower(base_version),
+        )
+        _uniffi_lift_return = _UniffiFfiConverterString.lift
+        _uniffi_error_converter = _UniffiFfiConverterTypeBeatError
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_beat_ffi_fn_method_familyvault_put,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
+    def remove(self, path: str,base_version: int) -> str:
+        """
+        Move version `base_version` of `path` to the trash. Returns the operation id.
+"""
+        
+        _UniffiFfiConverterString.check_lower(path)
+
+        _UniffiFfiConverterUInt64.check_lower(base_version)
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+            _UniffiFfiConverterString.lower(path),
+            _UniffiFfiConverterUInt64.lower(base_version),
+        )
+        _uniffi_lift_return = _UniffiFfiConverterString.lift
+        _uniffi_error_converter = _UniffiFfiConverterTypeBeatError
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_beat_ffi_fn_method_familyvault_remove,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
+    def rename(self, _from: str,to: str,base_version: int) -> str:
+        """
+        Rename `from` (at `base_version`) to `to`. Returns the operation id.
+"""
+        
+        _UniffiFfiConverterString.check_lower(_from)
+
+        _UniffiFfiConverterString.check_lower(to)
+
+        _UniffiFfiConverterUInt64.check_lower(base_version)
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+            _UniffiFfiConverterString.lower(_from),
+            _UniffiFfiConverterString.lower(to),
+            _UniffiFfiConverterUInt64.lower(base_version),
+        )
+        _uniffi_lift_return = _UniffiFfiConverterString.lift
+        _uniffi_error_converter = _UniffiFfiConverterTypeBeatError
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_beat_ffi_fn_method_familyvault_rename,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
+    def restore(self, path: str,version: int) -> str:
+        """
+        Make old version `version` of `path` current again (also out of the trash).
+"""
+        
+        _UniffiFfiConverterString.check_lower(path)
+
+        _UniffiFfiConverterUInt64.check_lower(version)
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+            _UniffiFfiConverterString.lower(path),
+            _UniffiFfiConverterUInt64.lower(version),
+        )
+        _uniffi_lift_return = _UniffiFfiConverterString.lift
+        _uniffi_error_converter = _UniffiFfiConverterTypeBeatError
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_beat_ffi_fn_method_familyvault_restore,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
+    def set_quota(self, member: int,bytes: int) -> str:
+        """
+        Set member `member`'s quota in bytes (the family agrees on it through consensus).
+"""
+        
+        _UniffiFfiConverterUInt8.check_lower(member)
+
+        _UniffiFfiConverterUInt64.check_lower(bytes)
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+            _UniffiFfiConverterUInt8.lower(member),
+            _UniffiFfiConverterUInt64.lower(bytes),
+        )
+        _uniffi_lift_return = _UniffiFfiConverterString.lift
+        _uniffi_error_converter = _UniffiFfiConverterTypeBeatError
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_beat_ffi_fn_method_familyvault_set_quota,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
+    def stop(self, ) -> None:
+        """
+        Stop the phone (its outbox is kept on disk and resumes at the next start). Blocks until
+        it stopped; later calls fail with `Stopped`.
+"""
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+        )
+        _uniffi_lift_return = lambda val: None
+        _uniffi_error_converter = None
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_beat_ffi_fn_method_familyvault_stop,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
+    def versions(self, path: str) -> typing.List[VaultVersion]:
+        """
+        A file's versions, newest first.
+"""
+        
+        _UniffiFfiConverterString.check_lower(path)
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+            _UniffiFfiConverterString.lower(path),
+        )
+        _uniffi_lift_return = _UniffiFfiConverterSequenceTypeVaultVersion.lift
+        _uniffi_error_converter = _UniffiFfiConverterTypeBeatError
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_beat_ffi_fn_method_familyvault_versions,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
+
+
+
+
+
+class _UniffiFfiConverterTypeFamilyVault:
+    @staticmethod
+    def lift(value: int) -> FamilyVault:
+        return FamilyVault._uniffi_make_instance(value)
+
+    @staticmethod
+    def check_lower(value: FamilyVault):
+        if not isinstance(value, FamilyVault):
+            raise TypeError("Expected FamilyVault instance, {} found".format(type(value).__name__))
+
+    @staticmethod
+    def lower(value: FamilyVault) -> ctypes.c_uint64:
+        return value._uniffi_clone_handle()
+
+    @classmethod
+    def read(cls, buf: _UniffiRustBuffer) -> FamilyVault:
+        ptr = buf.read_u64()
+        if ptr == 0:
+            raise InternalError("Raw handle value was null")
+        return cls.lift(ptr)
+
+    @classmethod
+    def write(cls, value: FamilyVault, buf: _UniffiRustBuffer):
+        buf.write_u64(cls.lower(value))
 
 
 class KvAppProtocol(typing.Protocol):
@@ -2917,6 +4064,48 @@ def generate_committee(spec: CommitteeSpec,secrets: typing.List[KeySecret]) -> C
         *_uniffi_lowered_args,
     )
     return _uniffi_lift_return(_uniffi_ffi_result)
+def vault_init(out_dir: str,spec: VaultFamilySpec) -> typing.List[str]:
+    """
+    Deal a family: writes one bundle per member under `out_dir` and returns their paths. Give
+    each phone its bundle and keep a copy of every bundle somewhere safe (it is how a lost phone
+    is replaced).
+"""
+    
+    _UniffiFfiConverterString.check_lower(out_dir)
+
+    _UniffiFfiConverterTypeVaultFamilySpec.check_lower(spec)
+    _uniffi_lowered_args = (
+        _UniffiFfiConverterString.lower(out_dir),
+        _UniffiFfiConverterTypeVaultFamilySpec.lower(spec),
+    )
+    _uniffi_lift_return = _UniffiFfiConverterSequenceString.lift
+    _uniffi_error_converter = _UniffiFfiConverterTypeBeatError
+    _uniffi_ffi_result = _uniffi_rust_call_with_error(
+        _uniffi_error_converter,
+        _UniffiLib.uniffi_beat_ffi_fn_func_vault_init,
+        *_uniffi_lowered_args,
+    )
+    return _uniffi_lift_return(_uniffi_ffi_result)
+def vault_join(bundle_dir: str,home_dir: str) -> None:
+    """
+    Install a member's bundle as this phone's vault home.
+"""
+    
+    _UniffiFfiConverterString.check_lower(bundle_dir)
+
+    _UniffiFfiConverterString.check_lower(home_dir)
+    _uniffi_lowered_args = (
+        _UniffiFfiConverterString.lower(bundle_dir),
+        _UniffiFfiConverterString.lower(home_dir),
+    )
+    _uniffi_lift_return = lambda val: None
+    _uniffi_error_converter = _UniffiFfiConverterTypeBeatError
+    _uniffi_ffi_result = _uniffi_rust_call_with_error(
+        _uniffi_error_converter,
+        _UniffiLib.uniffi_beat_ffi_fn_func_vault_join,
+        *_uniffi_lowered_args,
+    )
+    return _uniffi_lift_return(_uniffi_ffi_result)
 
 __all__ = [
     "InternalError",
@@ -2928,8 +4117,16 @@ __all__ = [
     "CommitteeSpec",
     "NodeSettings",
     "NodeStatus",
+    "VaultFamilySpec",
+    "VaultFile",
+    "VaultPhone",
+    "VaultHealth",
+    "VaultOutcome",
+    "VaultVersion",
     "cluster_info",
     "generate_committee",
+    "vault_init",
+    "vault_join",
     "KeySecret",
     "KeySecretProtocol",
     "AppImpl",
@@ -2938,6 +4135,8 @@ __all__ = [
     "BeatNodeProtocol",
     "CommitListenerImpl",
     "CommitListener",
+    "FamilyVault",
+    "FamilyVaultProtocol",
     "KvApp",
     "KvAppProtocol",
 ]

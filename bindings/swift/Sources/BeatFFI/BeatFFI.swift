@@ -471,6 +471,38 @@ private let UNIFFI_CALLBACK_UNEXPECTED_ERROR: Int32 = 2
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
+fileprivate struct FfiConverterUInt8: FfiConverterPrimitive {
+    typealias FfiType = UInt8
+    typealias SwiftType = UInt8
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> UInt8 {
+        return try lift(readInt(&buf))
+    }
+
+    public static func write(_ value: UInt8, into buf: inout [UInt8]) {
+        writeInt(&buf, lower(value))
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterUInt16: FfiConverterPrimitive {
+    typealias FfiType = UInt16
+    typealias SwiftType = UInt16
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> UInt16 {
+        return try lift(readInt(&buf))
+    }
+
+    public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
+        writeInt(&buf, lower(value))
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
 fileprivate struct FfiConverterUInt32: FfiConverterPrimitive {
     typealias FfiType = UInt32
     typealias SwiftType = UInt32
@@ -1411,6 +1443,396 @@ public func FfiConverterTypeCommitListener_lower(_ value: CommitListener) -> UIn
 
 
 /**
+ * A running phone of a family vault.
+ */
+public protocol FamilyVaultProtocol: AnyObject, Sendable {
+    
+    /**
+     * Wait up to `timeout_ms` for operation `operation` to commit (`None`: not yet — it stays
+     * queued and commits when enough phones are reachable).
+     */
+    func awaitOutcome(operation: String, timeoutMs: UInt64) throws  -> VaultOutcome?
+    
+    /**
+     * Read a file (its current version, or `version`), checked against its SHA-256.
+     */
+    func get(path: String, version: UInt64?) throws  -> Data
+    
+    /**
+     * Bytes `offset..offset+length` of a file's current version (only the chunks needed are
+     * fetched).
+     */
+    func getRange(path: String, offset: UInt64, length: UInt64) throws  -> Data
+    
+    /**
+     * The family's health as this phone sees it.
+     */
+    func health() throws  -> VaultHealth
+    
+    /**
+     * The files in the folder (not the trash).
+     */
+    func list() throws  -> [VaultFile]
+    
+    /**
+     * Make a folder.
+     */
+    func makeFolder(path: String) throws  -> String
+    
+    /**
+     * This phone's writes waiting in its outbox.
+     */
+    func pendingCount() throws  -> UInt64
+    
+    /**
+     * Queue a write of `data` to `path`; `base_version` is the version you saw (`None` for a
+     * new file). Returns the operation id for [`FamilyVault::await_outcome`].
+     */
+    func put(path: String, data: Data, baseVersion: UInt64?) throws  -> String
+    
+    /**
+     * Move version `base_version` of `path` to the trash. Returns the operation id.
+     */
+    func remove(path: String, baseVersion: UInt64) throws  -> String
+    
+    /**
+     * Rename `from` (at `base_version`) to `to`. Returns the operation id.
+     */
+    func rename(from: String, to: String, baseVersion: UInt64) throws  -> String
+    
+    /**
+     * Make old version `version` of `path` current again (also out of the trash).
+     */
+    func restore(path: String, version: UInt64) throws  -> String
+    
+    /**
+     * Set member `member`'s quota in bytes (the family agrees on it through consensus).
+     */
+    func setQuota(member: UInt8, bytes: UInt64) throws  -> String
+    
+    /**
+     * Stop the phone (its outbox is kept on disk and resumes at the next start). Blocks until
+     * it stopped; later calls fail with `Stopped`.
+     */
+    func stop() 
+    
+    /**
+     * A file's versions, newest first.
+     */
+    func versions(path: String) throws  -> [VaultVersion]
+    
+}
+/**
+ * A running phone of a family vault.
+ */
+open class FamilyVault: FamilyVaultProtocol, @unchecked Sendable {
+    fileprivate let handle: UInt64
+
+    /// Used to instantiate a [FFIObject] without an actual handle, for fakes in tests, mostly.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public struct NoHandle {
+        public init() {}
+    }
+
+    // TODO: We'd like this to be `private` but for Swifty reasons,
+    // we can't implement `FfiConverter` without making this `required` and we can't
+    // make it `required` without making it `public`.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    required public init(unsafeFromHandle handle: UInt64) {
+        self.handle = handle
+    }
+
+    // This constructor can be used to instantiate a fake object.
+    // - Parameter noHandle: Placeholder value so we can have a constructor separate from the default empty one that may be implemented for classes extending [FFIObject].
+    //
+    // - Warning:
+    //     Any object instantiated with this constructor cannot be passed to an actual Rust-backed object. Since there isn't a backing handle the FFI lower functions will crash.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public init(noHandle: NoHandle) {
+        self.handle = 0
+    }
+
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public func uniffiCloneHandle() -> UInt64 {
+        return try! rustCall { uniffi_beat_ffi_fn_clone_familyvault(self.handle, $0) }
+    }
+    // No primary constructor declared for this class.
+
+    deinit {
+        if handle == 0 {
+            // Mock objects have handle=0 don't try to free them
+            return
+        }
+
+        try! rustCall { uniffi_beat_ffi_fn_free_familyvault(handle, $0) }
+    }
+
+    
+    /**
+     * Start the phone whose vault home is `home_dir` (written by [`vault_join`]).
+     */
+public static func start(homeDir: String)throws  -> FamilyVault  {
+    return try  FfiConverterTypeFamilyVault_lift(try rustCallWithError(FfiConverterTypeBeatError_lift) {
+        uniffiCallStatus in
+    uniffi_beat_ffi_fn_constructor_familyvault_start(
+        FfiConverterString.lower(homeDir),uniffiCallStatus
+    )
+})
+}
+    
+
+    
+    /**
+     * Wait up to `timeout_ms` for operation `operation` to commit (`None`: not yet — it stays
+     * queued and commits when enough phones are reachable).
+     */
+open func awaitOutcome(operation: String, timeoutMs: UInt64)throws  -> VaultOutcome?  {
+    return try  FfiConverterOptionTypeVaultOutcome.lift(try rustCallWithError(FfiConverterTypeBeatError_lift) {
+        uniffiCallStatus in
+    uniffi_beat_ffi_fn_method_familyvault_await_outcome(
+            self.uniffiCloneHandle(),
+        FfiConverterString.lower(operation),
+        FfiConverterUInt64.lower(timeoutMs),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * Read a file (its current version, or `version`), checked against its SHA-256.
+     */
+open func get(path: String, version: UInt64?)throws  -> Data  {
+    return try  FfiConverterData.lift(try rustCallWithError(FfiConverterTypeBeatError_lift) {
+        uniffiCallStatus in
+    uniffi_beat_ffi_fn_method_familyvault_get(
+            self.uniffiCloneHandle(),
+        FfiConverterString.lower(path),
+        FfiConverterOptionUInt64.lower(version),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * Bytes `offset..offset+length` of a file's current version (only the chunks needed are
+     * fetched).
+     */
+open func getRange(path: String, offset: UInt64, length: UInt64)throws  -> Data  {
+    return try  FfiConverterData.lift(try rustCallWithError(FfiConverterTypeBeatError_lift) {
+        uniffiCallStatus in
+    uniffi_beat_ffi_fn_method_familyvault_get_range(
+            self.uniffiCloneHandle(),
+        FfiConverterString.lower(path),
+        FfiConverterUInt64.lower(offset),
+        FfiConverterUInt64.lower(length),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * The family's health as this phone sees it.
+     */
+open func health()throws  -> VaultHealth  {
+    return try  FfiConverterTypeVaultHealth_lift(try rustCallWithError(FfiConverterTypeBeatError_lift) {
+        uniffiCallStatus in
+    uniffi_beat_ffi_fn_method_familyvault_health(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * The files in the folder (not the trash).
+     */
+open func list()throws  -> [VaultFile]  {
+    return try  FfiConverterSequenceTypeVaultFile.lift(try rustCallWithError(FfiConverterTypeBeatError_lift) {
+        uniffiCallStatus in
+    uniffi_beat_ffi_fn_method_familyvault_list(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * Make a folder.
+     */
+open func makeFolder(path: String)throws  -> String  {
+    return try  FfiConverterString.lift(try rustCallWithError(FfiConverterTypeBeatError_lift) {
+        uniffiCallStatus in
+    uniffi_beat_ffi_fn_method_familyvault_make_folder(
+            self.uniffiCloneHandle(),
+        FfiConverterString.lower(path),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * This phone's writes waiting in its outbox.
+     */
+open func pendingCount()throws  -> UInt64  {
+    return try  FfiConverterUInt64.lift(try rustCallWithError(FfiConverterTypeBeatError_lift) {
+        uniffiCallStatus in
+    uniffi_beat_ffi_fn_method_familyvault_pending_count(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * Queue a write of `data` to `path`; `base_version` is the version you saw (`None` for a
+     * new file). Returns the operation id for [`FamilyVault::await_outcome`].
+     */
+open func put(path: String, data: Data, baseVersion: UInt64?)throws  -> String  {
+    return try  FfiConverterString.lift(try rustCallWithError(FfiConverterTypeBeatError_lift) {
+        uniffiCallStatus in
+    uniffi_beat_ffi_fn_method_familyvault_put(
+            self.uniffiCloneHandle(),
+        FfiConverterString.lower(path),
+        FfiConverterData.lower(data),
+        FfiConverterOptionUInt64.lower(baseVersion),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * Move version `base_version` of `path` to the trash. Returns the operation id.
+     */
+open func remove(path: String, baseVersion: UInt64)throws  -> String  {
+    return try  FfiConverterString.lift(try rustCallWithError(FfiConverterTypeBeatError_lift) {
+        uniffiCallStatus in
+    uniffi_beat_ffi_fn_method_familyvault_remove(
+            self.uniffiCloneHandle(),
+        FfiConverterString.lower(path),
+        FfiConverterUInt64.lower(baseVersion),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * Rename `from` (at `base_version`) to `to`. Returns the operation id.
+     */
+open func rename(from: String, to: String, baseVersion: UInt64)throws  -> String  {
+    return try  FfiConverterString.lift(try rustCallWithError(FfiConverterTypeBeatError_lift) {
+        uniffiCallStatus in
+    uniffi_beat_ffi_fn_method_familyvault_rename(
+            self.uniffiCloneHandle(),
+        FfiConverterString.lower(from),
+        FfiConverterString.lower(to),
+        FfiConverterUInt64.lower(baseVersion),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * Make old version `version` of `path` current again (also out of the trash).
+     */
+open func restore(path: String, version: UInt64)throws  -> String  {
+    return try  FfiConverterString.lift(try rustCallWithError(FfiConverterTypeBeatError_lift) {
+        uniffiCallStatus in
+    uniffi_beat_ffi_fn_method_familyvault_restore(
+            self.uniffiCloneHandle(),
+        FfiConverterString.lower(path),
+        FfiConverterUInt64.lower(version),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * Set member `member`'s quota in bytes (the family agrees on it through consensus).
+     */
+open func setQuota(member: UInt8, bytes: UInt64)throws  -> String  {
+    return try  FfiConverterString.lift(try rustCallWithError(FfiConverterTypeBeatError_lift) {
+        uniffiCallStatus in
+    uniffi_beat_ffi_fn_method_familyvault_set_quota(
+            self.uniffiCloneHandle(),
+        FfiConverterUInt8.lower(member),
+        FfiConverterUInt64.lower(bytes),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * Stop the phone (its outbox is kept on disk and resumes at the next start). Blocks until
+     * it stopped; later calls fail with `Stopped`.
+     */
+open func stop()  {try! rustCall() {
+        uniffiCallStatus in
+    uniffi_beat_ffi_fn_method_familyvault_stop(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+}
+}
+    
+    /**
+     * A file's versions, newest first.
+     */
+open func versions(path: String)throws  -> [VaultVersion]  {
+    return try  FfiConverterSequenceTypeVaultVersion.lift(try rustCallWithError(FfiConverterTypeBeatError_lift) {
+        uniffiCallStatus in
+    uniffi_beat_ffi_fn_method_familyvault_versions(
+            self.uniffiCloneHandle(),
+        FfiConverterString.lower(path),uniffiCallStatus
+    )
+})
+}
+    
+
+    
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeFamilyVault: FfiConverter {
+    typealias FfiType = UInt64
+    typealias SwiftType = FamilyVault
+
+    public static func lift(_ handle: UInt64) throws -> FamilyVault {
+        return FamilyVault(unsafeFromHandle: handle)
+    }
+
+    public static func lower(_ value: FamilyVault) -> UInt64 {
+        return value.uniffiCloneHandle()
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> FamilyVault {
+        let handle: UInt64 = try readInt(&buf)
+        return try lift(handle)
+    }
+
+    public static func write(_ value: FamilyVault, into buf: inout [UInt8]) {
+        writeInt(&buf, lower(value))
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeFamilyVault_lift(_ handle: UInt64) throws -> FamilyVault {
+    return try FfiConverterTypeFamilyVault.lift(handle)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeFamilyVault_lower(_ value: FamilyVault) -> UInt64 {
+    return FfiConverterTypeFamilyVault.lower(value)
+}
+
+
+
+
+
+
+/**
  * The secret a member's key file is sealed under: a passphrase or a raw key. An opaque object,
  * so a host's `toString()` / `print()` / `repr()` never shows it; its bytes are zeroed when it
  * is freed.
@@ -2320,6 +2742,640 @@ public func FfiConverterTypeNodeStatus_lower(_ value: NodeStatus) -> RustBuffer 
 
 
 /**
+ * A family to set up with [`vault_init`].
+ */
+public struct VaultFamilySpec: Equatable, Hashable {
+    /**
+     * The family's name.
+     */
+    public var family: String
+    /**
+     * Member names, 4 to 7 (each phone is one member).
+     */
+    public var members: [String]
+    /**
+     * Each phone's address (LAN or VPN), or one for all (every phone on one machine).
+     */
+    public var hosts: [String]
+    /**
+     * First of the 3n ports the phones use.
+     */
+    public var basePort: UInt16
+    /**
+     * `"beat3"` (whole-file reads) or `"beat4"` (range reads from one or two phones).
+     */
+    public var storageVariant: String
+    /**
+     * Bytes each phone gives the family.
+     */
+    public var capacityBytes: UInt64
+    /**
+     * Milliseconds between each phone's health reports (60,000 is a good default).
+     */
+    public var heartbeatMs: UInt64
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * The family's name.
+         */family: String, 
+        /**
+         * Member names, 4 to 7 (each phone is one member).
+         */members: [String], 
+        /**
+         * Each phone's address (LAN or VPN), or one for all (every phone on one machine).
+         */hosts: [String], 
+        /**
+         * First of the 3n ports the phones use.
+         */basePort: UInt16, 
+        /**
+         * `"beat3"` (whole-file reads) or `"beat4"` (range reads from one or two phones).
+         */storageVariant: String, 
+        /**
+         * Bytes each phone gives the family.
+         */capacityBytes: UInt64, 
+        /**
+         * Milliseconds between each phone's health reports (60,000 is a good default).
+         */heartbeatMs: UInt64) {
+        self.family = family
+        self.members = members
+        self.hosts = hosts
+        self.basePort = basePort
+        self.storageVariant = storageVariant
+        self.capacityBytes = capacityBytes
+        self.heartbeatMs = heartbeatMs
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension VaultFamilySpec: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeVaultFamilySpec: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> VaultFamilySpec {
+        return
+            try VaultFamilySpec(
+                family: FfiConverterString.read(from: &buf), 
+                members: FfiConverterSequenceString.read(from: &buf), 
+                hosts: FfiConverterSequenceString.read(from: &buf), 
+                basePort: FfiConverterUInt16.read(from: &buf), 
+                storageVariant: FfiConverterString.read(from: &buf), 
+                capacityBytes: FfiConverterUInt64.read(from: &buf), 
+                heartbeatMs: FfiConverterUInt64.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: VaultFamilySpec, into buf: inout [UInt8]) {
+        FfiConverterString.write(value.family, into: &buf)
+        FfiConverterSequenceString.write(value.members, into: &buf)
+        FfiConverterSequenceString.write(value.hosts, into: &buf)
+        FfiConverterUInt16.write(value.basePort, into: &buf)
+        FfiConverterString.write(value.storageVariant, into: &buf)
+        FfiConverterUInt64.write(value.capacityBytes, into: &buf)
+        FfiConverterUInt64.write(value.heartbeatMs, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeVaultFamilySpec_lift(_ buf: RustBuffer) throws -> VaultFamilySpec {
+    return try FfiConverterTypeVaultFamilySpec.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeVaultFamilySpec_lower(_ value: VaultFamilySpec) -> RustBuffer {
+    return FfiConverterTypeVaultFamilySpec.lower(value)
+}
+
+
+/**
+ * A file in the family's folder.
+ */
+public struct VaultFile: Equatable, Hashable {
+    /**
+     * Its path (`/Photos/holiday.jpg`).
+     */
+    public var path: String
+    /**
+     * Its current version (pass it as `base_version` to overwrite, remove or rename it).
+     */
+    public var version: UInt64
+    /**
+     * Bytes.
+     */
+    public var size: UInt64
+    /**
+     * Who wrote this version.
+     */
+    public var owner: String
+    /**
+     * When (ms since the Unix epoch, the writer's clock).
+     */
+    public var modifiedMs: UInt64
+    /**
+     * SHA-256 of its contents (hex), checked after every read.
+     */
+    public var sha256Hex: String
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * Its path (`/Photos/holiday.jpg`).
+         */path: String, 
+        /**
+         * Its current version (pass it as `base_version` to overwrite, remove or rename it).
+         */version: UInt64, 
+        /**
+         * Bytes.
+         */size: UInt64, 
+        /**
+         * Who wrote this version.
+         */owner: String, 
+        /**
+         * When (ms since the Unix epoch, the writer's clock).
+         */modifiedMs: UInt64, 
+        /**
+         * SHA-256 of its contents (hex), checked after every read.
+         */sha256Hex: String) {
+        self.path = path
+        self.version = version
+        self.size = size
+        self.owner = owner
+        self.modifiedMs = modifiedMs
+        self.sha256Hex = sha256Hex
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension VaultFile: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeVaultFile: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> VaultFile {
+        return
+            try VaultFile(
+                path: FfiConverterString.read(from: &buf), 
+                version: FfiConverterUInt64.read(from: &buf), 
+                size: FfiConverterUInt64.read(from: &buf), 
+                owner: FfiConverterString.read(from: &buf), 
+                modifiedMs: FfiConverterUInt64.read(from: &buf), 
+                sha256Hex: FfiConverterString.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: VaultFile, into buf: inout [UInt8]) {
+        FfiConverterString.write(value.path, into: &buf)
+        FfiConverterUInt64.write(value.version, into: &buf)
+        FfiConverterUInt64.write(value.size, into: &buf)
+        FfiConverterString.write(value.owner, into: &buf)
+        FfiConverterUInt64.write(value.modifiedMs, into: &buf)
+        FfiConverterString.write(value.sha256Hex, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeVaultFile_lift(_ buf: RustBuffer) throws -> VaultFile {
+    return try FfiConverterTypeVaultFile.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeVaultFile_lower(_ value: VaultFile) -> RustBuffer {
+    return FfiConverterTypeVaultFile.lower(value)
+}
+
+
+/**
+ * The family's health, as one phone sees it.
+ */
+public struct VaultHealth: Equatable, Hashable {
+    /**
+     * One line for the family ("All files safe", "Grandma's phone has been offline 9 days: …").
+     */
+    public var status: String
+    /**
+     * Whether every file survives the loss of any one phone right now.
+     */
+    public var allSafe: Bool
+    /**
+     * Files in the folder.
+     */
+    public var files: UInt64
+    /**
+     * Files not confirmed on every phone.
+     */
+    public var filesAtRisk: UInt64
+    /**
+     * This phone's writes waiting in its outbox.
+     */
+    public var pending: UInt64
+    /**
+     * Per phone.
+     */
+    public var phones: [VaultPhone]
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * One line for the family ("All files safe", "Grandma's phone has been offline 9 days: …").
+         */status: String, 
+        /**
+         * Whether every file survives the loss of any one phone right now.
+         */allSafe: Bool, 
+        /**
+         * Files in the folder.
+         */files: UInt64, 
+        /**
+         * Files not confirmed on every phone.
+         */filesAtRisk: UInt64, 
+        /**
+         * This phone's writes waiting in its outbox.
+         */pending: UInt64, 
+        /**
+         * Per phone.
+         */phones: [VaultPhone]) {
+        self.status = status
+        self.allSafe = allSafe
+        self.files = files
+        self.filesAtRisk = filesAtRisk
+        self.pending = pending
+        self.phones = phones
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension VaultHealth: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeVaultHealth: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> VaultHealth {
+        return
+            try VaultHealth(
+                status: FfiConverterString.read(from: &buf), 
+                allSafe: FfiConverterBool.read(from: &buf), 
+                files: FfiConverterUInt64.read(from: &buf), 
+                filesAtRisk: FfiConverterUInt64.read(from: &buf), 
+                pending: FfiConverterUInt64.read(from: &buf), 
+                phones: FfiConverterSequenceTypeVaultPhone.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: VaultHealth, into buf: inout [UInt8]) {
+        FfiConverterString.write(value.status, into: &buf)
+        FfiConverterBool.write(value.allSafe, into: &buf)
+        FfiConverterUInt64.write(value.files, into: &buf)
+        FfiConverterUInt64.write(value.filesAtRisk, into: &buf)
+        FfiConverterUInt64.write(value.pending, into: &buf)
+        FfiConverterSequenceTypeVaultPhone.write(value.phones, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeVaultHealth_lift(_ buf: RustBuffer) throws -> VaultHealth {
+    return try FfiConverterTypeVaultHealth.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeVaultHealth_lower(_ value: VaultHealth) -> RustBuffer {
+    return FfiConverterTypeVaultHealth.lower(value)
+}
+
+
+/**
+ * What became of a write or an operation.
+ */
+public struct VaultOutcome: Equatable, Hashable {
+    /**
+     * Where it landed (a conflicted copy's own path when someone else saved first).
+     */
+    public var path: String
+    /**
+     * The version it made, if it made one.
+     */
+    public var version: UInt64?
+    /**
+     * Whether it was kept as a conflicted copy next to another phone's newer version.
+     */
+    public var conflict: Bool
+    /**
+     * Why the family's directory refused it, if it did.
+     */
+    public var refused: String?
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * Where it landed (a conflicted copy's own path when someone else saved first).
+         */path: String, 
+        /**
+         * The version it made, if it made one.
+         */version: UInt64?, 
+        /**
+         * Whether it was kept as a conflicted copy next to another phone's newer version.
+         */conflict: Bool, 
+        /**
+         * Why the family's directory refused it, if it did.
+         */refused: String?) {
+        self.path = path
+        self.version = version
+        self.conflict = conflict
+        self.refused = refused
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension VaultOutcome: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeVaultOutcome: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> VaultOutcome {
+        return
+            try VaultOutcome(
+                path: FfiConverterString.read(from: &buf), 
+                version: FfiConverterOptionUInt64.read(from: &buf), 
+                conflict: FfiConverterBool.read(from: &buf), 
+                refused: FfiConverterOptionString.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: VaultOutcome, into buf: inout [UInt8]) {
+        FfiConverterString.write(value.path, into: &buf)
+        FfiConverterOptionUInt64.write(value.version, into: &buf)
+        FfiConverterBool.write(value.conflict, into: &buf)
+        FfiConverterOptionString.write(value.refused, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeVaultOutcome_lift(_ buf: RustBuffer) throws -> VaultOutcome {
+    return try FfiConverterTypeVaultOutcome.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeVaultOutcome_lower(_ value: VaultOutcome) -> RustBuffer {
+    return FfiConverterTypeVaultOutcome.lower(value)
+}
+
+
+/**
+ * One phone in the health report.
+ */
+public struct VaultPhone: Equatable, Hashable {
+    /**
+     * The member's name.
+     */
+    public var name: String
+    /**
+     * Whether it reported recently.
+     */
+    public var online: Bool
+    /**
+     * Seconds since its last report (`None`: never).
+     */
+    public var lastSeenS: UInt64?
+    /**
+     * Pieces it knows it lacks (being repaired).
+     */
+    public var missing: UInt64
+    /**
+     * 0–100: how much of what it should hold it holds.
+     */
+    public var progress: UInt64
+    /**
+     * Bytes of verified pieces it holds.
+     */
+    public var heldBytes: UInt64
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * The member's name.
+         */name: String, 
+        /**
+         * Whether it reported recently.
+         */online: Bool, 
+        /**
+         * Seconds since its last report (`None`: never).
+         */lastSeenS: UInt64?, 
+        /**
+         * Pieces it knows it lacks (being repaired).
+         */missing: UInt64, 
+        /**
+         * 0–100: how much of what it should hold it holds.
+         */progress: UInt64, 
+        /**
+         * Bytes of verified pieces it holds.
+         */heldBytes: UInt64) {
+        self.name = name
+        self.online = online
+        self.lastSeenS = lastSeenS
+        self.missing = missing
+        self.progress = progress
+        self.heldBytes = heldBytes
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension VaultPhone: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeVaultPhone: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> VaultPhone {
+        return
+            try VaultPhone(
+                name: FfiConverterString.read(from: &buf), 
+                online: FfiConverterBool.read(from: &buf), 
+                lastSeenS: FfiConverterOptionUInt64.read(from: &buf), 
+                missing: FfiConverterUInt64.read(from: &buf), 
+                progress: FfiConverterUInt64.read(from: &buf), 
+                heldBytes: FfiConverterUInt64.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: VaultPhone, into buf: inout [UInt8]) {
+        FfiConverterString.write(value.name, into: &buf)
+        FfiConverterBool.write(value.online, into: &buf)
+        FfiConverterOptionUInt64.write(value.lastSeenS, into: &buf)
+        FfiConverterUInt64.write(value.missing, into: &buf)
+        FfiConverterUInt64.write(value.progress, into: &buf)
+        FfiConverterUInt64.write(value.heldBytes, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeVaultPhone_lift(_ buf: RustBuffer) throws -> VaultPhone {
+    return try FfiConverterTypeVaultPhone.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeVaultPhone_lower(_ value: VaultPhone) -> RustBuffer {
+    return FfiConverterTypeVaultPhone.lower(value)
+}
+
+
+/**
+ * One version of a file.
+ */
+public struct VaultVersion: Equatable, Hashable {
+    /**
+     * Its number.
+     */
+    public var version: UInt64
+    /**
+     * Bytes.
+     */
+    public var size: UInt64
+    /**
+     * Who wrote it.
+     */
+    public var owner: String
+    /**
+     * When.
+     */
+    public var modifiedMs: UInt64
+    /**
+     * Whether it is the file's current version.
+     */
+    public var current: Bool
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * Its number.
+         */version: UInt64, 
+        /**
+         * Bytes.
+         */size: UInt64, 
+        /**
+         * Who wrote it.
+         */owner: String, 
+        /**
+         * When.
+         */modifiedMs: UInt64, 
+        /**
+         * Whether it is the file's current version.
+         */current: Bool) {
+        self.version = version
+        self.size = size
+        self.owner = owner
+        self.modifiedMs = modifiedMs
+        self.current = current
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension VaultVersion: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeVaultVersion: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> VaultVersion {
+        return
+            try VaultVersion(
+                version: FfiConverterUInt64.read(from: &buf), 
+                size: FfiConverterUInt64.read(from: &buf), 
+                owner: FfiConverterString.read(from: &buf), 
+                modifiedMs: FfiConverterUInt64.read(from: &buf), 
+                current: FfiConverterBool.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: VaultVersion, into buf: inout [UInt8]) {
+        FfiConverterUInt64.write(value.version, into: &buf)
+        FfiConverterUInt64.write(value.size, into: &buf)
+        FfiConverterString.write(value.owner, into: &buf)
+        FfiConverterUInt64.write(value.modifiedMs, into: &buf)
+        FfiConverterBool.write(value.current, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeVaultVersion_lift(_ buf: RustBuffer) throws -> VaultVersion {
+    return try FfiConverterTypeVaultVersion.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeVaultVersion_lower(_ value: VaultVersion) -> RustBuffer {
+    return FfiConverterTypeVaultVersion.lower(value)
+}
+
+
+/**
  * What an [`App`] reports when it refuses a transaction or a snapshot.
  */
 public 
@@ -2671,6 +3727,30 @@ public func FfiConverterTypeNodeState_lower(_ value: NodeState) -> RustBuffer {
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
+fileprivate struct FfiConverterOptionUInt64: FfiConverterRustBuffer {
+    typealias SwiftType = UInt64?
+
+    public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
+        guard let value = value else {
+            writeInt(&buf, Int8(0))
+            return
+        }
+        writeInt(&buf, Int8(1))
+        FfiConverterUInt64.write(value, into: &buf)
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SwiftType {
+        switch try readInt(&buf) as Int8 {
+        case 0: return nil
+        case 1: return try FfiConverterUInt64.read(from: &buf)
+        default: throw UniffiInternalError.unexpectedOptionalTag
+        }
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
 fileprivate struct FfiConverterOptionString: FfiConverterRustBuffer {
     typealias SwiftType = String?
 
@@ -2711,6 +3791,30 @@ fileprivate struct FfiConverterOptionTypeCommitListener: FfiConverterRustBuffer 
         switch try readInt(&buf) as Int8 {
         case 0: return nil
         case 1: return try FfiConverterTypeCommitListener.read(from: &buf)
+        default: throw UniffiInternalError.unexpectedOptionalTag
+        }
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterOptionTypeVaultOutcome: FfiConverterRustBuffer {
+    typealias SwiftType = VaultOutcome?
+
+    public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
+        guard let value = value else {
+            writeInt(&buf, Int8(0))
+            return
+        }
+        writeInt(&buf, Int8(1))
+        FfiConverterTypeVaultOutcome.write(value, into: &buf)
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SwiftType {
+        switch try readInt(&buf) as Int8 {
+        case 0: return nil
+        case 1: return try FfiConverterTypeVaultOutcome.read(from: &buf)
         default: throw UniffiInternalError.unexpectedOptionalTag
         }
     }
@@ -2790,6 +3894,81 @@ fileprivate struct FfiConverterSequenceTypeKeySecret: FfiConverterRustBuffer {
         return seq
     }
 }
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterSequenceTypeVaultFile: FfiConverterRustBuffer {
+    typealias SwiftType = [VaultFile]
+
+    public static func write(_ value: [VaultFile], into buf: inout [UInt8]) {
+        let len = Int32(value.count)
+        writeInt(&buf, len)
+        for item in value {
+            FfiConverterTypeVaultFile.write(item, into: &buf)
+        }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> [VaultFile] {
+        let len: Int32 = try readInt(&buf)
+        var seq = [VaultFile]()
+        seq.reserveCapacity(Int(len))
+        for _ in 0 ..< len {
+            seq.append(try FfiConverterTypeVaultFile.read(from: &buf))
+        }
+        return seq
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterSequenceTypeVaultPhone: FfiConverterRustBuffer {
+    typealias SwiftType = [VaultPhone]
+
+    public static func write(_ value: [VaultPhone], into buf: inout [UInt8]) {
+        let len = Int32(value.count)
+        writeInt(&buf, len)
+        for item in value {
+            FfiConverterTypeVaultPhone.write(item, into: &buf)
+        }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> [VaultPhone] {
+        let len: Int32 = try readInt(&buf)
+        var seq = [VaultPhone]()
+        seq.reserveCapacity(Int(len))
+        for _ in 0 ..< len {
+            seq.append(try FfiConverterTypeVaultPhone.read(from: &buf))
+        }
+        return seq
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterSequenceTypeVaultVersion: FfiConverterRustBuffer {
+    typealias SwiftType = [VaultVersion]
+
+    public static func write(_ value: [VaultVersion], into buf: inout [UInt8]) {
+        let len = Int32(value.count)
+        writeInt(&buf, len)
+        for item in value {
+            FfiConverterTypeVaultVersion.write(item, into: &buf)
+        }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> [VaultVersion] {
+        let len: Int32 = try readInt(&buf)
+        var seq = [VaultVersion]()
+        seq.reserveCapacity(Int(len))
+        for _ in 0 ..< len {
+            seq.append(try FfiConverterTypeVaultVersion.read(from: &buf))
+        }
+        return seq
+    }
+}
 /**
  * Read a cluster file.
  */
@@ -2814,6 +3993,31 @@ public func generateCommittee(spec: CommitteeSpec, secrets: [KeySecret])throws  
     )
 })
 }
+/**
+ * Deal a family: writes one bundle per member under `out_dir` and returns their paths. Give
+ * each phone its bundle and keep a copy of every bundle somewhere safe (it is how a lost phone
+ * is replaced).
+ */
+public func vaultInit(outDir: String, spec: VaultFamilySpec)throws  -> [String]  {
+    return try  FfiConverterSequenceString.lift(try rustCallWithError(FfiConverterTypeBeatError_lift) {
+        uniffiCallStatus in
+    uniffi_beat_ffi_fn_func_vault_init(
+        FfiConverterString.lower(outDir),
+        FfiConverterTypeVaultFamilySpec_lower(spec),uniffiCallStatus
+    )
+})
+}
+/**
+ * Install a member's bundle as this phone's vault home.
+ */
+public func vaultJoin(bundleDir: String, homeDir: String)throws   {try rustCallWithError(FfiConverterTypeBeatError_lift) {
+        uniffiCallStatus in
+    uniffi_beat_ffi_fn_func_vault_join(
+        FfiConverterString.lower(bundleDir),
+        FfiConverterString.lower(homeDir),uniffiCallStatus
+    )
+}
+}
 
 private enum InitializationResult {
     case ok
@@ -2834,6 +4038,12 @@ private let initializationResult: InitializationResult = {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_beat_ffi_checksum_func_generate_committee() != 25179) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_beat_ffi_checksum_func_vault_init() != 4020) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_beat_ffi_checksum_func_vault_join() != 9478) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_beat_ffi_checksum_method_app_apply() != 6068) {
@@ -2890,6 +4100,48 @@ private let initializationResult: InitializationResult = {
     if (uniffi_beat_ffi_checksum_method_kvapp_validate() != 3127) {
         return InitializationResult.apiChecksumMismatch
     }
+    if (uniffi_beat_ffi_checksum_method_familyvault_await_outcome() != 51926) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_beat_ffi_checksum_method_familyvault_get() != 54958) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_beat_ffi_checksum_method_familyvault_get_range() != 23426) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_beat_ffi_checksum_method_familyvault_health() != 50459) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_beat_ffi_checksum_method_familyvault_list() != 15430) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_beat_ffi_checksum_method_familyvault_make_folder() != 19794) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_beat_ffi_checksum_method_familyvault_pending_count() != 24025) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_beat_ffi_checksum_method_familyvault_put() != 30497) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_beat_ffi_checksum_method_familyvault_remove() != 36584) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_beat_ffi_checksum_method_familyvault_rename() != 31273) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_beat_ffi_checksum_method_familyvault_restore() != 35949) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_beat_ffi_checksum_method_familyvault_set_quota() != 36862) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_beat_ffi_checksum_method_familyvault_stop() != 64789) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_beat_ffi_checksum_method_familyvault_versions() != 36358) {
+        return InitializationResult.apiChecksumMismatch
+    }
     if (uniffi_beat_ffi_checksum_constructor_beatnode_start() != 35726) {
         return InitializationResult.apiChecksumMismatch
     }
@@ -2900,6 +4152,9 @@ private let initializationResult: InitializationResult = {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_beat_ffi_checksum_constructor_kvapp_new() != 35194) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_beat_ffi_checksum_constructor_familyvault_start() != 64154) {
         return InitializationResult.apiChecksumMismatch
     }
 

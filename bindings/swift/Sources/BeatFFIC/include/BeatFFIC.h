@@ -470,6 +470,91 @@ RustBuffer uniffi_beat_ffi_fn_method_kvapp_snapshot(uint64_t ptr, RustCallStatus
 void uniffi_beat_ffi_fn_method_kvapp_validate(uint64_t ptr, RustBuffer transaction, RustCallStatus *_Nonnull out_status
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_BEAT_FFI_FN_CLONE_FAMILYVAULT
+#define UNIFFI_FFIDEF_UNIFFI_BEAT_FFI_FN_CLONE_FAMILYVAULT
+uint64_t uniffi_beat_ffi_fn_clone_familyvault(uint64_t handle, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_BEAT_FFI_FN_FREE_FAMILYVAULT
+#define UNIFFI_FFIDEF_UNIFFI_BEAT_FFI_FN_FREE_FAMILYVAULT
+void uniffi_beat_ffi_fn_free_familyvault(uint64_t handle, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_BEAT_FFI_FN_CONSTRUCTOR_FAMILYVAULT_START
+#define UNIFFI_FFIDEF_UNIFFI_BEAT_FFI_FN_CONSTRUCTOR_FAMILYVAULT_START
+uint64_t uniffi_beat_ffi_fn_constructor_familyvault_start(RustBuffer home_dir, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_BEAT_FFI_FN_METHOD_FAMILYVAULT_AWAIT_OUTCOME
+#define UNIFFI_FFIDEF_UNIFFI_BEAT_FFI_FN_METHOD_FAMILYVAULT_AWAIT_OUTCOME
+RustBuffer uniffi_beat_ffi_fn_method_familyvault_await_outcome(uint64_t ptr, RustBuffer operation, uint64_t timeout_ms, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_BEAT_FFI_FN_METHOD_FAMILYVAULT_GET
+#define UNIFFI_FFIDEF_UNIFFI_BEAT_FFI_FN_METHOD_FAMILYVAULT_GET
+RustBuffer uniffi_beat_ffi_fn_method_familyvault_get(uint64_t ptr, RustBuffer path, RustBuffer version, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_BEAT_FFI_FN_METHOD_FAMILYVAULT_GET_RANGE
+#define UNIFFI_FFIDEF_UNIFFI_BEAT_FFI_FN_METHOD_FAMILYVAULT_GET_RANGE
+RustBuffer uniffi_beat_ffi_fn_method_familyvault_get_range(uint64_t ptr, RustBuffer path, uint64_t offset, uint64_t length, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_BEAT_FFI_FN_METHOD_FAMILYVAULT_HEALTH
+#define UNIFFI_FFIDEF_UNIFFI_BEAT_FFI_FN_METHOD_FAMILYVAULT_HEALTH
+RustBuffer uniffi_beat_ffi_fn_method_familyvault_health(uint64_t ptr, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_BEAT_FFI_FN_METHOD_FAMILYVAULT_LIST
+#define UNIFFI_FFIDEF_UNIFFI_BEAT_FFI_FN_METHOD_FAMILYVAULT_LIST
+RustBuffer uniffi_beat_ffi_fn_method_familyvault_list(uint64_t ptr, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_BEAT_FFI_FN_METHOD_FAMILYVAULT_MAKE_FOLDER
+#define UNIFFI_FFIDEF_UNIFFI_BEAT_FFI_FN_METHOD_FAMILYVAULT_MAKE_FOLDER
+RustBuffer uniffi_beat_ffi_fn_method_familyvault_make_folder(uint64_t ptr, RustBuffer path, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_BEAT_FFI_FN_METHOD_FAMILYVAULT_PENDING_COUNT
+#define UNIFFI_FFIDEF_UNIFFI_BEAT_FFI_FN_METHOD_FAMILYVAULT_PENDING_COUNT
+uint64_t uniffi_beat_ffi_fn_method_familyvault_pending_count(uint64_t ptr, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_BEAT_FFI_FN_METHOD_FAMILYVAULT_PUT
+#define UNIFFI_FFIDEF_UNIFFI_BEAT_FFI_FN_METHOD_FAMILYVAULT_PUT
+RustBuffer uniffi_beat_ffi_fn_method_familyvault_put(uint64_t ptr, RustBuffer path, RustBuffer data, RustBuffer base_version, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_BEAT_FFI_FN_METHOD_FAMILYVAULT_REMOVE
+#define UNIFFI_FFIDEF_UNIFFI_BEAT_FFI_FN_METHOD_FAMILYVAULT_REMOVE
+RustBuffer uniffi_beat_ffi_fn_method_familyvault_remove(uint64_t ptr, RustBuffer path, uint64_t base_version, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_BEAT_FFI_FN_METHOD_FAMILYVAULT_RENAME
+#define UNIFFI_FFIDEF_UNIFFI_BEAT_FFI_FN_METHOD_FAMILYVAULT_RENAME
+RustBuffer uniffi_beat_ffi_fn_method_familyvault_rename(uint64_t ptr, RustBuffer from, RustBuffer to, uint64_t base_version, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_BEAT_FFI_FN_METHOD_FAMILYVAULT_RESTORE
+#define UNIFFI_FFIDEF_UNIFFI_BEAT_FFI_FN_METHOD_FAMILYVAULT_RESTORE
+RustBuffer uniffi_beat_ffi_fn_method_familyvault_restore(uint64_t ptr, RustBuffer path, uint64_t version, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_BEAT_FFI_FN_METHOD_FAMILYVAULT_SET_QUOTA
+#define UNIFFI_FFIDEF_UNIFFI_BEAT_FFI_FN_METHOD_FAMILYVAULT_SET_QUOTA
+RustBuffer uniffi_beat_ffi_fn_method_familyvault_set_quota(uint64_t ptr, uint8_t member, uint64_t bytes, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_BEAT_FFI_FN_METHOD_FAMILYVAULT_STOP
+#define UNIFFI_FFIDEF_UNIFFI_BEAT_FFI_FN_METHOD_FAMILYVAULT_STOP
+void uniffi_beat_ffi_fn_method_familyvault_stop(uint64_t ptr, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_BEAT_FFI_FN_METHOD_FAMILYVAULT_VERSIONS
+#define UNIFFI_FFIDEF_UNIFFI_BEAT_FFI_FN_METHOD_FAMILYVAULT_VERSIONS
+RustBuffer uniffi_beat_ffi_fn_method_familyvault_versions(uint64_t ptr, RustBuffer path, RustCallStatus *_Nonnull out_status
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_BEAT_FFI_FN_FUNC_CLUSTER_INFO
 #define UNIFFI_FFIDEF_UNIFFI_BEAT_FFI_FN_FUNC_CLUSTER_INFO
 RustBuffer uniffi_beat_ffi_fn_func_cluster_info(RustBuffer cluster_file, RustCallStatus *_Nonnull out_status
@@ -478,6 +563,16 @@ RustBuffer uniffi_beat_ffi_fn_func_cluster_info(RustBuffer cluster_file, RustCal
 #ifndef UNIFFI_FFIDEF_UNIFFI_BEAT_FFI_FN_FUNC_GENERATE_COMMITTEE
 #define UNIFFI_FFIDEF_UNIFFI_BEAT_FFI_FN_FUNC_GENERATE_COMMITTEE
 RustBuffer uniffi_beat_ffi_fn_func_generate_committee(RustBuffer spec, RustBuffer secrets, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_BEAT_FFI_FN_FUNC_VAULT_INIT
+#define UNIFFI_FFIDEF_UNIFFI_BEAT_FFI_FN_FUNC_VAULT_INIT
+RustBuffer uniffi_beat_ffi_fn_func_vault_init(RustBuffer out_dir, RustBuffer spec, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_BEAT_FFI_FN_FUNC_VAULT_JOIN
+#define UNIFFI_FFIDEF_UNIFFI_BEAT_FFI_FN_FUNC_VAULT_JOIN
+void uniffi_beat_ffi_fn_func_vault_join(RustBuffer bundle_dir, RustBuffer home_dir, RustCallStatus *_Nonnull out_status
 );
 #endif
 #ifndef UNIFFI_FFIDEF_FFI_BEAT_FFI_RUSTBUFFER_ALLOC
@@ -752,6 +847,18 @@ uint16_t uniffi_beat_ffi_checksum_func_generate_committee(void
     
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_BEAT_FFI_CHECKSUM_FUNC_VAULT_INIT
+#define UNIFFI_FFIDEF_UNIFFI_BEAT_FFI_CHECKSUM_FUNC_VAULT_INIT
+uint16_t uniffi_beat_ffi_checksum_func_vault_init(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_BEAT_FFI_CHECKSUM_FUNC_VAULT_JOIN
+#define UNIFFI_FFIDEF_UNIFFI_BEAT_FFI_CHECKSUM_FUNC_VAULT_JOIN
+uint16_t uniffi_beat_ffi_checksum_func_vault_join(void
+    
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_BEAT_FFI_CHECKSUM_METHOD_APP_APPLY
 #define UNIFFI_FFIDEF_UNIFFI_BEAT_FFI_CHECKSUM_METHOD_APP_APPLY
 uint16_t uniffi_beat_ffi_checksum_method_app_apply(void
@@ -860,6 +967,90 @@ uint16_t uniffi_beat_ffi_checksum_method_kvapp_validate(void
     
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_BEAT_FFI_CHECKSUM_METHOD_FAMILYVAULT_AWAIT_OUTCOME
+#define UNIFFI_FFIDEF_UNIFFI_BEAT_FFI_CHECKSUM_METHOD_FAMILYVAULT_AWAIT_OUTCOME
+uint16_t uniffi_beat_ffi_checksum_method_familyvault_await_outcome(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_BEAT_FFI_CHECKSUM_METHOD_FAMILYVAULT_GET
+#define UNIFFI_FFIDEF_UNIFFI_BEAT_FFI_CHECKSUM_METHOD_FAMILYVAULT_GET
+uint16_t uniffi_beat_ffi_checksum_method_familyvault_get(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_BEAT_FFI_CHECKSUM_METHOD_FAMILYVAULT_GET_RANGE
+#define UNIFFI_FFIDEF_UNIFFI_BEAT_FFI_CHECKSUM_METHOD_FAMILYVAULT_GET_RANGE
+uint16_t uniffi_beat_ffi_checksum_method_familyvault_get_range(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_BEAT_FFI_CHECKSUM_METHOD_FAMILYVAULT_HEALTH
+#define UNIFFI_FFIDEF_UNIFFI_BEAT_FFI_CHECKSUM_METHOD_FAMILYVAULT_HEALTH
+uint16_t uniffi_beat_ffi_checksum_method_familyvault_health(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_BEAT_FFI_CHECKSUM_METHOD_FAMILYVAULT_LIST
+#define UNIFFI_FFIDEF_UNIFFI_BEAT_FFI_CHECKSUM_METHOD_FAMILYVAULT_LIST
+uint16_t uniffi_beat_ffi_checksum_method_familyvault_list(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_BEAT_FFI_CHECKSUM_METHOD_FAMILYVAULT_MAKE_FOLDER
+#define UNIFFI_FFIDEF_UNIFFI_BEAT_FFI_CHECKSUM_METHOD_FAMILYVAULT_MAKE_FOLDER
+uint16_t uniffi_beat_ffi_checksum_method_familyvault_make_folder(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_BEAT_FFI_CHECKSUM_METHOD_FAMILYVAULT_PENDING_COUNT
+#define UNIFFI_FFIDEF_UNIFFI_BEAT_FFI_CHECKSUM_METHOD_FAMILYVAULT_PENDING_COUNT
+uint16_t uniffi_beat_ffi_checksum_method_familyvault_pending_count(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_BEAT_FFI_CHECKSUM_METHOD_FAMILYVAULT_PUT
+#define UNIFFI_FFIDEF_UNIFFI_BEAT_FFI_CHECKSUM_METHOD_FAMILYVAULT_PUT
+uint16_t uniffi_beat_ffi_checksum_method_familyvault_put(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_BEAT_FFI_CHECKSUM_METHOD_FAMILYVAULT_REMOVE
+#define UNIFFI_FFIDEF_UNIFFI_BEAT_FFI_CHECKSUM_METHOD_FAMILYVAULT_REMOVE
+uint16_t uniffi_beat_ffi_checksum_method_familyvault_remove(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_BEAT_FFI_CHECKSUM_METHOD_FAMILYVAULT_RENAME
+#define UNIFFI_FFIDEF_UNIFFI_BEAT_FFI_CHECKSUM_METHOD_FAMILYVAULT_RENAME
+uint16_t uniffi_beat_ffi_checksum_method_familyvault_rename(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_BEAT_FFI_CHECKSUM_METHOD_FAMILYVAULT_RESTORE
+#define UNIFFI_FFIDEF_UNIFFI_BEAT_FFI_CHECKSUM_METHOD_FAMILYVAULT_RESTORE
+uint16_t uniffi_beat_ffi_checksum_method_familyvault_restore(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_BEAT_FFI_CHECKSUM_METHOD_FAMILYVAULT_SET_QUOTA
+#define UNIFFI_FFIDEF_UNIFFI_BEAT_FFI_CHECKSUM_METHOD_FAMILYVAULT_SET_QUOTA
+uint16_t uniffi_beat_ffi_checksum_method_familyvault_set_quota(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_BEAT_FFI_CHECKSUM_METHOD_FAMILYVAULT_STOP
+#define UNIFFI_FFIDEF_UNIFFI_BEAT_FFI_CHECKSUM_METHOD_FAMILYVAULT_STOP
+uint16_t uniffi_beat_ffi_checksum_method_familyvault_stop(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_BEAT_FFI_CHECKSUM_METHOD_FAMILYVAULT_VERSIONS
+#define UNIFFI_FFIDEF_UNIFFI_BEAT_FFI_CHECKSUM_METHOD_FAMILYVAULT_VERSIONS
+uint16_t uniffi_beat_ffi_checksum_method_familyvault_versions(void
+    
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_BEAT_FFI_CHECKSUM_CONSTRUCTOR_BEATNODE_START
 #define UNIFFI_FFIDEF_UNIFFI_BEAT_FFI_CHECKSUM_CONSTRUCTOR_BEATNODE_START
 uint16_t uniffi_beat_ffi_checksum_constructor_beatnode_start(void
@@ -881,6 +1072,12 @@ uint16_t uniffi_beat_ffi_checksum_constructor_keysecret_raw_key(void
 #ifndef UNIFFI_FFIDEF_UNIFFI_BEAT_FFI_CHECKSUM_CONSTRUCTOR_KVAPP_NEW
 #define UNIFFI_FFIDEF_UNIFFI_BEAT_FFI_CHECKSUM_CONSTRUCTOR_KVAPP_NEW
 uint16_t uniffi_beat_ffi_checksum_constructor_kvapp_new(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_BEAT_FFI_CHECKSUM_CONSTRUCTOR_FAMILYVAULT_START
+#define UNIFFI_FFIDEF_UNIFFI_BEAT_FFI_CHECKSUM_CONSTRUCTOR_FAMILYVAULT_START
+uint16_t uniffi_beat_ffi_checksum_constructor_familyvault_start(void
     
 );
 #endif

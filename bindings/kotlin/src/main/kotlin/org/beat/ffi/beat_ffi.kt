@@ -741,6 +741,10 @@ internal object IntegrityCheckingUniffiLib {
     ): Int
     external fun uniffi_beat_ffi_checksum_func_generate_committee(
     ): Int
+    external fun uniffi_beat_ffi_checksum_func_vault_init(
+    ): Int
+    external fun uniffi_beat_ffi_checksum_func_vault_join(
+    ): Int
     external fun uniffi_beat_ffi_checksum_method_app_apply(
     ): Int
     external fun uniffi_beat_ffi_checksum_method_app_snapshot(
@@ -777,6 +781,34 @@ internal object IntegrityCheckingUniffiLib {
     ): Int
     external fun uniffi_beat_ffi_checksum_method_kvapp_validate(
     ): Int
+    external fun uniffi_beat_ffi_checksum_method_familyvault_await_outcome(
+    ): Int
+    external fun uniffi_beat_ffi_checksum_method_familyvault_get(
+    ): Int
+    external fun uniffi_beat_ffi_checksum_method_familyvault_get_range(
+    ): Int
+    external fun uniffi_beat_ffi_checksum_method_familyvault_health(
+    ): Int
+    external fun uniffi_beat_ffi_checksum_method_familyvault_list(
+    ): Int
+    external fun uniffi_beat_ffi_checksum_method_familyvault_make_folder(
+    ): Int
+    external fun uniffi_beat_ffi_checksum_method_familyvault_pending_count(
+    ): Int
+    external fun uniffi_beat_ffi_checksum_method_familyvault_put(
+    ): Int
+    external fun uniffi_beat_ffi_checksum_method_familyvault_remove(
+    ): Int
+    external fun uniffi_beat_ffi_checksum_method_familyvault_rename(
+    ): Int
+    external fun uniffi_beat_ffi_checksum_method_familyvault_restore(
+    ): Int
+    external fun uniffi_beat_ffi_checksum_method_familyvault_set_quota(
+    ): Int
+    external fun uniffi_beat_ffi_checksum_method_familyvault_stop(
+    ): Int
+    external fun uniffi_beat_ffi_checksum_method_familyvault_versions(
+    ): Int
     external fun uniffi_beat_ffi_checksum_constructor_beatnode_start(
     ): Int
     external fun uniffi_beat_ffi_checksum_constructor_keysecret_passphrase(
@@ -784,6 +816,8 @@ internal object IntegrityCheckingUniffiLib {
     external fun uniffi_beat_ffi_checksum_constructor_keysecret_raw_key(
     ): Int
     external fun uniffi_beat_ffi_checksum_constructor_kvapp_new(
+    ): Int
+    external fun uniffi_beat_ffi_checksum_constructor_familyvault_start(
     ): Int
     external fun ffi_beat_ffi_uniffi_contract_version(
     ): Int
@@ -875,10 +909,48 @@ internal object UniffiLib {
     ): RustBuffer.ByValue
     external fun uniffi_beat_ffi_fn_method_kvapp_validate(`ptr`: Long,`transaction`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): Unit
+    external fun uniffi_beat_ffi_fn_clone_familyvault(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Long
+    external fun uniffi_beat_ffi_fn_free_familyvault(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Unit
+    external fun uniffi_beat_ffi_fn_constructor_familyvault_start(`homeDir`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): Long
+    external fun uniffi_beat_ffi_fn_method_familyvault_await_outcome(`ptr`: Long,`operation`: RustBuffer.ByValue,`timeoutMs`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_beat_ffi_fn_method_familyvault_get(`ptr`: Long,`path`: RustBuffer.ByValue,`version`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_beat_ffi_fn_method_familyvault_get_range(`ptr`: Long,`path`: RustBuffer.ByValue,`offset`: Long,`length`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_beat_ffi_fn_method_familyvault_health(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_beat_ffi_fn_method_familyvault_list(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_beat_ffi_fn_method_familyvault_make_folder(`ptr`: Long,`path`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_beat_ffi_fn_method_familyvault_pending_count(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Long
+    external fun uniffi_beat_ffi_fn_method_familyvault_put(`ptr`: Long,`path`: RustBuffer.ByValue,`data`: RustBuffer.ByValue,`baseVersion`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_beat_ffi_fn_method_familyvault_remove(`ptr`: Long,`path`: RustBuffer.ByValue,`baseVersion`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_beat_ffi_fn_method_familyvault_rename(`ptr`: Long,`from`: RustBuffer.ByValue,`to`: RustBuffer.ByValue,`baseVersion`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_beat_ffi_fn_method_familyvault_restore(`ptr`: Long,`path`: RustBuffer.ByValue,`version`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_beat_ffi_fn_method_familyvault_set_quota(`ptr`: Long,`member`: Byte,`bytes`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_beat_ffi_fn_method_familyvault_stop(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Unit
+    external fun uniffi_beat_ffi_fn_method_familyvault_versions(`ptr`: Long,`path`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
     external fun uniffi_beat_ffi_fn_func_cluster_info(`clusterFile`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
     external fun uniffi_beat_ffi_fn_func_generate_committee(`spec`: RustBuffer.ByValue,`secrets`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
+    external fun uniffi_beat_ffi_fn_func_vault_init(`outDir`: RustBuffer.ByValue,`spec`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_beat_ffi_fn_func_vault_join(`bundleDir`: RustBuffer.ByValue,`homeDir`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): Unit
     external fun ffi_beat_ffi_rustbuffer_alloc(`size`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
     external fun ffi_beat_ffi_rustbuffer_from_bytes(`bytes`: ForeignBytes.ByValue,uniffi_out_err: UniffiRustCallStatus, 
@@ -1004,6 +1076,12 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_beat_ffi_checksum_func_generate_committee() and 0xFFFF) != 25179) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
+    if ((lib.uniffi_beat_ffi_checksum_func_vault_init() and 0xFFFF) != 4020) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_beat_ffi_checksum_func_vault_join() and 0xFFFF) != 9478) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
     if ((lib.uniffi_beat_ffi_checksum_method_app_apply() and 0xFFFF) != 6068) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
@@ -1058,6 +1136,48 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_beat_ffi_checksum_method_kvapp_validate() and 0xFFFF) != 3127) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
+    if ((lib.uniffi_beat_ffi_checksum_method_familyvault_await_outcome() and 0xFFFF) != 51926) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_beat_ffi_checksum_method_familyvault_get() and 0xFFFF) != 54958) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_beat_ffi_checksum_method_familyvault_get_range() and 0xFFFF) != 23426) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_beat_ffi_checksum_method_familyvault_health() and 0xFFFF) != 50459) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_beat_ffi_checksum_method_familyvault_list() and 0xFFFF) != 15430) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_beat_ffi_checksum_method_familyvault_make_folder() and 0xFFFF) != 19794) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_beat_ffi_checksum_method_familyvault_pending_count() and 0xFFFF) != 24025) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_beat_ffi_checksum_method_familyvault_put() and 0xFFFF) != 30497) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_beat_ffi_checksum_method_familyvault_remove() and 0xFFFF) != 36584) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_beat_ffi_checksum_method_familyvault_rename() and 0xFFFF) != 31273) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_beat_ffi_checksum_method_familyvault_restore() and 0xFFFF) != 35949) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_beat_ffi_checksum_method_familyvault_set_quota() and 0xFFFF) != 36862) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_beat_ffi_checksum_method_familyvault_stop() and 0xFFFF) != 64789) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_beat_ffi_checksum_method_familyvault_versions() and 0xFFFF) != 36358) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
     if ((lib.uniffi_beat_ffi_checksum_constructor_beatnode_start() and 0xFFFF) != 35726) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
@@ -1068,6 +1188,9 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_beat_ffi_checksum_constructor_kvapp_new() and 0xFFFF) != 35194) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_beat_ffi_checksum_constructor_familyvault_start() and 0xFFFF) != 64154) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
 }
@@ -1256,6 +1379,60 @@ private class JavaLangRefCleanable(
     val cleanable: java.lang.ref.Cleaner.Cleanable
 ) : UniffiCleaner.Cleanable {
     override fun clean() = cleanable.clean()
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterUByte: FfiConverter<UByte, Byte> {
+    override fun lift(value: Byte): UByte {
+        return value.toUByte()
+    }
+
+    fun lift(value: Int): UByte {
+        return value.toUByte()
+    }
+
+    override fun read(buf: ByteBuffer): UByte {
+        return lift(buf.get())
+    }
+
+    override fun lower(value: UByte): Byte {
+        return value.toByte()
+    }
+
+    override fun allocationSize(value: UByte) = 1UL
+
+    override fun write(value: UByte, buf: ByteBuffer) {
+        buf.put(value.toByte())
+    }
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterUShort: FfiConverter<UShort, Short> {
+    override fun lift(value: Short): UShort {
+        return value.toUShort()
+    }
+
+    fun lift(value: Int): UShort {
+        return value.toUShort()
+    }
+
+    override fun read(buf: ByteBuffer): UShort {
+        return lift(buf.getShort())
+    }
+
+    override fun lower(value: UShort): Short {
+        return value.toShort()
+    }
+
+    override fun allocationSize(value: UShort) = 2UL
+
+    override fun write(value: UShort, buf: ByteBuffer) {
+        buf.putShort(value.toShort())
+    }
 }
 
 /**
@@ -2708,6 +2885,601 @@ public object FfiConverterTypeCommitListener: FfiConverter<CommitListener, Long>
 
 
 /**
+ * A running phone of a family vault.
+ */
+public interface FamilyVaultInterface {
+    
+    /**
+     * Wait up to `timeout_ms` for operation `operation` to commit (`None`: not yet — it stays
+     * queued and commits when enough phones are reachable).
+     */
+    fun `awaitOutcome`(`operation`: kotlin.String, `timeoutMs`: kotlin.ULong): VaultOutcome?
+    
+    /**
+     * Read a file (its current version, or `version`), checked against its SHA-256.
+     */
+    fun `get`(`path`: kotlin.String, `version`: kotlin.ULong?): kotlin.ByteArray
+    
+    /**
+     * Bytes `offset..offset+length` of a file's current version (only the chunks needed are
+     * fetched).
+     */
+    fun `getRange`(`path`: kotlin.String, `offset`: kotlin.ULong, `length`: kotlin.ULong): kotlin.ByteArray
+    
+    /**
+     * The family's health as this phone sees it.
+     */
+    fun `health`(): VaultHealth
+    
+    /**
+     * The files in the folder (not the trash).
+     */
+    fun `list`(): List<VaultFile>
+    
+    /**
+     * Make a folder.
+     */
+    fun `makeFolder`(`path`: kotlin.String): kotlin.String
+    
+    /**
+     * This phone's writes waiting in its outbox.
+     */
+    fun `pendingCount`(): kotlin.ULong
+    
+    /**
+     * Queue a write of `data` to `path`; `base_version` is the version you saw (`None` for a
+     * new file). Returns the operation id for [`FamilyVault::await_outcome`].
+     */
+    fun `put`(`path`: kotlin.String, `data`: kotlin.ByteArray, `baseVersion`: kotlin.ULong?): kotlin.String
+    
+    /**
+     * Move version `base_version` of `path` to the trash. Returns the operation id.
+     */
+    fun `remove`(`path`: kotlin.String, `baseVersion`: kotlin.ULong): kotlin.String
+    
+    /**
+     * Rename `from` (at `base_version`) to `to`. Returns the operation id.
+     */
+    fun `rename`(`from`: kotlin.String, `to`: kotlin.String, `baseVersion`: kotlin.ULong): kotlin.String
+    
+    /**
+     * Make old version `version` of `path` current again (also out of the trash).
+     */
+    fun `restore`(`path`: kotlin.String, `version`: kotlin.ULong): kotlin.String
+    
+    /**
+     * Set member `member`'s quota in bytes (the family agrees on it through consensus).
+     */
+    fun `setQuota`(`member`: kotlin.UByte, `bytes`: kotlin.ULong): kotlin.String
+    
+    /**
+     * Stop the phone (its outbox is kept on disk and resumes at the next start). Blocks until
+     * it stopped; later calls fail with `Stopped`.
+     */
+    fun `stop`()
+    
+    /**
+     * A file's versions, newest first.
+     */
+    fun `versions`(`path`: kotlin.String): List<VaultVersion>
+    
+    companion object
+}
+
+/**
+ * A running phone of a family vault.
+ */
+open class FamilyVault: Disposable, AutoCloseable, FamilyVaultInterface
+{
+
+    @Suppress("UNUSED_PARAMETER")
+    /**
+     * @suppress
+     */
+    constructor(withHandle: UniffiWithHandle, handle: Long) {
+        this.handle = handle
+        this.cleanable = UniffiLib.CLEANER.register(this, UniffiCleanAction(handle))
+    }
+
+    /**
+     * @suppress
+     *
+     * This constructor can be used to instantiate a fake object. Only used for tests. Any
+     * attempt to actually use an object constructed this way will fail as there is no
+     * connected Rust object.
+     */
+    @Suppress("UNUSED_PARAMETER")
+    constructor(noHandle: NoHandle) {
+        this.handle = 0
+        this.cleanable = null
+    }
+
+    protected val handle: Long
+    protected val cleanable: UniffiCleaner.Cleanable?
+
+    private val wasDestroyed = AtomicBoolean(false)
+    private val callCounter = AtomicLong(1)
+
+    /**
+     * Whether the current object has been destroyed and its reference is gone in the Rust side.
+     */
+    val uniffiIsDestroyed: Boolean get() = wasDestroyed.get()
+
+    override fun destroy() {
+        // Only allow a single call to this method.
+        // TODO: maybe we should log a warning if called more than once?
+        if (this.wasDestroyed.compareAndSet(false, true)) {
+            // This decrement always matches the initial count of 1 given at creation time.
+            if (this.callCounter.decrementAndGet() == 0L) {
+                cleanable?.clean()
+            }
+        }
+    }
+
+    @Synchronized
+    override fun close() {
+        this.destroy()
+    }
+
+    internal inline fun <R> callWithHandle(block: (handle: Long) -> R): R {
+        // Check and increment the call counter, to keep the object alive.
+        // This needs a compare-and-set retry loop in case of concurrent updates.
+        do {
+            val c = this.callCounter.get()
+            if (c == 0L) {
+                throw IllegalStateException("${this.javaClass.simpleName} object has already been destroyed")
+            }
+            if (c == Long.MAX_VALUE) {
+                throw IllegalStateException("${this.javaClass.simpleName} call counter would overflow")
+            }
+        } while (! this.callCounter.compareAndSet(c, c + 1L))
+        // Now we can safely do the method call without the handle being freed concurrently.
+        try {
+            return block(this.uniffiCloneHandle())
+        } finally {
+            // This decrement always matches the increment we performed above.
+            if (this.callCounter.decrementAndGet() == 0L) {
+                cleanable?.clean()
+            }
+        }
+    }
+
+    // Use a static inner class instead of a closure so as not to accidentally
+    // capture `this` as part of the cleanable's action.
+    private class UniffiCleanAction(private val handle: Long) : Runnable {
+        override fun run() {
+            if (handle == 0.toLong()) {
+                // Fake object created with `NoHandle`, don't try to free.
+                return;
+            }
+            uniffiRustCall { status ->
+                UniffiLib.uniffi_beat_ffi_fn_free_familyvault(handle, status)
+            }
+        }
+    }
+
+    /**
+     * @suppress
+     */
+    fun uniffiCloneHandle(): Long {
+        if (handle == 0.toLong()) {
+            throw InternalException("uniffiCloneHandle() called on NoHandle object");
+        }
+        return uniffiRustCall() { status ->
+            UniffiLib.uniffi_beat_ffi_fn_clone_familyvault(handle, status)
+        }
+    }
+
+    
+    /**
+     * Wait up to `timeout_ms` for operation `operation` to commit (`None`: not yet — it stays
+     * queued and commits when enough phones are reachable).
+     */
+    @Throws(BeatException::class)override fun `awaitOutcome`(`operation`: kotlin.String, `timeoutMs`: kotlin.ULong): VaultOutcome? {
+            return FfiConverterOptionalTypeVaultOutcome.lift(
+    callWithHandle {
+    uniffiRustCallWithError(BeatException) { _status ->
+    UniffiLib.uniffi_beat_ffi_fn_method_familyvault_await_outcome(
+        it,
+        
+        FfiConverterString.lower(`operation`),
+        FfiConverterULong.lower(`timeoutMs`),_status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * Read a file (its current version, or `version`), checked against its SHA-256.
+     */
+    @Throws(BeatException::class)override fun `get`(`path`: kotlin.String, `version`: kotlin.ULong?): kotlin.ByteArray {
+            return FfiConverterByteArray.lift(
+    callWithHandle {
+    uniffiRustCallWithError(BeatException) { _status ->
+    UniffiLib.uniffi_beat_ffi_fn_method_familyvault_get(
+        it,
+        
+        FfiConverterString.lower(`path`),
+        FfiConverterOptionalULong.lower(`version`),_status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * Bytes `offset..offset+length` of a file's current version (only the chunks needed are
+     * fetched).
+     */
+    @Throws(BeatException::class)override fun `getRange`(`path`: kotlin.String, `offset`: kotlin.ULong, `length`: kotlin.ULong): kotlin.ByteArray {
+            return FfiConverterByteArray.lift(
+    callWithHandle {
+    uniffiRustCallWithError(BeatException) { _status ->
+    UniffiLib.uniffi_beat_ffi_fn_method_familyvault_get_range(
+        it,
+        
+        FfiConverterString.lower(`path`),
+        FfiConverterULong.lower(`offset`),
+        FfiConverterULong.lower(`length`),_status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * The family's health as this phone sees it.
+     */
+    @Throws(BeatException::class)override fun `health`(): VaultHealth {
+            return FfiConverterTypeVaultHealth.lift(
+    callWithHandle {
+    uniffiRustCallWithError(BeatException) { _status ->
+    UniffiLib.uniffi_beat_ffi_fn_method_familyvault_health(
+        it,
+        _status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * The files in the folder (not the trash).
+     */
+    @Throws(BeatException::class)override fun `list`(): List<VaultFile> {
+            return FfiConverterSequenceTypeVaultFile.lift(
+    callWithHandle {
+    uniffiRustCallWithError(BeatException) { _status ->
+    UniffiLib.uniffi_beat_ffi_fn_method_familyvault_list(
+        it,
+        _status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * Make a folder.
+     */
+    @Throws(BeatException::class)override fun `makeFolder`(`path`: kotlin.String): kotlin.String {
+            return FfiConverterString.lift(
+    callWithHandle {
+    uniffiRustCallWithError(BeatException) { _status ->
+    UniffiLib.uniffi_beat_ffi_fn_method_familyvault_make_folder(
+        it,
+        
+        FfiConverterString.lower(`path`),_status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * This phone's writes waiting in its outbox.
+     */
+    @Throws(BeatException::class)override fun `pendingCount`(): kotlin.ULong {
+            return FfiConverterULong.lift(
+    callWithHandle {
+    uniffiRustCallWithError(BeatException) { _status ->
+    UniffiLib.uniffi_beat_ffi_fn_method_familyvault_pending_count(
+        it,
+        _status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * Queue a write of `data` to `path`; `base_version` is the version you saw (`None` for a
+     * new file). Returns the operation id for [`FamilyVault::await_outcome`].
+     */
+    @Throws(BeatException::class)override fun `put`(`path`: kotlin.String, `data`: kotlin.ByteArray, `baseVersion`: kotlin.ULong?): kotlin.String {
+            return FfiConverterString.lift(
+    callWithHandle {
+    uniffiRustCallWithError(BeatException) { _status ->
+    UniffiLib.uniffi_beat_ffi_fn_method_familyvault_put(
+        it,
+        
+        FfiConverterString.lower(`path`),
+        FfiConverterByteArray.lower(`data`),
+        FfiConverterOptionalULong.lower(`baseVersion`),_status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * Move version `base_version` of `path` to the trash. Returns the operation id.
+     */
+    @Throws(BeatException::class)override fun `remove`(`path`: kotlin.String, `baseVersion`: kotlin.ULong): kotlin.String {
+            return FfiConverterString.lift(
+    callWithHandle {
+    uniffiRustCallWithError(BeatException) { _status ->
+    UniffiLib.uniffi_beat_ffi_fn_method_familyvault_remove(
+        it,
+        
+        FfiConverterString.lower(`path`),
+        FfiConverterULong.lower(`baseVersion`),_status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * Rename `from` (at `base_version`) to `to`. Returns the operation id.
+     */
+    @Throws(BeatException::class)override fun `rename`(`from`: kotlin.String, `to`: kotlin.String, `baseVersion`: kotlin.ULong): kotlin.String {
+            return FfiConverterString.lift(
+    callWithHandle {
+    uniffiRustCallWithError(BeatException) { _status ->
+    UniffiLib.uniffi_beat_ffi_fn_method_familyvault_rename(
+        it,
+        
+        FfiConverterString.lower(`from`),
+        FfiConverterString.lower(`to`),
+        FfiConverterULong.lower(`baseVersion`),_status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * Make old version `version` of `path` current again (also out of the trash).
+     */
+    @Throws(BeatException::class)override fun `restore`(`path`: kotlin.String, `version`: kotlin.ULong): kotlin.String {
+            return FfiConverterString.lift(
+    callWithHandle {
+    uniffiRustCallWithError(BeatException) { _status ->
+    UniffiLib.uniffi_beat_ffi_fn_method_familyvault_restore(
+        it,
+        
+        FfiConverterString.lower(`path`),
+        FfiConverterULong.lower(`version`),_status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * Set member `member`'s quota in bytes (the family agrees on it through consensus).
+     */
+    @Throws(BeatException::class)override fun `setQuota`(`member`: kotlin.UByte, `bytes`: kotlin.ULong): kotlin.String {
+            return FfiConverterString.lift(
+    callWithHandle {
+    uniffiRustCallWithError(BeatException) { _status ->
+    UniffiLib.uniffi_beat_ffi_fn_method_familyvault_set_quota(
+        it,
+        
+        FfiConverterUByte.lower(`member`),
+        FfiConverterULong.lower(`bytes`),_status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * Stop the phone (its outbox is kept on disk and resumes at the next start). Blocks until
+     * it stopped; later calls fail with `Stopped`.
+     */override fun `stop`()
+        = 
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_beat_ffi_fn_method_familyvault_stop(
+        it,
+        _status)
+}
+    }
+    
+    
+
+    
+    /**
+     * A file's versions, newest first.
+     */
+    @Throws(BeatException::class)override fun `versions`(`path`: kotlin.String): List<VaultVersion> {
+            return FfiConverterSequenceTypeVaultVersion.lift(
+    callWithHandle {
+    uniffiRustCallWithError(BeatException) { _status ->
+    UniffiLib.uniffi_beat_ffi_fn_method_familyvault_versions(
+        it,
+        
+        FfiConverterString.lower(`path`),_status)
+}
+    }
+    )
+    }
+    
+
+    
+
+    
+
+
+    
+    companion object {
+        
+    /**
+     * Start the phone whose vault home is `home_dir` (written by [`vault_join`]).
+     */
+    @Throws(BeatException::class) fun `start`(`homeDir`: kotlin.String): FamilyVault {
+            return FfiConverterTypeFamilyVault.lift(
+    uniffiRustCallWithError(BeatException) { _status ->
+    UniffiLib.uniffi_beat_ffi_fn_constructor_familyvault_start(
+    
+        
+        FfiConverterString.lower(`homeDir`),_status)
+}
+    )
+    }
+    
+
+        
+    }
+    
+}
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeFamilyVault: FfiConverter<FamilyVault, Long> {
+    override fun lower(value: FamilyVault): Long {
+        return value.uniffiCloneHandle()
+    }
+
+    override fun lift(value: Long): FamilyVault {
+        return FamilyVault(UniffiWithHandle, value)
+    }
+
+    override fun read(buf: ByteBuffer): FamilyVault {
+        return lift(buf.getLong())
+    }
+
+    override fun allocationSize(value: FamilyVault) = 8UL
+
+    override fun write(value: FamilyVault, buf: ByteBuffer) {
+        buf.putLong(lower(value))
+    }
+}
+
+
+// This template implements a class for working with a Rust struct via a handle
+// to the live Rust struct on the other side of the FFI.
+//
+// There's some subtlety here, because we have to be careful not to operate on a Rust
+// struct after it has been dropped, and because we must expose a public API for freeing
+// theq Kotlin wrapper object in lieu of reliable finalizers. The core requirements are:
+//
+//   * Each instance holds an opaque handle to the underlying Rust struct.
+//     Method calls need to read this handle from the object's state and pass it in to
+//     the Rust FFI.
+//
+//   * When an instance is no longer needed, its handle should be passed to a
+//     special destructor function provided by the Rust FFI, which will drop the
+//     underlying Rust struct.
+//
+//   * Given an instance, calling code is expected to call the special
+//     `destroy` method in order to free it after use, either by calling it explicitly
+//     or by using a higher-level helper like the `use` method. Failing to do so risks
+//     leaking the underlying Rust struct.
+//
+//   * We can't assume that calling code will do the right thing, and must be prepared
+//     to handle Kotlin method calls executing concurrently with or even after a call to
+//     `destroy`, and to handle multiple (possibly concurrent!) calls to `destroy`.
+//
+//   * We must never allow Rust code to operate on the underlying Rust struct after
+//     the destructor has been called, and must never call the destructor more than once.
+//     Doing so may trigger memory unsafety.
+//
+//   * To mitigate many of the risks of leaking memory and use-after-free unsafety, a `Cleaner`
+//     is implemented to call the destructor when the Kotlin object becomes unreachable.
+//     This is done in a background thread. This is not a panacea, and client code should be aware that
+//      1. the thread may starve if some there are objects that have poorly performing
+//     `drop` methods or do significant work in their `drop` methods.
+//      2. the thread is shared across the whole library. This can be tuned by using `android_cleaner = true`,
+//         or `android = true` in the [`kotlin` section of the `uniffi.toml` file](https://mozilla.github.io/uniffi-rs/kotlin/configuration.html).
+//
+// If we try to implement this with mutual exclusion on access to the handle, there is the
+// possibility of a race between a method call and a concurrent call to `destroy`:
+//
+//    * Thread A starts a method call, reads the value of the handle, but is interrupted
+//      before it can pass the handle over the FFI to Rust.
+//    * Thread B calls `destroy` and frees the underlying Rust struct.
+//    * Thread A resumes, passing the already-read handle value to Rust and triggering
+//      a use-after-free.
+//
+// One possible solution would be to use a `ReadWriteLock`, with each method call taking
+// a read lock (and thus allowed to run concurrently) and the special `destroy` method
+// taking a write lock (and thus blocking on live method calls). However, we aim not to
+// generate methods with any hidden blocking semantics, and a `destroy` method that might
+// block if called incorrectly seems to meet that bar.
+//
+// So, we achieve our goals by giving each instance an associated `AtomicLong` counter to track
+// the number of in-flight method calls, and an `AtomicBoolean` flag to indicate whether `destroy`
+// has been called. These are updated according to the following rules:
+//
+//    * The initial value of the counter is 1, indicating a live object with no in-flight calls.
+//      The initial value for the flag is false.
+//
+//    * At the start of each method call, we atomically check the counter.
+//      If it is 0 then the underlying Rust struct has already been destroyed and the call is aborted.
+//      If it is nonzero them we atomically increment it by 1 and proceed with the method call.
+//
+//    * At the end of each method call, we atomically decrement and check the counter.
+//      If it has reached zero then we destroy the underlying Rust struct.
+//
+//    * When `destroy` is called, we atomically flip the flag from false to true.
+//      If the flag was already true we silently fail.
+//      Otherwise we atomically decrement and check the counter.
+//      If it has reached zero then we destroy the underlying Rust struct.
+//
+// Astute readers may observe that this all sounds very similar to the way that Rust's `Arc<T>` works,
+// and indeed it is, with the addition of a flag to guard against multiple calls to `destroy`.
+//
+// The overall effect is that the underlying Rust struct is destroyed only when `destroy` has been
+// called *and* all in-flight method calls have completed, avoiding violating any of the expectations
+// of the underlying Rust code.
+//
+// This makes a cleaner a better alternative to _not_ calling `destroy()` as
+// and when the object is finished with, but the abstraction is not perfect: if the Rust object's `drop`
+// method is slow, and/or there are many objects to cleanup, and it's on a low end Android device, then the cleaner
+// thread may be starved, and the app will leak memory.
+//
+// In this case, `destroy`ing manually may be a better solution.
+//
+// The cleaner can live side by side with the manual calling of `destroy`. In the order of responsiveness, uniffi objects
+// with Rust peers are reclaimed:
+//
+// 1. By calling the `destroy` method of the object, which calls `rustObject.free()`. If that doesn't happen:
+// 2. When the object becomes unreachable, AND the Cleaner thread gets to call `rustObject.free()`. If the thread is starved then:
+// 3. The memory is reclaimed when the process terminates.
+//
+// [1] https://stackoverflow.com/questions/24376768/can-java-finalize-an-object-when-it-is-still-in-scope/24380219
+//
+
+
+/**
  * The secret a member's key file is sealed under: a passphrase or a raw key. An opaque object,
  * so a host's `toString()` / `print()` / `repr()` never shows it; its bytes are zeroed when it
  * is freed.
@@ -3694,6 +4466,464 @@ public object FfiConverterTypeNodeStatus: FfiConverterRustBuffer<NodeStatus> {
 
 
 
+/**
+ * A family to set up with [`vault_init`].
+ */
+data class VaultFamilySpec (
+    /**
+     * The family's name.
+     */
+    var `family`: kotlin.String
+    , 
+    /**
+     * Member names, 4 to 7 (each phone is one member).
+     */
+    var `members`: List<kotlin.String>
+    , 
+    /**
+     * Each phone's address (LAN or VPN), or one for all (every phone on one machine).
+     */
+    var `hosts`: List<kotlin.String>
+    , 
+    /**
+     * First of the 3n ports the phones use.
+     */
+    var `basePort`: kotlin.UShort
+    , 
+    /**
+     * `"beat3"` (whole-file reads) or `"beat4"` (range reads from one or two phones).
+     */
+    var `storageVariant`: kotlin.String
+    , 
+    /**
+     * Bytes each phone gives the family.
+     */
+    var `capacityBytes`: kotlin.ULong
+    , 
+    /**
+     * Milliseconds between each phone's health reports (60,000 is a good default).
+     */
+    var `heartbeatMs`: kotlin.ULong
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeVaultFamilySpec: FfiConverterRustBuffer<VaultFamilySpec> {
+    override fun read(buf: ByteBuffer): VaultFamilySpec {
+        return VaultFamilySpec(
+            FfiConverterString.read(buf),
+            FfiConverterSequenceString.read(buf),
+            FfiConverterSequenceString.read(buf),
+            FfiConverterUShort.read(buf),
+            FfiConverterString.read(buf),
+            FfiConverterULong.read(buf),
+            FfiConverterULong.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: VaultFamilySpec) = (
+            FfiConverterString.allocationSize(value.`family`) +
+            FfiConverterSequenceString.allocationSize(value.`members`) +
+            FfiConverterSequenceString.allocationSize(value.`hosts`) +
+            FfiConverterUShort.allocationSize(value.`basePort`) +
+            FfiConverterString.allocationSize(value.`storageVariant`) +
+            FfiConverterULong.allocationSize(value.`capacityBytes`) +
+            FfiConverterULong.allocationSize(value.`heartbeatMs`)
+    )
+
+    override fun write(value: VaultFamilySpec, buf: ByteBuffer) {
+            FfiConverterString.write(value.`family`, buf)
+            FfiConverterSequenceString.write(value.`members`, buf)
+            FfiConverterSequenceString.write(value.`hosts`, buf)
+            FfiConverterUShort.write(value.`basePort`, buf)
+            FfiConverterString.write(value.`storageVariant`, buf)
+            FfiConverterULong.write(value.`capacityBytes`, buf)
+            FfiConverterULong.write(value.`heartbeatMs`, buf)
+    }
+}
+
+
+
+/**
+ * A file in the family's folder.
+ */
+data class VaultFile (
+    /**
+     * Its path (`/Photos/holiday.jpg`).
+     */
+    var `path`: kotlin.String
+    , 
+    /**
+     * Its current version (pass it as `base_version` to overwrite, remove or rename it).
+     */
+    var `version`: kotlin.ULong
+    , 
+    /**
+     * Bytes.
+     */
+    var `size`: kotlin.ULong
+    , 
+    /**
+     * Who wrote this version.
+     */
+    var `owner`: kotlin.String
+    , 
+    /**
+     * When (ms since the Unix epoch, the writer's clock).
+     */
+    var `modifiedMs`: kotlin.ULong
+    , 
+    /**
+     * SHA-256 of its contents (hex), checked after every read.
+     */
+    var `sha256Hex`: kotlin.String
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeVaultFile: FfiConverterRustBuffer<VaultFile> {
+    override fun read(buf: ByteBuffer): VaultFile {
+        return VaultFile(
+            FfiConverterString.read(buf),
+            FfiConverterULong.read(buf),
+            FfiConverterULong.read(buf),
+            FfiConverterString.read(buf),
+            FfiConverterULong.read(buf),
+            FfiConverterString.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: VaultFile) = (
+            FfiConverterString.allocationSize(value.`path`) +
+            FfiConverterULong.allocationSize(value.`version`) +
+            FfiConverterULong.allocationSize(value.`size`) +
+            FfiConverterString.allocationSize(value.`owner`) +
+            FfiConverterULong.allocationSize(value.`modifiedMs`) +
+            FfiConverterString.allocationSize(value.`sha256Hex`)
+    )
+
+    override fun write(value: VaultFile, buf: ByteBuffer) {
+            FfiConverterString.write(value.`path`, buf)
+            FfiConverterULong.write(value.`version`, buf)
+            FfiConverterULong.write(value.`size`, buf)
+            FfiConverterString.write(value.`owner`, buf)
+            FfiConverterULong.write(value.`modifiedMs`, buf)
+            FfiConverterString.write(value.`sha256Hex`, buf)
+    }
+}
+
+
+
+/**
+ * The family's health, as one phone sees it.
+ */
+data class VaultHealth (
+    /**
+     * One line for the family ("All files safe", "Grandma's phone has been offline 9 days: …").
+     */
+    var `status`: kotlin.String
+    , 
+    /**
+     * Whether every file survives the loss of any one phone right now.
+     */
+    var `allSafe`: kotlin.Boolean
+    , 
+    /**
+     * Files in the folder.
+     */
+    var `files`: kotlin.ULong
+    , 
+    /**
+     * Files not confirmed on every phone.
+     */
+    var `filesAtRisk`: kotlin.ULong
+    , 
+    /**
+     * This phone's writes waiting in its outbox.
+     */
+    var `pending`: kotlin.ULong
+    , 
+    /**
+     * Per phone.
+     */
+    var `phones`: List<VaultPhone>
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeVaultHealth: FfiConverterRustBuffer<VaultHealth> {
+    override fun read(buf: ByteBuffer): VaultHealth {
+        return VaultHealth(
+            FfiConverterString.read(buf),
+            FfiConverterBoolean.read(buf),
+            FfiConverterULong.read(buf),
+            FfiConverterULong.read(buf),
+            FfiConverterULong.read(buf),
+            FfiConverterSequenceTypeVaultPhone.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: VaultHealth) = (
+            FfiConverterString.allocationSize(value.`status`) +
+            FfiConverterBoolean.allocationSize(value.`allSafe`) +
+            FfiConverterULong.allocationSize(value.`files`) +
+            FfiConverterULong.allocationSize(value.`filesAtRisk`) +
+            FfiConverterULong.allocationSize(value.`pending`) +
+            FfiConverterSequenceTypeVaultPhone.allocationSize(value.`phones`)
+    )
+
+    override fun write(value: VaultHealth, buf: ByteBuffer) {
+            FfiConverterString.write(value.`status`, buf)
+            FfiConverterBoolean.write(value.`allSafe`, buf)
+            FfiConverterULong.write(value.`files`, buf)
+            FfiConverterULong.write(value.`filesAtRisk`, buf)
+            FfiConverterULong.write(value.`pending`, buf)
+            FfiConverterSequenceTypeVaultPhone.write(value.`phones`, buf)
+    }
+}
+
+
+
+/**
+ * What became of a write or an operation.
+ */
+data class VaultOutcome (
+    /**
+     * Where it landed (a conflicted copy's own path when someone else saved first).
+     */
+    var `path`: kotlin.String
+    , 
+    /**
+     * The version it made, if it made one.
+     */
+    var `version`: kotlin.ULong?
+    , 
+    /**
+     * Whether it was kept as a conflicted copy next to another phone's newer version.
+     */
+    var `conflict`: kotlin.Boolean
+    , 
+    /**
+     * Why the family's directory refused it, if it did.
+     */
+    var `refused`: kotlin.String?
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeVaultOutcome: FfiConverterRustBuffer<VaultOutcome> {
+    override fun read(buf: ByteBuffer): VaultOutcome {
+        return VaultOutcome(
+            FfiConverterString.read(buf),
+            FfiConverterOptionalULong.read(buf),
+            FfiConverterBoolean.read(buf),
+            FfiConverterOptionalString.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: VaultOutcome) = (
+            FfiConverterString.allocationSize(value.`path`) +
+            FfiConverterOptionalULong.allocationSize(value.`version`) +
+            FfiConverterBoolean.allocationSize(value.`conflict`) +
+            FfiConverterOptionalString.allocationSize(value.`refused`)
+    )
+
+    override fun write(value: VaultOutcome, buf: ByteBuffer) {
+            FfiConverterString.write(value.`path`, buf)
+            FfiConverterOptionalULong.write(value.`version`, buf)
+            FfiConverterBoolean.write(value.`conflict`, buf)
+            FfiConverterOptionalString.write(value.`refused`, buf)
+    }
+}
+
+
+
+/**
+ * One phone in the health report.
+ */
+data class VaultPhone (
+    /**
+     * The member's name.
+     */
+    var `name`: kotlin.String
+    , 
+    /**
+     * Whether it reported recently.
+     */
+    var `online`: kotlin.Boolean
+    , 
+    /**
+     * Seconds since its last report (`None`: never).
+     */
+    var `lastSeenS`: kotlin.ULong?
+    , 
+    /**
+     * Pieces it knows it lacks (being repaired).
+     */
+    var `missing`: kotlin.ULong
+    , 
+    /**
+     * 0–100: how much of what it should hold it holds.
+     */
+    var `progress`: kotlin.ULong
+    , 
+    /**
+     * Bytes of verified pieces it holds.
+     */
+    var `heldBytes`: kotlin.ULong
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeVaultPhone: FfiConverterRustBuffer<VaultPhone> {
+    override fun read(buf: ByteBuffer): VaultPhone {
+        return VaultPhone(
+            FfiConverterString.read(buf),
+            FfiConverterBoolean.read(buf),
+            FfiConverterOptionalULong.read(buf),
+            FfiConverterULong.read(buf),
+            FfiConverterULong.read(buf),
+            FfiConverterULong.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: VaultPhone) = (
+            FfiConverterString.allocationSize(value.`name`) +
+            FfiConverterBoolean.allocationSize(value.`online`) +
+            FfiConverterOptionalULong.allocationSize(value.`lastSeenS`) +
+            FfiConverterULong.allocationSize(value.`missing`) +
+            FfiConverterULong.allocationSize(value.`progress`) +
+            FfiConverterULong.allocationSize(value.`heldBytes`)
+    )
+
+    override fun write(value: VaultPhone, buf: ByteBuffer) {
+            FfiConverterString.write(value.`name`, buf)
+            FfiConverterBoolean.write(value.`online`, buf)
+            FfiConverterOptionalULong.write(value.`lastSeenS`, buf)
+            FfiConverterULong.write(value.`missing`, buf)
+            FfiConverterULong.write(value.`progress`, buf)
+            FfiConverterULong.write(value.`heldBytes`, buf)
+    }
+}
+
+
+
+/**
+ * One version of a file.
+ */
+data class VaultVersion (
+    /**
+     * Its number.
+     */
+    var `version`: kotlin.ULong
+    , 
+    /**
+     * Bytes.
+     */
+    var `size`: kotlin.ULong
+    , 
+    /**
+     * Who wrote it.
+     */
+    var `owner`: kotlin.String
+    , 
+    /**
+     * When.
+     */
+    var `modifiedMs`: kotlin.ULong
+    , 
+    /**
+     * Whether it is the file's current version.
+     */
+    var `current`: kotlin.Boolean
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeVaultVersion: FfiConverterRustBuffer<VaultVersion> {
+    override fun read(buf: ByteBuffer): VaultVersion {
+        return VaultVersion(
+            FfiConverterULong.read(buf),
+            FfiConverterULong.read(buf),
+            FfiConverterString.read(buf),
+            FfiConverterULong.read(buf),
+            FfiConverterBoolean.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: VaultVersion) = (
+            FfiConverterULong.allocationSize(value.`version`) +
+            FfiConverterULong.allocationSize(value.`size`) +
+            FfiConverterString.allocationSize(value.`owner`) +
+            FfiConverterULong.allocationSize(value.`modifiedMs`) +
+            FfiConverterBoolean.allocationSize(value.`current`)
+    )
+
+    override fun write(value: VaultVersion, buf: ByteBuffer) {
+            FfiConverterULong.write(value.`version`, buf)
+            FfiConverterULong.write(value.`size`, buf)
+            FfiConverterString.write(value.`owner`, buf)
+            FfiConverterULong.write(value.`modifiedMs`, buf)
+            FfiConverterBoolean.write(value.`current`, buf)
+    }
+}
+
+
+
 
 
 /**
@@ -4033,6 +5263,38 @@ public object FfiConverterTypeNodeState : FfiConverterRustBuffer<NodeState>{
 /**
  * @suppress
  */
+public object FfiConverterOptionalULong: FfiConverterRustBuffer<kotlin.ULong?> {
+    override fun read(buf: ByteBuffer): kotlin.ULong? {
+        if (buf.get().toInt() == 0) {
+            return null
+        }
+        return FfiConverterULong.read(buf)
+    }
+
+    override fun allocationSize(value: kotlin.ULong?): ULong {
+        if (value == null) {
+            return 1UL
+        } else {
+            return 1UL + FfiConverterULong.allocationSize(value)
+        }
+    }
+
+    override fun write(value: kotlin.ULong?, buf: ByteBuffer) {
+        if (value == null) {
+            buf.put(0)
+        } else {
+            buf.put(1)
+            FfiConverterULong.write(value, buf)
+        }
+    }
+}
+
+
+
+
+/**
+ * @suppress
+ */
 public object FfiConverterOptionalString: FfiConverterRustBuffer<kotlin.String?> {
     override fun read(buf: ByteBuffer): kotlin.String? {
         if (buf.get().toInt() == 0) {
@@ -4087,6 +5349,38 @@ public object FfiConverterOptionalTypeCommitListener: FfiConverterRustBuffer<Com
         } else {
             buf.put(1)
             FfiConverterTypeCommitListener.write(value, buf)
+        }
+    }
+}
+
+
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterOptionalTypeVaultOutcome: FfiConverterRustBuffer<VaultOutcome?> {
+    override fun read(buf: ByteBuffer): VaultOutcome? {
+        if (buf.get().toInt() == 0) {
+            return null
+        }
+        return FfiConverterTypeVaultOutcome.read(buf)
+    }
+
+    override fun allocationSize(value: VaultOutcome?): ULong {
+        if (value == null) {
+            return 1UL
+        } else {
+            return 1UL + FfiConverterTypeVaultOutcome.allocationSize(value)
+        }
+    }
+
+    override fun write(value: VaultOutcome?, buf: ByteBuffer) {
+        if (value == null) {
+            buf.put(0)
+        } else {
+            buf.put(1)
+            FfiConverterTypeVaultOutcome.write(value, buf)
         }
     }
 }
@@ -4174,6 +5468,90 @@ public object FfiConverterSequenceTypeKeySecret: FfiConverterRustBuffer<List<Key
         }
     }
 }
+
+
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterSequenceTypeVaultFile: FfiConverterRustBuffer<List<VaultFile>> {
+    override fun read(buf: ByteBuffer): List<VaultFile> {
+        val len = buf.getInt()
+        return List<VaultFile>(len) {
+            FfiConverterTypeVaultFile.read(buf)
+        }
+    }
+
+    override fun allocationSize(value: List<VaultFile>): ULong {
+        val sizeForLength = 4UL
+        val sizeForItems = value.map { FfiConverterTypeVaultFile.allocationSize(it) }.sum()
+        return sizeForLength + sizeForItems
+    }
+
+    override fun write(value: List<VaultFile>, buf: ByteBuffer) {
+        buf.putInt(value.size)
+        value.iterator().forEach {
+            FfiConverterTypeVaultFile.write(it, buf)
+        }
+    }
+}
+
+
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterSequenceTypeVaultPhone: FfiConverterRustBuffer<List<VaultPhone>> {
+    override fun read(buf: ByteBuffer): List<VaultPhone> {
+        val len = buf.getInt()
+        return List<VaultPhone>(len) {
+            FfiConverterTypeVaultPhone.read(buf)
+        }
+    }
+
+    override fun allocationSize(value: List<VaultPhone>): ULong {
+        val sizeForLength = 4UL
+        val sizeForItems = value.map { FfiConverterTypeVaultPhone.allocationSize(it) }.sum()
+        return sizeForLength + sizeForItems
+    }
+
+    override fun write(value: List<VaultPhone>, buf: ByteBuffer) {
+        buf.putInt(value.size)
+        value.iterator().forEach {
+            FfiConverterTypeVaultPhone.write(it, buf)
+        }
+    }
+}
+
+
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterSequenceTypeVaultVersion: FfiConverterRustBuffer<List<VaultVersion>> {
+    override fun read(buf: ByteBuffer): List<VaultVersion> {
+        val len = buf.getInt()
+        return List<VaultVersion>(len) {
+            FfiConverterTypeVaultVersion.read(buf)
+        }
+    }
+
+    override fun allocationSize(value: List<VaultVersion>): ULong {
+        val sizeForLength = 4UL
+        val sizeForItems = value.map { FfiConverterTypeVaultVersion.allocationSize(it) }.sum()
+        return sizeForLength + sizeForItems
+    }
+
+    override fun write(value: List<VaultVersion>, buf: ByteBuffer) {
+        buf.putInt(value.size)
+        value.iterator().forEach {
+            FfiConverterTypeVaultVersion.write(it, buf)
+        }
+    }
+}
         /**
          * Read a cluster file.
          */
@@ -4204,6 +5582,39 @@ public object FfiConverterSequenceTypeKeySecret: FfiConverterRustBuffer<List<Key
 }
     )
     }
+    
+
+        /**
+         * Deal a family: writes one bundle per member under `out_dir` and returns their paths. Give
+         * each phone its bundle and keep a copy of every bundle somewhere safe (it is how a lost phone
+         * is replaced).
+         */
+    @Throws(BeatException::class) fun `vaultInit`(`outDir`: kotlin.String, `spec`: VaultFamilySpec): List<kotlin.String> {
+            return FfiConverterSequenceString.lift(
+    uniffiRustCallWithError(BeatException) { _status ->
+    UniffiLib.uniffi_beat_ffi_fn_func_vault_init(
+    
+        
+        FfiConverterString.lower(`outDir`),
+        FfiConverterTypeVaultFamilySpec.lower(`spec`),_status)
+}
+    )
+    }
+    
+
+        /**
+         * Install a member's bundle as this phone's vault home.
+         */
+    @Throws(BeatException::class) fun `vaultJoin`(`bundleDir`: kotlin.String, `homeDir`: kotlin.String)
+        = 
+    uniffiRustCallWithError(BeatException) { _status ->
+    UniffiLib.uniffi_beat_ffi_fn_func_vault_join(
+    
+        
+        FfiConverterString.lower(`bundleDir`),
+        FfiConverterString.lower(`homeDir`),_status)
+}
+    
     
 
 
