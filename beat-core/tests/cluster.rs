@@ -134,10 +134,31 @@ impl Cluster {
         while !f(self) {
             if Instant::now() >= end {
                 let maxes: Vec<Option<u64>> = (0..N).map(|i| self.max_epoch(i)).collect();
+                // What each running node says about itself, so a stall can be read from the log.
+                for id in (0..N).filter(|i| self.children[*i].is_some()) {
+                    let text = self.try_scrape(id).unwrap_or_else(|e| format!("(no metrics: {e})"));
+                    for l in text.lines().filter(|l| {
+                        !l.starts_with('#')
+                            && ["epoch", "rejoin", "fence", "peer", "drop", "catch", "link", "fault", "queue"]
+                                .iter()
+                                .any(|k| l.contains(k))
+                    }) {
+                        eprintln!("[node {id} metrics] {l}");
+                    }
+                }
                 panic!("timed out waiting for {what}; epochs reported: {maxes:?}");
             }
             std::thread::sleep(Duration::from_millis(20));
         }
+    }
+
+    fn try_scrape(&self, id: usize) -> std::io::Result<String> {
+        let mut s = std::net::TcpStream::connect(("127.0.0.1", self.metrics[id]))?;
+        s.set_read_timeout(Some(Duration::from_secs(5)))?;
+        s.write_all(b"GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")?;
+        let mut out = String::new();
+        s.read_to_string(&mut out)?;
+        Ok(out)
     }
 
     fn scrape(&self, id: usize) -> String {

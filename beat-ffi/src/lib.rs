@@ -72,6 +72,19 @@ pub enum BeatError {
         /// Why.
         message: String,
     },
+    /// Too few members are reachable to answer now: try again later (the family vault's reads).
+    #[error("unavailable: {message}")]
+    Unavailable {
+        /// Who is missing.
+        message: String,
+    },
+    /// Stored data that does not verify (it does not decrypt, or its hash is not the
+    /// committed one): the family vault's reads.
+    #[error("corrupt data: {message}")]
+    Corrupt {
+        /// What did not verify.
+        message: String,
+    },
     /// The node was stopped (`stop`, or it stopped on its own: the message says why).
     #[error("node stopped: {message}")]
     Stopped {

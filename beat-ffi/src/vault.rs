@@ -122,9 +122,9 @@ pub struct VaultHealth {
 fn err(e: VaultError) -> BeatError {
     match e {
         VaultError::Invalid(m) | VaultError::NotFound(m) => BeatError::Refused { message: m },
-        VaultError::Unavailable(m) | VaultError::Corrupt(m) | VaultError::Internal(m) => {
-            BeatError::Stopped { message: m }
-        }
+        VaultError::Unavailable(m) => BeatError::Unavailable { message: m },
+        VaultError::Corrupt(m) => BeatError::Corrupt { message: m },
+        VaultError::Internal(m) => BeatError::Stopped { message: m },
     }
 }
 
@@ -332,11 +332,14 @@ impl FamilyVault {
     }
 
     /// Stop the phone (its outbox is kept on disk and resumes at the next start). Blocks until
-    /// it stopped; later calls fail with `Stopped`.
+    /// it stopped, or — if a call on another thread still uses it (a read waits at most a
+    /// minute per chunk) — until that call returns, for at most a minute; later calls fail
+    /// with `Stopped`. Releasing the object without `stop` stops it too.
     pub fn stop(&self) {
         let taken = self.vault.lock().ok().and_then(|mut g| g.take());
         if let Some(mut v) = taken {
-            for _ in 0..500 {
+            v.request_stop();
+            for _ in 0..6000 {
                 match Arc::try_unwrap(v) {
                     Ok(vault) => return vault.shutdown(),
                     Err(shared) => v = shared,

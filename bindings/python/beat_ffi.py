@@ -580,7 +580,7 @@ def _uniffi_check_api_checksums(lib):
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_beat_ffi_checksum_method_familyvault_set_quota() != 36862:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
-    if lib.uniffi_beat_ffi_checksum_method_familyvault_stop() != 64789:
+    if lib.uniffi_beat_ffi_checksum_method_familyvault_stop() != 51773:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_beat_ffi_checksum_method_familyvault_versions() != 36358:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
@@ -2505,6 +2505,21 @@ class BeatError:  # type: ignore
         def __repr__(self):
             return "BeatError.Refused({})".format(repr(str(self)))
     _UniffiTempBeatError.Refused = Refused # type: ignore
+    class Unavailable(_UniffiTempBeatError):
+        """
+        Too few members are reachable to answer now: try again later (the family vault's reads).
+"""
+        def __repr__(self):
+            return "BeatError.Unavailable({})".format(repr(str(self)))
+    _UniffiTempBeatError.Unavailable = Unavailable # type: ignore
+    class Corrupt(_UniffiTempBeatError):
+        """
+        Stored data that does not verify (it does not decrypt, or its hash is not the
+        committed one): the family vault's reads.
+"""
+        def __repr__(self):
+            return "BeatError.Corrupt({})".format(repr(str(self)))
+    _UniffiTempBeatError.Corrupt = Corrupt # type: ignore
     class Stopped(_UniffiTempBeatError):
         """
         The node was stopped (`stop`, or it stopped on its own: the message says why).
@@ -2542,6 +2557,14 @@ class _UniffiFfiConverterTypeBeatError(_UniffiConverterRustBuffer):
                 _UniffiFfiConverterString.read(buf),
             )
         if variant == 6:
+            return BeatError.Unavailable(
+                _UniffiFfiConverterString.read(buf),
+            )
+        if variant == 7:
+            return BeatError.Corrupt(
+                _UniffiFfiConverterString.read(buf),
+            )
+        if variant == 8:
             return BeatError.Stopped(
                 _UniffiFfiConverterString.read(buf),
             )
@@ -2559,6 +2582,10 @@ class _UniffiFfiConverterTypeBeatError(_UniffiConverterRustBuffer):
             return
         if isinstance(value, BeatError.Refused):
             return
+        if isinstance(value, BeatError.Unavailable):
+            return
+        if isinstance(value, BeatError.Corrupt):
+            return
         if isinstance(value, BeatError.Stopped):
             return
 
@@ -2574,8 +2601,12 @@ class _UniffiFfiConverterTypeBeatError(_UniffiConverterRustBuffer):
             buf.write_i32(4)
         if isinstance(value, BeatError.Refused):
             buf.write_i32(5)
-        if isinstance(value, BeatError.Stopped):
+        if isinstance(value, BeatError.Unavailable):
             buf.write_i32(6)
+        if isinstance(value, BeatError.Corrupt):
+            buf.write_i32(7)
+        if isinstance(value, BeatError.Stopped):
+            buf.write_i32(8)
 
 
 class App():
@@ -3410,7 +3441,9 @@ class FamilyVaultProtocol(typing.Protocol):
     def stop(self, ) -> None:
         """
         Stop the phone (its outbox is kept on disk and resumes at the next start). Blocks until
-        it stopped; later calls fail with `Stopped`.
+        it stopped, or — if a call on another thread still uses it (a read waits at most a
+        minute per chunk) — until that call returns, for at most a minute; later calls fail
+        with `Stopped`. Releasing the object without `stop` stops it too.
 """
         raise NotImplementedError
     def versions(self, path: str) -> typing.List[VaultVersion]:
@@ -3710,7 +3743,9 @@ class FamilyVault(FamilyVaultProtocol):
     def stop(self, ) -> None:
         """
         Stop the phone (its outbox is kept on disk and resumes at the next start). Blocks until
-        it stopped; later calls fail with `Stopped`.
+        it stopped, or — if a call on another thread still uses it (a read waits at most a
+        minute per chunk) — until that call returns, for at most a minute; later calls fail
+        with `Stopped`. Releasing the object without `stop` stops it too.
 """
         _uniffi_lowered_args = (
             self._uniffi_clone_handle(),

@@ -30,8 +30,14 @@ use serde::{Deserialize, Serialize};
 pub const MAX_PATH: usize = 1024;
 /// Older versions kept per file (beyond the current one).
 pub const MAX_VERSIONS: usize = 16;
-/// Chunks per file (at 4 MiB a chunk: 64 GiB).
+/// Chunks per file (a directory transaction of 64 KiB names about 1,100, so with 4 MiB chunks a
+/// file is at most about 4.5 GiB).
 pub const MAX_CHUNKS: usize = 1 << 14;
+/// Chunk references the whole directory holds at most (every version and the trash counted):
+/// about 160 MB of snapshot.
+pub const MAX_CHUNK_REFS: u64 = 4_000_000;
+/// Smallest chunk of a file of more than one chunk.
+pub const MIN_CHUNK_SIZE: u32 = 64 << 10;
 /// Largest encoded operation.
 pub const MAX_OP_BYTES: usize = 512 << 10;
 /// Operation ids remembered (a resubmitted operation is applied once).
@@ -107,13 +113,14 @@ pub struct Entry {
 impl Entry {
     /// Make `v` the current version (out of the trash), the old one history, keeping at most
     /// [`MAX_VERSIONS`] old ones.
-    fn make_current(&mut self, v: Version) {
+    /// Returns the versions that fell out of the history.
+    fn make_current(&mut self, v: Version) -> Vec<Version> {
         if let Some(old) = self.current.replace(v) {
             self.history.push(old);
         }
         let extra = self.history.len().saturating_sub(MAX_VERSIONS);
-        self.history.drain(..extra);
         self.trashed = None;
+        self.history.drain(..extra).collect()
     }
 }
 
@@ -228,6 +235,10 @@ pub struct Directory {
     pub outcomes: BTreeMap<[u8; 16], Outcome>,
     /// Their order, oldest first.
     pub outcome_order: VecDeque<[u8; 16]>,
+    /// Plaintext bytes each member keeps (every version and the trash), kept as operations apply.
+    pub usage_by: BTreeMap<u8, u64>,
+    /// Chunk references in the directory (every version and the trash).
+    pub chunk_refs: u64,
 }
 
 /// Check a path: `/`-separated, starting with `/`, no empty, `.` or `..` component, no control
@@ -282,11 +293,37 @@ impl Directory {
 
     /// Bytes of plaintext `member` keeps: every version, the trash included.
     pub fn usage(&self, member: u8) -> u64 {
-        self.files
-            .values()
-            .flat_map(|e| e.current.iter().chain(&e.history))
-            .filter(|v| v.owner == member)
-            .fold(0u64, |a, v| a.saturating_add(v.content.size))
+        self.usage_by.get(&member).copied().unwrap_or(0)
+    }
+
+    /// Count `v` in (`add`) or out of the member's usage and the chunk references.
+    fn account(&mut self, v: &Version, add: bool) {
+        let u = self.usage_by.entry(v.owner).or_default();
+        let refs = v.content.chunks.len() as u64;
+        if add {
+            *u = u.saturating_add(v.content.size);
+            self.chunk_refs = self.chunk_refs.saturating_add(refs);
+        } else {
+            *u = u.saturating_sub(v.content.size);
+            self.chunk_refs = self.chunk_refs.saturating_sub(refs);
+        }
+    }
+
+    /// Whether a new version of `content` by `member` fits its quota and the directory.
+    fn room_for(&self, member: u8, content: &Content) -> Result<(), String> {
+        if let Some(q) = self.quotas.get(&member) {
+            let after = self.usage(member).saturating_add(content.size);
+            if after > *q {
+                return Err(format!(
+                    "{} would keep {after} bytes; the family gave them a quota of {q}",
+                    self.member_name(member)
+                ));
+            }
+        }
+        if self.chunk_refs.saturating_add(content.chunks.len() as u64) > MAX_CHUNK_REFS {
+            return Err(format!("the vault names {MAX_CHUNK_REFS} chunks, its limit: empty the trash"));
+        }
+        Ok(())
     }
 
     /// Whether `path` names a live file.
@@ -324,6 +361,12 @@ impl Directory {
         if c.chunk_size == 0 || c.chunk_size > MAX_CHUNK_SIZE {
             return Err(format!("chunk size {}; 1 ..= {MAX_CHUNK_SIZE}", c.chunk_size));
         }
+        if c.chunks.len() > 1 && c.chunk_size < MIN_CHUNK_SIZE {
+            return Err(format!(
+                "chunks of {} bytes; a file of several chunks uses at least {MIN_CHUNK_SIZE}",
+                c.chunk_size
+            ));
+        }
         if c.wrapped_key.len() != WRAPPED_KEY_LEN {
             return Err(format!("a sealed file key is {WRAPPED_KEY_LEN} bytes, not {}", c.wrapped_key.len()));
         }
@@ -346,16 +389,10 @@ impl Directory {
             Op::Put { path, content, .. } => {
                 check_path(path)?;
                 Self::check_content(content)?;
-                if let Some(q) = self.quotas.get(&s.member) {
-                    let after = self.usage(s.member).saturating_add(content.size);
-                    if after > *q {
-                        return Err(format!(
-                            "{} would keep {after} bytes; the family gave them a quota of {q}",
-                            self.member_name(s.member)
-                        ));
-                    }
+                if let Some(r) = content.chunks.iter().find(|r| usize::from(r.proposer) >= self.members.len()) {
+                    return Err(format!("a chunk names phone {} of a family of {}", r.proposer, self.members.len()));
                 }
-                Ok(())
+                self.room_for(s.member, content)
             }
             Op::Mkdir { path } | Op::Remove { path, .. } | Op::Restore { path, .. } => check_path(path),
             Op::Move { from, to, .. } => check_path(from).and_then(|()| check_path(to)),
@@ -374,9 +411,7 @@ impl Directory {
         // The first operation sets the clock; later ones may move it at most a day ahead.
         let at =
             if self.clock_ms == 0 { s.at_ms } else { s.at_ms.min(self.clock_ms.saturating_add(MAX_CLOCK_SKEW_MS)) };
-        if !matches!(s.op, Op::Heartbeat { .. }) {
-            self.clock_ms = self.clock_ms.max(at);
-        }
+        self.clock_ms = self.clock_ms.max(at);
         let outcome = match self.check(s) {
             Err(e) => Outcome::Refused(e),
             Ok(()) => self.apply_checked(s, at),
@@ -437,7 +472,11 @@ impl Directory {
                 }
                 let v = self.new_version(content.clone(), s.member, at);
                 let version = v.version;
-                self.files.entry(path.clone()).or_default().make_current(v);
+                self.account(&v, true);
+                let dropped = self.files.entry(path.clone()).or_default().make_current(v);
+                for old in &dropped {
+                    self.account(old, false);
+                }
                 self.conflicts += u64::from(conflict);
                 Outcome::Done { path, version: Some(version), conflict }
             }
@@ -490,10 +529,15 @@ impl Directory {
                 let Some(old) = e.current.iter().chain(&e.history).find(|v| v.version == *version).cloned() else {
                     return Outcome::Refused(format!("{path} has no version {version}"));
                 };
+                if let Err(e) = self.room_for(s.member, &old.content) {
+                    return Outcome::Refused(e);
+                }
                 let v = self.new_version(old.content, s.member, at);
                 let n = v.version;
-                if let Some(e) = self.files.get_mut(path) {
-                    e.make_current(v);
+                self.account(&v, true);
+                let dropped = self.files.get_mut(path).map(|e| e.make_current(v)).unwrap_or_default();
+                for old in &dropped {
+                    self.account(old, false);
                 }
                 Outcome::Done { path: path.clone(), version: Some(n), conflict: false }
             }
@@ -506,13 +550,11 @@ impl Directory {
                 Outcome::Done { path: String::new(), version: None, conflict: false }
             }
             Op::Heartbeat { health } => {
-                // A report's time is its writer's clock, clamped like every operation's; an
-                // older report never replaces a newer one.
+                // A report's time is its writer's clock, clamped like every operation's (and
+                // moving the directory's clock, so a quiet family's clock still runs).
                 let mut h = health.clone();
                 h.last_seen_ms = at;
-                if self.health.get(&s.member).is_none_or(|old| old.last_seen_ms <= at) {
-                    self.health.insert(s.member, h);
-                }
+                self.health.insert(s.member, h);
                 Outcome::Done { path: String::new(), version: None, conflict: false }
             }
         }
@@ -521,7 +563,19 @@ impl Directory {
     /// Empty the trash of what has been in it longer than the retention period.
     fn purge(&mut self) {
         let (clock, keep) = (self.clock_ms, self.retention_ms);
-        self.files.retain(|_, e| e.trashed.is_none_or(|(at, _)| clock.saturating_sub(at) <= keep));
+        let expired: Vec<String> = self
+            .files
+            .iter()
+            .filter(|(_, e)| e.trashed.is_some_and(|(at, _)| clock.saturating_sub(at) > keep))
+            .map(|(p, _)| p.clone())
+            .collect();
+        for p in expired {
+            if let Some(e) = self.files.remove(&p) {
+                for v in e.current.iter().chain(&e.history) {
+                    self.account(v, false);
+                }
+            }
+        }
     }
 }
 
@@ -569,8 +623,10 @@ mod tests {
         Content {
             size,
             sha256: [7; 32],
-            chunks: (0..size.div_ceil(4)).map(|i| ChunkRef { epoch: i, proposer: 0, start: 0, end: 4 }).collect(),
-            chunk_size: 4,
+            chunks: (0..size.div_ceil(u64::from(MIN_CHUNK_SIZE)))
+                .map(|i| ChunkRef { epoch: i, proposer: 0, start: 0, end: 4 })
+                .collect(),
+            chunk_size: MIN_CHUNK_SIZE,
             wrapped_key: vec![1; WRAPPED_KEY_LEN],
         }
     }
@@ -642,6 +698,7 @@ mod tests {
         let late = Signed { id: [9; 16], member: 0, at_ms: 2000, op: Op::Mkdir { path: "/later".into() } };
         app.apply(1, &[late.encode()]);
         assert!(!app.dir.files.contains_key("/x"), "emptied after it");
+        assert_eq!((app.dir.chunk_refs, app.dir.usage(0), app.dir.usage(1)), (0, 0, 0), "and its versions uncounted");
         assert!(app.dir.folders.contains("/later"));
     }
 
@@ -666,6 +723,19 @@ mod tests {
             assert!(matches!(o, Outcome::Refused(_)), "{p:?}");
         }
         assert!(matches!(op(&mut d, 30, 9, 1, Op::Mkdir { path: "/z".into() }), Outcome::Refused(_)), "unknown member");
+        let tiny = Content {
+            chunk_size: 1,
+            chunks: vec![ChunkRef { epoch: 0, proposer: 0, start: 0, end: 1 }; 8],
+            ..content(8)
+        };
+        assert!(
+            matches!(op(&mut d, 32, 0, 1, Op::Put { path: "/tiny".into(), base: None, content: tiny }), Outcome::Refused(e) if e.contains("at least"))
+        );
+        let mut stranger = content(8);
+        stranger.chunks[0].proposer = 9;
+        assert!(
+            matches!(op(&mut d, 33, 0, 1, Op::Put { path: "/s".into(), base: None, content: stranger }), Outcome::Refused(e) if e.contains("phone 9"))
+        );
         let mut bad = content(8);
         bad.chunks.pop();
         assert!(matches!(
@@ -675,6 +745,22 @@ mod tests {
         let mut app = DirectoryApp { dir: d.clone() };
         app.apply(0, &[b"junk".to_vec()]);
         assert_eq!(app.dir.refused, d.refused + 1);
+        // The running totals match a recount.
+        let recount: u64 = d
+            .files
+            .values()
+            .flat_map(|e| e.current.iter().chain(&e.history))
+            .filter(|v| v.owner == 2)
+            .map(|v| v.content.size)
+            .sum();
+        assert_eq!(d.usage(2), recount);
+        let refs: u64 = d
+            .files
+            .values()
+            .flat_map(|e| e.current.iter().chain(&e.history))
+            .map(|v| v.content.chunks.len() as u64)
+            .sum();
+        assert_eq!(d.chunk_refs, refs);
         // Snapshots round-trip.
         let mut other = DirectoryApp::default();
         other.restore(&app.snapshot()).unwrap();

@@ -30,6 +30,9 @@ impl Response {
 
     /// The JSON body of a 2xx, or the error the vault gave.
     pub fn ok_json(&self) -> Result<serde_json::Value, String> {
+        if self.status == 413 {
+            return Err("the file is larger than the web API takes (256 MiB)".into());
+        }
         let v = self.json()?;
         if self.status >= 300 {
             return Err(v["error"].as_str().map_or_else(|| format!("HTTP {}", self.status), str::to_string));

@@ -94,6 +94,14 @@ impl Pending {
     }
 }
 
+/// A staged file that is gone can never be stored; any other disk error may pass.
+fn staged(e: std::io::Error) -> Stall {
+    match e.kind() {
+        std::io::ErrorKind::NotFound | std::io::ErrorKind::UnexpectedEof => Stall::Fail(format!("staged data: {e}")),
+        _ => Stall::Retry(format!("staged data: {e}")),
+    }
+}
+
 /// Why an outbox entry did not complete.
 enum Stall {
     /// Not now (too few phones, a timeout): try again later.
@@ -184,6 +192,16 @@ pub struct Vault {
     threads: Vec<std::thread::JoinHandle<()>>,
 }
 
+impl Drop for Vault {
+    fn drop(&mut self) {
+        self.request_stop();
+        for t in self.threads.drain(..) {
+            let _ = t.join();
+        }
+        // The nodes stop when `inner` goes with this last reference (BeatNode's own Drop).
+    }
+}
+
 impl std::fmt::Debug for Vault {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Vault").field("home", &self.inner.home.path).finish_non_exhaustive()
@@ -237,15 +255,16 @@ impl Vault {
     }
 
     /// Stop the worker and both nodes.
-    pub fn shutdown(mut self) {
+    ///
+    /// Dropping a `Vault` does the same: its threads end and its nodes stop (flushing their
+    /// stores) once the last reference to them is gone.
+    pub fn shutdown(self) {
+        drop(self);
+    }
+
+    /// Ask the worker and the health reports to stop, without waiting (see [`Vault::shutdown`]).
+    pub fn request_stop(&self) {
         self.inner.stop.store(true, Ordering::SeqCst);
-        for t in self.threads.drain(..) {
-            let _ = t.join();
-        }
-        if let Ok(inner) = Arc::try_unwrap(self.inner) {
-            inner.dir.shutdown();
-            inner.store.shutdown();
-        }
     }
 
     /// This phone's member id.
@@ -317,15 +336,17 @@ impl Vault {
 
     fn enqueue(&self, signed: Signed, data: Option<&[u8]>) -> Result<[u8; 16], VaultError> {
         let i = &self.inner;
-        let _g = i.lock.lock().map_err(internal)?;
-        let seq = i.entries().map_err(internal)?.last().map_or(0, |(s, _)| s + 1);
         let id = signed.id;
-        let d = i.outbox.join(format!("{seq:012}-{}", hex::encode(id)));
         let tmp = i.outbox.join(format!(".new-{}", hex::encode(id)));
         std::fs::create_dir_all(&tmp).map_err(internal)?;
+        // The (large) data is written before the lock is taken; only the numbering and the
+        // rename that makes the entry appear are under it.
         if let Some(bytes) = data {
             write_synced(&tmp.join("data"), bytes).map_err(internal)?;
         }
+        let _g = i.lock.lock().map_err(internal)?;
+        let seq = i.entries().map_err(internal)?.last().map_or(0, |(s, _)| s + 1);
+        let d = i.outbox.join(format!("{seq:012}-{}", hex::encode(id)));
         let p = Pending { seq, signed, staged: data.is_some(), last_error: None, attempts: 0 };
         write_synced(&tmp.join("meta.json"), &serde_json::to_vec(&p).map_err(internal)?).map_err(internal)?;
         // The entry appears whole or not at all, and stays after a power cut.
@@ -349,9 +370,14 @@ impl Vault {
         self.inner.waiting.load(Ordering::SeqCst)
     }
 
-    /// What became of operation `id` (`None`: not committed yet).
+    /// What became of operation `id`: its committed outcome, or the reason this phone set it
+    /// aside without committing it (`None`: not committed yet).
     pub fn outcome(&self, id: &[u8; 16]) -> Option<Outcome> {
-        self.with_dir(|d| d.outcome(id).cloned()).ok().flatten()
+        self.with_dir(|d| d.outcome(id).cloned()).ok().flatten().or_else(|| {
+            let hex_id = hex::encode(id);
+            let recent = self.inner.recent.lock().ok()?;
+            recent.iter().rev().find(|c| c.id == hex_id).map(|c| c.outcome.clone())
+        })
     }
 
     /// Wait up to `timeout` for operation `id` to commit.
@@ -507,7 +533,16 @@ impl Inner {
                     self.waiting.store(false, Ordering::SeqCst);
                     backoff = Duration::from_millis(500);
                 }
-                Err(Stall::Fail(e)) => self.give_up(&d, e),
+                Err(Stall::Fail(e)) => {
+                    // It may have committed after all (a resubmission refused as a duplicate
+                    // of its own commit): then it is done, not failed.
+                    let id = read_meta(&d).ok().map(|p| p.signed.id);
+                    if id.and_then(|id| self.dir.with_app(|a| a.dir.outcome(&id).cloned()).flatten()).is_some() {
+                        continue;
+                    }
+                    self.give_up(&d, e);
+                    self.sleep(Duration::from_millis(100));
+                }
                 Err(Stall::Retry(e)) => {
                     self.waiting.store(true, Ordering::SeqCst);
                     if let Ok(mut p) = read_meta(&d) {
@@ -565,8 +600,7 @@ impl Inner {
                         .family_key
                         .unwrap_key(&content.wrapped_key)
                         .map_err(|e| Stall::Fail(e.to_string()))?;
-                    let mut f =
-                        std::fs::File::open(d.join("data")).map_err(|e| Stall::Fail(format!("staged data: {e}")))?;
+                    let mut f = std::fs::File::open(d.join("data")).map_err(staged)?;
                     while let Op::Put { content, .. } = &mut p.signed.op {
                         let i = content.chunks.len() as u64;
                         if i >= need {
@@ -578,9 +612,7 @@ impl Inner {
                         self.quorum().map_err(Stall::Retry)?;
                         let len = (size - i * cs).min(cs) as usize;
                         let mut buf = vec![0u8; len];
-                        f.seek(SeekFrom::Start(i * cs))
-                            .and_then(|_| f.read_exact(&mut buf))
-                            .map_err(|e| Stall::Fail(format!("staged data: {e}")))?;
+                        f.seek(SeekFrom::Start(i * cs)).and_then(|_| f.read_exact(&mut buf)).map_err(staged)?;
                         let sealed = key.seal_chunk(i as u32, need as u32, &buf);
                         debug_assert_eq!(sealed.len(), len + OVERHEAD);
                         let at = self.store.put(sealed, PUT_TIMEOUT).map_err(|e| match e {
@@ -661,8 +693,11 @@ impl Inner {
             rand::rngs::OsRng.fill_bytes(&mut id);
             let op = Signed { id, member: self.home.config.member, at_ms: now_ms(), op: Op::Heartbeat { health } };
             // A heartbeat that does not get through is simply not heard: the family sees the
-            // phone as offline, which it is as far as they can tell.
-            let _ = self.dir.submit(op.encode());
+            // phone as offline, which it is as far as they can tell. None is queued while too
+            // few phones are reachable to commit it.
+            if self.quorum().is_ok() {
+                let _ = self.dir.submit(op.encode());
+            }
             self.sleep(every);
         }
     }
@@ -694,7 +729,10 @@ pub fn health(d: &Directory, now: u64, heartbeat_ms: u64, k: u64, pending: u64) 
     let fresh = (heartbeat_ms * 3).max(10_000);
     let live: Vec<&Version> = d.files.keys().filter_map(|p| d.live(p)).collect();
     let values = d.referenced_values();
-    let newest = values.iter().map(|(e, _)| *e).max();
+    // A chunk that names an epoch no phone has reached (a bad reference) does not hold every
+    // phone at "catching up": its file just never counts as held.
+    let reached = d.health.values().map(|h| h.storage_epoch).max().unwrap_or(0);
+    let newest = values.iter().map(|(e, _)| *e).filter(|e| *e < reached.saturating_add(1000)).max();
     let online = |h: &MemberHealth| now.saturating_sub(h.last_seen_ms) <= fresh;
     let whole_up_to = |h: Option<&MemberHealth>, epoch: u64| {
         h.is_some_and(|h| online(h) && h.missing == 0 && h.scrub_passes > 0 && h.storage_epoch > epoch)

@@ -112,6 +112,8 @@ async fn guard(hosts: &[String], token: &str, req: Request, next: Next) -> Respo
             .into_response();
     }
     let given = |v: &str| same(v.as_bytes(), token.as_bytes());
+    // Cookies ignore ports: one name per phone, so phones on one machine keep their own.
+    let cookie = format!("vault_token_{}", hosts[0].rsplit(':').next().unwrap_or("0"));
     let header_ok = req.headers().get("x-vault-token").and_then(|h| h.to_str().ok()).is_some_and(given);
     let cookie_ok = req
         .headers()
@@ -119,7 +121,7 @@ async fn guard(hosts: &[String], token: &str, req: Request, next: Next) -> Respo
         .iter()
         .filter_map(|h| h.to_str().ok())
         .flat_map(|c| c.split(';'))
-        .filter_map(|kv| kv.trim().strip_prefix("vault_token="))
+        .filter_map(|kv| kv.trim().strip_prefix(cookie.as_str()).and_then(|v| v.strip_prefix('=')))
         .any(given);
     if !header_ok && !cookie_ok {
         // The address `vault serve` printed: trade the token in the query for a cookie.
@@ -129,7 +131,7 @@ async fn guard(hosts: &[String], token: &str, req: Request, next: Next) -> Respo
                 StatusCode::SEE_OTHER,
                 [
                     (header::LOCATION, "/".to_string()),
-                    (header::SET_COOKIE, format!("vault_token={token}; HttpOnly; SameSite=Strict; Path=/")),
+                    (header::SET_COOKIE, format!("{cookie}={token}; HttpOnly; SameSite=Strict; Path=/")),
                 ],
             )
                 .into_response();

@@ -1512,7 +1512,9 @@ public protocol FamilyVaultProtocol: AnyObject, Sendable {
     
     /**
      * Stop the phone (its outbox is kept on disk and resumes at the next start). Blocks until
-     * it stopped; later calls fail with `Stopped`.
+     * it stopped, or — if a call on another thread still uses it (a read waits at most a
+     * minute per chunk) — until that call returns, for at most a minute; later calls fail
+     * with `Stopped`. Releasing the object without `stop` stops it too.
      */
     func stop() 
     
@@ -1759,7 +1761,9 @@ open func setQuota(member: UInt8, bytes: UInt64)throws  -> String  {
     
     /**
      * Stop the phone (its outbox is kept on disk and resumes at the next start). Blocks until
-     * it stopped; later calls fail with `Stopped`.
+     * it stopped, or — if a call on another thread still uses it (a read waits at most a
+     * minute per chunk) — until that call returns, for at most a minute; later calls fail
+     * with `Stopped`. Releasing the object without `stop` stops it too.
      */
 open func stop()  {try! rustCall() {
         uniffiCallStatus in
@@ -3511,6 +3515,17 @@ enum BeatError: Swift.Error, Equatable, Hashable, Foundation.LocalizedError {
     case Refused(message: String)
     
     /**
+     * Too few members are reachable to answer now: try again later (the family vault's reads).
+     */
+    case Unavailable(message: String)
+    
+    /**
+     * Stored data that does not verify (it does not decrypt, or its hash is not the
+     * committed one): the family vault's reads.
+     */
+    case Corrupt(message: String)
+    
+    /**
      * The node was stopped (`stop`, or it stopped on its own: the message says why).
      */
     case Stopped(message: String)
@@ -3564,7 +3579,15 @@ public struct FfiConverterTypeBeatError: FfiConverterRustBuffer {
             message: try FfiConverterString.read(from: &buf)
         )
         
-        case 6: return .Stopped(
+        case 6: return .Unavailable(
+            message: try FfiConverterString.read(from: &buf)
+        )
+        
+        case 7: return .Corrupt(
+            message: try FfiConverterString.read(from: &buf)
+        )
+        
+        case 8: return .Stopped(
             message: try FfiConverterString.read(from: &buf)
         )
         
@@ -3589,8 +3612,12 @@ public struct FfiConverterTypeBeatError: FfiConverterRustBuffer {
             writeInt(&buf, Int32(4))
         case .Refused(_ /* message is ignored*/):
             writeInt(&buf, Int32(5))
-        case .Stopped(_ /* message is ignored*/):
+        case .Unavailable(_ /* message is ignored*/):
             writeInt(&buf, Int32(6))
+        case .Corrupt(_ /* message is ignored*/):
+            writeInt(&buf, Int32(7))
+        case .Stopped(_ /* message is ignored*/):
+            writeInt(&buf, Int32(8))
 
         
         }
@@ -4136,7 +4163,7 @@ private let initializationResult: InitializationResult = {
     if (uniffi_beat_ffi_checksum_method_familyvault_set_quota() != 36862) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_beat_ffi_checksum_method_familyvault_stop() != 64789) {
+    if (uniffi_beat_ffi_checksum_method_familyvault_stop() != 51773) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_beat_ffi_checksum_method_familyvault_versions() != 36358) {

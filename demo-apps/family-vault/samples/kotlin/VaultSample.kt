@@ -19,10 +19,10 @@ fun step(name: String, ok: Boolean) {
     if (!ok) exitProcess(1)
 }
 
-/** 3n consecutive free loopback ports. */
+/** `count` consecutive free loopback ports, below Linux's range for outgoing connections. */
 fun freePorts(count: Int): Int {
     repeat(100) {
-        val base = 20000 + java.util.Random().nextInt(30000)
+        val base = 20000 + java.util.Random().nextInt(12000)
         val free = (base until base + count).all { p -> runCatching { ServerSocket(p).close() }.isSuccess }
         if (free) return base
     }
@@ -76,10 +76,10 @@ fun main() {
     // 5. Kid deletes it by mistake; Grandma restores the first version from the trash.
     for (i in 0 until 200) { if (phones[2].list().any { it.version == edit!!.version }) break; Thread.sleep(50) }
     val rm = phones[2].awaitOutcome(phones[2].remove("/Photos/beach.jpg", edit!!.version!!), 60_000uL)
-    step("moved to the trash", rm?.refused == null && rm != null)
+    step("moved to the trash", rm != null && rm.refused == null)
     for (i in 0 until 200) { if (phones[3].list().isEmpty()) break; Thread.sleep(50) }
     val back = phones[3].awaitOutcome(phones[3].restore("/Photos/beach.jpg", v1), 60_000uL)
-    step("restored from the trash", back?.refused == null && phones[3].get("/Photos/beach.jpg", null).contentEquals(photo))
+    step("restored from the trash", back != null && back.refused == null && phones[3].get("/Photos/beach.jpg", null).contentEquals(photo))
 
     // 6. A bad request is a typed exception with a message that says what to fix.
     val refused = runCatching { phones[0].put("no-leading-slash", ByteArray(1), null) }.exceptionOrNull()

@@ -1172,7 +1172,7 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_beat_ffi_checksum_method_familyvault_set_quota() and 0xFFFF) != 36862) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_beat_ffi_checksum_method_familyvault_stop() and 0xFFFF) != 64789) {
+    if ((lib.uniffi_beat_ffi_checksum_method_familyvault_stop() and 0xFFFF) != 51773) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_beat_ffi_checksum_method_familyvault_versions() and 0xFFFF) != 36358) {
@@ -2954,7 +2954,9 @@ public interface FamilyVaultInterface {
     
     /**
      * Stop the phone (its outbox is kept on disk and resumes at the next start). Blocks until
-     * it stopped; later calls fail with `Stopped`.
+     * it stopped, or — if a call on another thread still uses it (a read waits at most a
+     * minute per chunk) — until that call returns, for at most a minute; later calls fail
+     * with `Stopped`. Releasing the object without `stop` stops it too.
      */
     fun `stop`()
     
@@ -3300,7 +3302,9 @@ open class FamilyVault: Disposable, AutoCloseable, FamilyVaultInterface
     
     /**
      * Stop the phone (its outbox is kept on disk and resumes at the next start). Blocks until
-     * it stopped; later calls fail with `Stopped`.
+     * it stopped, or — if a call on another thread still uses it (a read waits at most a
+     * minute per chunk) — until that call returns, for at most a minute; later calls fail
+     * with `Stopped`. Releasing the object without `stop` stops it too.
      */override fun `stop`()
         = 
     callWithHandle {
@@ -5057,6 +5061,17 @@ sealed class BeatException(message: String): kotlin.Exception(message) {
         class Refused(message: String) : BeatException(message)
         
     /**
+     * Too few members are reachable to answer now: try again later (the family vault's reads).
+     */
+        class Unavailable(message: String) : BeatException(message)
+        
+    /**
+     * Stored data that does not verify (it does not decrypt, or its hash is not the
+     * committed one): the family vault's reads.
+     */
+        class Corrupt(message: String) : BeatException(message)
+        
+    /**
      * The node was stopped (`stop`, or it stopped on its own: the message says why).
      */
         class Stopped(message: String) : BeatException(message)
@@ -5079,7 +5094,9 @@ public object FfiConverterTypeBeatError : FfiConverterRustBuffer<BeatException> 
             3 -> BeatException.KeyFile(FfiConverterString.read(buf))
             4 -> BeatException.Start(FfiConverterString.read(buf))
             5 -> BeatException.Refused(FfiConverterString.read(buf))
-            6 -> BeatException.Stopped(FfiConverterString.read(buf))
+            6 -> BeatException.Unavailable(FfiConverterString.read(buf))
+            7 -> BeatException.Corrupt(FfiConverterString.read(buf))
+            8 -> BeatException.Stopped(FfiConverterString.read(buf))
             else -> throw RuntimeException("invalid error enum value, something is very wrong!!")
         }
         
@@ -5111,8 +5128,16 @@ public object FfiConverterTypeBeatError : FfiConverterRustBuffer<BeatException> 
                 buf.putInt(5)
                 Unit
             }
-            is BeatException.Stopped -> {
+            is BeatException.Unavailable -> {
                 buf.putInt(6)
+                Unit
+            }
+            is BeatException.Corrupt -> {
+                buf.putInt(7)
+                Unit
+            }
+            is BeatException.Stopped -> {
+                buf.putInt(8)
                 Unit
             }
         }.let { /* this makes the `when` an expression, which ensures it is exhaustive */ }
