@@ -13,7 +13,6 @@
 pub mod crypt;
 pub mod dir;
 pub mod home;
-pub mod http;
 pub mod vault;
 #[cfg(feature = "web")]
 pub mod web;

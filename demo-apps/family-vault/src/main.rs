@@ -5,9 +5,9 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
 
+use beat_core::api::client::{path_segment as encode, Client, Reply};
 use beat_core::beat::Variant;
 use beat_vault::home::{self, InitSpec};
-use beat_vault::http::{encode, request, Response};
 use beat_vault::vault::Vault;
 use clap::{Parser, Subcommand};
 
@@ -158,20 +158,45 @@ fn web_addr(home: &Path) -> Result<std::net::SocketAddr, String> {
     Ok(c.web)
 }
 
-fn call(home: &Path, method: &str, target: &str, body: &[u8], timeout_s: u64) -> Result<Response, String> {
+/// One request to this phone's vault (`beat-core`'s API client: HTTP/1.1 on loopback), with
+/// the phone's access token.
+fn call(home: &Path, method: &str, target: &str, body: &[u8], timeout_s: u64) -> Result<Reply, String> {
     let token_file = home.join("data").join("web.token");
     let token = std::fs::read_to_string(&token_file)
         .map_err(|e| format!("{}: {e} (is `vault serve --home {}` running?)", token_file.display(), home.display()))?;
-    request(web_addr(home)?, method, target, body, token.trim(), Duration::from_secs(timeout_s + 30))
+    let addr = web_addr(home)?;
+    let mut client = Client::new(&addr.to_string(), None)?;
+    client.timeout = Duration::from_secs(timeout_s + 30);
+    let headers = [
+        ("X-Vault", "1".to_string()),
+        ("X-Vault-Token", token.trim().to_string()),
+        ("Content-Type", "application/json".to_string()),
+    ];
+    client
+        .request(method, target, &headers, body)
+        .map_err(|e| format!("cannot reach the vault at {addr} ({e}): is `vault serve` running?"))
+}
+
+/// The JSON body of a 2xx answer, or the error the vault gave.
+fn ok_json(r: &Reply) -> Result<serde_json::Value, String> {
+    if r.status == 413 {
+        return Err("the file is larger than the web API takes (256 MiB)".into());
+    }
+    let v: serde_json::Value = serde_json::from_slice(&r.body)
+        .map_err(|e| format!("the vault answered {} with a non-JSON body: {e}", r.status))?;
+    if r.status >= 300 {
+        return Err(v["error"].as_str().map_or_else(|| format!("HTTP {}", r.status), str::to_string));
+    }
+    Ok(v)
 }
 
 fn current(home: &Path, path: &str) -> Result<Option<u64>, String> {
-    let ls = call(home, "GET", "/api/ls", b"", 0)?.ok_json()?;
+    let ls = ok_json(&call(home, "GET", "/api/ls", b"", 0)?)?;
     Ok(ls["files"].as_array().and_then(|fs| fs.iter().find(|f| f["path"] == path)).and_then(|f| f["version"].as_u64()))
 }
 
-fn show_outcome(r: &Response) -> Result<(), String> {
-    let v = r.ok_json()?;
+fn show_outcome(r: &Reply) -> Result<(), String> {
+    let v = ok_json(r)?;
     if r.status == 202 {
         println!(
             "queued (operation {}): it will be saved when enough phones are reachable",
@@ -270,7 +295,7 @@ fn run(cli: Cli) -> Result<(), String> {
             let v = version.map(|v| format!("&version={v}")).unwrap_or_default();
             let r = call(&home, "GET", &format!("/api/files?path={}{v}", encode(&path)), b"", 120)?;
             if r.status != 200 {
-                return Err(r.ok_json().err().unwrap_or_else(|| format!("HTTP {}", r.status)));
+                return Err(ok_json(&r).err().unwrap_or_else(|| format!("HTTP {}", r.status)));
             }
             let out = out.unwrap_or_else(|| PathBuf::from(path.rsplit('/').next().unwrap_or("file")));
             std::fs::write(&out, &r.body).map_err(|e| format!("{}: {e}", out.display()))?;
@@ -283,7 +308,7 @@ fn run(cli: Cli) -> Result<(), String> {
             Ok(())
         }
         Cmd::Ls { home } => {
-            let ls = call(&home, "GET", "/api/ls", b"", 0)?.ok_json()?;
+            let ls = ok_json(&call(&home, "GET", "/api/ls", b"", 0)?)?;
             for f in ls["files"].as_array().into_iter().flatten() {
                 println!(
                     "{:>12}  v{:<4} {:<10} {}",
@@ -308,7 +333,7 @@ fn run(cli: Cli) -> Result<(), String> {
             op(&home, serde_json::json!({ "op": "mv", "from": from, "to": to, "base": base, "wait": 20 }))
         }
         Cmd::Versions { path, home } => {
-            let v = call(&home, "GET", &format!("/api/versions?path={}", encode(&path)), b"", 0)?.ok_json()?;
+            let v = ok_json(&call(&home, "GET", &format!("/api/versions?path={}", encode(&path)), b"", 0)?)?;
             for x in v["versions"].as_array().into_iter().flatten() {
                 let cur = if x["current"].as_bool() == Some(true) { " (current)" } else { "" };
                 println!("v{:<5} {:>12}  {}{cur}", x["version"], x["size"], x["owner"].as_str().unwrap_or(""));
@@ -319,7 +344,7 @@ fn run(cli: Cli) -> Result<(), String> {
             op(&home, serde_json::json!({ "op": "restore", "path": path, "version": version, "wait": 20 }))
         }
         Cmd::Health { home } => {
-            let h = call(&home, "GET", "/api/health", b"", 0)?.ok_json()?;
+            let h = ok_json(&call(&home, "GET", "/api/health", b"", 0)?)?;
             println!("{}", h["status"].as_str().unwrap_or(""));
             for m in h["members"].as_array().into_iter().flatten() {
                 println!(
