@@ -255,6 +255,8 @@ pub struct Status {
     pub faults: u64,
     /// Epochs taken from peers by catch-up (since start, replays included).
     pub caught_up_epochs: u64,
+    /// Frames sent again to peers stuck in an epoch this node was stalled in (since start).
+    pub frames_resent: u64,
     /// `None` while the node asks its peers where to rejoin; then `Some(fence)`: it sends
     /// nothing for epochs below `fence` (0 after a clean restart).
     pub rejoin_fence: Option<u64>,
@@ -744,6 +746,16 @@ impl<A: ConsensusApp> Shell<A> {
             }
             self.metrics.caught_up_epochs.inc_by(caught_up.saturating_sub(st.caught_up_epochs));
             st.caught_up_epochs = caught_up;
+            let resent = core.resent_frames();
+            if resent > st.frames_resent {
+                tracing::info!(
+                    frames = resent - st.frames_resent,
+                    epoch = core.epoch(),
+                    "sent frames again to a stuck peer"
+                );
+            }
+            self.metrics.frames_resent.inc_by(resent.saturating_sub(st.frames_resent));
+            st.frames_resent = resent;
             st.frames_dropped = core.dropped();
             st.submits_refused = self.refused;
             let fence = match core.rejoin_status() {

@@ -101,6 +101,8 @@ pub struct NodeMetrics {
     pub faults: Family<FaultLabel, Counter>,
     /// Epochs taken from `f + 1` peers' committed batches (catch-up) instead of run.
     pub caught_up_epochs: Counter,
+    /// Frames sent again to peers stuck in the epoch this node was stalled in.
+    pub frames_resent: Counter,
     /// Peer frames the node core dropped before its WAL, per peer and reason.
     pub frames_dropped: Family<DropLabel, Counter>,
     /// Client transactions refused before the WAL (over the committee's limits or budgets).
@@ -166,6 +168,7 @@ impl NodeMetrics {
             link_connects: Family::default(),
             faults: Family::default(),
             caught_up_epochs: Counter::default(),
+            frames_resent: Counter::default(),
             frames_dropped: Family::default(),
             submits_refused: Counter::default(),
             submit_queue_length: Gauge::default(),
@@ -234,6 +237,11 @@ impl NodeMetrics {
             "node_caught_up_epochs",
             "Epochs taken from f + 1 peers' committed batches instead of run",
             m.caught_up_epochs.clone(),
+        );
+        r.register(
+            "node_frames_resent",
+            "Frames sent again to peers stuck in the epoch this node was stalled in (they had dropped them)",
+            m.frames_resent.clone(),
         );
         r.register(
             "node_frames_dropped",

@@ -245,6 +245,42 @@ fn regression_node_seeds_replayed_submits() {
     assert!(rebuilds > 0, "no node was rebuilt from its store and compared");
 }
 
+/// The liveness stall seen once in the crash/restart cluster test (three nodes stuck in one
+/// epoch after the fourth stopped): a member that lagged beyond its window dropped the others'
+/// frames of the epoch they then all waited in, and nothing sent them again. The laggard script
+/// (canary rounds 1 and 5: n = 4 BEAT1, n = 5 BEAT0) stalls with the resend off and must stay
+/// live and safe with it.
+#[cfg(feature = "node")]
+#[test]
+fn regression_laggard_beyond_its_window_with_a_member_down() {
+    use beat_core::sim::node::{Canary, NodeCase, NodeSim};
+    for round in [1, 5] {
+        let off = NodeSim::new(NodeCase::canary(round, Canary::LaggardNoResend)).run();
+        assert!(
+            off.equivocations.is_empty() && off.violations.is_empty(),
+            "{:?} {:?}",
+            off.equivocations,
+            off.violations
+        );
+        assert!(
+            off.liveness.as_deref().is_some_and(|l| l.starts_with("laggard:")),
+            "round {round}: the script did not reach the stall without the resend: {:?}",
+            off.liveness
+        );
+        let case = NodeCase::canary(round, Canary::Laggard);
+        let on = NodeSim::new(case.clone()).run();
+        assert!(
+            on.ok(),
+            "{:?} {:?} {:?}\nreplay: {}",
+            on.equivocations,
+            on.violations,
+            on.liveness,
+            case.replay_command()
+        );
+        assert!(on.epochs >= 24, "round {round}: applied {} epochs", on.epochs);
+    }
+}
+
 /// A slice of the campaign (the full ≥ 600-seed campaign runs from `beat-sim campaign`).
 #[test]
 fn campaign_slice() {

@@ -329,6 +329,7 @@ fn node_and_wire(out: &mut Out) {
     assert!(codec::decode::<Message>(&shares, codec::MAX_FRAME_BYTES).is_ok(), "golden shares vector");
     out.put("wire_route", "golden-dec-shares-message", &shares);
     out.put("wire_route", "fetch", &router::encode(WIRE_SESSION, Wire::FetchCommitted { from: 3, count: 64 }));
+    out.put("wire_route", "resend", &router::encode(WIRE_SESSION, Wire::Resend { epoch: 3 }));
     // Hostile length fields (the codec test's): a 2^63-byte string, a 2^32-element array.
     out.put("wire_route", "hostile-bytes-len", &[0x5b, 0x7f, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff]);
     out.put("wire_route", "hostile-array-len", &[0x9a, 0xff, 0xff, 0xff, 0xff]);

@@ -654,6 +654,7 @@ pub fn status_json(s: &Status) -> serde_json::Value {
         "wal_retained": s.wal_retained,
         "faults": s.faults,
         "caught_up_epochs": s.caught_up_epochs,
+        "frames_resent": s.frames_resent,
         "rejoin_fence": s.rejoin_fence,
         "failed": s.failed,
         "store_bytes": s.store_bytes,

@@ -5,7 +5,7 @@
 //! beat-sim run --seed S [--n N] [--variant V] [--adversary NAME] [--long]
 //! beat-sim adversaries
 //! beat-sim node-campaign [--seeds N] [--start S] [--determinism-every K] [--canaries C] [--jobs J] [--verbose]
-//! beat-sim node --seed S [--n N] [--variant V] [--adversary NAME] [--canary skip-fence|with-fence]
+//! beat-sim node --seed S [--n N] [--variant V] [--adversary NAME] [--canary skip-fence|with-fence|laggard-no-resend|laggard]
 //! ```
 //!
 //! `node-campaign` runs the node-level simulator (whole nodes with their stores under kills,
@@ -23,7 +23,7 @@ use std::time::Instant;
 use beat_core::beat::Variant;
 use beat_core::sim::{campaign_parallel, AdversaryKind, Case, Simulation};
 
-const USAGE: &str = "usage: beat-sim campaign [--seeds N] [--start S] [--determinism-every K] [--canaries C] [--jobs J] [--verbose]\n       beat-sim run --seed S [--n N] [--variant V] [--adversary NAME] [--long]\n       beat-sim adversaries\n       beat-sim node-campaign [--seeds N] [--start S] [--determinism-every K] [--canaries C] [--jobs J] [--verbose]\n       beat-sim node --seed S [--n N] [--variant V] [--adversary NAME] [--canary skip-fence|with-fence]";
+const USAGE: &str = "usage: beat-sim campaign [--seeds N] [--start S] [--determinism-every K] [--canaries C] [--jobs J] [--verbose]\n       beat-sim run --seed S [--n N] [--variant V] [--adversary NAME] [--long]\n       beat-sim adversaries\n       beat-sim node-campaign [--seeds N] [--start S] [--determinism-every K] [--canaries C] [--jobs J] [--verbose]\n       beat-sim node --seed S [--n N] [--variant V] [--adversary NAME] [--canary skip-fence|with-fence|laggard-no-resend|laggard]";
 
 /// `node` and `node-campaign`.
 fn node_main(cmd: &str, args: Vec<String>) -> ExitCode {
@@ -65,12 +65,10 @@ fn node_main(cmd: &str, args: Vec<String>) -> ExitCode {
             }
             "--canary" => {
                 let value = it.next();
-                canary = match value.as_deref() {
-                    Some("skip-fence") => Some(Canary::SkipFence),
-                    Some("with-fence") => Some(Canary::WithFence),
-                    _ => None,
-                };
-                canary.map(|_| ()).ok_or_else(|| format!("--canary {value:?}: expected skip-fence or with-fence"))
+                canary = value.as_deref().and_then(Canary::from_name);
+                canary.map(|_| ()).ok_or_else(|| {
+                    format!("--canary {value:?}: expected skip-fence, with-fence, laggard-no-resend or laggard")
+                })
             }
             other => Err(format!("unknown flag {other:?}")),
         };
@@ -107,6 +105,11 @@ fn node_main(cmd: &str, args: Vec<String>) -> ExitCode {
         }
         let expected = match canary {
             Some(Canary::SkipFence) => !r.equivocations.is_empty(),
+            Some(Canary::LaggardNoResend) => {
+                r.equivocations.is_empty()
+                    && r.violations.is_empty()
+                    && r.liveness.as_deref().is_some_and(|l| l.starts_with("laggard:"))
+            }
             _ => r.ok(),
         };
         return if expected { ExitCode::SUCCESS } else { ExitCode::FAILURE };

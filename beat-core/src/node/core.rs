@@ -122,6 +122,11 @@ pub struct CoreConfig {
     /// **Test hook (canaries only):** skip the rejoin fence. A node restarted from a stale
     /// log then contradicts what it sent before; the simulator must catch it.
     pub unsafe_skip_rejoin_fence: bool,
+    /// **Test hook (canaries only):** never send frames again to a peer stuck in an epoch
+    /// ([`NodeCore`]'s answer to a fetch of an epoch it has not committed). A laggard that
+    /// lost the others' frames of the epoch they all wait in then stalls the committee; the
+    /// simulator's laggard canary must see it.
+    pub unsafe_skip_resend: bool,
 }
 
 impl CoreConfig {
@@ -142,6 +147,7 @@ impl CoreConfig {
             audit: false,
             upkeep: super::UpkeepConfig::default(),
             unsafe_skip_rejoin_fence: false,
+            unsafe_skip_resend: false,
         }
     }
 }
@@ -567,6 +573,15 @@ pub struct NodeCore {
     progress_epoch: u64,
     /// Per peer: catch-up requests served.
     serve_tokens: Vec<Bucket>,
+    /// Per peer: when we last sent it our frames of an epoch again ([`NodeCore::resend_to`]).
+    resent_at: Vec<Option<u64>>,
+    /// Per peer: when we last asked it to ([`NodeCore::ask_resend`]).
+    resend_asked_at: Vec<Option<u64>>,
+    /// Per peer: the lowest and highest epoch ahead of ours it sent a frame of that we dropped
+    /// unlogged (beyond the window, over the future budget), until we pass the highest.
+    dropped_ahead: Vec<Option<(u64, u64)>>,
+    /// Frames sent again to stuck peers.
+    resent: u64,
     caught_up: u64,
     faults: u64,
     drops: BTreeMap<(NodeId, DropReason), u64>,
@@ -634,6 +649,10 @@ impl NodeCore {
             last_progress_ms: 0,
             progress_epoch: epoch,
             serve_tokens: vec![Bucket::default(); params.n],
+            resent_at: vec![None; params.n],
+            resend_asked_at: vec![None; params.n],
+            dropped_ahead: vec![None; params.n],
+            resent: 0,
             caught_up: 0,
             faults: 0,
             drops: BTreeMap::new(),
@@ -825,6 +844,77 @@ impl NodeCore {
         ready
     }
 
+    /// `peer` is stuck in `epoch`, which it dropped frames of ours for (see
+    /// [`NodeCore::ask_resend`]): send them again if we are stuck in it too (no progress for
+    /// `stall_ms`) — the same bytes (never a contradiction; a copy it holds is dropped as a
+    /// duplicate before any budget), under fresh ids (the switch would drop the old ones as
+    /// copies). False if the request is refused as too frequent.
+    ///
+    /// Relies on nothing the peer says being true: a peer that asks when it is not stuck only
+    /// gets our frames of the one epoch we are stalled in again, at most once per
+    /// `2 × stall_ms` — `frame-flooder` asks on every tick.
+    fn resend_to(&mut self, peer: NodeId, epoch: u64, ready: &mut Ready) -> bool {
+        let current = self.beat.epoch();
+        let stalled =
+            self.progress_epoch == current && self.now_ms.saturating_sub(self.last_progress_ms) >= self.config.stall_ms;
+        if self.config.unsafe_skip_resend || self.rejoin.done.is_none() || epoch != current || !stalled {
+            return true;
+        }
+        let interval = self.config.stall_ms.saturating_mul(2);
+        if self.resent_at[peer].is_some_and(|t| self.now_ms.saturating_sub(t) < interval) {
+            return false;
+        }
+        self.resent_at[peer] = Some(self.now_ms);
+        let frames: Vec<Arc<Vec<u8>>> = self
+            .sent
+            .get(&epoch)
+            .map(|v| v.iter().filter(|s| s.to == peer).map(|s| s.frame.clone()).collect())
+            .unwrap_or_default();
+        self.resent += frames.len() as u64;
+        for frame in frames {
+            let out = self.outgoing(peer, epoch, frame);
+            ready.send.push(out);
+        }
+        true
+    }
+
+    /// Stuck in the current epoch (no progress for `stall_ms`), ask each peer whose frames of
+    /// it we dropped — beyond the window or over the future budget, while we were behind — to
+    /// send them again, at most once per `2 × stall_ms` each. Those frames are gone, and
+    /// nothing else brings them back while the links stay up: once the rest of the committee
+    /// waits in this epoch too, with `f` members down, it cannot finish without us, nor we
+    /// without them (catch-up needs a committed batch). A peer that only claimed such an epoch
+    /// (far-future copies, `frame-flooder`) is asked in vain: it costs one small frame.
+    fn ask_resend(&mut self, ready: &mut Ready) {
+        let current = self.beat.epoch();
+        for p in 0..self.params.n {
+            if self.dropped_ahead[p].is_some_and(|(_, hi)| hi < current) {
+                self.dropped_ahead[p] = None;
+            }
+        }
+        let stalled =
+            self.progress_epoch == current && self.now_ms.saturating_sub(self.last_progress_ms) >= self.config.stall_ms;
+        if !stalled || self.rejoin.done.is_none() {
+            return;
+        }
+        let interval = self.config.stall_ms.saturating_mul(2);
+        let frame = Arc::new(router::encode(self.session, Wire::Resend { epoch: current }));
+        for p in self.peers().collect::<Vec<_>>() {
+            let dropped = self.dropped_ahead[p].is_some_and(|(lo, hi)| lo <= current && current <= hi);
+            let due = self.resend_asked_at[p].is_none_or(|t| self.now_ms.saturating_sub(t) >= interval);
+            if dropped && due {
+                self.resend_asked_at[p] = Some(self.now_ms);
+                ready.send.push(self.outgoing(p, NO_EPOCH, frame.clone()));
+            }
+        }
+    }
+
+    /// A frame of `peer`'s for `epoch`, ahead of the current epoch, was dropped unlogged.
+    fn dropped_ahead(&mut self, peer: NodeId, epoch: u64) {
+        self.dropped_ahead[peer] =
+            Some(self.dropped_ahead[peer].map_or((epoch, epoch), |(lo, hi)| (lo.min(epoch), hi.max(epoch))));
+    }
+
     // ---- admission (before the WAL) ------------------------------------------------------------
 
     fn drop(&mut self, peer: NodeId, reason: DropReason, bytes: usize, ready: &mut Ready) {
@@ -888,6 +978,12 @@ impl NodeCore {
             }
             Route::Committed { epoch, batch } => {
                 self.count_answer(from, epoch, batch, ready);
+                None
+            }
+            Route::Resend { epoch } => {
+                if !self.resend_to(from, epoch, ready) {
+                    self.drop(from, DropReason::RateLimited, len, ready);
+                }
                 None
             }
             Route::Rejoin { incarnation, last_seq } => {
@@ -960,6 +1056,7 @@ impl NodeCore {
         if e > window + self.config.limits.future_epochs {
             // Not logged, but a sign of where the peer is (catch-up needs `f + 1` such signs).
             self.saw_peer_at(from, e);
+            self.dropped_ahead(from, e);
             self.drop(from, DropReason::BeyondWindow, len, ready);
             return None;
         }
@@ -977,6 +1074,7 @@ impl NodeCore {
             let future: usize =
                 self.epoch_bytes.iter().filter(|((ep, p), _)| *ep > window && *p == from).map(|(_, b)| *b).sum();
             if future + len > self.config.limits.future_bytes_per_peer {
+                self.dropped_ahead(from, e);
                 self.drop(from, DropReason::FutureBudget, len, ready);
                 return None;
             }
@@ -1261,6 +1359,7 @@ impl NodeCore {
         self.check_rejoin(ready);
         self.take_catch_up(ready);
         self.fetch_if_behind(ready);
+        self.ask_resend(ready);
         self.prune();
     }
 
@@ -1420,6 +1519,11 @@ impl NodeCore {
     }
 
     // ---- state --------------------------------------------------------------------------------
+
+    /// Frames sent again to peers stuck in an epoch ([`Wire::Resend`]).
+    pub fn resent_frames(&self) -> u64 {
+        self.resent
+    }
 
     /// The protocol.
     pub fn beat(&self) -> &Beat {
@@ -1653,6 +1757,99 @@ mod tests {
         let mut r = Ready::default();
         stuck.count_answer(1, 0, vec![0xaa; 64], &mut r);
         assert_eq!(fetches(&mut stuck, first + 14 * interval), 2, "asked a peer that answered already");
+    }
+
+    /// A peer stuck in the epoch this node is stalled in gets our frames of it again when it
+    /// asks — the same bytes, under fresh ids, only its own, only of that epoch — at most once
+    /// per `2 × stall_ms`; a node not stalled in the epoch asked for sends nothing.
+    #[test]
+    fn a_peer_stuck_in_our_epoch_gets_our_frames_again() {
+        let mut core = core_with(|c| c.unsafe_skip_rejoin_fence = true);
+        let stall = core.config.stall_ms;
+        let mut sent = core.start(0).send;
+        sent.extend(core.submit(vec![b"set a 1".to_vec()]).send);
+        let to2: Vec<(u64, Arc<Vec<u8>>)> =
+            sent.iter().filter(|o| o.to == 2 && o.epoch == 0).map(|o| (o.id, o.frame.clone())).collect();
+        assert!(!to2.is_empty(), "the node sent peer 2 nothing for epoch 0");
+        let ask = |core: &NodeCore, epoch: u64| (2, router::encode(core.session, Wire::Resend { epoch }));
+        let resent = |ready: &Ready| -> Vec<Outgoing> { ready.send.iter().filter(|o| o.epoch == 0).cloned().collect() };
+        // Not stalled yet: nothing.
+        let _ = core.tick(stall / 2);
+        assert!(resent(&core.frames(vec![ask(&core, 0)], Vec::new())).is_empty(), "resent while not stalled");
+        let t = 10 * stall;
+        let _ = core.tick(t);
+        let first = resent(&core.frames(vec![ask(&core, 0)], Vec::new()));
+        assert_eq!(first.len(), to2.len(), "not every frame was sent again");
+        assert!(first.iter().all(|o| o.to == 2), "frames went to a peer that did not ask");
+        for ((id, frame), o) in to2.iter().zip(&first) {
+            assert_eq!(&o.frame, frame, "a resent frame differs from the original");
+            assert_ne!(o.id, *id, "a resent frame kept its id (the switch would drop it as a copy)");
+        }
+        assert_eq!(core.resent_frames(), to2.len() as u64);
+        // Asked again within 2 × stall_ms: refused and counted, however often.
+        let _ = core.tick(t + 2 * stall - 1);
+        let again = core.frames(vec![ask(&core, 0), ask(&core, 0)], Vec::new());
+        assert!(resent(&again).is_empty(), "resent within the interval");
+        assert_eq!(core.drops.get(&(2, DropReason::RateLimited)), Some(&2));
+        // After it: once more.
+        let _ = core.tick(t + 2 * stall);
+        assert_eq!(
+            resent(&core.frames(vec![ask(&core, 0)], Vec::new())).len(),
+            to2.len(),
+            "not resent after the interval"
+        );
+        // Another epoch than the one we are stalled in: nothing.
+        let _ = core.tick(t + 5 * stall);
+        assert!(core.frames(vec![ask(&core, 5)], Vec::new()).send.iter().all(|o| o.to != 2 || o.epoch == NO_EPOCH));
+        // With the test hook, never.
+        let mut off = core_with(|c| {
+            c.unsafe_skip_rejoin_fence = true;
+            c.unsafe_skip_resend = true;
+        });
+        let _ = off.start(0);
+        let _ = off.submit(vec![b"set a 1".to_vec()]);
+        let _ = off.tick(t);
+        assert!(resent(&off.frames(vec![ask(&off, 0)], Vec::new())).is_empty());
+    }
+
+    /// A node remembers whose frames it dropped as beyond its window, and once stalled in an
+    /// epoch among them asks those peers — only those — to send them again, at most once per
+    /// `2 × stall_ms`.
+    #[test]
+    fn a_stalled_node_asks_the_peers_whose_frames_it_dropped() {
+        let mut core = core_with(|c| c.unsafe_skip_rejoin_fence = true);
+        let stall = core.config.stall_ms;
+        let _ = core.start(0);
+        let far = core.window().1 + 5;
+        let aba = crate::proto::aba::AbaMessage { round: 0, content: crate::proto::aba::AbaContent::BVal(true) };
+        let message = Message {
+            epoch: far,
+            content: beat::Content::Acs(crate::proto::acs::AcsMessage {
+                proposer: 1,
+                content: crate::proto::acs::AcsContent::Aba(aba),
+            }),
+        };
+        let stamp = Stamp { incarnation: 9, seq: 0, epoch: far, tag: [0; 16] };
+        let frame = router::encode(core.session, Wire::Consensus { stamp, message });
+        let r = core.frames(vec![(1, frame)], Vec::new());
+        assert_eq!(r.drops.len(), 1, "the far frame was not dropped");
+        assert_eq!(core.dropped_ahead[1], Some((far, far)));
+        let asks = |r: &Ready, core: &NodeCore| -> Vec<NodeId> {
+            r.send
+                .iter()
+                .filter(|o| matches!(router::route(&o.frame, &core.session), Ok(Route::Resend { epoch: 0 })))
+                .map(|o| o.to)
+                .collect()
+        };
+        // Stalled in epoch 0, which it dropped nothing of: it asks nobody.
+        let r = core.tick(10 * stall);
+        assert!(asks(&r, &core).is_empty(), "asked for an epoch it dropped nothing of");
+        // Had it dropped peer 1's frames of epochs 0 ..= far: it asks peer 1, once per interval.
+        core.dropped_ahead[1] = Some((0, far));
+        let r = core.tick(11 * stall);
+        assert_eq!(asks(&r, &core), vec![1]);
+        assert!(asks(&core.tick(12 * stall), &core).is_empty(), "asked again within the interval");
+        assert_eq!(asks(&core.tick(13 * stall), &core), vec![1]);
     }
 
     /// Read requests skip the WAL but not a budget: at most `reads_served_per_second` per peer.

@@ -5,7 +5,8 @@
 //! to the `Beat` state machine, which routes them on by instance (RBC/AVID/AVID-FP of proposer
 //! `j`, ABA `j`, decryption shares); catch-up requests are answered from the committed log;
 //! catch-up answers are counted until `f + 1` peers agree; rejoin requests and answers fence a
-//! restarted node (see [`crate::node`]).
+//! restarted node; a resend request makes a peer send its frames of one epoch again (see
+//! [`crate::node`]).
 
 use serde::{Deserialize, Serialize};
 
@@ -76,6 +77,12 @@ pub enum Wire {
         /// The answerer's current epoch.
         epoch: u64,
     },
+    /// "I dropped frames of yours for `epoch` (it was beyond my window while I caught up), and
+    /// now I am stuck in it: send me what you sent me for it again."
+    Resend {
+        /// The epoch.
+        epoch: u64,
+    },
 }
 
 /// Where a frame goes.
@@ -119,6 +126,11 @@ pub enum Route {
         /// The answerer's epoch.
         epoch: u64,
     },
+    /// A peer stuck in `epoch` asks for our frames of it again.
+    Resend {
+        /// The epoch.
+        epoch: u64,
+    },
 }
 
 /// Encode `wire` for `session`.
@@ -137,6 +149,7 @@ pub fn route_bounded(frame: &[u8], session: &SessionId, max: usize) -> Result<Ro
         Wire::Committed { epoch, batch } => Route::Committed { epoch, batch: batch.into_vec() },
         Wire::Rejoin { incarnation, last_seq } => Route::Rejoin { incarnation, last_seq },
         Wire::RejoinAnswer { incarnation, stale, epoch } => Route::RejoinAnswer { incarnation, stale, epoch },
+        Wire::Resend { epoch } => Route::Resend { epoch },
     })
 }
 

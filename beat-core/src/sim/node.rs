@@ -56,6 +56,37 @@ pub enum Canary {
     SkipFence,
     /// The same schedule with the fence: it must stay clean.
     WithFence,
+    /// The laggard: a correct member is cut off until the others are past its window (it drops
+    /// their frames of the epochs ahead, the one they will wait in too), and as its links
+    /// come back `f` others die for good. It catches up to that epoch from committed batches,
+    /// and the committee must go 5 epochs further with it. With the resend switched off
+    /// (`CoreConfig::unsafe_skip_resend`) it stalls: the frames the laggard dropped are never
+    /// sent again. Not in every schedule — in some the epoch still completes from what the
+    /// others send in answer to the laggard's own messages (2 of the first 30 rounds) — so the
+    /// campaign asks that at least half of these rounds stall, which shows the script reaches
+    /// the gap the resend closes.
+    LaggardNoResend,
+    /// The laggard with the resend: it must stay live.
+    Laggard,
+}
+
+impl Canary {
+    /// Its name (`beat-sim node --canary`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Canary::SkipFence => "skip-fence",
+            Canary::WithFence => "with-fence",
+            Canary::LaggardNoResend => "laggard-no-resend",
+            Canary::Laggard => "laggard",
+        }
+    }
+
+    /// By name.
+    pub fn from_name(name: &str) -> Option<Self> {
+        [Canary::SkipFence, Canary::WithFence, Canary::LaggardNoResend, Canary::Laggard]
+            .into_iter()
+            .find(|c| c.name() == name)
+    }
 }
 
 /// One node-level run.
@@ -105,11 +136,7 @@ impl NodeCase {
 
     /// The command that replays this case.
     pub fn replay_command(&self) -> String {
-        let canary = match self.canary {
-            None => String::new(),
-            Some(Canary::SkipFence) => " --canary skip-fence".into(),
-            Some(Canary::WithFence) => " --canary with-fence".into(),
-        };
+        let canary = self.canary.map(|c| format!(" --canary {}", c.name())).unwrap_or_default();
         format!(
             "beat-sim node --seed {} --n {} --variant {} --adversary {}{canary}",
             self.seed,
@@ -348,6 +375,7 @@ impl NodeSim {
         // Room for four of the largest answers, so an adversary that pads its answers for
         // later epochs to the limit (catch-up-liar) could take all of it from a shared budget.
         config.catch_up_bytes = 4 * config.limits.max_committed_bytes;
+        config.unsafe_skip_resend = case.canary == Some(Canary::LaggardNoResend);
         let byzantine = case.adversary.build().map(|a| (case.n - 1, a));
         let clients =
             case.variant.client_encrypted().then(|| (0..4).map(|c| Client::new(keys[0].public.clone(), c)).collect());
@@ -1070,8 +1098,16 @@ impl NodeSim {
 
     /// Run to the end.
     pub fn run(mut self) -> NodeReport {
-        if let Some(c) = self.case.canary {
-            self.run_canary(c);
+        match self.case.canary {
+            Some(c @ (Canary::SkipFence | Canary::WithFence)) => self.run_canary(c),
+            Some(Canary::Laggard | Canary::LaggardNoResend) => {
+                self.run_laggard();
+                if self.report.liveness.is_some() {
+                    self.finish();
+                    return self.report;
+                }
+            }
+            None => {}
         }
         let limit = 400_000u64;
         let mut steps = 0u64;
@@ -1178,6 +1214,109 @@ impl NodeSim {
         for b in bad {
             self.violate("fragment-check", b);
         }
+    }
+
+    /// One millisecond of the main loop's schedule: ticks, a trickle of load, four deliveries.
+    fn advance(&mut self) {
+        self.now += 1;
+        if self.now % 20 == 0 {
+            self.tick();
+        }
+        if self.now % 15 == 0 {
+            self.submit(1);
+        }
+        for _ in 0..4 {
+            self.step_network();
+        }
+    }
+
+    /// Epochs of the live nodes in `of`: (lowest, highest).
+    fn epochs_of(&self, of: impl Iterator<Item = NodeId>) -> (u64, u64) {
+        let e: Vec<u64> = of.filter_map(|i| self.nodes[i].core.as_ref().map(|c| c.epoch())).collect();
+        (e.iter().copied().min().unwrap_or(0), e.iter().copied().max().unwrap_or(0))
+    }
+
+    /// The laggard's script (see [`Canary::LaggardNoResend`]): member `n − f − 1` lags, the
+    /// last `f` die for good as it heals, and the `n − f` left must commit 5 more epochs; then
+    /// the dead come back from their stores and the run goes on as usual.
+    fn run_laggard(&mut self) {
+        let (n, f) = (self.case.n, self.params.f);
+        let lag = n - f - 1;
+        let window = self.config.beat.max_future_epochs + self.config.limits.future_epochs;
+        for _ in 0..200_000 {
+            self.advance();
+            if self.min_applied() >= 2 {
+                break;
+            }
+        }
+        let at = self.epochs_of(0..n).1;
+        self.partitioned = Some((lag, at));
+        self.partitioned_at = self.now;
+        self.report.lags += 1;
+        // The others go on to epoch `stuck`, beyond the laggard's window. The `f` to die do so
+        // as each enters it, before it sent anything for it (its frames of it in flight are
+        // lost with it): `stuck` then needs the laggard.
+        let stuck = at + window + 3;
+        let dead = n - f..n;
+        for _ in 0..400_000 {
+            self.advance();
+            for d in dead.clone() {
+                if self.nodes[d].core.as_ref().is_some_and(|c| c.epoch() >= stuck) {
+                    if let Some(core) = self.nodes[d].core.take() {
+                        self.report.catchups += core.caught_up_epochs() - self.nodes[d].caught_base;
+                    }
+                    let session = self.session;
+                    self.net.retain(|f| {
+                        f.from != d
+                            || !matches!(router::route(&f.bytes, &session), Ok(Route::Consensus { message, .. }) if message.epoch >= stuck)
+                    });
+                }
+            }
+            let others_in = (0..n - f)
+                .filter(|j| *j != lag)
+                .all(|j| self.nodes[j].core.as_ref().is_some_and(|c| c.epoch() >= stuck));
+            if others_in && dead.clone().all(|d| self.nodes[d].core.is_none()) {
+                break;
+            }
+        }
+        self.partitioned = None;
+        self.heal(lag);
+        // What the links kept for it arrives first, as a reconnected link flushes its queue
+        // (before the laggard's first fetch is answered): all of it beyond its window.
+        let (flush, rest): (Vec<Frame>, Vec<Frame>) =
+            std::mem::take(&mut self.net).into_iter().partition(|f| f.to == lag);
+        self.net = rest;
+        for f in flush {
+            self.deliver(f);
+        }
+        let alive = 0..n - f;
+        let target = self.epochs_of(alive.clone()).1 + 5;
+        let reached = |sim: &Self| alive.clone().all(|i| sim.nodes[i].app.applied.len() as u64 >= target);
+        for _ in 0..200_000 {
+            self.advance();
+            if reached(self) {
+                break;
+            }
+        }
+        if !reached(self) {
+            let per: Vec<String> = alive
+                .clone()
+                .map(|i| {
+                    let c = self.nodes[i].core.as_ref();
+                    format!("node {i}: applied {} epoch {:?}", self.nodes[i].app.applied.len(), c.map(|c| c.epoch()))
+                })
+                .collect();
+            self.report.liveness = Some(format!(
+                "laggard: with node {lag} back from beyond its window and {f} member(s) down, the others did not reach epoch {target} ({})",
+                per.join("; ")
+            ));
+            return;
+        }
+        for d in dead {
+            self.report.restarts += 1;
+            self.start_node(d, false);
+        }
+        self.case.epochs = self.case.epochs.max(target + 3);
     }
 
     /// The canary's script (see [`Canary`]).
@@ -1334,6 +1473,11 @@ pub struct NodeSummary {
     pub canary_caught: (u64, u64),
     /// Canary controls (fence on) that stayed clean / run.
     pub controls_clean: (u64, u64),
+    /// Laggard canaries (resend off) that stalled / run: at least half must (see
+    /// [`Canary::LaggardNoResend`]).
+    pub laggard_stalled: (u64, u64),
+    /// Laggard controls (resend on) that stayed live and safe / run.
+    pub laggard_live: (u64, u64),
     /// Frames the Byzantine members made up.
     pub injected: u64,
     /// Frames correct cores dropped before their WAL.
@@ -1363,7 +1507,8 @@ impl NodeSummary {
         format!(
             "wipes={} lags={} link_frames_lost={} repairs={} shares_checked={} sends_checked={} checkpoint_kills={} proposals_rechecked={} rebuilds_checked={} \
              determinism_mismatches={} \
-             canary_caught={}/{} controls_clean={}/{} byzantine_frames={} frames_dropped={}",
+             canary_caught={}/{} controls_clean={}/{} laggard_stalled_without_resend={}/{} laggard_live={}/{} \
+             byzantine_frames={} frames_dropped={}",
             self.wipes,
             self.lags,
             self.link_frames_lost,
@@ -1378,6 +1523,10 @@ impl NodeSummary {
             self.canary_caught.1,
             self.controls_clean.0,
             self.controls_clean.1,
+            self.laggard_stalled.0,
+            self.laggard_stalled.1,
+            self.laggard_live.0,
+            self.laggard_live.1,
             self.injected,
             self.dropped
         )
@@ -1391,6 +1540,8 @@ impl NodeSummary {
             && self.determinism_mismatches == 0
             && self.canary_caught.0 == self.canary_caught.1
             && self.controls_clean.0 == self.controls_clean.1
+            && 2 * self.laggard_stalled.0 >= self.laggard_stalled.1
+            && self.laggard_live.0 == self.laggard_live.1
     }
 
     fn add(&mut self, r: &NodeReport, mismatch: bool) {
@@ -1411,6 +1562,26 @@ impl NodeSummary {
                     self.controls_clean.0 += 1;
                 } else {
                     self.failures.push(format!("fenced canary control failed: {}", case.replay_command()));
+                }
+                return;
+            }
+            Some(Canary::LaggardNoResend) => {
+                self.laggard_stalled.1 += 1;
+                let stalled = r.liveness.as_deref().is_some_and(|l| l.starts_with("laggard:"));
+                if !r.equivocations.is_empty() || !r.violations.is_empty() {
+                    self.safety_violations += 1;
+                    self.failures.push(format!("laggard canary broke safety: {}", case.replay_command()));
+                } else if stalled {
+                    self.laggard_stalled.0 += 1;
+                }
+                return;
+            }
+            Some(Canary::Laggard) => {
+                self.laggard_live.1 += 1;
+                if r.ok() {
+                    self.laggard_live.0 += 1;
+                } else {
+                    self.failures.push(format!("laggard control failed: {}", case.replay_command()));
                 }
                 return;
             }
@@ -1461,8 +1632,9 @@ pub fn campaign(
     let mut work: Vec<(NodeCase, bool)> =
         seeds.map(|s| (NodeCase::from_seed(s), determinism_every > 0 && s % determinism_every == 0)).collect();
     for r in 0..canaries {
-        work.push((NodeCase::canary(r, Canary::SkipFence), false));
-        work.push((NodeCase::canary(r, Canary::WithFence), false));
+        for c in [Canary::SkipFence, Canary::WithFence, Canary::LaggardNoResend, Canary::Laggard] {
+            work.push((NodeCase::canary(r, c), false));
+        }
     }
     let work = Arc::new(work);
     let next = Arc::new(AtomicUsize::new(0));

@@ -7,7 +7,10 @@
 //! limit, far-future copies of its own messages, closed-epoch copies, garbage, and its recent
 //! frames again (the switch would give them new ids). It also floods read requests, which skip
 //! the WAL and cost a store read and a fragment-sized answer each: they rely on the per-peer
-//! read rate limit. The simulator checks that every correct node's WAL stays within the budgets
+//! read rate limit. And it asks every peer on every tick to send its frames of the current
+//! epoch again, as a member stuck there would: that relies on a peer resending only while it is
+//! stalled in that epoch itself, and at most once per `2 × stall_ms` per asker. The simulator
+//! checks that every correct node's WAL stays within the budgets
 //! and that the committee stays live.
 
 use rand::Rng;
@@ -68,6 +71,10 @@ impl NodeAdversary for FrameFlooder {
                     out.push((to, ctx.encode(Wire::Consensus { stamp, message: Message { epoch, content } })));
                 }
             }
+        }
+        // "I am stuck in this epoch: send me your frames of it again", to every peer, every tick.
+        for peer in (0..ctx.n).filter(|p| *p != ctx.me) {
+            out.push((peer, ctx.encode(Wire::Resend { epoch: ctx.epoch })));
         }
         *ctx.injected += out.len() as u64;
         out

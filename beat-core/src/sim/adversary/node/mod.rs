@@ -82,7 +82,8 @@ pub enum NodeAdversaryKind {
     CatchUpLiar,
     /// Answers every rejoin with a forged stamp for a far epoch, to silence the restarted node.
     RejoinLiar,
-    /// Floods oversized, far-future, closed-epoch, garbage and re-sent frames.
+    /// Floods oversized, far-future, closed-epoch, garbage and re-sent frames, and asks to be
+    /// sent frames again.
     FrameFlooder,
 }
 
@@ -118,7 +119,7 @@ impl NodeAdversaryKind {
                 "answers rejoins with a forged stamp for a far epoch, to fence the restarted node out for good"
             }
             NodeAdversaryKind::FrameFlooder => {
-                "floods oversized, far-future, closed-epoch and garbage frames, and re-sends its frames under new ids"
+                "floods oversized, far-future, closed-epoch and garbage frames, re-sends its frames under new ids, and asks every peer to send its frames of the current epoch again on every tick"
             }
         }
     }
