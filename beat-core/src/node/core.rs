@@ -41,6 +41,16 @@
 //! applied with [`Beat::fast_forward`]. Requests from peers are rate-limited per peer and handed
 //! to the shell ([`Ready::serve`]) to answer from the store off the main loop.
 //!
+//! ## Resend
+//!
+//! Catch-up brings only committed epochs. A node that caught up into the epoch the others are
+//! stuck in dropped their frames of it while it was behind (beyond its window, or over the
+//! future budget), and nothing else sends them again while the links stay up; with `f` members
+//! down, that epoch cannot finish. So a node remembers, per peer, the epochs ahead it dropped
+//! frames of, and stalled in one of them asks that peer ([`Wire::Resend`]) to send its frames
+//! of it again; a peer stalled in that epoch or the next answers, at most
+//! [`RESENDS_PER_EPOCH`] times per (asker, epoch) and once per `stall_ms`.
+//!
 //! ## Rejoin fence
 //!
 //! A node cannot tell a complete log from a stale copy of one (a restored backup, a rolled-back
@@ -123,7 +133,7 @@ pub struct CoreConfig {
     /// log then contradicts what it sent before; the simulator must catch it.
     pub unsafe_skip_rejoin_fence: bool,
     /// **Test hook (canaries only):** never send frames again to a peer stuck in an epoch
-    /// ([`NodeCore`]'s answer to a fetch of an epoch it has not committed). A laggard that
+    /// (the answer to [`Wire::Resend`]). A laggard that
     /// lost the others' frames of the epoch they all wait in then stalls the committee; the
     /// simulator's laggard canary must see it.
     pub unsafe_skip_resend: bool,
@@ -422,6 +432,10 @@ const REJOIN_BURST: u32 = 4;
 /// The epoch of frames of no epoch (catch-up and rejoin traffic): never stale.
 pub const NO_EPOCH: u64 = u64::MAX;
 
+/// Times a node sends its frames of one epoch again to one peer that asks
+/// ([`Wire::Resend`]).
+pub const RESENDS_PER_EPOCH: u32 = 3;
+
 /// The metadata key of the checkpoint of `epoch`.
 pub fn checkpoint_key(epoch: u64) -> Vec<u8> {
     format!("checkpoint/{epoch:020}").into_bytes()
@@ -573,8 +587,9 @@ pub struct NodeCore {
     progress_epoch: u64,
     /// Per peer: catch-up requests served.
     serve_tokens: Vec<Bucket>,
-    /// Per peer: when we last sent it our frames of an epoch again ([`NodeCore::resend_to`]).
-    resent_at: Vec<Option<u64>>,
+    /// Per (peer, epoch) of the last two: how often and when we last sent it our frames of the
+    /// epoch again ([`NodeCore::resend_to`]).
+    resends: BTreeMap<(NodeId, u64), (u32, u64)>,
     /// Per peer: when we last asked it to ([`NodeCore::ask_resend`]).
     resend_asked_at: Vec<Option<u64>>,
     /// Per peer: the lowest and highest epoch ahead of ours it sent a frame of that we dropped
@@ -649,7 +664,7 @@ impl NodeCore {
             last_progress_ms: 0,
             progress_epoch: epoch,
             serve_tokens: vec![Bucket::default(); params.n],
-            resent_at: vec![None; params.n],
+            resends: BTreeMap::new(),
             resend_asked_at: vec![None; params.n],
             dropped_ahead: vec![None; params.n],
             resent: 0,
@@ -845,26 +860,30 @@ impl NodeCore {
     }
 
     /// `peer` is stuck in `epoch`, which it dropped frames of ours for (see
-    /// [`NodeCore::ask_resend`]): send them again if we are stuck in it too (no progress for
-    /// `stall_ms`) — the same bytes (never a contradiction; a copy it holds is dropped as a
-    /// duplicate before any budget), under fresh ids (the switch would drop the old ones as
-    /// copies). False if the request is refused as too frequent.
+    /// [`NodeCore::ask_resend`]): send them again if we are stuck too (no progress for
+    /// `stall_ms`) in that epoch or the next — the same bytes, under fresh ids (the switch would
+    /// drop the old ones as copies). A copy the peer holds is dropped as a duplicate before any
+    /// budget (unless it restarted since it logged it: then it is logged again, as after a
+    /// reconnection). False if the request is refused as too frequent.
     ///
-    /// Relies on nothing the peer says being true: a peer that asks when it is not stuck only
-    /// gets our frames of the one epoch we are stalled in again, at most once per
-    /// `2 × stall_ms` — `frame-flooder` asks on every tick.
+    /// Relies on nothing the peer says being true: a peer that asks when it is not stuck gets
+    /// our frames to it of the epoch we are stalled in or the one before again, only while we
+    /// are stalled, at most [`RESENDS_PER_EPOCH`] times per epoch and once per `stall_ms` —
+    /// at most that many times the traffic it gets anyway (`frame-flooder` asks on every
+    /// tick). Nothing below the rejoin fence is sent again (see [`NodeCore::raise_fence`]).
     fn resend_to(&mut self, peer: NodeId, epoch: u64, ready: &mut Ready) -> bool {
         let current = self.beat.epoch();
         let stalled =
             self.progress_epoch == current && self.now_ms.saturating_sub(self.last_progress_ms) >= self.config.stall_ms;
-        if self.config.unsafe_skip_resend || self.rejoin.done.is_none() || epoch != current || !stalled {
+        let fenced = self.rejoin.done.is_none_or(|fence| epoch < fence);
+        if self.config.unsafe_skip_resend || fenced || epoch > current || epoch + 1 < current || !stalled {
             return true;
         }
-        let interval = self.config.stall_ms.saturating_mul(2);
-        if self.resent_at[peer].is_some_and(|t| self.now_ms.saturating_sub(t) < interval) {
+        let (count, at) = self.resends.get(&(peer, epoch)).copied().unwrap_or((0, 0));
+        if count >= RESENDS_PER_EPOCH || (count > 0 && self.now_ms.saturating_sub(at) < self.config.stall_ms) {
             return false;
         }
-        self.resent_at[peer] = Some(self.now_ms);
+        self.resends.insert((peer, epoch), (count + 1, self.now_ms));
         let frames: Vec<Arc<Vec<u8>>> = self
             .sent
             .get(&epoch)
@@ -898,13 +917,16 @@ impl NodeCore {
             return;
         }
         let interval = self.config.stall_ms.saturating_mul(2);
-        let frame = Arc::new(router::encode(self.session, Wire::Resend { epoch: current }));
+        let mut frame = None;
         for p in self.peers().collect::<Vec<_>>() {
             let dropped = self.dropped_ahead[p].is_some_and(|(lo, hi)| lo <= current && current <= hi);
             let due = self.resend_asked_at[p].is_none_or(|t| self.now_ms.saturating_sub(t) >= interval);
             if dropped && due {
                 self.resend_asked_at[p] = Some(self.now_ms);
-                ready.send.push(self.outgoing(p, NO_EPOCH, frame.clone()));
+                let frame = frame
+                    .get_or_insert_with(|| Arc::new(router::encode(self.session, Wire::Resend { epoch: current })))
+                    .clone();
+                ready.send.push(self.outgoing(p, NO_EPOCH, frame));
             }
         }
     }
@@ -1027,8 +1049,7 @@ impl NodeCore {
                     self.peer_epoch[from] = self.peer_epoch[from].max(epoch);
                     if let (Some(fence), Some(stale)) = (self.rejoin.done, stale_epoch) {
                         if stale >= fence && !self.config.unsafe_skip_rejoin_fence {
-                            // A late answer that reports more: fence further from now on.
-                            self.rejoin.done = Some(stale + 1);
+                            self.raise_fence(stale + 1);
                         }
                     }
                 }
@@ -1396,6 +1417,13 @@ impl NodeCore {
         }
     }
 
+    /// A late rejoin answer reports more: fence further from now on, and forget what we sent
+    /// below the new fence, so that nothing sends it again (a reconnection, a resend).
+    fn raise_fence(&mut self, fence: u64) {
+        self.rejoin.done = Some(fence);
+        self.sent.retain(|e, _| *e >= fence);
+    }
+
     fn finish_rejoin(&mut self, fence: u64, ready: &mut Ready) {
         let fence = if self.config.unsafe_skip_rejoin_fence { 0 } else { fence };
         self.rejoin.done = Some(fence);
@@ -1512,6 +1540,7 @@ impl NodeCore {
             self.seen.pop_first();
         }
         self.epoch_bytes.retain(|(e, _), _| *e >= current);
+        self.resends.retain(|(_, e), _| *e >= open);
         // Rejoin answers need frames of epochs a restarted peer might still be in: keep the
         // window behind the current epoch too.
         let keep = current.saturating_sub(self.config.beat.max_future_epochs + self.config.limits.future_epochs + 2);
@@ -1761,7 +1790,8 @@ mod tests {
 
     /// A peer stuck in the epoch this node is stalled in gets our frames of it again when it
     /// asks — the same bytes, under fresh ids, only its own, only of that epoch — at most once
-    /// per `2 × stall_ms`; a node not stalled in the epoch asked for sends nothing.
+    /// per `stall_ms` and `RESENDS_PER_EPOCH` times in all; a node not stalled, or asked for
+    /// an epoch it is not in, sends nothing.
     #[test]
     fn a_peer_stuck_in_our_epoch_gets_our_frames_again() {
         let mut core = core_with(|c| c.unsafe_skip_rejoin_fence = true);
@@ -1786,20 +1816,22 @@ mod tests {
             assert_ne!(o.id, *id, "a resent frame kept its id (the switch would drop it as a copy)");
         }
         assert_eq!(core.resent_frames(), to2.len() as u64);
-        // Asked again within 2 × stall_ms: refused and counted, however often.
-        let _ = core.tick(t + 2 * stall - 1);
+        // Asked again within stall_ms: refused and counted, however often.
+        let _ = core.tick(t + stall - 1);
         let again = core.frames(vec![ask(&core, 0), ask(&core, 0)], Vec::new());
         assert!(resent(&again).is_empty(), "resent within the interval");
         assert_eq!(core.drops.get(&(2, DropReason::RateLimited)), Some(&2));
-        // After it: once more.
-        let _ = core.tick(t + 2 * stall);
-        assert_eq!(
-            resent(&core.frames(vec![ask(&core, 0)], Vec::new())).len(),
-            to2.len(),
-            "not resent after the interval"
-        );
+        // After it: once more, up to RESENDS_PER_EPOCH times in all.
+        for k in 1..RESENDS_PER_EPOCH as u64 {
+            let _ = core.tick(t + k * stall);
+            let r = core.frames(vec![ask(&core, 0)], Vec::new());
+            assert_eq!(resent(&r).len(), to2.len(), "not resent after the interval");
+        }
+        let _ = core.tick(t + 10 * stall);
+        assert!(resent(&core.frames(vec![ask(&core, 0)], Vec::new())).is_empty(), "resent beyond the cap");
+        assert_eq!(core.resent_frames(), u64::from(RESENDS_PER_EPOCH) * to2.len() as u64);
         // Another epoch than the one we are stalled in: nothing.
-        let _ = core.tick(t + 5 * stall);
+        let _ = core.tick(t + 11 * stall);
         assert!(core.frames(vec![ask(&core, 5)], Vec::new()).send.iter().all(|o| o.to != 2 || o.epoch == NO_EPOCH));
         // With the test hook, never.
         let mut off = core_with(|c| {
