@@ -592,8 +592,9 @@ pub struct NodeCore {
     resends: BTreeMap<(NodeId, u64), (u32, u64)>,
     /// Per peer: when we last asked it to ([`NodeCore::ask_resend`]).
     resend_asked_at: Vec<Option<u64>>,
-    /// Per peer: the lowest and highest epoch ahead of ours it sent a frame of that we dropped
-    /// unlogged (beyond the window, over the future budget), until we pass the highest.
+    /// Per peer: the lowest and highest epoch (ours or ahead) it sent a frame of that we
+    /// dropped unlogged (beyond the window, over the future budget, of an incarnation we do not
+    /// know), until we pass the highest.
     dropped_ahead: Vec<Option<(u64, u64)>>,
     /// Frames sent again to stuck peers.
     resent: u64,
@@ -898,7 +899,8 @@ impl NodeCore {
     }
 
     /// Stuck in the current epoch (no progress for `stall_ms`), ask each peer whose frames of
-    /// it we dropped — beyond the window or over the future budget, while we were behind — to
+    /// it we dropped — beyond the window or over the future budget, while we were behind, or as
+    /// of an incarnation whose rejoin we had not logged yet — to
     /// send them again, at most once per `2 × stall_ms` each. Those frames are gone, and
     /// nothing else brings them back while the links stay up: once the rest of the committee
     /// waits in this epoch too, with `f` members down, it cannot finish without us, nor we
@@ -931,7 +933,7 @@ impl NodeCore {
         }
     }
 
-    /// A frame of `peer`'s for `epoch`, ahead of the current epoch, was dropped unlogged.
+    /// A frame of `peer`'s for `epoch` (the current one or later) was dropped unlogged.
     fn dropped_ahead(&mut self, peer: NodeId, epoch: u64) {
         self.dropped_ahead[peer] =
             Some(self.dropped_ahead[peer].map_or((epoch, epoch), |(lo, hi)| (lo.min(epoch), hi.max(epoch))));
@@ -968,6 +970,11 @@ impl NodeCore {
                     return None;
                 }
                 if self.peer_incarnation[from].is_some_and(|i| i != stamp.incarnation) || stamp.epoch != message.epoch {
+                    // Maybe of a newer incarnation whose rejoin we have not logged yet (dropped
+                    // as too frequent): lost like a frame beyond the window.
+                    if stamp.epoch >= self.beat.epoch() {
+                        self.dropped_ahead(from, stamp.epoch);
+                    }
                     self.drop(from, DropReason::StaleIncarnation, len, ready);
                     return None;
                 }
