@@ -48,8 +48,9 @@
 //! future budget), and nothing else sends them again while the links stay up; with `f` members
 //! down, that epoch cannot finish. So a node remembers, per peer, the epochs ahead it dropped
 //! frames of, and stalled in one of them asks that peer ([`Wire::Resend`]) to send its frames
-//! of it again; a peer stalled in that epoch or the next answers, at most
-//! [`RESENDS_PER_EPOCH`] times per (asker, epoch) and once per `stall_ms`.
+//! of it again; a peer stalled in that epoch or the next answers, [`RESENDS_PER_EPOCH`] times
+//! per (asker, epoch) at most once per `stall_ms`, then once per
+//! [`RESEND_REFILL_STALLS`]` × stall_ms`.
 //!
 //! ## Rejoin fence
 //!
@@ -433,8 +434,13 @@ const REJOIN_BURST: u32 = 4;
 pub const NO_EPOCH: u64 = u64::MAX;
 
 /// Times a node sends its frames of one epoch again to one peer that asks
-/// ([`Wire::Resend`]).
+/// ([`Wire::Resend`]), at most `stall_ms` apart; after that, once per
+/// [`RESEND_REFILL_STALLS`]` × stall_ms` (answers can be lost, or dropped by an asker that
+/// does not know our incarnation yet).
 pub const RESENDS_PER_EPOCH: u32 = 3;
+
+/// See [`RESENDS_PER_EPOCH`].
+pub const RESEND_REFILL_STALLS: u64 = 8;
 
 /// The metadata key of the checkpoint of `epoch`.
 pub fn checkpoint_key(epoch: u64) -> Vec<u8> {
@@ -869,8 +875,9 @@ impl NodeCore {
     ///
     /// Relies on nothing the peer says being true: a peer that asks when it is not stuck gets
     /// our frames to it of the epoch we are stalled in or the one before again, only while we
-    /// are stalled, at most [`RESENDS_PER_EPOCH`] times per epoch and once per `stall_ms` —
-    /// at most that many times the traffic it gets anyway (`frame-flooder` asks on every
+    /// are stalled, [`RESENDS_PER_EPOCH`] times per epoch at most `stall_ms` apart and then
+    /// once per [`RESEND_REFILL_STALLS`]` × stall_ms` — 3 times the traffic it gets anyway,
+    /// and then a trickle for as long as the stall lasts (`frame-flooder` asks on every
     /// tick). Nothing below the rejoin fence is sent again (see [`NodeCore::raise_fence`]).
     fn resend_to(&mut self, peer: NodeId, epoch: u64, ready: &mut Ready) -> bool {
         let current = self.beat.epoch();
@@ -881,10 +888,15 @@ impl NodeCore {
             return true;
         }
         let (count, at) = self.resends.get(&(peer, epoch)).copied().unwrap_or((0, 0));
-        if count >= RESENDS_PER_EPOCH || (count > 0 && self.now_ms.saturating_sub(at) < self.config.stall_ms) {
+        let wait = match count {
+            0 => 0,
+            c if c < RESENDS_PER_EPOCH => self.config.stall_ms,
+            _ => self.config.stall_ms.saturating_mul(RESEND_REFILL_STALLS),
+        };
+        if self.now_ms.saturating_sub(at) < wait {
             return false;
         }
-        self.resends.insert((peer, epoch), (count + 1, self.now_ms));
+        self.resends.insert((peer, epoch), (count.saturating_add(1), self.now_ms));
         let frames: Vec<Arc<Vec<u8>>> = self
             .sent
             .get(&epoch)
@@ -1797,8 +1809,8 @@ mod tests {
 
     /// A peer stuck in the epoch this node is stalled in gets our frames of it again when it
     /// asks — the same bytes, under fresh ids, only its own, only of that epoch — at most once
-    /// per `stall_ms` and `RESENDS_PER_EPOCH` times in all; a node not stalled, or asked for
-    /// an epoch it is not in, sends nothing.
+    /// per `stall_ms` and `RESENDS_PER_EPOCH` times, then once per `RESEND_REFILL_STALLS ×
+    /// stall_ms`; a node not stalled, or asked for an epoch it is not in, sends nothing.
     #[test]
     fn a_peer_stuck_in_our_epoch_gets_our_frames_again() {
         let mut core = core_with(|c| c.unsafe_skip_rejoin_fence = true);
@@ -1834,11 +1846,15 @@ mod tests {
             let r = core.frames(vec![ask(&core, 0)], Vec::new());
             assert_eq!(resent(&r).len(), to2.len(), "not resent after the interval");
         }
-        let _ = core.tick(t + 10 * stall);
+        // Then once per RESEND_REFILL_STALLS × stall_ms.
+        let last = t + (u64::from(RESENDS_PER_EPOCH) - 1) * stall;
+        let _ = core.tick(last + RESEND_REFILL_STALLS * stall - 1);
         assert!(resent(&core.frames(vec![ask(&core, 0)], Vec::new())).is_empty(), "resent beyond the cap");
         assert_eq!(core.resent_frames(), u64::from(RESENDS_PER_EPOCH) * to2.len() as u64);
+        let _ = core.tick(last + RESEND_REFILL_STALLS * stall);
+        assert_eq!(resent(&core.frames(vec![ask(&core, 0)], Vec::new())).len(), to2.len(), "no refill");
         // Another epoch than the one we are stalled in: nothing.
-        let _ = core.tick(t + 11 * stall);
+        let _ = core.tick(t + 20 * stall);
         assert!(core.frames(vec![ask(&core, 5)], Vec::new()).send.iter().all(|o| o.to != 2 || o.epoch == NO_EPOCH));
         // With the test hook, never.
         let mut off = core_with(|c| {

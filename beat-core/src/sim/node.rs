@@ -1600,7 +1600,10 @@ impl NodeSummary {
             Some(Canary::LaggardNoResend) => {
                 self.laggard_stalled.1 += 1;
                 let stalled = r.liveness.as_deref().is_some_and(|l| l.starts_with("laggard:"));
-                if !r.equivocations.is_empty() || !r.violations.is_empty() {
+                if r.violations.iter().any(|v| v.starts_with("laggard-script")) {
+                    // Not set up (the control of the same round fails the same way).
+                    self.failures.push(format!("laggard script never reached its setup: {}", case.replay_command()));
+                } else if !r.equivocations.is_empty() || !r.violations.is_empty() {
                     self.safety_violations += 1;
                     self.failures.push(format!("laggard canary broke safety: {}", case.replay_command()));
                 } else if stalled {
