@@ -736,26 +736,14 @@ impl<A: ConsensusApp> Shell<A> {
             st.wal_records = core.next_seq();
             st.wal_retained = core.next_seq().saturating_sub(core.wal_first());
             st.faults = core.faults();
-            let caught_up = core.caught_up_epochs();
-            if caught_up > st.caught_up_epochs {
-                tracing::info!(
-                    epochs = caught_up - st.caught_up_epochs,
-                    epoch = core.epoch(),
-                    "caught up from peers' committed batches"
-                );
+            let caught_up = advance(&self.metrics.caught_up_epochs, &mut st.caught_up_epochs, core.caught_up_epochs());
+            if caught_up > 0 {
+                tracing::info!(epochs = caught_up, epoch = core.epoch(), "caught up from peers' committed batches");
             }
-            self.metrics.caught_up_epochs.inc_by(caught_up.saturating_sub(st.caught_up_epochs));
-            st.caught_up_epochs = caught_up;
-            let resent = core.resent_frames();
-            if resent > st.frames_resent {
-                tracing::info!(
-                    frames = resent - st.frames_resent,
-                    epoch = core.epoch(),
-                    "sent frames again to a stuck peer"
-                );
+            let resent = advance(&self.metrics.frames_resent, &mut st.frames_resent, core.resent_frames());
+            if resent > 0 {
+                tracing::info!(frames = resent, epoch = core.epoch(), "sent frames again to a stuck peer");
             }
-            self.metrics.frames_resent.inc_by(resent.saturating_sub(st.frames_resent));
-            st.frames_resent = resent;
             st.frames_dropped = core.dropped();
             st.submits_refused = self.refused;
             let fence = match core.rejoin_status() {
@@ -976,6 +964,14 @@ fn prepare<A: ConsensusApp>(
 }
 
 /// Open the transports and the switch, serve metrics (must run inside the runtime).
+/// Move a status total and its Prometheus counter to the core's `now`; the increase.
+fn advance(counter: &prometheus_client::metrics::counter::Counter, total: &mut u64, now: u64) -> u64 {
+    let delta = now.saturating_sub(*total);
+    counter.inc_by(delta);
+    *total = now;
+    delta
+}
+
 async fn open_network<A: ConsensusApp>(
     p: &mut Prepared<A>,
     in_tx: mpsc::Sender<Inbound>,

@@ -881,8 +881,7 @@ impl NodeCore {
     /// tick). Nothing below the rejoin fence is sent again (see [`NodeCore::raise_fence`]).
     fn resend_to(&mut self, peer: NodeId, epoch: u64, ready: &mut Ready) -> bool {
         let current = self.beat.epoch();
-        let stalled =
-            self.progress_epoch == current && self.now_ms.saturating_sub(self.last_progress_ms) >= self.config.stall_ms;
+        let stalled = self.stalled();
         let fenced = self.rejoin.done.is_none_or(|fence| epoch < fence);
         if self.config.unsafe_skip_resend || fenced || epoch > current || epoch + 1 < current || !stalled {
             return true;
@@ -920,13 +919,7 @@ impl NodeCore {
     /// (far-future copies, `frame-flooder`) is asked in vain: it costs one small frame.
     fn ask_resend(&mut self, ready: &mut Ready) {
         let current = self.beat.epoch();
-        for p in 0..self.params.n {
-            if self.dropped_ahead[p].is_some_and(|(_, hi)| hi < current) {
-                self.dropped_ahead[p] = None;
-            }
-        }
-        let stalled =
-            self.progress_epoch == current && self.now_ms.saturating_sub(self.last_progress_ms) >= self.config.stall_ms;
+        let stalled = self.stalled();
         if !stalled || self.rejoin.done.is_none() {
             return;
         }
@@ -943,6 +936,12 @@ impl NodeCore {
                 ready.send.push(self.outgoing(p, NO_EPOCH, frame));
             }
         }
+    }
+
+    /// No progress for `stall_ms` in the current epoch (as of the last [`NodeCore::after`]).
+    fn stalled(&self) -> bool {
+        self.progress_epoch == self.beat.epoch()
+            && self.now_ms.saturating_sub(self.last_progress_ms) >= self.config.stall_ms
     }
 
     /// A frame of `peer`'s for `epoch` (the current one or later) was dropped unlogged.
@@ -1560,6 +1559,11 @@ impl NodeCore {
         }
         self.epoch_bytes.retain(|(e, _), _| *e >= current);
         self.resends.retain(|(_, e), _| *e >= open);
+        for d in &mut self.dropped_ahead {
+            if d.is_some_and(|(_, hi)| hi < current) {
+                *d = None;
+            }
+        }
         // Rejoin answers need frames of epochs a restarted peer might still be in: keep the
         // window behind the current epoch too.
         let keep = current.saturating_sub(self.config.beat.max_future_epochs + self.config.limits.future_epochs + 2);

@@ -7,7 +7,8 @@
 //! limit, far-future copies of its own messages, closed-epoch copies, garbage, and its recent
 //! frames again (the switch would give them new ids). It also floods read requests, which skip
 //! the WAL and cost a store read and a fragment-sized answer each: they rely on the per-peer
-//! read rate limit. And it asks every peer on every tick to send its frames of the current
+//! read rate limit. Copies under a made-up incarnation are dropped as stale (and make the peer
+//! ask it for a resend, in vain). And it asks every peer on every tick to send its frames of the current
 //! epoch again, as a member stuck there would: that relies on a peer resending only while it is
 //! stalled in that epoch itself, and at most once per `2 × stall_ms` per asker. The simulator
 //! checks that every correct node's WAL stays within the budgets
@@ -53,6 +54,10 @@ impl NodeAdversary for FrameFlooder {
             }
             let (to, frame) = self.recent[ctx.rng.gen_range(0..self.recent.len())].clone();
             if let Ok(Route::Consensus { mut stamp, mut message }) = router::route(&frame, &ctx.session) {
+                // A copy under a made-up incarnation (dropped as stale: it makes the peer ask
+                // it for a resend, in vain).
+                let other = crate::node::router::Stamp { incarnation: ctx.rng.gen(), ..stamp };
+                out.push((to, ctx.encode(Wire::Consensus { stamp: other, message: message.clone() })));
                 for epoch in [ctx.epoch + 5 + ctx.rng.gen_range(0..40), 0] {
                     stamp.epoch = epoch;
                     message.epoch = epoch;
