@@ -419,7 +419,7 @@ struct Shell<A: ConsensusApp> {
     /// Local submit times by transaction digest (bounded), for the commit-latency histogram.
     submitted: std::collections::HashMap<crate::crypto::hash::Digest, Instant>,
     /// Transport counters already added to the metrics, per transport.
-    net_seen: Vec<[u64; 10]>,
+    net_seen: Vec<[u64; 11]>,
     committed_txs: u64,
     refused: u64,
     /// Reads waiting for their outcome, by read number.
@@ -792,6 +792,7 @@ impl<A: ConsensusApp> Shell<A> {
             &m.messages_expired,
             &m.handshakes_evicted,
             &m.unmatched_pongs,
+            &m.delivered_elsewhere,
         ];
         for (t, (kind, counters)) in net.counters().enumerate() {
             let label = TransportLabel { transport: kind.name().into() };
@@ -809,6 +810,10 @@ impl<A: ConsensusApp> Shell<A> {
             let label = LinkLabel { peer: link.peer as u32, transport: link.transport.name().into() };
             m.link_up.get_or_create(&label).set(i64::from(link.up));
             m.link_connects.get_or_create(&label).set(link.connects as i64);
+            if let Some(rtt) = link.rtt_ms {
+                m.link_rtt.get_or_create(&label).set(rtt as f64 / 1000.0);
+            }
+            m.link_in_flight.get_or_create(&label).set(i64::try_from(link.in_flight_bytes).unwrap_or(i64::MAX));
         }
         if let Ok(mut st) = self.status.lock() {
             st.peers_connected = net.peers_reachable();
@@ -938,7 +943,7 @@ fn prepare<A: ConsensusApp>(
         core_limits: core_config.limits.clone(),
         audit,
         submitted: Default::default(),
-        net_seen: vec![[0; 10]; config.transports.len()],
+        net_seen: vec![[0; 11]; config.transports.len()],
         committed_txs: 0,
         refused: 0,
         reads: Default::default(),

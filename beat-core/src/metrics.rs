@@ -93,10 +93,18 @@ pub struct NodeMetrics {
     pub handshakes_evicted: Family<TransportLabel, Counter<u64, AtomicU64>>,
     /// Health-check answers that matched no ping, per transport.
     pub unmatched_pongs: Family<TransportLabel, Counter<u64, AtomicU64>>,
+    /// Queued frames not sent on a transport because the peer had confirmed a copy on another,
+    /// per transport.
+    pub delivered_elsewhere: Family<TransportLabel, Counter<u64, AtomicU64>>,
     /// 1 while the (peer, transport) link is connected and answering health checks, else 0.
     pub link_up: Family<LinkLabel, Gauge>,
     /// Connections established on the (peer, transport) link (1 + reconnections).
     pub link_connects: Family<LinkLabel, Gauge>,
+    /// Round trip of the (peer, transport) link's last health-check answer, in seconds (it
+    /// includes the time the bytes written before the ping took to arrive).
+    pub link_rtt: Family<LinkLabel, Gauge<f64, AtomicU64>>,
+    /// Bytes the (peer, transport) link wrote that the peer has not confirmed yet.
+    pub link_in_flight: Family<LinkLabel, Gauge>,
     /// Faults recorded against peers, per peer and kind.
     pub faults: Family<FaultLabel, Counter>,
     /// Epochs taken from `f + 1` peers' committed batches (catch-up) instead of run.
@@ -164,7 +172,10 @@ impl NodeMetrics {
             messages_expired: Family::default(),
             handshakes_evicted: Family::default(),
             unmatched_pongs: Family::default(),
+            delivered_elsewhere: Family::default(),
             link_up: Family::default(),
+            link_rtt: Family::default(),
+            link_in_flight: Family::default(),
             link_connects: Family::default(),
             faults: Family::default(),
             caught_up_epochs: Counter::default(),
@@ -230,8 +241,23 @@ impl NodeMetrics {
             m.handshakes_evicted.clone(),
         );
         r.register("net_unmatched_pongs", "Health-check answers matching no ping", m.unmatched_pongs.clone());
+        r.register(
+            "net_messages_delivered_elsewhere",
+            "Queued frames not sent because the peer confirmed a copy on another transport",
+            m.delivered_elsewhere.clone(),
+        );
         r.register("net_link_up", "Link connected and answering health checks", m.link_up.clone());
         r.register("net_link_connects", "Connections established on the link", m.link_connects.clone());
+        r.register(
+            "net_link_rtt_seconds",
+            "Round trip of the link's last health-check answer (behind the bytes written before it)",
+            m.link_rtt.clone(),
+        );
+        r.register(
+            "net_link_in_flight_bytes",
+            "Bytes written on the link and not yet confirmed",
+            m.link_in_flight.clone(),
+        );
         r.register("faults_detected", "Faults recorded against peers, per peer and kind", m.faults.clone());
         r.register(
             "node_caught_up_epochs",

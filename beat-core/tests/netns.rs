@@ -273,7 +273,9 @@ fn inside() {
     });
     assert!(i2pnet_bin.exists(), "{} not built (cargo build --release -p beat-testnet)", i2pnet_bin.display());
     let mut i2pnet = Command::new(&i2pnet_bin)
-        .args(["--routers", "6", "--floodfills", "2", "--dir", i2p_dir.to_str().unwrap()])
+        // Every node and the stranger on a router of its own that is not a floodfill
+        // (`beat-i2pnet` numbers the floodfills last): 5 client routers, 2 floodfills.
+        .args(["--routers", &(N + 3).to_string(), "--floodfills", "2", "--dir", i2p_dir.to_str().unwrap()])
         .args(["--sam-base-port", &I2P_SAM_BASE.to_string(), "--net-base-port", &I2P_NET_BASE.to_string()])
         .args(["--ready-timeout", "600"])
         .stdin(Stdio::piped())
@@ -342,7 +344,7 @@ fn inside() {
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
     let mut b32 = Vec::new();
     for i in 0..N {
-        let sam = &i2p_env[&format!("I2P_SAM_{}", i + 2)];
+        let sam = &i2p_env[&format!("I2P_SAM_{}", i + 1)];
         let (public, private) = rt.block_on(beat_core::net::sam::generate_destination(sam)).unwrap();
         std::fs::create_dir_all(d.join(format!("node-{i}"))).unwrap();
         std::fs::write(d.join(format!("node-{i}/i2p-destination.key")), private).unwrap();
@@ -369,10 +371,11 @@ fn inside() {
             .env("BEAT_TOR_SOCKS", &tor_env[&format!("TOR_SOCKS_{i}")])
             .env("BEAT_TOR_LISTEN", &tor_env[&format!("TOR_HS_TARGET_{i}")])
             .env("BEAT_TOR_PEERS", onions.join(","))
-            .env("BEAT_I2P_SAM", &i2p_env[&format!("I2P_SAM_{}", i + 2)])
+            .env("BEAT_I2P_SAM", &i2p_env[&format!("I2P_SAM_{}", i + 1)])
             .env("BEAT_I2P_PEERS", b32.join(","))
             .env("BEAT_LOAD_TPS", "20")
             .env("BEAT_LOG_COMMITS", "1")
+            .env("RUST_LOG", std::env::var("BEAT_NETNS_NODE_LOG").unwrap_or_else(|_| "warn".into()))
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
@@ -460,10 +463,12 @@ fn inside() {
         blocked: Vec<Net>,
         latency: Option<Duration>,
         commits: u64,
+        /// Commits per minute after the first (the slowest node's).
+        per_min: f64,
     }
     let mut cases: Vec<Case> = Vec::new();
     let window = Duration::from_secs(30);
-    let singles_and_pairs: Vec<Vec<Net>> = vec![
+    let mut singles_and_pairs: Vec<Vec<Net>> = vec![
         vec![],
         vec![Net::Clearnet],
         vec![Net::Tor],
@@ -472,6 +477,14 @@ fn inside() {
         vec![Net::Clearnet, Net::I2p],
         vec![Net::Tor, Net::I2p],
     ];
+    // `BEAT_NETNS_CASES=clearnet+tor,…` runs only those cases (by what is blocked; `none`),
+    // for working on one network; the full test runs them all.
+    let only_cases = std::env::var("BEAT_NETNS_CASES").ok();
+    if let Some(only) = &only_cases {
+        let wanted: Vec<&str> = only.split(',').map(str::trim).collect();
+        singles_and_pairs.retain(|b| wanted.contains(&case_name(b).as_str()));
+        assert!(!singles_and_pairs.is_empty(), "BEAT_NETNS_CASES={only}: no such case");
+    }
     for blocked in singles_and_pairs {
         let open: Vec<Net> = ALL.iter().copied().filter(|n| !blocked.contains(n)).collect();
         // Let the networks left open carry every link before the others close (I2P links come
@@ -484,22 +497,41 @@ fn inside() {
         // The first commit at every node after the censor closed, then the commits over the
         // next window (what the open networks sustain).
         let before = epochs();
+        let traffic_before = traffic();
         let t = Instant::now();
         let latency = wait_for(Duration::from_secs(120), || {
             let now = epochs();
             now.iter().zip(&before).all(|(n, b)| n > b)
         });
-        std::thread::sleep(window);
-        let commits = epochs().iter().zip(&before).map(|(a, b)| a - b).min().unwrap_or(0);
+        let first = epochs();
+        let t_first = Instant::now();
+        if std::env::var("BEAT_NETNS_TRACE").is_ok() {
+            while t_first.elapsed() < window {
+                std::thread::sleep(Duration::from_secs(5));
+                println!("netns trace {:?} epochs={:?} {}", t_first.elapsed(), epochs(), link_table(Net::I2p));
+            }
+        }
+        std::thread::sleep(window.saturating_sub(t_first.elapsed()));
+        let end = epochs();
+        let commits = end.iter().zip(&before).map(|(a, b)| a - b).min().unwrap_or(0);
+        let after_first = end.iter().zip(&first).map(|(a, b)| a - b).min().unwrap_or(0);
+        let per_min = if latency.is_some() { after_first as f64 * 60.0 / t_first.elapsed().as_secs_f64() } else { 0.0 };
         let span = t.elapsed().as_secs();
-        let names: Vec<&str> = blocked.iter().map(|n| n.name()).collect();
+        let sent: Vec<String> = traffic()
+            .iter()
+            .zip(&traffic_before)
+            .zip(ALL)
+            .map(|(((s, k), (s0, k0)), net)| format!("{}:{}/{}", net.name(), s - s0, k - k0))
+            .collect();
         println!(
-            "netns case blocked={} first_commit_ms={:?} commits={commits} in_s={span} links_up=[{}]",
-            if names.is_empty() { "none".into() } else { names.join("+") },
+            "netns case blocked={} first_commit_ms={:?} commits={commits} per_min={per_min:.1} in_s={span} links_up=[{}] rtt_ms=[{}] sent/skipped=[{}]",
+            case_name(&blocked),
             latency.map(|l| l.as_millis()),
-            links_summary()
+            links_summary(),
+            rtt_summary(),
+            sent.join(" ")
         );
-        cases.push(Case { blocked, latency, commits });
+        cases.push(Case { blocked, latency, commits, per_min });
     }
     // All three blocked: after what was in flight settles, nothing commits.
     censor.block(&ALL);
@@ -508,44 +540,142 @@ fn inside() {
     std::thread::sleep(Duration::from_secs(15));
     let stalled = epochs() == before;
     println!("netns case blocked=clearnet+tor+i2p stalled={stalled} epochs={before:?} links_up=[{}]", links_summary());
-    cases.push(Case { blocked: ALL.to_vec(), latency: None, commits: 0 });
-    // Clearnet reopens: the committee resumes.
-    censor.block(&[Net::Tor, Net::I2p]);
-    let resumed_in = wait_for(Duration::from_secs(120), || epochs().iter().zip(&before).all(|(n, b)| n > b));
-    println!("netns resume after reopening clearnet: {:?} ms", resumed_in.map(|d| d.as_millis()));
+    cases.push(Case { blocked: ALL.to_vec(), latency: None, commits: 0, per_min: 0.0 });
+    // Each network reopens alone after everything was blocked: the committee resumes on it.
+    let mut resumed: Vec<(Net, Option<Duration>)> = Vec::new();
+    for reopen in [Net::Clearnet, Net::Tor, Net::I2p] {
+        censor.block(&ALL);
+        std::thread::sleep(Duration::from_secs(10));
+        let before = epochs();
+        let rest: Vec<Net> = ALL.iter().copied().filter(|n| *n != reopen).collect();
+        censor.block(&rest);
+        let resumed_in = wait_for(Duration::from_secs(120), || epochs().iter().zip(&before).all(|(n, b)| n > b));
+        println!(
+            "netns resume after reopening {}: {:?} ms links_up=[{}]",
+            reopen.name(),
+            resumed_in.map(|d| d.as_millis()),
+            links_summary()
+        );
+        resumed.push((reopen, resumed_in));
+    }
     censor.block(&[]);
+    let resume_limit = Duration::from_secs(10);
+    let resumed_ok = resumed.iter().all(|(_, r)| r.is_some_and(|r| r <= resume_limit));
+    let resume_ms: Vec<String> = resumed
+        .iter()
+        .map(|(net, r)| format!("{}:{}", net.name(), r.map_or("none".into(), |r| r.as_millis().to_string())))
+        .collect();
 
     let open_cases: Vec<&Case> = cases.iter().filter(|c| c.blocked.len() < 3).collect();
     let commits_with_one_open = open_cases.iter().all(|c| c.latency.is_some());
-    let only =
-        |open: Net| cases.iter().find(|c| c.blocked.len() == 2 && !c.blocked.contains(&open)).map_or(0, |c| c.commits);
+    let only_case = |open: Net| cases.iter().find(|c| c.blocked.len() == 2 && !c.blocked.contains(&open));
+    let only = |open: Net| only_case(open).map_or(0, |c| c.commits);
+    let only_per_min = |open: Net| only_case(open).map_or(0.0, |c| c.per_min);
     let yes = |b: bool| if b { "yes" } else { "no" };
     println!(
-        "BEAT-NET cases={} commits_with_one_open={} stalled_when_all_blocked={} resumed={} tor_only_commits={} i2p_only_commits={} refused_bad_peers={refused}",
+        "BEAT-NET cases={} commits_with_one_open={} stalled_when_all_blocked={} resumed={} tor_only_commits={} i2p_only_commits={} i2p_only_commits_per_min={:.1} tor_only_commits_per_min={:.1} arti_only_commits=n/a refused_bad_peers={refused} resume_ms={}",
         cases.len(),
         yes(commits_with_one_open),
         yes(stalled),
-        yes(resumed_in.is_some()),
+        yes(resumed_ok),
         only(Net::Tor),
         only(Net::I2p),
+        only_per_min(Net::I2p),
+        only_per_min(Net::Tor),
+        resume_ms.join(","),
     );
     println!("netns total {} s", started.elapsed().as_secs());
-    // Clearnet and Tor must carry the committee whenever one of them is open. I2P alone is
-    // measured and reported but not asserted: the private emissary network's streams are slow
-    // (a commit every ~30 s) and its links sometimes do not come back within the case (see
-    // docs/guide.md, "The private-network tests").
+    // Every network alone carries the committee (I2P included); Tor alone at least one commit
+    // per 2 s on average after the first; the committee resumes on every network that reopens,
+    // within 10 s on clearnet and Tor. I2P alone is measured, not held to a rate: over the
+    // private emissary network its streams stall for seconds at a time (docs/guide.md,
+    // "Networks by the numbers"), so it commits a few times a minute, and resumes in 20–60 s.
     for c in &cases {
-        let i2p_only = c.blocked.len() == 2 && !c.blocked.contains(&Net::I2p);
-        if c.blocked.len() < 3 && !i2p_only {
+        if c.blocked.len() < 3 {
             assert!(c.latency.is_some(), "no commit with {:?} blocked", c.blocked);
         }
     }
+    if let Some(c) = only_case(Net::Tor) {
+        assert!(c.per_min >= 30.0, "Tor alone: {:.1} commits per minute after the first (want >= 30)", c.per_min);
+    }
     assert!(stalled, "the committee committed with every network blocked");
-    assert!(resumed_in.is_some(), "no resume after reopening clearnet");
-    assert!(only(Net::Tor) >= 1, "no commit over Tor alone");
+    for (net, r) in &resumed {
+        let limit = if *net == Net::I2p { Duration::from_secs(120) } else { resume_limit };
+        assert!(
+            r.is_some_and(|r| r <= limit),
+            "no resume within {} s of reopening {}: {r:?}",
+            limit.as_secs(),
+            net.name()
+        );
+    }
     assert!(refused >= expected && i2p_bad > 0, "bad peers not all refused: {refused} of {expected}");
     assert!(still, "stopped committing after bad input");
     drop(nodes);
+}
+
+/// A case's name: what it blocks, e.g. `clearnet+tor`, or `none`.
+fn case_name(blocked: &[Net]) -> String {
+    let names: Vec<&str> = blocked.iter().map(|n| n.name()).collect();
+    if names.is_empty() {
+        "none".into()
+    } else {
+        names.join("+")
+    }
+}
+
+/// Median link round trip per network over all nodes' links that are up, in ms (`-`: none).
+fn rtt_summary() -> String {
+    let texts: Vec<String> = (0..N).map(scrape).collect();
+    ALL.iter()
+        .map(|net| {
+            let tag = format!("transport=\"{}\"", net.name());
+            let mut rtts: Vec<f64> = texts
+                .iter()
+                .flat_map(|t| samples(t, "beat_net_link_rtt_seconds"))
+                .filter(|(l, _)| l.contains(&tag))
+                .map(|(_, v)| v * 1000.0)
+                .collect();
+            rtts.sort_by(f64::total_cmp);
+            match rtts.get(rtts.len() / 2) {
+                Some(m) => format!("{}:{m:.0}", net.name()),
+                None => format!("{}:-", net.name()),
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// Every node's links on `net`: `node>peer:rtt_ms/in_flight_bytes` (`down` when not up).
+fn link_table(net: Net) -> String {
+    let tag = format!("transport=\"{}\"", net.name());
+    let mut out = Vec::new();
+    for i in 0..N {
+        let text = scrape(i);
+        for peer in (0..N).filter(|p| *p != i) {
+            let label = |l: &str| l.contains(&tag) && l.contains(&format!("peer=\"{peer}\""));
+            let get = |name: &str| samples(&text, name).into_iter().find(|(l, _)| label(l)).map(|(_, v)| v);
+            let up = get("beat_net_link_up") == Some(1.0);
+            let rtt = get("beat_net_link_rtt_seconds").map_or(-1.0, |v| v * 1000.0);
+            let inflight = get("beat_net_link_in_flight_bytes").unwrap_or(0.0);
+            out.push(format!("{i}>{peer}:{}{rtt:.0}/{inflight:.0}", if up { "" } else { "down:" }));
+        }
+    }
+    out.join(" ")
+}
+
+/// Per network, over all nodes: frames sent, and frames skipped because the peer had
+/// confirmed a copy on another network.
+fn traffic() -> Vec<(u64, u64)> {
+    let texts: Vec<String> = (0..N).map(scrape).collect();
+    let total = |name: &str, net: Net| -> u64 {
+        let tag = format!("transport=\"{}\"", net.name());
+        texts.iter().flat_map(|t| samples(t, name)).filter(|(l, _)| l.contains(&tag)).map(|(_, v)| v as u64).sum()
+    };
+    ALL.iter()
+        .map(|net| {
+            (total("beat_net_messages_sent_total", *net), total("beat_net_messages_delivered_elsewhere_total", *net))
+        })
+        .collect()
 }
 
 fn refused_total() -> u64 {

@@ -644,7 +644,7 @@ pub fn status_json(s: &Status) -> serde_json::Value {
         "peers_connected": s.peers_connected,
         "links": s.links.iter().map(|l| json!({
             "peer": l.peer, "transport": l.transport.name(), "up": l.up, "connects": l.connects,
-            "failures": l.failures, "rtt_ms": l.rtt_ms,
+            "failures": l.failures, "rtt_ms": l.rtt_ms, "in_flight_bytes": l.in_flight_bytes,
         })).collect::<Vec<_>>(),
         "connections_refused": s.connections_refused,
         "duplicates_dropped": s.duplicates_dropped,

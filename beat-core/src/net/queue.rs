@@ -3,9 +3,9 @@
 //! A peer that is slow, down or deliberately not reading makes the node queue frames for it;
 //! frame counts say nothing about memory when frames range from 100 bytes to a proposal, so
 //! the queue holds at most `budget` payload bytes. When a frame does not fit, frames of epochs
-//! the node has closed (below the switch's watermark) are evicted first — the peer gets those
-//! epochs from committed batches anyway — and if it still does not fit, the new frame is
-//! dropped and counted. One consumer (the link's writer) pops in order.
+//! the node has closed (below the switch's watermark), and frames the peer has confirmed on
+//! another transport, are evicted first (the peer gets closed epochs from committed batches,
+//! and has the others), and if it still does not fit, the new frame is dropped and counted. One consumer (the link's writer) pops in order.
 
 use std::collections::VecDeque;
 use std::sync::Mutex;
@@ -56,7 +56,7 @@ impl LinkQueue {
             let before = s.frames.len();
             let mut freed = 0;
             s.frames.retain(|f| {
-                let stale = f.epoch < watermark;
+                let stale = f.epoch < watermark || f.is_delivered();
                 if stale {
                     freed += f.bytes.len();
                 }
@@ -104,6 +104,11 @@ impl LinkQueue {
         self.ready.notify_one();
     }
 
+    /// Whether no frame is queued.
+    pub fn is_empty(&self) -> bool {
+        self.state.lock().map(|s| s.frames.is_empty()).unwrap_or(true)
+    }
+
     /// Payload bytes queued.
     pub fn bytes(&self) -> usize {
         self.state.lock().map(|s| s.bytes).unwrap_or(0)
@@ -117,7 +122,7 @@ mod tests {
     use super::*;
 
     fn frame(id: u64, epoch: u64, len: usize) -> QueuedFrame {
-        QueuedFrame { id, epoch, bytes: Arc::new(vec![0; len]) }
+        QueuedFrame::new(id, epoch, Arc::new(vec![0; len]))
     }
 
     #[tokio::test]

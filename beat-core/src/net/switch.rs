@@ -6,6 +6,14 @@
 //!   of each (peer, transport) link, bounded in bytes ([`SwitchLimits::link_queue_bytes`]).
 //!   A full queue first evicts frames of closed epochs, then drops the new frame *for that
 //!   link only* and counts it: a slow, dead or censored network never blocks the others.
+//! * **First confirmed copy wins.** The copies of a frame share a flag, set when the peer
+//!   confirms any copy (the answer to a health-check ping written after it; see
+//!   [`super::reconnect`]). A link skips a flagged frame instead of sending it
+//!   ([`NetCounters::delivered_elsewhere`]), and a full queue evicts flagged frames along
+//!   with those of closed epochs. A frame sent again on a link that reconnected gets a flag
+//!   of its own (the peer may have restarted and lost what it confirmed). So
+//!   while clearnet works, Tor and I2P carry only what clearnet has not confirmed yet, and
+//!   when clearnet closes they are not behind on frames the peer already has.
 //! * **Inbound.** Each transport's listener runs the Noise handshake ([`super::handshake`]) on
 //!   every accepted stream: a key that is not in the cluster, garbage, an oversized
 //!   ([`SwitchLimits::max_frame`]), tampered or replayed frame, or a handshake slower than
@@ -83,12 +91,14 @@ pub struct NetCounters {
     pub handshakes_evicted: AtomicU64,
     /// Health-check answers that matched no ping the link sent (ignored).
     pub unmatched_pongs: AtomicU64,
+    /// Queued frames skipped because the peer had confirmed a copy on another transport.
+    pub delivered_elsewhere: AtomicU64,
 }
 
 impl NetCounters {
     /// The counter values `[sent, bytes sent, received, bytes received, dropped, refused,
-    /// duplicates, expired, handshakes evicted, unmatched pongs]`.
-    pub fn snapshot(&self) -> [u64; 10] {
+    /// duplicates, expired, handshakes evicted, unmatched pongs, delivered elsewhere]`.
+    pub fn snapshot(&self) -> [u64; 11] {
         let l = |c: &AtomicU64| c.load(Ordering::Relaxed);
         [
             l(&self.frames_sent),
@@ -101,6 +111,7 @@ impl NetCounters {
             l(&self.expired),
             l(&self.handshakes_evicted),
             l(&self.unmatched_pongs),
+            l(&self.delivered_elsewhere),
         ]
     }
 }
@@ -120,6 +131,13 @@ pub struct SwitchLimits {
     /// Handshakes in progress at once from one source address, per transport (an embedded
     /// onion service, which sees no sources, shares all of them).
     pub handshakes_per_source: usize,
+    /// Bytes a clearnet link writes before the peer confirms them (see
+    /// [`super::reconnect`], "Bytes in flight").
+    pub window_bytes: usize,
+    /// The same on Tor links.
+    pub tor_window_bytes: usize,
+    /// The same on I2P links.
+    pub i2p_window_bytes: usize,
 }
 
 impl Default for SwitchLimits {
@@ -130,6 +148,9 @@ impl Default for SwitchLimits {
             inbound_bytes_per_peer: 2 * MAX_FRAME,
             handshakes: MAX_HANDSHAKES,
             handshakes_per_source: HANDSHAKES_PER_SOURCE,
+            window_bytes: reconnect::WINDOW_BYTES,
+            tor_window_bytes: reconnect::TOR_WINDOW_BYTES,
+            i2p_window_bytes: reconnect::I2P_WINDOW_BYTES,
         }
     }
 }
@@ -275,6 +296,18 @@ impl Switch {
             tasks: Vec::new(),
             shared: shared.clone(),
         };
+        // Every link's health up front: each link watches its siblings (same peer, other
+        // transports) to leave to a faster one what it would deliver first.
+        let all_health: Vec<Vec<Arc<LinkHealth>>> =
+            transports.iter().map(|_| (0..n).map(|_| Arc::new(LinkHealth::default())).collect()).collect();
+        let has_link: Vec<Vec<bool>> = transports
+            .iter()
+            .map(|t| {
+                (0..n)
+                    .map(|p| p != me && t.peers.get(p).is_some_and(|a| a.as_ref().is_some_and(|a| !a.is_empty())))
+                    .collect()
+            })
+            .collect();
         for (index, setup) in transports.into_iter().enumerate() {
             let counters = Arc::new(NetCounters::default());
             let transport = setup.transport;
@@ -294,7 +327,13 @@ impl Switch {
                     continue;
                 };
                 let queue = Arc::new(LinkQueue::new(limits.link_queue_bytes));
-                let h = Arc::new(LinkHealth::default());
+                let h = all_health[index][peer].clone();
+                let siblings = all_health
+                    .iter()
+                    .enumerate()
+                    .filter(|(t, _)| *t != index && has_link[*t][peer])
+                    .map(|(_, h)| h[peer].clone())
+                    .collect();
                 let link = Link {
                     peer,
                     addr,
@@ -305,6 +344,12 @@ impl Switch {
                     counters: counters.clone(),
                     events: events.clone(),
                     watermark: switch.watermark.clone(),
+                    window: match transport.kind() {
+                        TransportKind::Clearnet => limits.window_bytes,
+                        TransportKind::Tor => limits.tor_window_bytes,
+                        TransportKind::I2p => limits.i2p_window_bytes,
+                    } as u64,
+                    siblings,
                 };
                 switch.tasks.push(tokio::spawn(link.run(queue.clone())));
                 queues.push(Some(queue));
@@ -328,8 +373,9 @@ impl Switch {
     pub fn send_queued(&self, to: NodeId, epoch: u64, frame: Arc<Vec<u8>>) -> (u64, bool) {
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
         let mut queued = false;
+        let copy = QueuedFrame::new(id, epoch, frame);
         for t in 0..self.queues.len() {
-            queued |= self.enqueue(t, to, QueuedFrame { id, epoch, bytes: frame.clone() });
+            queued |= self.enqueue(t, to, copy.clone());
         }
         (id, queued)
     }
@@ -337,15 +383,18 @@ impl Switch {
     /// Send `frame` under message id `id` (chosen by the node core) to `to` on every transport
     /// that reaches it.
     pub fn send_with_id(&self, to: NodeId, id: u64, epoch: u64, frame: Arc<Vec<u8>>) {
+        let copy = QueuedFrame::new(id, epoch, frame);
         for t in 0..self.queues.len() {
-            self.enqueue(t, to, QueuedFrame { id, epoch, bytes: frame.clone() });
+            self.enqueue(t, to, copy.clone());
         }
     }
 
     /// Send `frame` again, with its original id, on transport `transport` only (after that
     /// link reconnected).
     pub fn resend(&self, to: NodeId, transport: usize, id: u64, epoch: u64, frame: Arc<Vec<u8>>) {
-        self.enqueue(transport, to, QueuedFrame { id, epoch, bytes: frame });
+        // A flag of its own, not the first copies': a reconnection may mean the peer restarted
+        // and lost what it had confirmed.
+        self.enqueue(transport, to, QueuedFrame::new(id, epoch, frame));
     }
 
     /// Frames of epochs below `epoch` are stale: links skip them instead of sending (a slow
