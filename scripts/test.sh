@@ -10,7 +10,8 @@
 #      under attack; BEAT-HOSTILE line),
 #   4. censorship with real networks: 4 daemons on clearnet + a private Tor network + a private I2P
 #      network inside a network namespace, nftables blocking each network, each pair and all three
-#      (BEAT-NET line), and the embedded Tor client (feature `tor`, arti) against the same Tor network,
+#      (BEAT-NET line), then the same daemons with Tor in-process (BEAT_TOR=arti, feature `tor`)
+#      alone; and the embedded Tor client's own test (two nodes, a restart, a new key),
 #   3a. the market reference app (demo-apps/market): its state hash compared at every epoch on a
 #      simulated and a real four-node market, a replayed recording, the front-running check
 #      (BEAT-MARKET lines),
@@ -148,12 +149,17 @@ logged '^BEAT-FFI |^   \(|passed|^kotlin: ' '^BEAT-FFI kotlin=([1-9][0-9]*)/\1 s
 step "multi-process hostile member and stranger (budgets, catch-up under attack)"
 logged '^BEAT-HOSTILE |^hostile |^test result' '^BEAT-HOSTILE ' -- cargo test -p beat-core --test hostile --release -- --nocapture
 
-step "censorship with real Tor and I2P networks (network namespace, nftables)"
+step "censorship with real Tor and I2P networks (network namespace, nftables), and Tor in-process (arti) alone"
 cargo build --release -p beat-testnet
-logged '^netns |^BEAT-NET |^test result' '^BEAT-NET ' -- cargo test -p beat-core --test netns --release -- --nocapture
+# With the `tor` feature: the daemons' BEAT_TOR=arti case runs too (arti_only_commits), and
+# the daemon's refusals of bad settings are checked as a `tor` build gives them.
+logged '^test result' '^test result: ok. 1 passed' -- cargo test -p beat-core --test node --release --features tor -- daemon_refuses_bad_config
+logged '^netns |^BEAT-NET |^test result' '^BEAT-NET .*arti_only_commits=[0-9]' -- cargo test -p beat-core --test netns --release --features tor -- --nocapture
 
 step "embedded Tor (feature tor, arti): two nodes' onion services on a private Tor network"
-logged '^arti: (first|A under)|^test result'  -- cargo test -p beat-core --test arti --release --features tor -- --nocapture
+logged '^arti: (first|A under)|^test result' '^test result: ok. 2 passed' -- cargo test -p beat-core --test arti --release --features tor -- --nocapture
+# The `net::arti` unit tests (onion addresses, reading a private network's directory) need the feature too.
+logged '^test result' '^test result: ok. [1-9]' -- cargo test -p beat-core --lib --release --features tor -- net::arti
 
 step "deployment: Dockerfile, compose (4 nodes + Prometheus + Grafana queries), Helm chart (n = 4, 7)"
 # The daemon built exactly as deploy/Dockerfile builds it (beat-core's own features, as the

@@ -29,7 +29,7 @@
 #   B+400+i   virtual port of node i's onion        -> TOR_ONION_i = <56 chars>.onion:<B+400+i>
 #
 # DIR/env (shell assignments; `. DIR/env`):
-#   TOR_TESTNET_DIR, TOR_NODES, TOR_SOCKS_i, TOR_CONTROL_i, TOR_ONION_i, TOR_HS_TARGET_i,
+#   TOR_TESTNET_DIR, TOR_NODES, TOR_VOTING_INTERVAL (seconds), TOR_SOCKS_i, TOR_CONTROL_i, TOR_ONION_i, TOR_HS_TARGET_i,
 #   TOR_NET_PORTS="p1,p2,..."  (every ORPort and DirPort of the authorities and relays: block
 #                               these to cut the nodes off from Tor)
 #
@@ -344,6 +344,7 @@ EOF
     {
         printf 'TOR_TESTNET_DIR=%q\n' "$DIR"
         printf 'TOR_NODES=%s\n' "$nodes"
+        printf 'TOR_VOTING_INTERVAL=%s\n' "${TOR_VOTING_INTERVAL:-10}"
     } >"$env"
     for ((i = 0; i < nodes; i++)); do
         for ((t = 0; t < 300; t++)); do

@@ -810,8 +810,8 @@ impl<A: ConsensusApp> Shell<A> {
             let label = LinkLabel { peer: link.peer as u32, transport: link.transport.name().into() };
             m.link_up.get_or_create(&label).set(i64::from(link.up));
             m.link_connects.get_or_create(&label).set(link.connects as i64);
-            if let Some(rtt) = link.rtt_ms {
-                m.link_rtt.get_or_create(&label).set(rtt as f64 / 1000.0);
+            if let Some(rtt) = link.rtt_us {
+                m.link_rtt.get_or_create(&label).set(rtt as f64 / 1e6);
             }
             m.link_in_flight.get_or_create(&label).set(i64::try_from(link.in_flight_bytes).unwrap_or(i64::MAX));
         }

@@ -14,8 +14,6 @@
 #![cfg(feature = "tor")]
 #![allow(clippy::unwrap_used)]
 
-use std::collections::BTreeMap;
-use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::Arc;
@@ -85,42 +83,20 @@ impl Testnet {
         }
     }
 
-    /// The network as arti needs it, from the files the script and tor wrote under DIR:
-    /// `dirauth.conf` (each authority's v3ident and RSA fingerprint), every `torrc`'s ORPort and
-    /// every relay's `data/fingerprint` / `data/fingerprint-ed25519`.
+    /// The network as arti needs it ([`TestNetwork::from_testnet_dir`]), once every relay has
+    /// written its fingerprints.
     async fn network(&self) -> TestNetwork {
-        let conf = std::fs::read_to_string(self.dir.join("dirauth.conf")).unwrap();
-        // DirAuthority beatauthK orport=P no-v2 v3ident=V 127.0.0.1:DIRPORT FP
-        let mut v3idents = BTreeMap::new();
-        for line in conf.lines().filter(|l| l.starts_with("DirAuthority ")) {
-            let words: Vec<&str> = line.split_whitespace().collect();
-            let v3 = words.iter().find_map(|w| w.strip_prefix("v3ident=")).unwrap();
-            v3idents.insert(words[1].to_owned(), v3.to_owned());
-        }
-        assert_eq!(v3idents.len(), 3, "{conf}");
-        let mut authorities = Vec::new();
-        let mut fallbacks = Vec::new();
-        let mut entries: Vec<PathBuf> = std::fs::read_dir(&self.dir).unwrap().map(|e| e.unwrap().path()).collect();
-        entries.sort();
-        for d in entries {
-            let name = d.file_name().unwrap().to_str().unwrap().to_owned();
-            let is_auth = name.starts_with("auth-");
-            if !is_auth && !name.starts_with("relay-") {
-                continue;
+        let t0 = Instant::now();
+        loop {
+            match TestNetwork::from_testnet_dir(&self.dir) {
+                Ok(net) => {
+                    assert_eq!(net.authorities.len(), 3);
+                    assert_eq!(net.time_period, TestNetwork::time_period_for_voting_interval(VOTING_INTERVAL));
+                    return net;
+                }
+                Err(e) => assert!(t0.elapsed() < Duration::from_secs(60), "the test network: {e}"),
             }
-            let relay = relay_of(&d).await;
-            if is_auth {
-                let nick = format!("beatauth{}", name.trim_start_matches("auth-"));
-                authorities.push(TestAuthority { v3ident: v3idents[&nick].clone(), relay });
-            } else {
-                fallbacks.push(relay);
-            }
-        }
-        assert_eq!(authorities.len(), 3);
-        TestNetwork {
-            authorities,
-            fallbacks,
-            time_period: TestNetwork::time_period_for_voting_interval(VOTING_INTERVAL),
+            tokio::time::sleep(Duration::from_millis(200)).await;
         }
     }
 }
@@ -128,25 +104,6 @@ impl Testnet {
 impl Drop for Testnet {
     fn drop(&mut self) {
         let _ = Command::new("bash").arg(script()).args(["stop", self.dir.to_str().unwrap()]).status();
-    }
-}
-
-/// One relay's identities (files tor writes when it starts) and ORPort.
-async fn relay_of(d: &Path) -> TestRelay {
-    let torrc = std::fs::read_to_string(d.join("torrc")).unwrap();
-    let orport: SocketAddr = torrc.lines().find_map(|l| l.strip_prefix("ORPort ")).unwrap().trim().parse().unwrap();
-    let t0 = Instant::now();
-    loop {
-        let fp = std::fs::read_to_string(d.join("data/fingerprint"));
-        let ed = std::fs::read_to_string(d.join("data/fingerprint-ed25519"));
-        if let (Ok(fp), Ok(ed)) = (fp, ed) {
-            let second = |s: &str| s.split_whitespace().nth(1).map(str::to_owned);
-            if let (Some(rsa_identity), Some(ed_identity)) = (second(&fp), second(&ed)) {
-                return TestRelay { rsa_identity, ed_identity, orport };
-            }
-        }
-        assert!(t0.elapsed() < Duration::from_secs(60), "no fingerprints in {}", d.display());
-        tokio::time::sleep(Duration::from_millis(200)).await;
     }
 }
 

@@ -14,6 +14,15 @@
 //! reopened (it must resume). Then bad input on every listener. Commit latency is measured per
 //! case, and the `BEAT-NET …` summary line is printed.
 //!
+//! Built with the `tor` feature (as the test command runs it), one more case: the daemons
+//! restart with `BEAT_TOR=arti` (Tor in-process, on the same private Tor network, which then
+//! votes every 20 s for the whole run, for arti's sake), their tor clients stopped, clearnet
+//! and I2P blocked;
+//! Tor in-process alone must carry at least 30 commits a minute after the first
+//! (`arti_only_commits_per_min`), and, after every network was blocked for 10 s (the censor
+//! tells arti's packets apart by the group the daemons then run as), resume within 10 s of
+//! Tor reopening. `BEAT_NETNS_CASES` runs it only if it names `arti`.
+//!
 //! Needs root (network namespaces, nftables), `ip`, `nft`, `tor` and `python3`; the test
 //! command installs them. The test re-runs itself inside a fresh namespace.
 #![cfg(feature = "node")]
@@ -38,6 +47,9 @@ const I2P_SAM_BASE: u16 = 17000;
 /// non-loopback address: tor ignores `OutboundBindAddress` for destinations in 127.0.0.0/8).
 const TOR_RELAY: &str = "10.77.0.1";
 const TOR_CLIENT: &str = "10.77.0.2";
+/// The group the daemons run as with Tor in-process: the censor drops that group's packets
+/// to the Tor relays (arti connects from the relays' own address).
+const ARTI_GID: u32 = 47_474;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 enum Net {
@@ -249,6 +261,9 @@ fn inside() {
             .env("TOR_BASE_PORT", TOR_BASE.to_string())
             .env("TOR_RELAY_IP", TOR_RELAY)
             .env("TOR_CLIENT_OUTBOUND", TOR_CLIENT)
+            // arti (the `tor` feature's phase) needs an onion time period of at least 5
+            // minutes: 24 voting intervals.
+            .env("TOR_VOTING_INTERVAL", if cfg!(feature = "tor") { "20" } else { "10" })
             .status()
             .unwrap();
         assert!(start.success(), "private Tor network did not start");
@@ -335,6 +350,9 @@ fn inside() {
                 vec![
                     format!("ip saddr {TOR_CLIENT} tcp dport {{ {tor_net} }} drop"),
                     format!("ip daddr {TOR_CLIENT} tcp sport {{ {tor_net} }} drop"),
+                    // The daemons' own Tor (arti) connects from the relays' address: it is
+                    // told apart by the group its processes run as.
+                    format!("meta skgid {ARTI_GID} tcp dport {{ {tor_net} }} drop"),
                 ],
             ),
             (Net::I2p, i2p_rules),
@@ -361,45 +379,14 @@ fn inside() {
     let commits = Arc::new(Mutex::new(Commits { epoch: vec![0; N] }));
     let mut nodes = Vec::new();
     for i in 0..N {
-        let mut child = Command::new(beat)
-            .args([i.to_string(), (CLEARNET_BASE + i as u16).to_string(), (METRICS_BASE + i as u16).to_string()])
-            .env("BEAT_CLUSTER", d.join("keys/cluster.toml"))
-            .env("BEAT_KEY_FILE", d.join(format!("keys/node-{i}.key")))
-            .env("BEAT_KEY_HEX_FILE", d.join(format!("keys/node-{i}.secret")))
-            .env("BEAT_DATA_DIR", d.join(format!("node-{i}")))
-            .env("BEAT_TRANSPORTS", "clearnet,tor,i2p")
-            .env("BEAT_TOR_SOCKS", &tor_env[&format!("TOR_SOCKS_{i}")])
-            .env("BEAT_TOR_LISTEN", &tor_env[&format!("TOR_HS_TARGET_{i}")])
-            .env("BEAT_TOR_PEERS", onions.join(","))
-            .env("BEAT_I2P_SAM", &i2p_env[&format!("I2P_SAM_{}", i + 1)])
-            .env("BEAT_I2P_PEERS", b32.join(","))
-            .env("BEAT_LOAD_TPS", "20")
-            .env("BEAT_LOG_COMMITS", "1")
-            .env("RUST_LOG", std::env::var("BEAT_NETNS_NODE_LOG").unwrap_or_else(|_| "warn".into()))
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let (out, err) = (child.stdout.take().unwrap(), child.stderr.take().unwrap());
-        let c = commits.clone();
-        std::thread::spawn(move || {
-            for line in BufReader::new(out).lines().map_while(Result::ok) {
-                if let Some(e) = line.split("epoch=").nth(1).and_then(|v| v.split_whitespace().next()) {
-                    if let Ok(e) = e.parse::<u64>() {
-                        let mut c = c.lock().unwrap();
-                        c.epoch[i] = c.epoch[i].max(e + 1);
-                    }
-                }
-            }
-        });
-        std::thread::spawn(move || {
-            for line in BufReader::new(err).lines().map_while(Result::ok) {
-                if !line.contains("committed_txs=") {
-                    eprintln!("[node {i}] {line}");
-                }
-            }
-        });
-        nodes.push(Node { child });
+        let socks = [
+            ("BEAT_TOR_SOCKS", tor_env[&format!("TOR_SOCKS_{i}")].clone()),
+            ("BEAT_TOR_LISTEN", tor_env[&format!("TOR_HS_TARGET_{i}")].clone()),
+            ("BEAT_TOR_PEERS", onions.join(",")),
+            ("BEAT_I2P_SAM", i2p_env[&format!("I2P_SAM_{}", i + 1)].clone()),
+            ("BEAT_I2P_PEERS", b32.join(",")),
+        ];
+        nodes.push(start_node(d, i, &socks, &commits));
     }
     let epochs = || commits.lock().unwrap().epoch.clone();
     match wait_for(Duration::from_secs(300), || links_up(&ALL)) {
@@ -477,13 +464,15 @@ fn inside() {
         vec![Net::Clearnet, Net::I2p],
         vec![Net::Tor, Net::I2p],
     ];
-    // `BEAT_NETNS_CASES=clearnet+tor,…` runs only those cases (by what is blocked; `none`),
-    // for working on one network; the full test runs them all.
+    // `BEAT_NETNS_CASES=clearnet+tor,…` runs only those cases (by what is blocked; `none`;
+    // `arti` for the in-process Tor case), for working on one network; the full test runs
+    // them all.
     let only_cases = std::env::var("BEAT_NETNS_CASES").ok();
     if let Some(only) = &only_cases {
         let wanted: Vec<&str> = only.split(',').map(str::trim).collect();
         singles_and_pairs.retain(|b| wanted.contains(&case_name(b).as_str()));
-        assert!(!singles_and_pairs.is_empty(), "BEAT_NETNS_CASES={only}: no such case");
+        assert!(!singles_and_pairs.is_empty() || wanted.contains(&"arti"), "BEAT_NETNS_CASES={only}: no such case");
+        assert!(cfg!(feature = "tor") || !wanted.contains(&"arti"), "BEAT_NETNS_CASES=arti needs --features tor");
     }
     for blocked in singles_and_pairs {
         let open: Vec<Net> = ALL.iter().copied().filter(|n| !blocked.contains(n)).collect();
@@ -512,24 +501,16 @@ fn inside() {
             }
         }
         std::thread::sleep(window.saturating_sub(t_first.elapsed()));
-        let end = epochs();
-        let commits = end.iter().zip(&before).map(|(a, b)| a - b).min().unwrap_or(0);
-        let after_first = end.iter().zip(&first).map(|(a, b)| a - b).min().unwrap_or(0);
-        let per_min = if latency.is_some() { after_first as f64 * 60.0 / t_first.elapsed().as_secs_f64() } else { 0.0 };
+        let (commits, per_min) = window_rate(&before, &first, &epochs(), latency.is_some(), t_first.elapsed());
         let span = t.elapsed().as_secs();
-        let sent: Vec<String> = traffic()
-            .iter()
-            .zip(&traffic_before)
-            .zip(ALL)
-            .map(|(((s, k), (s0, k0)), net)| format!("{}:{}/{}", net.name(), s - s0, k - k0))
-            .collect();
+        let sent = traffic_since(&traffic_before);
         println!(
             "netns case blocked={} first_commit_ms={:?} commits={commits} per_min={per_min:.1} in_s={span} links_up=[{}] rtt_ms=[{}] sent/skipped=[{}]",
             case_name(&blocked),
             latency.map(|l| l.as_millis()),
             links_summary(),
             rtt_summary(),
-            sent.join(" ")
+            sent
         );
         cases.push(Case { blocked, latency, commits, per_min });
     }
@@ -560,11 +541,84 @@ fn inside() {
     }
     censor.block(&[]);
     let resume_limit = Duration::from_secs(10);
-    let resumed_ok = resumed.iter().all(|(_, r)| r.is_some_and(|r| r <= resume_limit));
-    let resume_ms: Vec<String> = resumed
+
+    // Tor in-process (feature `tor`): the same daemons restarted with `BEAT_TOR=arti` on the
+    // same private Tor network, with clearnet and I2P blocked. Their tor clients stop first:
+    // arti serves the same onion addresses (both derive from the node's identity).
+    // `BEAT_NETNS_CASES` without `arti` skips it.
+    #[cfg(feature = "tor")]
+    let arti: Option<ArtiCase> = only_cases.as_deref().is_none_or(|c| c.split(',').any(|c| c.trim() == "arti")).then(|| {
+        drop(std::mem::take(&mut nodes));
+        stop_tor_clients(&tor_dir);
+        censor.block(&[Net::Clearnet, Net::I2p]);
+        let before = epochs();
+        for i in 0..N {
+            let arti = [
+                ("BEAT_TOR", "arti".to_string()),
+                ("BEAT_TOR_TESTNET", tor_dir.to_str().unwrap().to_string()),
+                ("BEAT_I2P_SAM", i2p_env[&format!("I2P_SAM_{}", i + 1)].clone()),
+                ("BEAT_I2P_PEERS", b32.join(",")),
+            ];
+            nodes.push(start_node(d, i, &arti, &commits));
+        }
+        // Bootstrap, publish the onion services, dial: minutes at most on this network. A
+        // daemon that exits (a bad setting) fails the test at once.
+        let t = Instant::now();
+        let traffic_before = traffic();
+        let latency = wait_for(Duration::from_secs(600), || {
+            for (i, n) in nodes.iter_mut().enumerate() {
+                assert!(n.child.try_wait().unwrap().is_none(), "arti node {i} exited");
+            }
+            epochs().iter().zip(&before).all(|(n, b)| n > b)
+        });
+        // Every Tor link up before the window, as in the other cases.
+        if latency.is_some() && wait_for(Duration::from_secs(120), || links_up(&[Net::Tor])).is_none() {
+            println!("netns: not every arti link up after 120 s: [{}]", links_summary());
+        }
+        let first = epochs();
+        let t_first = Instant::now();
+        std::thread::sleep(window);
+        let (commits, per_min) = window_rate(&before, &first, &epochs(), latency.is_some(), t_first.elapsed());
+        let sent = traffic_since(&traffic_before);
+        println!(
+            "netns case arti blocked=clearnet+i2p first_commit_ms={:?} commits={commits} per_min={per_min:.1} in_s={} links_up=[{}] rtt_ms=[{}] sent/skipped=[{}]",
+            latency.map(|l| l.as_millis()),
+            t.elapsed().as_secs(),
+            links_summary(),
+            rtt_summary(),
+            sent
+        );
+        // Every network blocked for 10 s (arti's circuits time out): once what was in flight
+        // settles, nothing commits (so the censor does cut arti off); then Tor reopens alone.
+        censor.block(&ALL);
+        std::thread::sleep(Duration::from_secs(4));
+        let before = epochs();
+        std::thread::sleep(Duration::from_secs(6));
+        let arti_stalled = epochs() == before;
+        println!("netns case arti blocked=clearnet+tor+i2p stalled={arti_stalled} epochs={before:?}");
+        assert!(arti_stalled, "the arti nodes committed with every network blocked: {before:?} -> {:?}", epochs());
+        censor.block(&[Net::Clearnet, Net::I2p]);
+        let resume = wait_for(Duration::from_secs(120), || epochs().iter().zip(&before).all(|(n, b)| n > b));
+        println!(
+            "netns resume after reopening tor (arti): {:?} ms links_up=[{}]",
+            resume.map(|d| d.as_millis()),
+            links_summary()
+        );
+        censor.block(&[]);
+        (latency.map(|_| (commits, per_min)), resume)
+    });
+    #[cfg(not(feature = "tor"))]
+    let arti: Option<ArtiCase> = None;
+    // Every network's resume time, and arti's when its case ran.
+    let all_resumed: Vec<(&str, Option<Duration>)> =
+        resumed.iter().map(|(net, r)| (net.name(), *r)).chain(arti.map(|(_, r)| ("arti", r))).collect();
+    let resumed_ok = all_resumed.iter().all(|(_, r)| r.is_some_and(|r| r <= resume_limit));
+    let resume_ms: Vec<String> = all_resumed
         .iter()
-        .map(|(net, r)| format!("{}:{}", net.name(), r.map_or("none".into(), |r| r.as_millis().to_string())))
+        .map(|(name, r)| format!("{name}:{}", r.map_or("none".into(), |r| r.as_millis().to_string())))
         .collect();
+    let arti_commits = arti.map_or("n/a".to_string(), |(a, _)| a.map_or(0, |(c, _)| c).to_string());
+    let arti_per_min = arti.map_or("n/a".to_string(), |(a, _)| format!("{:.1}", a.map_or(0.0, |(_, p)| p)));
 
     let open_cases: Vec<&Case> = cases.iter().filter(|c| c.blocked.len() < 3).collect();
     let commits_with_one_open = open_cases.iter().all(|c| c.latency.is_some());
@@ -573,8 +627,8 @@ fn inside() {
     let only_per_min = |open: Net| only_case(open).map_or(0.0, |c| c.per_min);
     let yes = |b: bool| if b { "yes" } else { "no" };
     println!(
-        "BEAT-NET cases={} commits_with_one_open={} stalled_when_all_blocked={} resumed={} tor_only_commits={} i2p_only_commits={} i2p_only_commits_per_min={:.1} tor_only_commits_per_min={:.1} arti_only_commits=n/a refused_bad_peers={refused} resume_ms={}",
-        cases.len(),
+        "BEAT-NET cases={} commits_with_one_open={} stalled_when_all_blocked={} resumed={} tor_only_commits={} i2p_only_commits={} i2p_only_commits_per_min={:.1} tor_only_commits_per_min={:.1} arti_only_commits={arti_commits} arti_only_commits_per_min={arti_per_min} refused_bad_peers={refused} resume_ms={}",
+        cases.len() + usize::from(arti.is_some()),
         yes(commits_with_one_open),
         yes(stalled),
         yes(resumed_ok),
@@ -598,6 +652,14 @@ fn inside() {
     if let Some(c) = only_case(Net::Tor) {
         assert!(c.per_min >= 30.0, "Tor alone: {:.1} commits per minute after the first (want >= 30)", c.per_min);
     }
+    if let Some((arti, resume)) = arti {
+        let (_, per_min) = arti.expect("no commit over Tor in-process (arti) with clearnet and I2P blocked");
+        assert!(
+            resume.is_some_and(|r| r <= resume_limit),
+            "Tor in-process: no resume within 10 s of reopening Tor: {resume:?}"
+        );
+        assert!(per_min >= 30.0, "Tor in-process alone: {per_min:.1} commits per minute after the first (want >= 30)");
+    }
     assert!(stalled, "the committee committed with every network blocked");
     for (net, r) in &resumed {
         let limit = if *net == Net::I2p { Duration::from_secs(120) } else { resume_limit };
@@ -611,6 +673,75 @@ fn inside() {
     assert!(refused >= expected && i2p_bad > 0, "bad peers not all refused: {refused} of {expected}");
     assert!(still, "stopped committing after bad input");
     drop(nodes);
+}
+
+/// Start daemon `i` on every network, with `env` saying how it reaches Tor and I2P; its
+/// committed epochs go to `commits`.
+fn start_node(d: &Path, i: usize, env: &[(&str, String)], commits: &Arc<Mutex<Commits>>) -> Node {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_beat"));
+    if env.iter().any(|(k, v)| *k == "BEAT_TOR" && v == "arti") {
+        std::os::unix::process::CommandExt::gid(&mut cmd, ARTI_GID);
+    }
+    let mut child = cmd
+        .args([i.to_string(), (CLEARNET_BASE + i as u16).to_string(), (METRICS_BASE + i as u16).to_string()])
+        .env("BEAT_CLUSTER", d.join("keys/cluster.toml"))
+        .env("BEAT_KEY_FILE", d.join(format!("keys/node-{i}.key")))
+        .env("BEAT_KEY_HEX_FILE", d.join(format!("keys/node-{i}.secret")))
+        .env("BEAT_DATA_DIR", d.join(format!("node-{i}")))
+        .env("BEAT_TRANSPORTS", "clearnet,tor,i2p")
+        .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
+        .env("BEAT_LOAD_TPS", "20")
+        .env("BEAT_LOG_COMMITS", "1")
+        .env("RUST_LOG", std::env::var("BEAT_NETNS_NODE_LOG").unwrap_or_else(|_| "warn".into()))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let (out, err) = (child.stdout.take().unwrap(), child.stderr.take().unwrap());
+    let c = commits.clone();
+    std::thread::spawn(move || {
+        for line in BufReader::new(out).lines().map_while(Result::ok) {
+            if let Some(e) = line.split("epoch=").nth(1).and_then(|v| v.split_whitespace().next()) {
+                if let Ok(e) = e.parse::<u64>() {
+                    let mut c = c.lock().unwrap();
+                    c.epoch[i] = c.epoch[i].max(e + 1);
+                }
+            }
+        }
+    });
+    std::thread::spawn(move || {
+        for line in BufReader::new(err).lines().map_while(Result::ok) {
+            if !line.contains("committed_txs=") {
+                eprintln!("[node {i}] {line}");
+            }
+        }
+    });
+    Node { child }
+}
+
+/// The in-process Tor case, when it ran: (commits, commits per minute after the first) if it
+/// committed, and how long it took to resume after Tor reopened.
+type ArtiCase = (Option<(u64, f64)>, Option<Duration>);
+
+/// Stop the node tor clients of `scripts/tor-testnet.sh` under `dir` (`node-*/data/pid`),
+/// leaving its authorities and relays running.
+#[cfg(feature = "tor")]
+fn stop_tor_clients(dir: &Path) {
+    let pids: Vec<String> = (0..N)
+        .filter_map(|i| std::fs::read_to_string(dir.join(format!("node-{i}/data/pid"))).ok())
+        .map(|p| p.trim().to_string())
+        .collect();
+    assert_eq!(pids.len(), N, "not every node tor client has a pid file under {}", dir.display());
+    for pid in &pids {
+        let _ = Command::new("kill").args(["-TERM", pid]).status();
+    }
+    // Gone, or a zombie nobody reaps (state `Z`): either way it serves nothing.
+    let dead = |p: &String| {
+        std::fs::read_to_string(format!("/proc/{p}/stat"))
+            .map_or(true, |s| s.rsplit_once(") ").is_some_and(|(_, rest)| rest.starts_with('Z')))
+    };
+    let gone = wait_for(Duration::from_secs(30), || pids.iter().all(dead));
+    assert!(gone.is_some(), "the node tor clients {pids:?} did not stop");
 }
 
 /// A case's name: what it blocks, e.g. `clearnet+tor`, or `none`.
@@ -661,6 +792,26 @@ fn link_table(net: Net) -> String {
         }
     }
     out.join(" ")
+}
+
+/// A case's commits since `before` (the slowest node's), and its commits per minute after
+/// the first (`first`, `since_first` ago), if it committed at all.
+fn window_rate(before: &[u64], first: &[u64], end: &[u64], committed: bool, since_first: Duration) -> (u64, f64) {
+    let commits = end.iter().zip(before).map(|(a, b)| a - b).min().unwrap_or(0);
+    let after_first = end.iter().zip(first).map(|(a, b)| a - b).min().unwrap_or(0);
+    let per_min = if committed { after_first as f64 * 60.0 / since_first.as_secs_f64() } else { 0.0 };
+    (commits, per_min)
+}
+
+/// `traffic()` since `before`, per network: `clearnet:<sent>/<skipped> tor:… i2p:…`.
+fn traffic_since(before: &[(u64, u64)]) -> String {
+    traffic()
+        .iter()
+        .zip(before)
+        .zip(ALL)
+        .map(|(((s, k), (s0, k0)), net)| format!("{}:{}/{}", net.name(), s - s0, k - k0))
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 /// Per network, over all nodes: frames sent, and frames skipped because the peer had

@@ -292,6 +292,32 @@ fn daemon_refuses_bad_config_with_one_clear_line() {
             .env("BEAT_KEY_HEX_FILE", secret(1)),
         "[consensus] settings",
     );
+    // Tor settings: an unknown mode, arti settings without arti, a tor daemon's settings with
+    // arti, and (arti) an onion that is not the one this node's identity gives.
+    let node1 = || {
+        let mut c = beat_bin();
+        c.arg("1")
+            .env("BEAT_CLUSTER", &cluster)
+            .env("BEAT_KEY_FILE", keys.path().join("node-1.key"))
+            .env("BEAT_KEY_HEX_FILE", secret(1))
+            .env("BEAT_TRANSPORTS", "tor");
+        c
+    };
+    let onion = |c: char| format!("{}.onion:80", c.to_string().repeat(56));
+    let onions = ['a', 'b', 'c', 'd'].map(onion).join(",");
+    refused(node1().env("BEAT_TOR", "tor-daemon"), "BEAT_TOR \"tor-daemon\" is neither `socks`");
+    refused(node1().env("BEAT_TOR_TESTNET", "/tmp"), "BEAT_TOR_TESTNET is for BEAT_TOR=arti");
+    refused(node1().env("BEAT_TOR", "arti").env("BEAT_TRANSPORTS", "clearnet"), "BEAT_TRANSPORTS does not name tor");
+    refused(node1().env("BEAT_TOR", "socks").env_remove("BEAT_TRANSPORTS"), "BEAT_TOR=socks needs BEAT_TOR_SOCKS");
+    if cfg!(feature = "tor") {
+        refused(node1().env("BEAT_TOR", "arti").env("BEAT_TOR_PEERS", "x.onion:80"), "BEAT_TOR_PEERS names 1 nodes");
+        let mut peers = node1();
+        peers.env("BEAT_TOR", "arti").env("BEAT_TOR_PEERS", &onions).env("BEAT_TOR_SOCKS", "127.0.0.1:9");
+        refused(&mut peers, "BEAT_TOR_SOCKS is for a tor daemon");
+        refused(node1().env("BEAT_TOR", "arti").env("BEAT_TOR_PEERS", &onions), "the onion its identity gives");
+    } else {
+        refused(node1().env("BEAT_TOR", "arti").env("BEAT_TOR_PEERS", &onions), "built without Tor in-process");
+    }
     refused(beat_bin().args(["keygen", "--nodes", "4", "--out"]).arg(keys.path()), "exists");
     refused(beat_bin().arg("1").env("BEAT_CLUSTER", &cluster), "set both BEAT_CLUSTER and BEAT_KEY_FILE");
     let busy = TcpListener::bind("127.0.0.1:0").unwrap();

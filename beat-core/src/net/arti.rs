@@ -47,14 +47,16 @@
 //! [`ArtiConfig::testnet`] points the client at a private Tor network (the directory
 //! authorities and caches of, e.g., `scripts/tor-testnet.sh`) and adds the overrides such a
 //! network needs: every relay on one address (no /16 family rule), the onion time period of
-//! C tor under `TestingTorNetwork`, no preemptive exit circuits and no vanguards (on the public
-//! network arti's default, vanguards-lite, stays on).
+//! C tor under `TestingTorNetwork`, no preemptive exit circuits, no vanguards (on the public
+//! network arti's default, vanguards-lite, stays on), and a circuit-build timeout of at least
+//! 2 s (`cbtmintimeout`: the estimator would otherwise learn the milliseconds of a one-host
+//! network and time circuits out whenever the machine is busy).
 
 use std::error::Error as StdError;
 use std::fmt;
 use std::io;
 use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -182,8 +184,90 @@ impl TestNetwork {
         voting_interval * 24
     }
 
-    /// Apply this network to an arti configuration.
-    fn apply(&self, b: &mut TorClientConfigBuilder) -> io::Result<()> {
+    /// The network `scripts/tor-testnet.sh start DIR …` runs, read from what the script and the
+    /// tor processes wrote under `dir`: `env` (`TOR_VOTING_INTERVAL`), `dirauth.conf` (each
+    /// authority's v3 identity), and every `auth-*` and `relay-*` instance's `torrc` (its
+    /// ORPort) and `data/fingerprint` / `data/fingerprint-ed25519` (written by tor once it has
+    /// started: until then this fails, naming the missing file).
+    pub fn from_testnet_dir(dir: &Path) -> io::Result<TestNetwork> {
+        let read = |p: PathBuf| {
+            std::fs::read_to_string(&p).map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", p.display())))
+        };
+        let env = read(dir.join("env"))?;
+        let voting = env
+            .lines()
+            .find_map(|l| l.strip_prefix("TOR_VOTING_INTERVAL="))
+            .and_then(|v| v.trim().parse::<u64>().ok())
+            .ok_or_else(|| {
+                invalid(format!(
+                    "{}: no TOR_VOTING_INTERVAL (not a network started by this version of scripts/tor-testnet.sh)",
+                    dir.join("env").display()
+                ))
+            })?;
+        let conf = read(dir.join("dirauth.conf"))?;
+        // DirAuthority <nickname> orport=P no-v2 v3ident=V ip:DIRPORT FP
+        let mut v3idents = std::collections::BTreeMap::new();
+        for line in conf.lines().filter(|l| l.starts_with("DirAuthority ")) {
+            let words: Vec<&str> = line.split_whitespace().collect();
+            let v3 = words
+                .iter()
+                .find_map(|w| w.strip_prefix("v3ident="))
+                .ok_or_else(|| invalid(format!("{}: no v3ident in {line:?}", dir.join("dirauth.conf").display())))?;
+            v3idents.insert(words[1].to_owned(), v3.to_owned());
+        }
+        let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)?.filter_map(|e| e.ok().map(|e| e.path())).collect();
+        entries.sort();
+        let (mut authorities, mut fallbacks) = (Vec::new(), Vec::new());
+        for d in entries {
+            let name = d.file_name().and_then(|n| n.to_str()).unwrap_or_default().to_owned();
+            let auth = name.strip_prefix("auth-");
+            if auth.is_none() && !name.starts_with("relay-") {
+                continue;
+            }
+            let torrc = read(d.join("torrc"))?;
+            let orport = torrc
+                .lines()
+                .find_map(|l| l.strip_prefix("ORPort "))
+                .and_then(|p| p.trim().parse::<SocketAddr>().ok())
+                .ok_or_else(|| invalid(format!("{}: no ORPort ip:port", d.join("torrc").display())))?;
+            let second = |p: PathBuf| -> io::Result<String> {
+                let text = read(p.clone())?;
+                text.split_whitespace()
+                    .nth(1)
+                    .map(str::to_owned)
+                    .ok_or_else(|| invalid(format!("{}: not `<nickname> <identity>`", p.display())))
+            };
+            let relay = TestRelay {
+                rsa_identity: second(d.join("data/fingerprint"))?,
+                ed_identity: second(d.join("data/fingerprint-ed25519"))?,
+                orport,
+            };
+            match auth {
+                Some(k) => {
+                    let nick = format!("beatauth{k}");
+                    let v3ident = v3idents.get(&nick).cloned().ok_or_else(|| {
+                        invalid(format!("{}: no DirAuthority line for {nick}", dir.join("dirauth.conf").display()))
+                    })?;
+                    authorities.push(TestAuthority { v3ident, relay });
+                }
+                None => fallbacks.push(relay),
+            }
+        }
+        if authorities.is_empty() {
+            return Err(invalid(format!("{}: no auth-* directories (not a tor-testnet.sh network)", dir.display())));
+        }
+        let net = TestNetwork {
+            authorities,
+            fallbacks,
+            time_period: TestNetwork::time_period_for_voting_interval(Duration::from_secs(voting)),
+        };
+        net.check().map_err(|e| invalid(format!("{} (TOR_VOTING_INTERVAL={voting}): {e}", dir.display())))?;
+        Ok(net)
+    }
+
+    /// What arti needs of a private network: an authority, and an onion time period of whole
+    /// minutes from 5 to 14400 (a voting interval of at least 15 s). Returns the minutes.
+    pub fn check(&self) -> io::Result<u64> {
         if self.authorities.is_empty() {
             return Err(invalid("testnet: no directory authorities"));
         }
@@ -194,6 +278,12 @@ impl TestNetwork {
                 self.time_period
             )));
         }
+        Ok(minutes)
+    }
+
+    /// Apply this network to an arti configuration.
+    fn apply(&self, b: &mut TorClientConfigBuilder) -> io::Result<()> {
+        let minutes = self.check()?;
         let mut v3idents = Vec::with_capacity(self.authorities.len());
         for a in &self.authorities {
             v3idents.push(
@@ -218,6 +308,12 @@ impl TestNetwork {
         b.path_rules().ipv4_subnet_family_prefix(33).ipv6_subnet_family_prefix(129);
         b.address_filter().allow_onion_addrs(true);
         b.override_net_params().insert("hsdir_interval".to_owned(), i32::try_from(minutes).unwrap_or(1440));
+        // Circuits on one host build in milliseconds, so the circuit-build-timeout estimator
+        // learns a timeout near its 10 ms floor after its first 100 circuits; then any busy
+        // moment times circuits out (rendezvous, descriptor uploads), and onion services stop
+        // answering. A floor of 2 s on the estimator's 3-hop timeout (which arti scales down
+        // for shorter circuits) keeps it from going below what a loaded machine needs.
+        b.override_net_params().insert("cbtmintimeout".to_owned(), 2_000);
         // Test networks' exits only reach private addresses: exit circuits built in advance
         // for ports 80/443 would only fail. Onion circuits are built on demand.
         b.preemptive_circuits().set_initial_predicted_ports(Vec::new());
@@ -552,5 +648,54 @@ mod tests {
         assert_eq!(p, Duration::from_secs(8 * 60));
         let net = TestNetwork { authorities: Vec::new(), fallbacks: Vec::new(), time_period: p };
         assert!(net.apply(&mut TorClientConfigBuilder::default()).is_err(), "no authorities");
+    }
+
+    /// A directory laid out as `scripts/tor-testnet.sh` and tor leave it.
+    fn fake_testnet(dir: &Path, voting: Option<u64>) {
+        let w = |p: &str, text: &str| {
+            let p = dir.join(p);
+            std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+            std::fs::write(p, text).unwrap();
+        };
+        let v3 = "AB".repeat(20);
+        let voting = voting.map_or(String::new(), |v| format!("TOR_VOTING_INTERVAL={v}\n"));
+        w("env", &format!("TOR_TESTNET_DIR=/x\nTOR_NODES=4\n{voting}TOR_NET_PORTS=\"15000\"\n"));
+        w("dirauth.conf", &format!("DirAuthority beatauth0 orport=15000 no-v2 v3ident={v3} 10.77.0.1:15020 CD\n"));
+        for (d, port, rsa) in [("auth-0", 15000, "11"), ("relay-3", 15003, "33")] {
+            w(&format!("{d}/torrc"), &format!("Nickname x\nORPort 10.77.0.1:{port}\n"));
+            w(&format!("{d}/data/fingerprint"), &format!("x {}\n", rsa.repeat(20)));
+            w(&format!("{d}/data/fingerprint-ed25519"), "x AQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQE\n");
+        }
+        w("node-0/torrc", "not a relay\n");
+    }
+
+    #[test]
+    fn testnet_read_from_the_scripts_directory() {
+        let dir = tempfile::tempdir().unwrap();
+        fake_testnet(dir.path(), Some(20));
+        let net = TestNetwork::from_testnet_dir(dir.path()).unwrap();
+        assert_eq!(net.authorities.len(), 1);
+        assert_eq!(net.authorities[0].v3ident, "AB".repeat(20));
+        assert_eq!(net.authorities[0].relay.orport, "10.77.0.1:15000".parse().unwrap());
+        assert_eq!(net.authorities[0].relay.rsa_identity, "11".repeat(20));
+        assert_eq!(net.fallbacks.len(), 1, "node-* is not a relay");
+        assert_eq!(net.fallbacks[0].orport, "10.77.0.1:15003".parse().unwrap());
+        assert_eq!(net.time_period, Duration::from_secs(8 * 60));
+        net.apply(&mut TorClientConfigBuilder::default()).unwrap();
+        // arti needs a time period of 5 minutes or more: a 10 s voting interval gives 4.
+        let dir = tempfile::tempdir().unwrap();
+        fake_testnet(dir.path(), Some(10));
+        let e = TestNetwork::from_testnet_dir(dir.path()).unwrap_err().to_string();
+        assert!(e.contains("TOR_VOTING_INTERVAL=10") && e.contains("5 to 14400"), "{e}");
+        // A network from before the script wrote its voting interval; a relay not started.
+        let dir = tempfile::tempdir().unwrap();
+        fake_testnet(dir.path(), None);
+        let e = TestNetwork::from_testnet_dir(dir.path()).unwrap_err().to_string();
+        assert!(e.contains("no TOR_VOTING_INTERVAL"), "{e}");
+        let dir = tempfile::tempdir().unwrap();
+        fake_testnet(dir.path(), Some(20));
+        std::fs::remove_file(dir.path().join("relay-3/data/fingerprint-ed25519")).unwrap();
+        let e = TestNetwork::from_testnet_dir(dir.path()).unwrap_err().to_string();
+        assert!(e.contains("relay-3/data/fingerprint-ed25519"), "{e}");
     }
 }

@@ -100,6 +100,11 @@ pub fn backoff_max(kind: TransportKind) -> Duration {
 /// How long a handshake may take before the connection is dropped (slow or half-open peers).
 pub const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(20);
 
+/// Pings kept per connection awaiting their answer. A link pings after every quarter window
+/// as well as every [`PING_EVERY`], so a link whose answers take seconds may have many out;
+/// the oldest is forgotten past this (its late answer then counts as unmatched).
+const MAX_OUTSTANDING_PINGS: usize = 1024;
+
 /// Link-layer frame kinds inside a channel.
 pub(crate) const KIND_DATA: u8 = 0;
 pub(crate) const KIND_PING: u8 = 1;
@@ -194,6 +199,8 @@ pub struct LinkStatus {
     /// Round trip of the last health-check ping, in milliseconds (it includes the time the
     /// bytes written before the ping took to reach the peer).
     pub rtt_ms: Option<u64>,
+    /// The same round trip in microseconds (a clearnet link's is often under a millisecond).
+    pub rtt_us: Option<u64>,
     /// Bytes written on the current connection and not yet confirmed by the peer.
     pub in_flight_bytes: u64,
     /// Why the link last failed.
@@ -210,6 +217,7 @@ impl LinkStatus {
             connects: h.connects(),
             failures: h.failures.load(Ordering::Relaxed),
             rtt_ms: (rtt > 0).then_some(rtt / 1000),
+            rtt_us: (rtt > 0).then_some(rtt),
             in_flight_bytes: h.in_flight(),
             last_error: h.last_error.lock().ok().and_then(|e| e.clone()),
         }
@@ -547,7 +555,7 @@ async fn send_ping<W: AsyncWriteExt + Unpin>(
         let Ok(mut o) = outstanding.lock() else { return Err(format!("{kind} link: poisoned")) };
         // Distinct even within one microsecond.
         let stamp = (start.elapsed().as_micros() as u64).max(o.back().map_or(0, |(b, _)| b + 1));
-        if o.len() >= 64 {
+        if o.len() >= MAX_OUTSTANDING_PINGS {
             o.pop_front();
         }
         o.push_back((stamp, written));

@@ -180,6 +180,15 @@ pub struct NodeArgs {
     /// Networks to use: `clearnet,tor,i2p`, any non-empty subset [default: clearnet, plus Tor / I2P when configured]
     #[arg(long, env = "BEAT_TRANSPORTS", value_name = "LIST", help_heading = "Networks")]
     pub transports: Option<String>,
+    /// How to reach Tor: `socks` (a tor daemon: --tor-socks, --tor-listen) or `arti` (Tor in-process, a beat built with `--features tor`) [default: socks]
+    #[arg(long = "tor", env = "BEAT_TOR", value_name = "socks|arti", help_heading = "Networks")]
+    pub tor_mode: Option<String>,
+    /// With --tor arti: arti's state (guards, the onion service's keys and state) and cache [default: <data dir>/arti]
+    #[arg(long, env = "BEAT_ARTI_DIR", value_name = "DIR", help_heading = "Networks")]
+    pub arti_dir: Option<String>,
+    /// With --tor arti: a private Tor network started by scripts/tor-testnet.sh in DIR, instead of the public one (tests)
+    #[arg(long, env = "BEAT_TOR_TESTNET", value_name = "DIR", help_heading = "Networks")]
+    pub tor_testnet: Option<String>,
     /// A tor daemon's SocksPort (`ip:port`)
     #[arg(long, env = "BEAT_TOR_SOCKS", value_name = "ADDR", help_heading = "Networks")]
     pub tor_socks: Option<String>,

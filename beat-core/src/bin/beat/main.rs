@@ -31,7 +31,7 @@ use std::time::{Duration, Instant};
 use beat_core::app::KvApp;
 use beat_core::beat::{self, Variant};
 use beat_core::driver::{BeatNode, CommitListener, NodeConfig};
-use beat_core::keystore::{self, Addresses, KdfParams, KeySource};
+use beat_core::keystore::{self, Addresses, IdentityKey, KdfParams, KeySource};
 use beat_core::net::switch::PEER_QUEUE_BYTES;
 use beat_core::net::TransportConfig;
 use beat_core::node::UpkeepConfig;
@@ -557,6 +557,7 @@ fn socket_addr(var: &str, v: &str) -> Result<SocketAddr, String> {
 
 /// The transports of `BEAT_TRANSPORTS` (default: clearnet, plus Tor and I2P when their
 /// settings are present), each with every node's address.
+#[allow(clippy::too_many_arguments)] // the daemon's settings and what the node's keys give
 fn transports(
     s: &NodeArgs,
     id: usize,
@@ -565,13 +566,34 @@ fn transports(
     cluster: Option<&[Addresses]>,
     data_dir: &std::path::Path,
     dev: bool,
+    identity: &IdentityKey,
 ) -> Result<Vec<TransportConfig>, String> {
     let (n, port) = (clearnet_peers.len(), listen.port());
+    let arti = match opt(&s.tor_mode) {
+        None => false,
+        Some(m) if m.trim().eq_ignore_ascii_case("socks") => false,
+        Some(m) if m.trim().eq_ignore_ascii_case("arti") => true,
+        Some(other) => {
+            return Err(format!("BEAT_TOR {other:?} is neither `socks` (a tor daemon) nor `arti` (in-process)"))
+        }
+    };
+    let daemon = [("BEAT_TOR_SOCKS", &s.tor_socks), ("BEAT_TOR_LISTEN", &s.tor_listen)];
+    let in_process = [("BEAT_ARTI_DIR", &s.arti_dir), ("BEAT_TOR_TESTNET", &s.tor_testnet)];
+    if arti {
+        if let Some((var, _)) = daemon.iter().find(|(_, v)| opt(v).is_some()) {
+            return Err(format!("{var} is for a tor daemon (BEAT_TOR=socks); BEAT_TOR=arti runs Tor in-process"));
+        }
+    } else if let Some((var, _)) = in_process.iter().find(|(_, v)| opt(v).is_some()) {
+        return Err(format!("{var} is for BEAT_TOR=arti (Tor in-process), and BEAT_TOR is not arti"));
+    }
+    if opt(&s.tor_mode).is_some() && !arti && opt(&s.tor_socks).is_none() && opt(&s.transports).is_none() {
+        return Err("BEAT_TOR=socks needs BEAT_TOR_SOCKS (a tor daemon's SocksPort, ip:port)".into());
+    }
     let wanted: Vec<String> = match opt(&s.transports) {
         Some(list) => list.split(',').map(|s| s.trim().to_ascii_lowercase()).collect(),
         None => {
             let mut w = vec!["clearnet".to_string()];
-            if opt(&s.tor_socks).is_some() {
+            if opt(&s.tor_socks).is_some() || arti {
                 w.push("tor".into());
             }
             if opt(&s.i2p_sam).is_some() || opt(&s.i2p_socks).is_some() {
@@ -582,6 +604,9 @@ fn transports(
     };
     if wanted.is_empty() {
         return Err("BEAT_TRANSPORTS is empty: name at least one of clearnet, tor, i2p".into());
+    }
+    if arti && !wanted.iter().any(|w| w == "tor") {
+        return Err("BEAT_TOR=arti, but BEAT_TRANSPORTS does not name tor".into());
     }
     if dev && wanted.iter().any(|w| w != "clearnet") {
         return Err("insecure dev keys are only for loopback clearnet clusters; create keys with `beat keygen` \
@@ -603,6 +628,22 @@ fn transports(
         match w.as_str() {
             "clearnet" => out.push(TransportConfig::Clearnet { listen, peers: clearnet_peers.clone() }),
             "tor" => {
+                if arti && !cfg!(feature = "tor") {
+                    return Err(NO_ARTI.into());
+                }
+                let peers = addresses_for(
+                    "BEAT_TOR_PEERS",
+                    opt(&s.tor_peers),
+                    n,
+                    cluster,
+                    |a| a.tor.clone(),
+                    is_onion,
+                    "<56 characters>.onion:port",
+                )?;
+                if arti {
+                    out.push(arti_transport(s, identity, &peers[id], peers.clone(), data_dir)?);
+                    continue;
+                }
                 let socks =
                     opt(&s.tor_socks).ok_or("tor needs BEAT_TOR_SOCKS (the tor daemon's SocksPort, ip:port)")?;
                 socket_addr("BEAT_TOR_SOCKS", &socks)?;
@@ -613,15 +654,6 @@ fn transports(
                         port.checked_add(1000).ok_or("BEAT_PORT too large for the default BEAT_TOR_LISTEN")?,
                     )),
                 };
-                let peers = addresses_for(
-                    "BEAT_TOR_PEERS",
-                    opt(&s.tor_peers),
-                    n,
-                    cluster,
-                    |a| a.tor.clone(),
-                    is_onion,
-                    "<56 characters>.onion:port",
-                )?;
                 out.push(TransportConfig::TorSocks { socks, listen, peers });
             }
             "i2p" => {
@@ -659,6 +691,78 @@ fn transports(
     }
     Ok(out)
 }
+
+/// `BEAT_TOR=arti`: Tor in-process, hosting the onion service whose key derives from this
+/// node's identity (the address the cluster file lists) on the port of our own entry in `peers`.
+#[cfg(feature = "tor")]
+fn arti_transport(
+    s: &NodeArgs,
+    identity: &IdentityKey,
+    own: &str,
+    peers: Vec<String>,
+    data_dir: &Path,
+) -> Result<TransportConfig, String> {
+    use beat_core::net::arti::{ArtiConfig, TestNetwork};
+    let key = keystore::OnionKey::derive(identity);
+    let (host, port) = own.rsplit_once(':').unwrap_or((own, ""));
+    if !host.eq_ignore_ascii_case(&key.hostname()) {
+        return Err(format!(
+            "BEAT_TOR_PEERS: this node's entry is {own:?}, but with BEAT_TOR=arti the node serves the onion its \
+             identity gives, {}; list that address (as `beat keygen --tor-port` writes it)",
+            key.hostname()
+        ));
+    }
+    let onion_port = port
+        .parse::<u16>()
+        .ok()
+        .filter(|p| *p > 0 && port.bytes().all(|b| b.is_ascii_digit()))
+        .ok_or_else(|| format!("BEAT_TOR_PEERS: this node's entry {own:?} has no port from 1 to 65535"))?;
+    let dir = opt(&s.arti_dir).map_or_else(|| data_dir.join("arti"), PathBuf::from);
+    // arti refuses a state directory other users may write to (it holds the onion key): a
+    // missing one is created private (0700), and one that others may write to is an error here
+    // rather than arti retrying in the background. (arti also checks the directories above it.)
+    let mut create = std::fs::DirBuilder::new();
+    create.recursive(true);
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut create, 0o700);
+    create.create(&dir).map_err(|e| format!("BEAT_ARTI_DIR {}: {e}", dir.display()))?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        let meta = std::fs::metadata(&dir).map_err(|e| format!("BEAT_ARTI_DIR {}: {e}", dir.display()))?;
+        if meta.permissions().mode() & 0o022 != 0 {
+            return Err(format!(
+                "BEAT_ARTI_DIR {}: other users may write to it (mode {:o}); arti keeps the onion key there \
+                 and refuses it: `chmod go-w` it, or point BEAT_ARTI_DIR at a directory of its own",
+                dir.display(),
+                meta.permissions().mode() & 0o7777
+            ));
+        }
+    }
+    let testnet = match opt(&s.tor_testnet) {
+        Some(t) => Some(TestNetwork::from_testnet_dir(Path::new(&t)).map_err(|e| format!("BEAT_TOR_TESTNET: {e}"))?),
+        None => None,
+    };
+    let config = ArtiConfig {
+        state_dir: dir.join("state"),
+        cache_dir: dir.join("cache"),
+        nickname: "beat".to_owned(),
+        onion_port,
+        onion_secret: Some(*key.seed()),
+        testnet,
+    };
+    Ok(TransportConfig::Arti { config, peers })
+}
+
+#[cfg(not(feature = "tor"))]
+fn arti_transport(_: &NodeArgs, _: &IdentityKey, _: &str, _: Vec<String>, _: &Path) -> Result<TransportConfig, String> {
+    Err(NO_ARTI.into())
+}
+
+/// `BEAT_TOR=arti` on a `beat` built without the `tor` feature.
+const NO_ARTI: &str = "BEAT_TOR=arti: this beat was built without Tor in-process; build it with `cargo build \
+                       --release -p beat-core --features tor`, or run a tor daemon and use BEAT_TOR=socks with \
+                       BEAT_TOR_SOCKS";
 
 /// The node's I2P private destination: `BEAT_I2P_KEY` (default `<data dir>/i2p-destination.key`),
 /// created through the SAM bridge on first start.
@@ -894,11 +998,19 @@ fn run_node(s: &NodeArgs, k: &KeyArgs, settings: &str) -> ExitCode {
         },
         None => 24 * 3600 * 1000,
     };
-    let transports =
-        match transports(s, id, SocketAddr::new(bind, port), peers, cluster_addresses.as_deref(), &data_dir, dev) {
-            Ok(t) => t,
-            Err(e) => return fail(&e),
-        };
+    let transports = match transports(
+        s,
+        id,
+        SocketAddr::new(bind, port),
+        peers,
+        cluster_addresses.as_deref(),
+        &data_dir,
+        dev,
+        &identity,
+    ) {
+        Ok(t) => t,
+        Err(e) => return fail(&e),
+    };
     if std::env::var("BEAT_PEER_QUEUE").is_ok_and(|v| !v.trim().is_empty()) {
         return fail("BEAT_PEER_QUEUE (frames) was replaced by BEAT_PEER_QUEUE_BYTES (bytes, e.g. 64MiB)");
     }
