@@ -389,7 +389,9 @@ impl Link {
                     }
                     let echo = u64::from_be_bytes(f[1..9].try_into().unwrap_or_default());
                     let matched = outstanding.lock().ok().and_then(|mut o| {
-                        let i = o.iter().position(|(at, _)| *at == echo)?;
+                        // Stamps only increase (`send_ping`), so a made-up echo costs a
+                        // binary search, not a scan of every outstanding ping.
+                        let i = o.binary_search_by_key(&echo, |(at, _)| *at).ok()?;
                         // Answers come in order: older pings are lost for good.
                         o.drain(..=i).next_back()
                     });
@@ -587,24 +589,24 @@ mod tests {
     }
 
     /// The frames a peer reads until nothing comes for `quiet`: data payload bytes, and the
-    /// last ping seen (not answered).
+    /// pings seen (not answered), oldest first.
     async fn read_until_quiet(
         rx: &mut handshake::ChannelReceiver,
         rd: &mut (impl tokio::io::AsyncRead + Unpin),
         quiet: Duration,
-    ) -> (u64, u64, Option<u64>) {
-        let (mut frames, mut bytes, mut ping) = (0, 0, None);
+    ) -> (u64, u64, Vec<u64>) {
+        let (mut frames, mut bytes, mut pings) = (0, 0, Vec::new());
         while let Ok(Ok(f)) = tokio::time::timeout(quiet, rx.recv(rd, 1 << 20)).await {
             match f[0] {
                 KIND_DATA => {
                     frames += 1;
                     bytes += f.len() as u64 - 9;
                 }
-                KIND_PING => ping = Some(u64::from_be_bytes(f[1..9].try_into().unwrap())),
+                KIND_PING => pings.push(u64::from_be_bytes(f[1..9].try_into().unwrap())),
                 _ => panic!("unexpected frame kind {}", f[0]),
             }
         }
-        (frames, bytes, ping)
+        (frames, bytes, pings)
     }
 
     #[tokio::test]
@@ -648,11 +650,11 @@ mod tests {
 
         // Unanswered, the link stops after a window (plus the frame that crossed it).
         let quiet = Duration::from_millis(300);
-        let (frames, bytes, ping) = read_until_quiet(&mut rx, &mut rd, quiet).await;
+        let (frames, bytes, pings) = read_until_quiet(&mut rx, &mut rd, quiet).await;
         let per_frame = FRAME as u64 + 9;
         assert_eq!(frames, WINDOW.div_ceil(per_frame), "{bytes} bytes before any answer");
         assert!(health.in_flight() >= WINDOW, "{}", health.in_flight());
-        let ping = ping.expect("a full window is followed by a ping");
+        let ping = *pings.last().expect("a full window is followed by a ping");
 
         // The node moves on: epoch 5 closes. Answering the ping frees the window, and what is
         // left of epoch 5 is skipped in the queue instead of sent.
@@ -676,6 +678,81 @@ mod tests {
         let (more, more_bytes, _) = read_until_quiet(&mut rx, &mut rd, quiet).await;
         assert_eq!((more, more_bytes), (1, 60));
         assert_eq!(counters.delivered_elsewhere.load(Ordering::Relaxed), 1);
+        task.abort();
+    }
+
+    /// The adversary on a link's answers: the peer (authenticated, so a committee member)
+    /// floods pongs that answer no ping (made up, replayed, or guessing the next stamp). They
+    /// must confirm nothing, cost no window, and leave the link up for the real answer.
+    #[tokio::test]
+    async fn made_up_and_early_pongs_confirm_nothing() {
+        let ids: Vec<IdentityKey> = (0..2).map(|i| IdentityKey::from_bytes(&[i as u8 + 3; 32])).collect();
+        let publics: Vec<IdentityPublic> = ids.iter().map(|i| i.public()).collect();
+        let session = SessionId([6; 32]);
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let (events, _events_rx) = mpsc::unbounded_channel();
+        let health = Arc::new(LinkHealth::default());
+        let counters = Arc::new(super::super::switch::NetCounters::default());
+        const WINDOW: u64 = 16 << 10;
+        let link = Link {
+            peer: 1,
+            addr: "peer".into(),
+            transport: Arc::new(Dialer(listener.local_addr().unwrap())),
+            index: 0,
+            keys: Arc::new(ChannelKeys::new(0, &ids[0], &publics, &session)),
+            health: health.clone(),
+            counters: counters.clone(),
+            events,
+            watermark: Arc::new(AtomicU64::new(0)),
+            window: WINDOW,
+            siblings: Vec::new(),
+        };
+        let queue = Arc::new(LinkQueue::new(16 << 20));
+        let mut flags = Vec::new();
+        for i in 0..10 {
+            let frame = QueuedFrame::new(i, 1, Arc::new(vec![i as u8; 4_000]));
+            flags.push(frame.delivered.clone());
+            assert!(queue.push(frame, 0).queued);
+        }
+        let task = tokio::spawn(link.run(queue.clone()));
+        let (mut stream, _) = listener.accept().await.unwrap();
+        let (_, channel) =
+            handshake::respond(&mut stream, &ChannelKeys::new(1, &ids[1], &publics, &session)).await.unwrap();
+        let (mut tx, mut rx) = channel.split();
+        let (mut rd, mut wr) = tokio::io::split(stream);
+        let quiet = Duration::from_millis(300);
+        let (frames, _, pings) = read_until_quiet(&mut rx, &mut rd, quiet).await;
+        let ping = *pings.last().expect("a full window is followed by a ping");
+        assert!(frames < 10, "the window held the rest back");
+        let in_flight = health.in_flight();
+
+        // 3,000 pongs that answer nothing: around the real stamp (none of the pings sent),
+        // far ahead (an early answer to a ping not sent yet: stamps are microseconds since the
+        // link came up, and 10^12 of them is 11 days), zero and the largest stamp.
+        let fakes: Vec<u64> = (1..1_000)
+            .flat_map(|d| [ping.wrapping_sub(d), ping + d, ping + 1_000_000_000_000 + d])
+            .chain([0, u64::MAX])
+            .filter(|stamp| !pings.contains(stamp))
+            .collect();
+        for stamp in &fakes {
+            tx.send(&mut wr, &control_frame(KIND_PONG, *stamp)).await.unwrap();
+        }
+        let (more, _, _) = read_until_quiet(&mut rx, &mut rd, quiet).await;
+        assert_eq!(more, 0, "made-up answers opened no window");
+        assert_eq!(counters.unmatched_pongs.load(Ordering::Relaxed), fakes.len() as u64);
+        assert!(flags.iter().all(|f| !f.load(Ordering::Relaxed)), "nothing confirmed by a made-up answer");
+        assert_eq!(health.in_flight(), in_flight);
+        assert!(!task.is_finished(), "the link stays up");
+
+        // The real answer still confirms what was written before its ping, and the rest flows.
+        tx.send(&mut wr, &control_frame(KIND_PONG, ping)).await.unwrap();
+        let (rest, _, _) = read_until_quiet(&mut rx, &mut rd, quiet).await;
+        assert_eq!(frames + rest, 10);
+        assert!(flags[..frames as usize].iter().all(|f| f.load(Ordering::Relaxed)));
+        // Replaying the real answer is one more unmatched pong, nothing else.
+        tx.send(&mut wr, &control_frame(KIND_PONG, ping)).await.unwrap();
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        assert_eq!(counters.unmatched_pongs.load(Ordering::Relaxed), fakes.len() as u64 + 1);
         task.abort();
     }
 
