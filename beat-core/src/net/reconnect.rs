@@ -737,9 +737,22 @@ mod tests {
         for stamp in &fakes {
             tx.send(&mut wr, &control_frame(KIND_PONG, *stamp)).await.unwrap();
         }
+        // Every one of them read and counted (on a loaded machine that takes a while), and only
+        // then: nothing more written.
+        let unmatched = |want: u64| {
+            let counters = counters.clone();
+            async move {
+                let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+                while counters.unmatched_pongs.load(Ordering::Relaxed) < want && tokio::time::Instant::now() < deadline
+                {
+                    tokio::time::sleep(Duration::from_millis(10)).await;
+                }
+                counters.unmatched_pongs.load(Ordering::Relaxed)
+            }
+        };
+        assert_eq!(unmatched(fakes.len() as u64).await, fakes.len() as u64);
         let (more, _, _) = read_until_quiet(&mut rx, &mut rd, quiet).await;
         assert_eq!(more, 0, "made-up answers opened no window");
-        assert_eq!(counters.unmatched_pongs.load(Ordering::Relaxed), fakes.len() as u64);
         assert!(flags.iter().all(|f| !f.load(Ordering::Relaxed)), "nothing confirmed by a made-up answer");
         assert_eq!(health.in_flight(), in_flight);
         assert!(!task.is_finished(), "the link stays up");
@@ -751,8 +764,7 @@ mod tests {
         assert!(flags[..frames as usize].iter().all(|f| f.load(Ordering::Relaxed)));
         // Replaying the real answer is one more unmatched pong, nothing else.
         tx.send(&mut wr, &control_frame(KIND_PONG, ping)).await.unwrap();
-        tokio::time::sleep(Duration::from_millis(100)).await;
-        assert_eq!(counters.unmatched_pongs.load(Ordering::Relaxed), fakes.len() as u64 + 1);
+        assert_eq!(unmatched(fakes.len() as u64 + 1).await, fakes.len() as u64 + 1);
         task.abort();
     }
 
