@@ -42,6 +42,20 @@
 //! for the configured virtual port become streams; other requests get `END` reason `DONE`
 //! (what C tor answers for an unknown port).
 //!
+//! # Stale descriptors
+//!
+//! arti's onion client keeps a peer's descriptor until it expires (3 hours), fetches it again
+//! only when an introduction point refuses us, and then not from a directory it asked in the
+//! last 15 minutes. A peer that came back with new introduction points (its arti state lost,
+//! or moved from C tor), or whose directories still served an older descriptor when we first
+//! asked, would stay unreachable that long. So each
+//! peer's dials run under an isolation of their own, and a dial that fails after that
+//! isolation has had its [`Freshness`] time starts the next one under a new isolation: a
+//! blank client state that fetches the descriptor afresh from every directory. The time
+//! doubles with each new isolation while the peer stays unreachable (10 s up to 30 minutes,
+//! so a peer down for days costs a few hundred small entries in arti's client state) and goes
+//! back to 10 s once a dial succeeds.
+//!
 //! # Private networks
 //!
 //! [`ArtiConfig::testnet`] points the client at a private Tor network (the directory
@@ -52,6 +66,7 @@
 //! 2 s (`cbtmintimeout`: the estimator would otherwise learn the milliseconds of a one-host
 //! network and time circuits out whenever the machine is busy).
 
+use std::collections::HashMap;
 use std::error::Error as StdError;
 use std::fmt;
 use std::io;
@@ -59,12 +74,12 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use arti_client::config::dir::FallbackDir;
 use arti_client::config::onion_service::OnionServiceConfigBuilder;
 use arti_client::config::TorClientConfigBuilder;
-use arti_client::{DataStream, TorClient};
+use arti_client::{DataStream, IsolationToken, StreamPrefs, TorClient};
 use futures::{Stream, StreamExt};
 use safelog::DisplayRedacted;
 use tokio::io::{AsyncReadExt, AsyncWriteExt, DuplexStream};
@@ -98,6 +113,52 @@ const BOOTSTRAP_RETRY: Duration = Duration::from_secs(10);
 
 /// Inbound streams waiting for [`Transport::accept`].
 const BACKLOG: usize = 64;
+
+/// How long a peer's isolation is kept through failed dials at first (see "Stale descriptors").
+const FRESH_MIN: Duration = Duration::from_secs(10);
+
+/// The longest a peer's isolation is kept through failed dials.
+const FRESH_MAX: Duration = Duration::from_secs(30 * 60);
+
+/// When to dial a peer under a new isolation (a blank onion client state): the module doc's
+/// "Stale descriptors". Pure, so the policy is tested without Tor.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Freshness {
+    /// When the current isolation was taken.
+    since: Instant,
+    /// How long it is kept through failures.
+    keep: Duration,
+    /// Whether it was taken because the one before kept failing (then the next is kept twice
+    /// as long).
+    failing: bool,
+}
+
+impl Freshness {
+    /// A new isolation, taken at `now`.
+    pub fn new(now: Instant) -> Self {
+        Freshness { since: now, keep: FRESH_MIN, failing: false }
+    }
+
+    /// A dial under the current isolation failed at `now`: true if the next dial should take a
+    /// new one (then `self` starts over from `now`: the new one is kept 10 s, or twice as long
+    /// as the one before if that one was taken after failures too).
+    pub fn failed(&mut self, now: Instant) -> bool {
+        if now.saturating_duration_since(self.since) < self.keep {
+            return false;
+        }
+        self.since = now;
+        self.keep = if self.failing { (self.keep * 2).min(FRESH_MAX) } else { FRESH_MIN };
+        self.failing = true;
+        true
+    }
+
+    /// A dial succeeded: the isolation stays, and the next run of failures starts from 10 s
+    /// again.
+    pub fn succeeded(&mut self) {
+        self.keep = FRESH_MIN;
+        self.failing = false;
+    }
+}
 
 /// How to open an [`ArtiTor`].
 #[derive(Clone)]
@@ -335,6 +396,8 @@ pub struct ArtiTor {
     incoming: Mutex<mpsc::Receiver<io::Result<BoxStream>>>,
     server: tokio::task::AbortHandle,
     closed: Arc<AtomicBool>,
+    /// Per dialled address: the isolation its dials use, and when to take a new one.
+    isolation: std::sync::Mutex<HashMap<String, (IsolationToken, Freshness)>>,
 }
 
 impl fmt::Debug for ArtiTor {
@@ -401,7 +464,16 @@ impl ArtiTor {
         tokio::spawn(bootstrap_until_done(client.clone(), closed.clone()));
         let (tx, rx) = mpsc::channel(BACKLOG);
         let server = tokio::spawn(serve(rend_requests, config.onion_port, tx)).abort_handle();
-        Ok(ArtiTor { client, service, onion, port: config.onion_port, incoming: Mutex::new(rx), server, closed })
+        Ok(ArtiTor {
+            client,
+            service,
+            onion,
+            port: config.onion_port,
+            incoming: Mutex::new(rx),
+            server,
+            closed,
+            isolation: std::sync::Mutex::new(HashMap::new()),
+        })
     }
 
     /// Our onion address, `<56 characters>.onion`.
@@ -441,7 +513,28 @@ impl Transport for ArtiTor {
 
     fn dial<'a>(&'a self, addr: &'a str) -> BoxFuture<'a, io::Result<BoxStream>> {
         Box::pin(async move {
-            let data = self.client.connect(addr).await.map_err(|e| tor_err(&format!("connect to {addr}"), &e))?;
+            let token = {
+                let mut peers = self.isolation.lock().unwrap_or_else(|p| p.into_inner());
+                peers
+                    .entry(addr.to_owned())
+                    .or_insert_with(|| (IsolationToken::new(), Freshness::new(Instant::now())))
+                    .0
+            };
+            let mut prefs = StreamPrefs::new();
+            prefs.set_isolation(token);
+            let result = self.client.connect_with_prefs(addr, &prefs).await;
+            let mut peers = self.isolation.lock().unwrap_or_else(|p| p.into_inner());
+            if let Some((tok, fresh)) = peers.get_mut(addr) {
+                match &result {
+                    Ok(_) => fresh.succeeded(),
+                    // Only the isolation this dial used (concurrent dials of one address see
+                    // one failure, not one each).
+                    Err(_) if *tok == token && fresh.failed(Instant::now()) => *tok = IsolationToken::new(),
+                    Err(_) => {}
+                }
+            }
+            drop(peers);
+            let data = result.map_err(|e| tor_err(&format!("connect to {addr}"), &e))?;
             Ok(bridge(data))
         })
     }
@@ -640,6 +733,41 @@ mod tests {
         // The same address as the node's own onion code computes (what goes into cluster files).
         let public = ed25519_dalek::SigningKey::from_bytes(&[7; 32]).verifying_key().to_bytes();
         assert_eq!(a, crate::keystore::onion::onion_hostname(&public));
+    }
+
+    #[test]
+    fn freshness_renews_a_failing_isolation_ever_more_rarely() {
+        let t0 = Instant::now();
+        let s = |n: u64| t0 + Duration::from_secs(n);
+        // A long-lived isolation that fails: renewed at once (the peer restarted).
+        let mut f = Freshness::new(t0);
+        assert!(f.failed(s(3600)));
+        // Failures within the next 10 s keep it; then 20 s, 40 s, ...
+        assert!(!f.failed(s(3605)));
+        assert!(f.failed(s(3610)));
+        assert!(!f.failed(s(3629)));
+        assert!(f.failed(s(3630)));
+        assert!(!f.failed(s(3669)));
+        assert!(f.failed(s(3670)));
+        // Up to 30 minutes, never more: a day of failures every second renews 51 times.
+        let mut renewals = 0;
+        for t in 3671..3671 + 86_400 {
+            renewals += u32::from(f.failed(s(t)));
+        }
+        assert_eq!(renewals, 51);
+        assert_eq!(f.keep, FRESH_MAX);
+        // A success: the isolation stays, and the next failure run starts from 10 s again.
+        f.succeeded();
+        let since = f.since;
+        assert_eq!(f.keep, FRESH_MIN);
+        assert_eq!(f.since, since);
+        // A fresh isolation is kept through failures for its first 10 s.
+        let mut g = Freshness::new(s(100));
+        assert!(!g.failed(s(109)));
+        assert!(g.failed(s(110)));
+        // A clock that goes nowhere (same instant) renews nothing.
+        let mut h = Freshness::new(s(5));
+        assert!(!h.failed(s(5)));
     }
 
     #[test]
