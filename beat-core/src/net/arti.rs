@@ -48,13 +48,15 @@
 //! only when an introduction point refuses us, and then not from a directory it asked in the
 //! last 15 minutes. A peer that came back with new introduction points (its arti state lost,
 //! or moved from C tor), or whose directories still served an older descriptor when we first
-//! asked, would stay unreachable that long. So each
-//! peer's dials run under an isolation of their own, and a dial that fails after that
-//! isolation has had its [`Freshness`] time starts the next one under a new isolation: a
-//! blank client state that fetches the descriptor afresh from every directory. The time
-//! doubles with each new isolation while the peer stays unreachable (10 s up to 30 minutes,
-//! so a peer down for days costs a few hundred small entries in arti's client state) and goes
-//! back to 10 s once a dial succeeds.
+//! asked, would stay unreachable that long. So each peer's dials run under an isolation of
+//! their own, and a dial that fails (or is given up) after that isolation has had its
+//! [`Freshness`] time starts the next one under a new isolation: a blank client state, which
+//! fetches the descriptor again from the directories, none of them barred. The time doubles
+//! with each new isolation, from 10 s up to 30 minutes, and starts again from 10 s only after
+//! 30 minutes without a failed dial; successes in between do not reset it, so a member that
+//! accepts a stream now and then cannot make us fetch its descriptor and build circuits every
+//! 10 s. A peer down for days costs about a hundred small entries in arti's client state
+//! (arti forgets one 48 hours after its last use).
 //!
 //! # Private networks
 //!
@@ -128,35 +130,52 @@ pub struct Freshness {
     since: Instant,
     /// How long it is kept through failures.
     keep: Duration,
-    /// Whether it was taken because the one before kept failing (then the next is kept twice
-    /// as long).
-    failing: bool,
+    /// The last failed dial, if any.
+    last_failure: Option<Instant>,
 }
 
 impl Freshness {
     /// A new isolation, taken at `now`.
     pub fn new(now: Instant) -> Self {
-        Freshness { since: now, keep: FRESH_MIN, failing: false }
+        Freshness { since: now, keep: FRESH_MIN, last_failure: None }
     }
 
-    /// A dial under the current isolation failed at `now`: true if the next dial should take a
-    /// new one (then `self` starts over from `now`: the new one is kept 10 s, or twice as long
-    /// as the one before if that one was taken after failures too).
+    /// A dial under the current isolation failed (or was given up) at `now`: true if the next
+    /// dial should take a new one. The new one is kept 10 s after 30 minutes without a failure
+    /// (or none yet), else twice as long as this one, at most 30 minutes.
     pub fn failed(&mut self, now: Instant) -> bool {
+        let quiet = self.last_failure.is_none_or(|t| now.saturating_duration_since(t) >= FRESH_MAX);
+        self.last_failure = Some(now);
         if now.saturating_duration_since(self.since) < self.keep {
             return false;
         }
         self.since = now;
-        self.keep = if self.failing { (self.keep * 2).min(FRESH_MAX) } else { FRESH_MIN };
-        self.failing = true;
+        self.keep = if quiet { FRESH_MIN } else { (self.keep * 2).min(FRESH_MAX) };
         true
     }
+}
 
-    /// A dial succeeded: the isolation stays, and the next run of failures starts from 10 s
-    /// again.
-    pub fn succeeded(&mut self) {
-        self.keep = FRESH_MIN;
-        self.failing = false;
+/// Records a dial's failure in `ArtiTor::isolation` when dropped, unless it succeeded: a
+/// dial given up by its caller (a timeout around `dial`) counts as failed too.
+struct DialOutcome<'a> {
+    tor: &'a ArtiTor,
+    addr: &'a str,
+    token: IsolationToken,
+    ok: bool,
+}
+
+impl Drop for DialOutcome<'_> {
+    fn drop(&mut self) {
+        if self.ok {
+            return;
+        }
+        let mut peers = self.tor.isolation.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some((tok, fresh)) = peers.get_mut(self.addr) {
+            // Only the isolation this dial used (concurrent dials of one address count once).
+            if *tok == self.token && fresh.failed(Instant::now()) {
+                *tok = IsolationToken::new();
+            }
+        }
     }
 }
 
@@ -496,6 +515,13 @@ impl ArtiTor {
         self.client.bootstrap().await.map_err(|e| tor_err("bootstrap", &e))
     }
 
+    /// The circuit isolation the next dial of `addr` would use (tests: see "Stale
+    /// descriptors" in the module doc).
+    #[doc(hidden)]
+    pub fn dial_isolation(&self, addr: &str) -> Option<IsolationToken> {
+        self.isolation.lock().unwrap_or_else(|p| p.into_inner()).get(addr).map(|(t, _)| *t)
+    }
+
     /// The onion service's state and current problem, if any (for logs).
     pub fn service_status(&self) -> String {
         let status = self.service.status();
@@ -522,18 +548,10 @@ impl Transport for ArtiTor {
             };
             let mut prefs = StreamPrefs::new();
             prefs.set_isolation(token);
+            let mut outcome = DialOutcome { tor: self, addr, token, ok: false };
             let result = self.client.connect_with_prefs(addr, &prefs).await;
-            let mut peers = self.isolation.lock().unwrap_or_else(|p| p.into_inner());
-            if let Some((tok, fresh)) = peers.get_mut(addr) {
-                match &result {
-                    Ok(_) => fresh.succeeded(),
-                    // Only the isolation this dial used (concurrent dials of one address see
-                    // one failure, not one each).
-                    Err(_) if *tok == token && fresh.failed(Instant::now()) => *tok = IsolationToken::new(),
-                    Err(_) => {}
-                }
-            }
-            drop(peers);
+            outcome.ok = result.is_ok();
+            drop(outcome);
             let data = result.map_err(|e| tor_err(&format!("connect to {addr}"), &e))?;
             Ok(bridge(data))
         })
@@ -756,11 +774,20 @@ mod tests {
         }
         assert_eq!(renewals, 51);
         assert_eq!(f.keep, FRESH_MAX);
-        // A success: the isolation stays, and the next failure run starts from 10 s again.
-        f.succeeded();
-        let since = f.since;
+        // 30 minutes without a failure (the link was up): the next run starts from 10 s.
+        let last = s(3671 + 86_400 - 1);
+        assert_eq!(f.last_failure, Some(last));
+        // 29:59 after the last failure: the same run (whatever it renews, it keeps 30 min).
+        let mut same = f;
+        same.failed(last + FRESH_MAX - Duration::from_secs(1));
+        assert_eq!(same.keep, FRESH_MAX);
+        assert!(f.failed(last + FRESH_MAX));
         assert_eq!(f.keep, FRESH_MIN);
-        assert_eq!(f.since, since);
+        // A member that accepts a stream now and then, failing every 12 s, gains nothing:
+        // successes do not reset the run, so a day costs about as many renewals as a dead peer's.
+        let mut b = Freshness::new(t0);
+        let byzantine = (1..=86_400 / 12).filter(|k| b.failed(s(k * 12))).count();
+        assert!(byzantine <= 60, "{byzantine} renewals (one every 12 s would be 7200)");
         // A fresh isolation is kept through failures for its first 10 s.
         let mut g = Freshness::new(s(100));
         assert!(!g.failed(s(109)));
