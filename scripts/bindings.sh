@@ -24,10 +24,21 @@ UPDATE=0
 t0=$SECONDS
 took() { echo "   ($1: $((SECONDS - t0)) s wall)"; t0=$SECONDS; }
 
-# The workspace's feature set (as `cargo test --workspace` builds it), so beat-core is reused.
-cargo build --release --workspace --lib --bins --features beat-ffi/bindgen
+# The library with the package selection and dev-units of scripts/test.sh's "tests" step, so
+# cargo resolves the same features and reuses its beat-core and dependencies (only beat-ffi's
+# cdylib is new). The generator builds on its own (tools/uniffi-bindgen: its CLI dependencies
+# would change the workspace's features) into a target dir of its own, kept between runs.
+cargo build --release --workspace --exclude beat-market --exclude beat-vault --lib --tests
+# The generator and the library's scaffolding agree only within one uniffi version.
+ws_uniffi="$(grep -E '^uniffi = ' Cargo.toml)"
+tool_uniffi="$(grep -E '^uniffi = ' tools/uniffi-bindgen/Cargo.toml)"
+if [ "${ws_uniffi#*\"}" != "$(echo "$tool_uniffi" | sed -E 's/.*version = "([^"]*)".*/\1/')\"" ]; then
+  echo "bindings: tools/uniffi-bindgen pins $tool_uniffi, the workspace $ws_uniffi: make them equal" >&2
+  exit 1
+fi
+cargo build --release --manifest-path tools/uniffi-bindgen/Cargo.toml --target-dir "$CARGO_TARGET_DIR/uniffi-bindgen"
 LIB="$CARGO_TARGET_DIR/release/libbeat_ffi.so"
-BINDGEN="$CARGO_TARGET_DIR/release/uniffi-bindgen"
+BINDGEN="$CARGO_TARGET_DIR/uniffi-bindgen/release/uniffi-bindgen"
 took build
 
 # Fresh generation from the (unstripped) library, compared with the checked-in files.

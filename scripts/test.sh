@@ -32,7 +32,7 @@
 #      canaries of every size; on both cores; prints the BEAT-SIM line,
 #   6. the node-level simulation campaign: whole nodes with their stores under kills at every step
 #      of their output, stale and wiped restarts, lag and catch-up, and a Byzantine member against
-#      the runtime; equivocation checked at every step; the rejoin-fence canary and the laggard script; BEAT-NODE-SIM line,
+#      the runtime; equivocation checked at every step; the rejoin-fence canary, the laggard and overflow scripts; BEAT-NODE-SIM line,
 #   7. every fuzz target (fuzz/, cargo-fuzz + libFuzzer + AddressSanitizer on the stable
 #      toolchain) for FUZZ_SECONDS (60) each, two at a time, from the checked-in corpora, and the
 #      fuzz crate's own replay tests; fails on any crash; BEAT-FUZZ line.

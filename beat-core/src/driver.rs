@@ -242,6 +242,11 @@ pub struct Status {
     pub connections_refused: u64,
     /// Inbound frames dropped as copies already delivered by another transport.
     pub duplicates_dropped: u64,
+    /// Outbound frames a full per-peer link queue (its byte budget) dropped, all transports
+    /// counted (a frame dropped on one may still go on another). Such a loss is repaired by
+    /// the resend a stalled peer asks for; a count that keeps growing means a peer or a
+    /// network is slower than the load.
+    pub queue_frames_dropped: u64,
     /// Peer frames dropped by the node core before its WAL (over budget, closed or far-future
     /// epochs, duplicates by content, stale incarnations, unsolicited catch-up answers, …).
     pub frames_dropped: u64,
@@ -537,13 +542,22 @@ impl<A: ConsensusApp> Shell<A> {
             audit.write_all(text.as_bytes()).and_then(|()| audit.flush()).map_err(|e| format!("audit log: {e}"))?;
         }
         if let Some(net) = &self.net {
+            let mut unsent = Vec::new();
             for o in &ready.send {
-                match o.transport {
+                let queued = match o.transport {
                     None => net.send_with_id(o.to, o.id, o.epoch, o.frame.clone()),
+                    // After a reconnection: a peer that restarted needs these on that link.
                     Some(t) => net.resend(o.to, t, o.id, o.epoch, o.frame.clone()),
+                };
+                if !queued && o.epoch != NO_EPOCH {
+                    unsent.push((o.to, o.epoch));
                 }
             }
             net.set_watermark(self.core.epoch().saturating_sub(1));
+            // Queued on no live link: the core sends these again if their epoch stalls.
+            if !unsent.is_empty() {
+                self.core.unsent(unsent);
+            }
         }
         // The snapshot goes with the checkpoint: exactly the batches before its epoch applied.
         let split = ready.checkpoint.as_ref().map_or(ready.commit.len(), |cp| cp.at_commit.min(ready.commit.len()));
@@ -779,7 +793,7 @@ impl<A: ConsensusApp> Shell<A> {
             self.metrics.disk_capacity_bytes.set(bytes(fs.f_blocks));
         }
         let Some(net) = self.net.clone() else { return };
-        let (mut refused, mut duplicates) = (0, 0);
+        let (mut refused, mut duplicates, mut queue_dropped) = (0, 0, 0);
         let m = &self.metrics;
         let fams = [
             &m.messages_sent,
@@ -797,6 +811,7 @@ impl<A: ConsensusApp> Shell<A> {
         for (t, (kind, counters)) in net.counters().enumerate() {
             let label = TransportLabel { transport: kind.name().into() };
             let now = counters.snapshot();
+            queue_dropped += now[4];
             refused += now[5];
             duplicates += now[6];
             for ((fam, now), seen) in fams.iter().zip(now).zip(self.net_seen[t].iter_mut()) {
@@ -820,6 +835,7 @@ impl<A: ConsensusApp> Shell<A> {
             st.links = links;
             st.connections_refused = refused;
             st.duplicates_dropped = duplicates;
+            st.queue_frames_dropped = queue_dropped;
         }
     }
 

@@ -267,18 +267,48 @@ fn regression_laggard_beyond_its_window_with_a_member_down() {
             "round {round}: the script did not reach the stall without the resend: {:?}",
             off.liveness
         );
-        let case = NodeCase::canary(round, Canary::Laggard);
-        let on = NodeSim::new(case.clone()).run();
-        assert!(
-            on.ok(),
-            "{:?} {:?} {:?}\nreplay: {}",
-            on.equivocations,
-            on.violations,
-            on.liveness,
-            case.replay_command()
-        );
+        let on = run_live(NodeCase::canary(round, Canary::Laggard));
         assert!(on.epochs >= 24, "round {round}: applied {} epochs", on.epochs);
     }
+}
+
+/// Run a node-level case that must be live and safe.
+#[cfg(feature = "node")]
+fn run_live(case: beat_core::sim::node::NodeCase) -> beat_core::sim::node::NodeReport {
+    let r = beat_core::sim::node::NodeSim::new(case.clone()).run();
+    assert!(r.ok(), "{:?} {:?} {:?}\nreplay: {}", r.equivocations, r.violations, r.liveness, case.replay_command());
+    r
+}
+
+/// The liveness stall seen once in the 100-epoch catch-up test under load (every node stuck in
+/// one epoch, links up, nothing dropped by any receiver): full link queues had dropped frames
+/// at their senders, the driver ignored it, and a stalled node asked only peers whose frames it
+/// had dropped itself. Now the driver reports such frames (`NodeCore::unsent`) and the sender
+/// sends them again once stalled.
+/// The overflow script (`f` members down, every frame of one epoch between nodes 0 and 1 lost at
+/// the sender) stalls when the loss is not reported to the core (the driver before the fix)
+/// and must stay live and safe when it is, in every variant and size of the first rounds.
+#[cfg(feature = "node")]
+#[test]
+fn regression_frames_lost_at_the_sender_with_links_up() {
+    use beat_core::sim::node::{Canary, NodeCase, NodeSim};
+    let mut stalled = 0u64;
+    let rounds = 6u64;
+    for round in 0..rounds {
+        let off = NodeSim::new(NodeCase::canary(round, Canary::OverflowNoResend)).run();
+        assert!(
+            off.equivocations.is_empty() && off.violations.is_empty(),
+            "{:?} {:?}",
+            off.equivocations,
+            off.violations
+        );
+        let off_stalled = off.liveness.as_deref().is_some_and(|l| l.starts_with("overflow:"));
+        stalled += u64::from(off_stalled);
+        let on = run_live(NodeCase::canary(round, Canary::Overflow));
+        assert!(on.overflow_lost > 0, "round {round}: the script lost no frame");
+        assert!(!off_stalled || on.unsent_resent > 0, "round {round}: live without sending the unsent frames again");
+    }
+    assert!(2 * stalled >= rounds, "only {stalled} of {rounds} rounds stalled without the resend");
 }
 
 /// A slice of the campaign (the full ≥ 600-seed campaign runs from `beat-sim campaign`).

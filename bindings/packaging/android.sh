@@ -15,7 +15,7 @@ OUT="${1:-target/android}"
 mkdir -p "$OUT/src/main/jniLibs" "$OUT/src/main/kotlin"
 cargo ndk -t arm64-v8a -t armeabi-v7a -t x86_64 -o "$OUT/src/main/jniLibs" \
   build --profile mobile -p beat-ffi
-cargo build --release -p beat-ffi --features bindgen --bin uniffi-bindgen
+cargo build --release --manifest-path tools/uniffi-bindgen/Cargo.toml --target-dir target/uniffi-bindgen
 cat > "$OUT/uniffi-android.toml" <<'TOML'
 [bindings.kotlin]
 package_name = "org.beat.ffi"
@@ -23,7 +23,7 @@ cdylib_name = "beat_ffi"
 android = true
 android_cleaner = true
 TOML
-target/release/uniffi-bindgen generate "$OUT/src/main/jniLibs/arm64-v8a/libbeat_ffi.so" \
+target/uniffi-bindgen/release/uniffi-bindgen generate "$OUT/src/main/jniLibs/arm64-v8a/libbeat_ffi.so" \
   -l kotlin -c "$OUT/uniffi-android.toml" -o "$OUT/src/main/kotlin"
 cp bindings/kotlin/src/main/kotlin/org/beat/ffi/Commits.kt "$OUT/src/main/kotlin/org/beat/ffi/"
 cat > "$OUT/build.gradle.kts" <<'GRADLE'

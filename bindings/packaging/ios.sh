@@ -17,8 +17,8 @@ done
 mkdir -p target/ios-sim
 lipo -create target/aarch64-apple-ios-sim/mobile/libbeat_ffi.a target/x86_64-apple-ios/mobile/libbeat_ffi.a \
   -output target/ios-sim/libbeat_ffi.a
-cargo build --release -p beat-ffi --features bindgen --bin uniffi-bindgen
-target/release/uniffi-bindgen generate target/aarch64-apple-ios/mobile/libbeat_ffi.a -l swift -o "$OUT/gen"
+cargo build --release --manifest-path tools/uniffi-bindgen/Cargo.toml --target-dir target/uniffi-bindgen
+target/uniffi-bindgen/release/uniffi-bindgen generate target/aarch64-apple-ios/mobile/libbeat_ffi.a -l swift -o "$OUT/gen"
 cp "$OUT/gen/BeatFFIC.h" "$OUT/headers/"
 cp "$OUT/gen/BeatFFIC.modulemap" "$OUT/headers/module.modulemap"
 cp "$OUT/gen/BeatFFI.swift" "$OUT/Sources/BeatFFI/"

@@ -648,6 +648,7 @@ pub fn status_json(s: &Status) -> serde_json::Value {
         })).collect::<Vec<_>>(),
         "connections_refused": s.connections_refused,
         "duplicates_dropped": s.duplicates_dropped,
+        "queue_frames_dropped": s.queue_frames_dropped,
         "frames_dropped": s.frames_dropped,
         "submits_refused": s.submits_refused,
         "wal_records": s.wal_records,

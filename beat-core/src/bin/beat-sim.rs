@@ -5,7 +5,7 @@
 //! beat-sim run --seed S [--n N] [--variant V] [--adversary NAME] [--long]
 //! beat-sim adversaries
 //! beat-sim node-campaign [--seeds N] [--start S] [--determinism-every K] [--canaries C] [--jobs J] [--verbose]
-//! beat-sim node --seed S [--n N] [--variant V] [--adversary NAME] [--canary skip-fence|with-fence|laggard-no-resend|laggard]
+//! beat-sim node --seed S [--n N] [--variant V] [--adversary NAME] [--canary skip-fence|with-fence|laggard-no-resend|laggard|overflow-no-resend|overflow]
 //! ```
 //!
 //! `node-campaign` runs the node-level simulator (whole nodes with their stores under kills,
@@ -23,7 +23,7 @@ use std::time::Instant;
 use beat_core::beat::Variant;
 use beat_core::sim::{campaign_parallel, AdversaryKind, Case, Simulation};
 
-const USAGE: &str = "usage: beat-sim campaign [--seeds N] [--start S] [--determinism-every K] [--canaries C] [--jobs J] [--verbose]\n       beat-sim run --seed S [--n N] [--variant V] [--adversary NAME] [--long]\n       beat-sim adversaries\n       beat-sim node-campaign [--seeds N] [--start S] [--determinism-every K] [--canaries C] [--jobs J] [--verbose]\n       beat-sim node --seed S [--n N] [--variant V] [--adversary NAME] [--canary skip-fence|with-fence|laggard-no-resend|laggard]";
+const USAGE: &str = "usage: beat-sim campaign [--seeds N] [--start S] [--determinism-every K] [--canaries C] [--jobs J] [--verbose]\n       beat-sim run --seed S [--n N] [--variant V] [--adversary NAME] [--long]\n       beat-sim adversaries\n       beat-sim node-campaign [--seeds N] [--start S] [--determinism-every K] [--canaries C] [--jobs J] [--verbose]\n       beat-sim node --seed S [--n N] [--variant V] [--adversary NAME] [--canary skip-fence|with-fence|laggard-no-resend|laggard|overflow-no-resend|overflow]";
 
 /// `node` and `node-campaign`.
 fn node_main(cmd: &str, args: Vec<String>) -> ExitCode {
@@ -67,7 +67,7 @@ fn node_main(cmd: &str, args: Vec<String>) -> ExitCode {
                 let value = it.next();
                 canary = value.as_deref().and_then(Canary::from_name);
                 canary.map(|_| ()).ok_or_else(|| {
-                    format!("--canary {value:?}: expected skip-fence, with-fence, laggard-no-resend or laggard")
+                    format!("--canary {value:?}: expected skip-fence, with-fence, laggard-no-resend, laggard, overflow-no-resend or overflow")
                 })
             }
             other => Err(format!("unknown flag {other:?}")),
@@ -110,6 +110,12 @@ fn node_main(cmd: &str, args: Vec<String>) -> ExitCode {
                     && r.violations.is_empty()
                     && r.liveness.as_deref().is_some_and(|l| l.starts_with("laggard:"))
             }
+            Some(Canary::OverflowNoResend) => {
+                r.equivocations.is_empty()
+                    && r.violations.is_empty()
+                    && r.liveness.as_deref().is_some_and(|l| l.starts_with("overflow:"))
+            }
+            Some(Canary::Overflow) => r.ok() && r.overflow_lost > 0,
             _ => r.ok(),
         };
         return if expected { ExitCode::SUCCESS } else { ExitCode::FAILURE };

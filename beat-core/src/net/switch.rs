@@ -381,20 +381,31 @@ impl Switch {
     }
 
     /// Send `frame` under message id `id` (chosen by the node core) to `to` on every transport
-    /// that reaches it.
-    pub fn send_with_id(&self, to: NodeId, id: u64, epoch: u64, frame: Arc<Vec<u8>>) {
+    /// that reaches it; whether it was queued on at least one link that is up (`false`: every
+    /// live link to `to` is full, or none is up — the node core is told, see
+    /// `NodeCore::unsent`). A link that is down keeps taking frames (it evicts closed epochs to
+    /// make room) and sends them when it comes back, but may never come back: a frame only it
+    /// holds counts as not sent. Reporting too much costs one resend once the epoch stalls.
+    pub fn send_with_id(&self, to: NodeId, id: u64, epoch: u64, frame: Arc<Vec<u8>>) -> bool {
         let copy = QueuedFrame::new(id, epoch, frame);
+        let mut queued = false;
         for t in 0..self.queues.len() {
-            self.enqueue(t, to, copy.clone());
+            queued |= self.enqueue(t, to, copy.clone()) && self.link_up(t, to);
         }
+        queued
+    }
+
+    /// Whether the link to `to` on transport `t` is up (its health check answers).
+    fn link_up(&self, t: usize, to: NodeId) -> bool {
+        self.health.get(t).and_then(|h| h.get(to)).and_then(|h| h.as_ref()).is_some_and(|h| h.is_up())
     }
 
     /// Send `frame` again, with its original id, on transport `transport` only (after that
-    /// link reconnected).
-    pub fn resend(&self, to: NodeId, transport: usize, id: u64, epoch: u64, frame: Arc<Vec<u8>>) {
+    /// link reconnected); whether it was queued (`false`: that link's queue is full).
+    pub fn resend(&self, to: NodeId, transport: usize, id: u64, epoch: u64, frame: Arc<Vec<u8>>) -> bool {
         // A flag of its own, not the first copies': a reconnection may mean the peer restarted
         // and lost what it had confirmed.
-        self.enqueue(transport, to, QueuedFrame::new(id, epoch, frame));
+        self.enqueue(transport, to, QueuedFrame::new(id, epoch, frame))
     }
 
     /// Frames of epochs below `epoch` are stale: links skip them instead of sending (a slow

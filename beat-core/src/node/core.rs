@@ -50,7 +50,10 @@
 //! frames of, and stalled in one of them asks that peer ([`Wire::Resend`]) to send its frames
 //! of it again; a peer stalled in that epoch or the next answers, [`RESENDS_PER_EPOCH`] times
 //! per (asker, epoch) at most once per `stall_ms`, then once per
-//! [`RESEND_REFILL_STALLS`]` × stall_ms`.
+//! [`RESEND_REFILL_STALLS`]` × stall_ms`. A frame can also be lost at its sender: every link
+//! queue to the peer was full (its byte budget), with the links up. The shell reports those
+//! ([`NodeCore::unsent`]), and a node stalled in such an epoch sends the peer its frames of it
+//! again on its own, within the same budget.
 //!
 //! ## Rejoin fence
 //!
@@ -134,7 +137,7 @@ pub struct CoreConfig {
     /// log then contradicts what it sent before; the simulator must catch it.
     pub unsafe_skip_rejoin_fence: bool,
     /// **Test hook (canaries only):** never send frames again to a peer stuck in an epoch
-    /// (the answer to [`Wire::Resend`]). A laggard that
+    /// (the answer to [`Wire::Resend`], and frames reported unsent). A laggard that
     /// lost the others' frames of the epoch they all wait in then stalls the committee; the
     /// simulator's laggard canary must see it.
     pub unsafe_skip_resend: bool,
@@ -598,6 +601,11 @@ pub struct NodeCore {
     resends: BTreeMap<(NodeId, u64), (u32, u64)>,
     /// Per peer: when we last asked it to ([`NodeCore::ask_resend`]).
     resend_asked_at: Vec<Option<u64>>,
+    /// (peer, epoch) of our frames the shell could not queue on any live link
+    /// ([`NodeCore::unsent`]), until sent again or the epoch closes.
+    lost_sends: std::collections::BTreeSet<(NodeId, u64)>,
+    /// Frames sent again because the shell reported them unsent.
+    unsent_resent: u64,
     /// Per peer: the lowest and highest epoch (ours or ahead) it sent a frame of that we
     /// dropped unlogged (beyond the window, over the future budget, of an incarnation we do not
     /// know), until we pass the highest.
@@ -674,6 +682,8 @@ impl NodeCore {
             resends: BTreeMap::new(),
             resend_asked_at: vec![None; params.n],
             dropped_ahead: vec![None; params.n],
+            lost_sends: Default::default(),
+            unsent_resent: 0,
             resent: 0,
             caught_up: 0,
             faults: 0,
@@ -845,6 +855,27 @@ impl NodeCore {
         self.beat.prune_values(horizon, keep)
     }
 
+    /// The shell could not queue these frames of ours — `(peer, epoch)` — on any live link:
+    /// every link to the peer that is up was full (its byte budget), so no reconnection sends
+    /// them again. Stalled in such an epoch (or the next), the node sends that peer its frames
+    /// of it again once per report, as if the peer had asked (`resend_to`: the same budget per
+    /// peer and epoch; a resend the links drop again is reported again). Without this a
+    /// committee under load can lose a frame this way at every correct node in the same
+    /// epoch, and then all of it waits in that epoch for good (seen once in the 100-epoch
+    /// catch-up test; the node simulation's `overflow` canary).
+    ///
+    /// What it relies on: only what this node's own shell reports about its own queues; a peer
+    /// cannot make it resend more than the resend budget allows anyway. Kept for the epochs
+    /// from the one before ours to the end of the window, so at most a few per peer.
+    pub fn unsent(&mut self, frames: impl IntoIterator<Item = (NodeId, u64)>) {
+        let (lo, hi) = (self.beat.epoch().saturating_sub(1), self.window().1);
+        for (peer, epoch) in frames {
+            if peer < self.dropped_ahead.len() && peer != self.beat.our_id() && (lo..=hi).contains(&epoch) {
+                self.lost_sends.insert((peer, epoch));
+            }
+        }
+    }
+
     /// A link to `peer` on transport `transport` came (back) up: send it our frames of open
     /// epochs again, with their ids, on that transport.
     pub fn link_up(&mut self, peer: NodeId, transport: usize) -> Ready {
@@ -934,6 +965,25 @@ impl NodeCore {
                     .get_or_insert_with(|| Arc::new(router::encode(self.session, Wire::Resend { epoch: current })))
                     .clone();
                 ready.send.push(self.outgoing(p, NO_EPOCH, frame));
+            }
+        }
+    }
+
+    /// Stuck in the current epoch, send each peer whose frames of it (or of the one before) the
+    /// shell could not queue ([`NodeCore::unsent`]) our frames of it again, once per report,
+    /// within the resend budget.
+    fn resend_unsent(&mut self, ready: &mut Ready) {
+        if self.lost_sends.is_empty() || !self.stalled() || self.rejoin.done.is_none() {
+            return;
+        }
+        let current = self.beat.epoch();
+        let due: Vec<(NodeId, u64)> =
+            self.lost_sends.iter().copied().filter(|(_, e)| *e + 1 >= current && *e <= current).collect();
+        for (peer, epoch) in due {
+            let before = self.resent;
+            if self.resend_to(peer, epoch, ready) {
+                self.lost_sends.remove(&(peer, epoch));
+                self.unsent_resent += self.resent - before;
             }
         }
     }
@@ -1399,6 +1449,7 @@ impl NodeCore {
         self.take_catch_up(ready);
         self.fetch_if_behind(ready);
         self.ask_resend(ready);
+        self.resend_unsent(ready);
         self.prune();
     }
 
@@ -1564,6 +1615,7 @@ impl NodeCore {
                 *d = None;
             }
         }
+        self.lost_sends.retain(|(_, e)| *e >= open);
         // Rejoin answers need frames of epochs a restarted peer might still be in: keep the
         // window behind the current epoch too.
         let keep = current.saturating_sub(self.config.beat.max_future_epochs + self.config.limits.future_epochs + 2);
@@ -1575,6 +1627,12 @@ impl NodeCore {
     /// Frames sent again to peers stuck in an epoch ([`Wire::Resend`]).
     pub fn resent_frames(&self) -> u64 {
         self.resent
+    }
+
+    /// Of those, frames sent again because the shell reported them unsent
+    /// ([`NodeCore::unsent`]).
+    pub fn unsent_resent_frames(&self) -> u64 {
+        self.unsent_resent
     }
 
     /// The protocol.
@@ -1909,6 +1967,42 @@ mod tests {
         assert_eq!(asks(&r, &core), vec![1]);
         assert!(asks(&core.tick(12 * stall), &core).is_empty(), "asked again within the interval");
         assert_eq!(asks(&core.tick(13 * stall), &core), vec![1]);
+    }
+
+    /// Frames the shell could not queue on any link (full link queues, links up) are sent
+    /// again once the node is stalled in their epoch — the same bytes, to that peer only,
+    /// within the resend budget; nothing before the stall, nothing for other peers.
+    #[test]
+    fn frames_its_links_could_not_queue_go_again_once_stalled() {
+        let mut core = core_with(|c| c.unsafe_skip_rejoin_fence = true);
+        let stall = core.config.stall_ms;
+        let mut sent = core.start(0).send;
+        sent.extend(core.submit(vec![b"set a 1".to_vec()]).send);
+        let to2: Vec<Arc<Vec<u8>>> =
+            sent.iter().filter(|o| o.to == 2 && o.epoch == 0).map(|o| o.frame.clone()).collect();
+        assert!(!to2.is_empty(), "the node sent peer 2 nothing for epoch 0");
+        core.unsent([(2, 0)]);
+        let again = |r: &Ready| -> Vec<(NodeId, Arc<Vec<u8>>)> {
+            r.send.iter().filter(|o| o.epoch == 0).map(|o| (o.to, o.frame.clone())).collect()
+        };
+        assert!(again(&core.tick(stall / 2)).is_empty(), "sent again before the stall");
+        let r = again(&core.tick(stall));
+        assert!(r.iter().all(|(to, _)| *to == 2), "sent to a peer whose frames were queued: {r:?}");
+        let frames: Vec<Arc<Vec<u8>>> = r.into_iter().map(|(_, f)| f).collect();
+        assert_eq!(frames, to2, "not the same frames");
+        // Once per report: nothing more unless the links drop them again and say so.
+        assert!(again(&core.tick(3 * stall)).is_empty(), "sent again without a new report");
+        core.unsent([(2, 0)]);
+        assert_eq!(again(&core.tick(3 * stall + 1)).len(), to2.len(), "a new report was not served");
+        // A report within the resend budget's interval waits for it.
+        core.unsent([(2, 0)]);
+        assert!(again(&core.tick(3 * stall + 2)).is_empty(), "sent again within the budget's interval");
+        assert_eq!(again(&core.tick(4 * stall + 2)).len(), to2.len());
+        // Without a report, a stalled node sends nothing of its own accord.
+        let mut quiet = core_with(|c| c.unsafe_skip_rejoin_fence = true);
+        let _ = quiet.start(0);
+        let _ = quiet.submit(vec![b"set a 1".to_vec()]);
+        assert!(again(&quiet.tick(4 * stall)).is_empty(), "sent again without a report");
     }
 
     /// Read requests skip the WAL but not a budget: at most `reads_served_per_second` per peer.

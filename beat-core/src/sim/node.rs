@@ -68,6 +68,18 @@ pub enum Canary {
     LaggardNoResend,
     /// The laggard with the resend: it must stay live.
     Laggard,
+    /// Overflow: `f` members die for good, and in the next epoch every frame between two of
+    /// the others is lost at the sender, with the link up — as a full per-peer link queue
+    /// drops what does not fit its byte budget (`net::queue::LinkQueue::push`). The receiver
+    /// drops nothing it could remember and no link reconnects, so only the sender brings them
+    /// back: told which frames were queued nowhere (`NodeCore::unsent`, as the driver tells
+    /// it), it sends them again once stalled in their epoch. In this canary the sim does not
+    /// tell the core (as the driver before the fix did not), everything else on: the committee
+    /// waits in that epoch for good; the campaign asks that at least half of these rounds
+    /// stall.
+    OverflowNoResend,
+    /// Overflow with the report: the committee must commit the lossy epoch and 3 more.
+    Overflow,
 }
 
 impl Canary {
@@ -78,14 +90,24 @@ impl Canary {
             Canary::WithFence => "with-fence",
             Canary::LaggardNoResend => "laggard-no-resend",
             Canary::Laggard => "laggard",
+            Canary::OverflowNoResend => "overflow-no-resend",
+            Canary::Overflow => "overflow",
         }
     }
 
+    /// Every canary, each right before its control (the campaign's order).
+    pub const ALL: [Canary; 6] = [
+        Canary::SkipFence,
+        Canary::WithFence,
+        Canary::LaggardNoResend,
+        Canary::Laggard,
+        Canary::OverflowNoResend,
+        Canary::Overflow,
+    ];
+
     /// By name.
     pub fn from_name(name: &str) -> Option<Self> {
-        [Canary::SkipFence, Canary::WithFence, Canary::LaggardNoResend, Canary::Laggard]
-            .into_iter()
-            .find(|c| c.name() == name)
+        Canary::ALL.into_iter().find(|c| c.name() == name)
     }
 }
 
@@ -180,6 +202,11 @@ pub struct NodeReport {
     pub lags: u64,
     /// Frames to or from a lagging member lost beyond its links' queue budget.
     pub link_frames_lost: u64,
+    /// Frames the overflow canary lost at their senders, links up.
+    pub overflow_lost: u64,
+    /// Frames correct nodes sent again because they were reported unsent (live cores at the
+    /// end).
+    pub unsent_resent: u64,
     /// Equivocations seen (with the evidence).
     pub equivocations: Vec<String>,
     /// Other safety violations.
@@ -321,6 +348,9 @@ pub struct NodeSim {
     parked: Vec<Frame>,
     partitioned: Option<(NodeId, u64)>,
     partitioned_at: u64,
+    /// The overflow canary: every frame of this epoch between these two nodes is lost as it
+    /// is sent (a full link queue), while the links stay up.
+    loss: Option<(NodeId, NodeId, u64)>,
     now: u64,
     next_byz_id: u64,
     canonical: Vec<Digest>,
@@ -414,6 +444,7 @@ impl NodeSim {
             held: vec![Vec::new(); case.n],
             parked: Vec::new(),
             partitioned: None,
+            loss: None,
             partitioned_at: 0,
             now: 0,
             next_byz_id: 1 << 62,
@@ -578,8 +609,20 @@ impl NodeSim {
         if correct && self.case.variant.encrypted() {
             self.check_share_release(i, &ready);
         }
+        let mut unsent = Vec::new();
         for o in &ready.send {
+            if self.loss.is_some_and(|(a, b, e)| o.epoch == e && ((i, o.to) == (a, b) || (i, o.to) == (b, a))) {
+                // As the driver does when `Switch::send_with_id` queued it nowhere.
+                self.report.overflow_lost += 1;
+                if self.case.canary != Some(Canary::OverflowNoResend) {
+                    unsent.push((o.to, o.epoch));
+                }
+                continue;
+            }
             self.emit(i, o.to, o.id, o.frame.clone());
+        }
+        if let (false, Some(core)) = (unsent.is_empty(), self.nodes[i].core.as_mut()) {
+            core.unsent(unsent);
         }
         if kill == Some(KillPoint::AfterSend) {
             return self.kill(i);
@@ -1092,6 +1135,7 @@ impl NodeSim {
                 if self.is_correct(i) {
                     self.report.catchups += core.caught_up_epochs() - self.nodes[i].caught_base;
                     self.report.resent += core.resent_frames();
+                    self.report.unsent_resent += core.unsent_resent_frames();
                 }
             }
         }
@@ -1105,6 +1149,13 @@ impl NodeSim {
             Some(c @ (Canary::SkipFence | Canary::WithFence)) => self.run_canary(c),
             Some(Canary::Laggard | Canary::LaggardNoResend) => {
                 self.run_laggard();
+                if self.report.liveness.is_some() {
+                    self.finish();
+                    return self.report;
+                }
+            }
+            Some(Canary::Overflow | Canary::OverflowNoResend) => {
+                self.run_overflow();
                 if self.report.liveness.is_some() {
                     self.finish();
                     return self.report;
@@ -1233,6 +1284,28 @@ impl NodeSim {
         }
     }
 
+    /// Advance (200,000 steps at most) until every node of `of` applied `target` batches; if
+    /// they do not, where each stands.
+    fn advance_until_applied(&mut self, of: std::ops::Range<NodeId>, target: u64) -> Result<(), String> {
+        let reached = |sim: &Self| of.clone().all(|i| sim.nodes[i].app.applied.len() as u64 >= target);
+        for _ in 0..200_000 {
+            if reached(self) {
+                return Ok(());
+            }
+            self.advance();
+        }
+        if reached(self) {
+            return Ok(());
+        }
+        let per: Vec<String> = of
+            .map(|i| {
+                let c = self.nodes[i].core.as_ref();
+                format!("node {i}: applied {} epoch {:?}", self.nodes[i].app.applied.len(), c.map(|c| c.epoch()))
+            })
+            .collect();
+        Err(per.join("; "))
+    }
+
     /// The laggard script: each of `dead` that entered epoch `stuck` dies, and what it sent for
     /// `stuck` or later and is still in flight (or parked for the cut-off laggard) is lost.
     fn die_entering(&mut self, dead: std::ops::Range<NodeId>, stuck: u64) {
@@ -1320,24 +1393,61 @@ impl NodeSim {
         }
         let alive = 0..n - f;
         let target = self.epochs_of(alive.clone()).1 + 5;
-        let reached = |sim: &Self| alive.clone().all(|i| sim.nodes[i].app.applied.len() as u64 >= target);
+        if let Err(per) = self.advance_until_applied(alive, target) {
+            self.report.liveness = Some(format!(
+                "laggard: with node {lag} back from beyond its window and {f} member(s) down, the others did not reach epoch {target} ({per})"
+            ));
+            return;
+        }
+        for d in dead {
+            self.report.restarts += 1;
+            self.start_node(d, false);
+        }
+        self.case.epochs = self.case.epochs.max(target + 3);
+    }
+
+    /// The overflow script (see [`Canary::OverflowNoResend`]): the last `f` members die for
+    /// good, so every epoch needs all the others; in the next epoch every frame between nodes
+    /// 0 and 1 is lost as it is sent (and reported to the sender's core as unsent), until every
+    /// live node has been in that epoch for half a stall (before anything is sent again); then
+    /// the live nodes must commit 3 epochs past it.
+    fn run_overflow(&mut self) {
+        let (n, f) = (self.case.n, self.params.f);
         for _ in 0..200_000 {
             self.advance();
-            if reached(self) {
+            if self.min_applied() >= 2 {
                 break;
             }
         }
-        if !reached(self) {
-            let per: Vec<String> = alive
-                .clone()
-                .map(|i| {
-                    let c = self.nodes[i].core.as_ref();
-                    format!("node {i}: applied {} epoch {:?}", self.nodes[i].app.applied.len(), c.map(|c| c.epoch()))
-                })
-                .collect();
+        let dead = n - f..n;
+        for d in dead.clone() {
+            if let Some(core) = self.nodes[d].core.take() {
+                self.report.catchups += core.caught_up_epochs() - self.nodes[d].caught_base;
+            }
+        }
+        let alive = 0..n - f;
+        let lossy = self.epochs_of(alive.clone()).1 + 1;
+        self.loss = Some((0, 1, lossy));
+        let mut entered = None;
+        for _ in 0..200_000 {
+            self.advance();
+            if self.epochs_of(alive.clone()).0 >= lossy {
+                let at = *entered.get_or_insert(self.now);
+                if self.now - at >= self.config.stall_ms / 2 {
+                    break;
+                }
+            }
+        }
+        self.loss = None;
+        if entered.is_none() {
+            return self.violate("overflow-script", format!("the live nodes never all reached epoch {lossy}"));
+        }
+        let target = lossy + 4;
+        if let Err(per) = self.advance_until_applied(alive, target) {
             self.report.liveness = Some(format!(
-                "laggard: with node {lag} back from beyond its window and {f} member(s) down, the others did not reach epoch {target} ({})",
-                per.join("; ")
+                "overflow: with {f} member(s) down and {} frame(s) of epoch {lossy} lost between nodes 0 and 1 at \
+                 their senders, the others did not reach epoch {target} ({per})",
+                self.report.overflow_lost
             ));
             return;
         }
@@ -1508,6 +1618,12 @@ pub struct NodeSummary {
     /// Laggard controls (resend on) that stayed live and safe, having sent frames again where
     /// the canary of the same round stalled / run.
     pub laggard_live: (u64, u64),
+    /// Overflow canaries (resend off) that stalled / run: at least half must (see
+    /// [`Canary::OverflowNoResend`]).
+    pub overflow_stalled: (u64, u64),
+    /// Overflow controls (resend on) that stayed live and safe, having sent frames again
+    /// where the canary of the same round stalled / run.
+    pub overflow_live: (u64, u64),
     /// Frames the Byzantine members made up.
     pub injected: u64,
     /// Frames correct cores dropped before their WAL.
@@ -1516,6 +1632,8 @@ pub struct NodeSummary {
     pub failures: Vec<String>,
     /// Whether the last laggard canary (run just before its control) stalled.
     last_laggard_stalled: Option<bool>,
+    /// Whether the last overflow canary (run just before its control) stalled.
+    last_overflow_stalled: Option<bool>,
 }
 
 impl NodeSummary {
@@ -1540,7 +1658,7 @@ impl NodeSummary {
             "wipes={} lags={} link_frames_lost={} repairs={} shares_checked={} sends_checked={} checkpoint_kills={} proposals_rechecked={} rebuilds_checked={} \
              determinism_mismatches={} \
              canary_caught={}/{} controls_clean={}/{} laggard_stalled_without_resend={}/{} laggard_live={}/{} \
-             byzantine_frames={} frames_dropped={}",
+             overflow_stalled_without_resend={}/{} overflow_live={}/{} byzantine_frames={} frames_dropped={}",
             self.wipes,
             self.lags,
             self.link_frames_lost,
@@ -1559,6 +1677,10 @@ impl NodeSummary {
             self.laggard_stalled.1,
             self.laggard_live.0,
             self.laggard_live.1,
+            self.overflow_stalled.0,
+            self.overflow_stalled.1,
+            self.overflow_live.0,
+            self.overflow_live.1,
             self.injected,
             self.dropped
         )
@@ -1574,6 +1696,37 @@ impl NodeSummary {
             && self.controls_clean.0 == self.controls_clean.1
             && 2 * self.laggard_stalled.0 >= self.laggard_stalled.1
             && self.laggard_live.0 == self.laggard_live.1
+            && 2 * self.overflow_stalled.0 >= self.overflow_stalled.1
+            && self.overflow_live.0 == self.overflow_live.1
+    }
+
+    /// A canary whose script must reach a stall (`laggard`, `overflow`): whether it stalled
+    /// (a liveness failure named after the script), with its failures recorded.
+    fn stall_canary(&mut self, r: &NodeReport, script: &str) -> bool {
+        let replay = r.case.as_ref().map(NodeCase::replay_command).unwrap_or_default();
+        let stalled = r.liveness.as_deref().is_some_and(|l| l.starts_with(&format!("{script}:")));
+        if r.violations.iter().any(|v| v.starts_with(&format!("{script}-script"))) {
+            // Not set up (the control of the same round fails the same way).
+            self.failures.push(format!("{script} script never reached its setup: {replay}"));
+            return false;
+        }
+        if !r.equivocations.is_empty() || !r.violations.is_empty() {
+            self.safety_violations += 1;
+            self.failures.push(format!("{script} canary broke safety: {replay}"));
+            return false;
+        }
+        stalled
+    }
+
+    /// The control of such a canary: whether it stayed live and safe and `did` what the fix
+    /// does, with a failure recorded if not.
+    fn stall_control(&mut self, r: &NodeReport, script: &str, did: bool) -> bool {
+        let ok = r.ok() && did;
+        if !ok {
+            let replay = r.case.as_ref().map(NodeCase::replay_command).unwrap_or_default();
+            self.failures.push(format!("{script} control failed: {replay}"));
+        }
+        ok
     }
 
     fn add(&mut self, r: &NodeReport, mismatch: bool) {
@@ -1598,30 +1751,31 @@ impl NodeSummary {
                 return;
             }
             Some(Canary::LaggardNoResend) => {
+                let stalled = self.stall_canary(r, "laggard");
                 self.laggard_stalled.1 += 1;
-                let stalled = r.liveness.as_deref().is_some_and(|l| l.starts_with("laggard:"));
-                if r.violations.iter().any(|v| v.starts_with("laggard-script")) {
-                    // Not set up (the control of the same round fails the same way).
-                    self.failures.push(format!("laggard script never reached its setup: {}", case.replay_command()));
-                } else if !r.equivocations.is_empty() || !r.violations.is_empty() {
-                    self.safety_violations += 1;
-                    self.failures.push(format!("laggard canary broke safety: {}", case.replay_command()));
-                } else if stalled {
-                    self.laggard_stalled.0 += 1;
-                }
+                self.laggard_stalled.0 += u64::from(stalled);
                 self.last_laggard_stalled = Some(stalled);
                 return;
             }
             Some(Canary::Laggard) => {
-                self.laggard_live.1 += 1;
                 // The same schedule as the canary just before it: where that stalled, this run
                 // must have got past by sending frames again.
                 let resent = self.last_laggard_stalled.take() != Some(true) || r.resent > 0;
-                if r.ok() && resent {
-                    self.laggard_live.0 += 1;
-                } else {
-                    self.failures.push(format!("laggard control failed: {}", case.replay_command()));
-                }
+                self.laggard_live.1 += 1;
+                self.laggard_live.0 += u64::from(self.stall_control(r, "laggard", resent));
+                return;
+            }
+            Some(Canary::OverflowNoResend) => {
+                let stalled = self.stall_canary(r, "overflow");
+                self.overflow_stalled.1 += 1;
+                self.overflow_stalled.0 += u64::from(stalled);
+                self.last_overflow_stalled = Some(stalled);
+                return;
+            }
+            Some(Canary::Overflow) => {
+                let resent = self.last_overflow_stalled.take() != Some(true) || r.unsent_resent > 0;
+                self.overflow_live.1 += 1;
+                self.overflow_live.0 += u64::from(self.stall_control(r, "overflow", resent && r.overflow_lost > 0));
                 return;
             }
             None => {}
@@ -1671,7 +1825,7 @@ pub fn campaign(
     let mut work: Vec<(NodeCase, bool)> =
         seeds.map(|s| (NodeCase::from_seed(s), determinism_every > 0 && s % determinism_every == 0)).collect();
     for r in 0..canaries {
-        for c in [Canary::SkipFence, Canary::WithFence, Canary::LaggardNoResend, Canary::Laggard] {
+        for c in Canary::ALL {
             work.push((NodeCase::canary(r, c), false));
         }
     }
