@@ -243,9 +243,9 @@ pub struct Status {
     /// Inbound frames dropped as copies already delivered by another transport.
     pub duplicates_dropped: u64,
     /// Outbound frames a full per-peer link queue (its byte budget) dropped, all transports
-    /// counted (a frame dropped on one may still go on another). Such a loss is repaired by
-    /// the resend a stalled peer asks for; a count that keeps growing means a peer or a
-    /// network is slower than the load.
+    /// counted (a frame dropped on one may still go on another). A frame queued on no live
+    /// link is sent again by this node once its epoch stalls (`NodeCore::unsent`); a count
+    /// that keeps growing means a peer or a network is slower than the load.
     pub queue_frames_dropped: u64,
     /// Peer frames dropped by the node core before its WAL (over budget, closed or far-future
     /// epochs, duplicates by content, stale incarnations, unsolicited catch-up answers, …).

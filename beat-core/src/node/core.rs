@@ -870,7 +870,7 @@ impl NodeCore {
     pub fn unsent(&mut self, frames: impl IntoIterator<Item = (NodeId, u64)>) {
         let (lo, hi) = (self.beat.epoch().saturating_sub(1), self.window().1);
         for (peer, epoch) in frames {
-            if peer < self.dropped_ahead.len() && peer != self.beat.our_id() && (lo..=hi).contains(&epoch) {
+            if peer < self.params.n && peer != self.me && (lo..=hi).contains(&epoch) {
                 self.lost_sends.insert((peer, epoch));
             }
         }
