@@ -528,8 +528,10 @@ impl<A: ConsensusApp> Shell<A> {
         if let Some(reason) = self.fragment_failure() {
             return Err(reason);
         }
+        // Unconditionally: a step that sends without records of its own (a rejoin finished by
+        // a tick, a resend) must still make the deferred records before it durable first.
+        persist::append(&*self.store, &ready)?;
         if !ready.append.is_empty() {
-            persist::append(&*self.store, &ready)?;
             self.metrics.wal_records.set(self.core.next_seq() as i64);
         }
         if let (Some(audit), false) = (&mut self.audit, ready.accepted.is_empty()) {

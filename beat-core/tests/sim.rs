@@ -311,6 +311,23 @@ fn regression_frames_lost_at_the_sender_with_links_up() {
     assert!(2 * stalled >= rounds, "only {stalled} of {rounds} rounds stalled without the resend");
 }
 
+/// Group commit (issue 18): the node defers the fsync of WAL records until it sends something
+/// (`node::persist::append`). A shell that sends before its records are durable (the
+/// early-send canary) proposes twice, differently, after a power cut and a restart from its
+/// store with the rejoin fence off; the real group commit sends its proposal again unchanged
+/// and stays live — in every variant and at n = 4, 5 and 7 (rounds 0–14 of the script).
+#[cfg(feature = "node")]
+#[test]
+fn group_commit_never_sends_what_a_power_cut_takes_back() {
+    use beat_core::sim::node::{Canary, NodeCase, NodeSim};
+    for round in [0, 1, 2, 3, 4, 6, 8, 10, 12, 14] {
+        let early = NodeSim::new(NodeCase::canary(round, Canary::EarlySend)).run();
+        assert!(!early.equivocations.is_empty(), "round {round}: the early-send canary was not caught");
+        let on = run_live(NodeCase::canary(round, Canary::GroupCommit));
+        assert!(on.restarts >= 1, "round {round}: the script did not restart node 0");
+    }
+}
+
 /// A slice of the campaign (the full ≥ 600-seed campaign runs from `beat-sim campaign`).
 #[test]
 fn campaign_slice() {

@@ -67,7 +67,7 @@ fn node_main(cmd: &str, args: Vec<String>) -> ExitCode {
                 let value = it.next();
                 canary = value.as_deref().and_then(Canary::from_name);
                 canary.map(|_| ()).ok_or_else(|| {
-                    format!("--canary {value:?}: expected skip-fence, with-fence, laggard-no-resend, laggard, overflow-no-resend or overflow")
+                    format!("--canary {value:?}: expected skip-fence, with-fence, laggard-no-resend, laggard, overflow-no-resend, overflow, early-send or group-commit")
                 })
             }
             other => Err(format!("unknown flag {other:?}")),
@@ -104,7 +104,7 @@ fn node_main(cmd: &str, args: Vec<String>) -> ExitCode {
             println!("LIVENESS FAILURE: {l}");
         }
         let expected = match canary {
-            Some(Canary::SkipFence) => !r.equivocations.is_empty(),
+            Some(Canary::SkipFence | Canary::EarlySend) => !r.equivocations.is_empty(),
             Some(Canary::LaggardNoResend) => {
                 r.equivocations.is_empty()
                     && r.violations.is_empty()

@@ -9,7 +9,9 @@
 //! deterministic given its inputs and that randomness, so replaying the log rebuilds exactly the
 //! state the node had: every frame a restarted node sends for a slot it had already sent is
 //! byte-identical to the original. Read traffic (BEAT3/4) never moves consensus and is not
-//! logged.
+//! logged. The shell makes records durable no later than the first frame it sends after them
+//! (group commit, [`super::persist::append`]): a step that sends nothing costs no fsync, and a
+//! crash can only lose records nothing sent yet depends on.
 //!
 //! ## Checkpoints and truncation
 //!

@@ -99,13 +99,37 @@ pub fn replay_all(
     Ok(())
 }
 
-/// Step 1: make the records durable.
+/// Step 1: log the records — durable before anything leaves the node or is stored on top of
+/// them (group commit). Call it for every `Ready`, with records or without.
+///
+/// A step that sends frames, or stores a committed batch, a checkpoint or a truncation,
+/// appends durably (one fsync), which also makes every record deferred before it durable; a
+/// step that does none of that defers its records ([`Store::wal_append_deferred`]: no fsync),
+/// and one that does it without records of its own first makes the deferred ones durable
+/// ([`Store::flush`], a no-op when there are none). So no peer ever sees a message, and no
+/// later write rests on records, that a crash could take back. What it relies on: the store
+/// loses at most the deferred suffix of the log; everything a node sends (its proposal,
+/// votes, shares, resends, a finished rejoin's held frames) comes out of [`Ready::send`]
+/// (catch-up answers come from the committed log, durable already). A crash that loses the
+/// deferred records is a crash before those inputs arrived: the frames come again when the
+/// links do (the peers' resends), and the submitted transactions were never acknowledged as
+/// committed.
 pub fn append(store: &dyn Store, ready: &Ready) -> Result<(), String> {
+    let fail = |e| format!("store: cannot append to the write-ahead log: {e}");
     if ready.append.is_empty() {
-        return Ok(());
+        return if durable_step(ready) { store.flush().map_err(fail) } else { Ok(()) };
     }
     let records: Vec<(u64, &[u8])> = ready.append.iter().map(|(s, b)| (*s, b.as_slice())).collect();
-    store.wal_append(&records).map_err(|e| format!("store: cannot append to the write-ahead log: {e}"))
+    if durable_step(ready) {
+        store.wal_append(&records).map_err(fail)
+    } else {
+        store.wal_append_deferred(&records).map_err(fail)
+    }
+}
+
+/// Whether `ready` sends something or stores something that rests on the log.
+fn durable_step(ready: &Ready) -> bool {
+    !ready.send.is_empty() || !ready.commit.is_empty() || ready.checkpoint.is_some() || ready.truncate_before.is_some()
 }
 
 /// Step 3: keep a committed batch (peers catch up from it), before the application applies it.
@@ -130,4 +154,68 @@ pub fn checkpoint(store: &dyn Store, cp: &CheckpointWrite, snapshot: &[u8]) -> R
 /// Step 5: drop the WAL behind the checkpoint.
 pub fn truncate(store: &dyn Store, before: u64) -> Result<(), String> {
     store.wal_truncate_before(before).map_err(|e| format!("store: WAL truncation: {e}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::*;
+    use crate::node::core::Outgoing;
+    use crate::state::MemStore;
+
+    fn ready(seqs: &[u64], sends: bool) -> Ready {
+        let mut r = Ready { append: seqs.iter().map(|s| (*s, vec![*s as u8])).collect(), ..Ready::default() };
+        if sends {
+            r.send.push(Outgoing { to: 1, id: 0, epoch: 0, frame: Arc::new(vec![1]), transport: None });
+        }
+        r
+    }
+
+    /// Group commit: a step that sends nothing defers its records; one that sends makes them
+    /// and every deferred one durable first, with records of its own or without.
+    #[test]
+    fn records_are_durable_before_anything_is_sent() {
+        let store = MemStore::new();
+        append(&store, &ready(&[1, 2], false)).unwrap();
+        append(&store, &ready(&[3], false)).unwrap();
+        assert_eq!(store.deferred_records(), 3);
+        append(&store, &ready(&[4], true)).unwrap();
+        assert_eq!(store.deferred_records(), 0);
+        append(&store, &ready(&[5], false)).unwrap();
+        append(&store, &ready(&[], false)).unwrap();
+        assert_eq!(store.deferred_records(), 1);
+        append(&store, &ready(&[], true)).unwrap();
+        assert_eq!(store.deferred_records(), 0);
+        // A step that stores something on top of the log (here a truncation) settles it too.
+        append(&store, &ready(&[6], false)).unwrap();
+        append(&store, &Ready { truncate_before: Some(0), ..ready(&[7], false) }).unwrap();
+        assert_eq!(store.deferred_records(), 0);
+        // A crash now loses nothing that was sent on.
+        store.crash().unwrap();
+        assert_eq!(store.wal_last_seq().unwrap(), Some(7));
+        append(&store, &ready(&[8], false)).unwrap();
+        store.crash().unwrap();
+        assert_eq!(store.wal_last_seq().unwrap(), Some(7));
+    }
+
+    /// The same on disk: steps that send nothing cost no fsync.
+    #[cfg(feature = "redb")]
+    #[test]
+    fn redb_defers_steps_that_send_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = crate::state::RedbStore::open(dir.path()).unwrap();
+        let base = store.durable_commits();
+        append(&store, &ready(&[1], false)).unwrap();
+        append(&store, &ready(&[2], false)).unwrap();
+        assert_eq!((store.durable_commits() - base, store.deferred_commits()), (0, 2));
+        append(&store, &ready(&[], true)).unwrap();
+        append(&store, &ready(&[], true)).unwrap();
+        assert_eq!(store.durable_commits() - base, 1, "one flush for the deferred records, none without");
+        append(&store, &ready(&[3], true)).unwrap();
+        assert_eq!(store.durable_commits() - base, 2);
+        drop(store);
+        let store = crate::state::RedbStore::open(dir.path()).unwrap();
+        assert_eq!(store.wal_last_seq().unwrap(), Some(3));
+    }
 }

@@ -80,6 +80,18 @@ pub enum Canary {
     OverflowNoResend,
     /// Overflow with the report: the committee must commit the lossy epoch and 3 more.
     Overflow,
+    /// Group commit broken: node 0's shell defers every WAL append, those of steps that send
+    /// too (frames leave before their inputs are on disk). It gets client transactions, and
+    /// right after the step that sends its proposal it loses power (the deferred records are
+    /// gone, [`MemStore::crash`]) and comes back from its store at once — with the rejoin
+    /// fence off, so that only the log stands between it and a second message — and new
+    /// transactions: it proposes again, differently. The equivocation check must catch it,
+    /// every time (its load is a trickle, as for `KillPoint::SubmitAfterCheckpoint`, so the
+    /// lost transactions are in its proposal).
+    EarlySend,
+    /// The same script with the real group commit (`node::persist::append`): it must stay
+    /// clean and live, its proposal sent again unchanged.
+    GroupCommit,
 }
 
 impl Canary {
@@ -92,17 +104,21 @@ impl Canary {
             Canary::Laggard => "laggard",
             Canary::OverflowNoResend => "overflow-no-resend",
             Canary::Overflow => "overflow",
+            Canary::EarlySend => "early-send",
+            Canary::GroupCommit => "group-commit",
         }
     }
 
     /// Every canary, each right before its control (the campaign's order).
-    pub const ALL: [Canary; 6] = [
+    pub const ALL: [Canary; 8] = [
         Canary::SkipFence,
         Canary::WithFence,
         Canary::LaggardNoResend,
         Canary::Laggard,
         Canary::OverflowNoResend,
         Canary::Overflow,
+        Canary::EarlySend,
+        Canary::GroupCommit,
     ];
 
     /// By name.
@@ -182,6 +198,8 @@ pub struct NodeReport {
     pub stale_restarts: u64,
     /// Of those, from a wiped store.
     pub wipes: u64,
+    /// Deferred WAL records (group commit) that kills lost, as a power cut does.
+    pub deferred_lost: u64,
     /// Epochs correct nodes took by catch-up.
     pub catchups: u64,
     /// BEAT3/4: fragments correct nodes repaired (in their current incarnation).
@@ -316,6 +334,10 @@ struct SimNode {
     /// After a [`KillPoint::SubmitAfterCheckpoint`]: the epoch whose recorded proposal the
     /// node must send again unchanged (counted once it did: `proposals_rechecked`).
     recheck: Option<u64>,
+    /// The group-commit script: lose power right after the step that sends its own proposal
+    /// (before that step's commits), and say for which epoch here.
+    crash_after_val: bool,
+    crashed_at_val: Option<u64>,
 }
 
 /// Bytes a link's queue keeps for a peer that is cut off (the sim's frames are small; the
@@ -428,6 +450,8 @@ impl NodeSim {
                 sent: BTreeMap::new(),
                 trickle: false,
                 recheck: None,
+                crash_after_val: false,
+                crashed_at_val: None,
             })
             .collect();
         let (kills_left, lag_left) = if case.canary.is_some() { (0, 0) } else { (3, 1) };
@@ -533,6 +557,9 @@ impl NodeSim {
 
     fn kill(&mut self, i: NodeId) {
         let node = &mut self.nodes[i];
+        // Every kill is a power cut: the records the node deferred are gone.
+        self.report.deferred_lost += node.store.deferred_records() as u64;
+        let _ = node.store.crash();
         if let Some(core) = node.core.take() {
             self.report.catchups += core.caught_up_epochs() - node.caught_base;
             self.report.repairs += core.upkeep().repaired;
@@ -600,8 +627,24 @@ impl NodeSim {
             k => k,
         };
         let store = self.nodes[i].store.clone();
-        if let Err(e) = persist::append(&*store, &ready) {
+        let early_send = i == 0 && self.case.canary == Some(Canary::EarlySend);
+        let appended = if early_send {
+            // The canary's broken shell: no record is durable before its frames leave.
+            let records: Vec<(u64, &[u8])> = ready.append.iter().map(|(s, b)| (*s, b.as_slice())).collect();
+            store.wal_append_deferred(&records).map_err(|e| e.to_string())
+        } else {
+            persist::append(&*store, &ready)
+        };
+        if let Err(e) = appended {
             self.violate("store", format!("node {i}: {e}"));
+        }
+        // Group commit: nothing leaves a correct node while its log holds records a crash
+        // could take back.
+        if correct && !early_send && !ready.send.is_empty() && store.deferred_records() > 0 {
+            self.violate(
+                "group-commit",
+                format!("node {i} sends with {} WAL record(s) not yet durable", store.deferred_records()),
+            );
         }
         if kill == Some(KillPoint::AfterAppend) {
             return self.kill(i);
@@ -623,6 +666,21 @@ impl NodeSim {
         }
         if let (false, Some(core)) = (unsent.is_empty(), self.nodes[i].core.as_mut()) {
             core.unsent(unsent);
+        }
+        if self.nodes[i].crash_after_val {
+            let epoch = self.nodes[i].core.as_ref().map_or(0, |c| c.epoch());
+            let session = self.session;
+            let own_val = ready.send.iter().any(|o| {
+                let f = Frame { from: i, to: o.to, id: o.id, bytes: o.frame.clone() };
+                is_own_val(&session, &f, i, epoch)
+            });
+            if own_val {
+                self.nodes[i].crash_after_val = false;
+                self.nodes[i].crashed_at_val = Some(epoch);
+                self.kill(i);
+                self.nodes[i].down_until = None;
+                return;
+            }
         }
         if kill == Some(KillPoint::AfterSend) {
             return self.kill(i);
@@ -666,6 +724,9 @@ impl NodeSim {
             self.report.checkpoint_kills += 1;
             let epoch = ready.checkpoint.as_ref().map(|cp| cp.epoch);
             self.submit_to(i);
+            // The transaction's record durable (as the next step that sends would make it):
+            // the point is a replayed record after the checkpoint, not a lost one.
+            let _ = store.flush();
             self.kill(i);
             self.nodes[i].recheck = epoch;
             // Back soon, while the epoch of the recorded proposal is still open.
@@ -1011,7 +1072,7 @@ impl NodeSim {
         if self.rng.gen_ratio(1, 400) {
             let i = self.rng.gen_range(0..n);
             if self.is_correct(i) {
-                if let Ok(copy) = self.nodes[i].store.copy() {
+                if let Ok(copy) = self.nodes[i].store.copy_durable() {
                     self.nodes[i].backup = Some(copy);
                 }
             }
@@ -1147,6 +1208,7 @@ impl NodeSim {
     pub fn run(mut self) -> NodeReport {
         match self.case.canary {
             Some(c @ (Canary::SkipFence | Canary::WithFence)) => self.run_canary(c),
+            Some(Canary::EarlySend | Canary::GroupCommit) => self.run_early_send(),
             Some(Canary::Laggard | Canary::LaggardNoResend) => {
                 self.run_laggard();
                 if self.report.liveness.is_some() {
@@ -1458,10 +1520,8 @@ impl NodeSim {
         self.case.epochs = self.case.epochs.max(target + 3);
     }
 
-    /// The canary's script (see [`Canary`]).
-    fn run_canary(&mut self, canary: Canary) {
-        let x = 0;
-        // Warm up.
+    /// Load until every correct node applied two epochs.
+    fn warm_up(&mut self) {
         for _ in 0..200_000 {
             self.now += 1;
             if self.now % 20 == 0 {
@@ -1476,6 +1536,49 @@ impl NodeSim {
                 break;
             }
         }
+    }
+
+    /// The group-commit script (see [`Canary::EarlySend`]): node 0 gets transactions and loses
+    /// power right after the step that sends its proposal; it is back from its store at once,
+    /// gets new transactions, and the run goes on to its epochs.
+    fn run_early_send(&mut self) {
+        let x = 0;
+        // A trickle of load for x, so that its buffer stays under one proposal's worth and the
+        // transactions given to it below are in what it proposes (and their loss changes it).
+        self.nodes[x].trickle = true;
+        self.warm_up();
+        self.nodes[x].crash_after_val = true;
+        for _ in 0..4 {
+            self.submit_to(x);
+        }
+        for _ in 0..100_000 {
+            self.now += 1;
+            if self.now % 20 == 0 {
+                self.tick();
+            }
+            self.step_network();
+            if self.nodes[x].crashed_at_val.is_some() {
+                break;
+            }
+        }
+        if self.nodes[x].crashed_at_val.is_none() {
+            self.violate("early-send-script", "node 0 never proposed".into());
+            return;
+        }
+        // With the rejoin fence off: a restart from the store must rest on the log alone (the
+        // fence would keep it from sending for the epochs the others already run, and hide
+        // what the log lost).
+        self.report.restarts += 1;
+        self.start_node(x, true);
+        for _ in 0..4 {
+            self.submit_to(x);
+        }
+    }
+
+    /// The canary's script (see [`Canary`]).
+    fn run_canary(&mut self, canary: Canary) {
+        let x = 0;
+        self.warm_up();
         // Give x transactions, then run until it proposes.
         for _ in 0..4 {
             self.submit_to(x);
@@ -1624,6 +1727,14 @@ pub struct NodeSummary {
     /// Overflow controls (resend on) that stayed live and safe, having sent frames again
     /// where the canary of the same round stalled / run.
     pub overflow_live: (u64, u64),
+    /// Group-commit canaries (records deferred before sends) caught equivocating / run: all
+    /// must be (see [`Canary::EarlySend`]).
+    pub early_send_caught: (u64, u64),
+    /// Group-commit controls that stayed clean and live / run.
+    pub group_commit_clean: (u64, u64),
+    /// Deferred WAL records kills lost (campaign runs): from 20 seeds on there must be some,
+    /// or the power-cut model never met a deferred record.
+    pub deferred_lost: u64,
     /// Frames the Byzantine members made up.
     pub injected: u64,
     /// Frames correct cores dropped before their WAL.
@@ -1658,7 +1769,8 @@ impl NodeSummary {
             "wipes={} lags={} link_frames_lost={} repairs={} shares_checked={} sends_checked={} checkpoint_kills={} proposals_rechecked={} rebuilds_checked={} \
              determinism_mismatches={} \
              canary_caught={}/{} controls_clean={}/{} laggard_stalled_without_resend={}/{} laggard_live={}/{} \
-             overflow_stalled_without_resend={}/{} overflow_live={}/{} byzantine_frames={} frames_dropped={}",
+             overflow_stalled_without_resend={}/{} overflow_live={}/{} early_send_caught={}/{} group_commit_clean={}/{} \
+             deferred_lost={} byzantine_frames={} frames_dropped={}",
             self.wipes,
             self.lags,
             self.link_frames_lost,
@@ -1681,6 +1793,11 @@ impl NodeSummary {
             self.overflow_stalled.1,
             self.overflow_live.0,
             self.overflow_live.1,
+            self.early_send_caught.0,
+            self.early_send_caught.1,
+            self.group_commit_clean.0,
+            self.group_commit_clean.1,
+            self.deferred_lost,
             self.injected,
             self.dropped
         )
@@ -1698,6 +1815,9 @@ impl NodeSummary {
             && self.laggard_live.0 == self.laggard_live.1
             && 2 * self.overflow_stalled.0 >= self.overflow_stalled.1
             && self.overflow_live.0 == self.overflow_live.1
+            && self.early_send_caught.0 == self.early_send_caught.1
+            && self.group_commit_clean.0 == self.group_commit_clean.1
+            && (self.seeds < 20 || self.deferred_lost > 0)
     }
 
     /// A canary whose script must reach a stall (`laggard`, `overflow`): whether it stalled
@@ -1732,21 +1852,29 @@ impl NodeSummary {
     fn add(&mut self, r: &NodeReport, mismatch: bool) {
         let case = r.case.as_ref().expect("campaign reports carry their case");
         match case.canary {
-            Some(Canary::SkipFence) => {
-                self.canary_caught.1 += 1;
+            Some(c @ (Canary::SkipFence | Canary::EarlySend)) => {
+                // Must be caught equivocating, every round.
+                let (count, what) = match c {
+                    Canary::SkipFence => (&mut self.canary_caught, "canary not caught"),
+                    _ => (&mut self.early_send_caught, "early-send canary not caught"),
+                };
+                count.1 += 1;
+                count.0 += u64::from(!r.equivocations.is_empty());
                 if r.equivocations.is_empty() {
-                    self.failures.push(format!("canary not caught: {}", case.replay_command()));
-                } else {
-                    self.canary_caught.0 += 1;
+                    self.failures.push(format!("{what}: {}", case.replay_command()));
                 }
                 return;
             }
-            Some(Canary::WithFence) => {
-                self.controls_clean.1 += 1;
-                if r.ok() {
-                    self.controls_clean.0 += 1;
-                } else {
-                    self.failures.push(format!("fenced canary control failed: {}", case.replay_command()));
+            Some(c @ (Canary::WithFence | Canary::GroupCommit)) => {
+                // Must stay clean and live, every round.
+                let (count, what) = match c {
+                    Canary::WithFence => (&mut self.controls_clean, "fenced canary control failed"),
+                    _ => (&mut self.group_commit_clean, "group-commit control failed"),
+                };
+                count.1 += 1;
+                count.0 += u64::from(r.ok());
+                if !r.ok() {
+                    self.failures.push(format!("{what}: {}", case.replay_command()));
                 }
                 return;
             }
@@ -1784,6 +1912,7 @@ impl NodeSummary {
         self.restarts += r.restarts;
         self.stale_restarts += r.stale_restarts;
         self.wipes += r.wipes;
+        self.deferred_lost += r.deferred_lost;
         self.catchups += r.catchups;
         self.repairs += r.repairs;
         self.shares_checked += r.shares_checked;

@@ -1,6 +1,9 @@
 //! [`MemStore`]: the [`Store`] contract in memory, for the simulator and tests. Nothing survives
 //! the process; everything else (ordering, immutability of committed epochs, pruning) behaves
-//! as in the persistent backends.
+//! as in the persistent backends, and [`MemStore::crash`] does to deferred WAL records the
+//! worst a power cut may do on disk: they are gone (all since the last durable append or
+//! flush, even where a disk backend's other writes would have carried them), and nothing
+//! else is.
 
 use std::collections::BTreeMap;
 use std::sync::{Mutex, MutexGuard};
@@ -21,6 +24,18 @@ struct Inner {
     committed: BTreeMap<u64, Vec<u8>>,
     fragments: BTreeMap<FragmentKey, Vec<u8>>,
     meta: BTreeMap<Vec<u8>, Vec<u8>>,
+    /// Records appended with [`Store::wal_append_deferred`] since the last durable append or
+    /// flush.
+    deferred: Vec<u64>,
+    /// `wal_high` before the first of them.
+    durable_high: Option<u64>,
+}
+
+impl Inner {
+    /// A durable append or a flush: every deferred record before it is durable too.
+    fn settle(&mut self) {
+        self.deferred.clear();
+    }
 }
 
 impl MemStore {
@@ -29,10 +44,38 @@ impl MemStore {
         Self::default()
     }
 
-    /// An independent copy of everything stored now (the simulator restarts nodes from stale
-    /// copies: a restored backup, a rolled-back disk).
+    /// An independent copy of everything stored now, deferred records included (the
+    /// simulator rebuilds a node from it to compare with the live one).
     pub fn copy(&self) -> Result<MemStore, StoreError> {
         Ok(MemStore { inner: Mutex::new(self.lock()?.clone()) })
+    }
+
+    /// A copy of what is durable now, as a backup of the disk would hold (the simulator
+    /// restarts nodes from stale copies: a restored backup, a rolled-back disk).
+    pub fn copy_durable(&self) -> Result<MemStore, StoreError> {
+        let copy = self.copy()?;
+        copy.crash()?;
+        Ok(copy)
+    }
+
+    /// A power cut: the WAL records appended deferred since the last durable write are lost
+    /// (with the high-water mark they raised); everything else stays. A node restarted from
+    /// the store after this sees exactly what a disk would have kept.
+    pub fn crash(&self) -> Result<(), StoreError> {
+        let mut inner = self.lock()?;
+        if inner.deferred.is_empty() {
+            return Ok(());
+        }
+        for seq in std::mem::take(&mut inner.deferred) {
+            inner.wal.remove(&seq);
+        }
+        inner.wal_high = inner.durable_high;
+        Ok(())
+    }
+
+    /// WAL records a [`MemStore::crash`] now would lose.
+    pub fn deferred_records(&self) -> usize {
+        self.lock().map_or(0, |i| i.deferred.len())
     }
 
     fn lock(&self) -> Result<MutexGuard<'_, Inner>, StoreError> {
@@ -44,9 +87,24 @@ impl Store for MemStore {
     fn wal_append(&self, records: &[(u64, &[u8])]) -> Result<(), StoreError> {
         let mut inner = self.lock()?;
         check_wal_order(inner.wal_high, records)?;
+        inner.settle();
         for &(seq, bytes) in records {
             inner.wal.insert(seq, bytes.to_vec());
             inner.wal_high = Some(seq);
+        }
+        Ok(())
+    }
+
+    fn wal_append_deferred(&self, records: &[(u64, &[u8])]) -> Result<(), StoreError> {
+        let mut inner = self.lock()?;
+        check_wal_order(inner.wal_high, records)?;
+        if inner.deferred.is_empty() {
+            inner.durable_high = inner.wal_high;
+        }
+        for &(seq, bytes) in records {
+            inner.wal.insert(seq, bytes.to_vec());
+            inner.wal_high = Some(seq);
+            inner.deferred.push(seq);
         }
         Ok(())
     }
@@ -148,10 +206,10 @@ impl Store for MemStore {
     }
 
     fn delete_meta_range(&self, from: &[u8], to: &[u8]) -> Result<(), StoreError> {
+        let mut inner = self.lock()?;
         if from >= to {
             return Ok(());
         }
-        let mut inner = self.lock()?;
         let mut tail = inner.meta.split_off(from);
         let mut rest = tail.split_off(to);
         inner.meta.append(&mut rest);
@@ -167,6 +225,7 @@ impl Store for MemStore {
     }
 
     fn flush(&self) -> Result<(), StoreError> {
+        self.lock()?.settle();
         Ok(())
     }
 }

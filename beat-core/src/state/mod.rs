@@ -6,11 +6,12 @@
 //!
 //! ## Contract (every backend; checked by the shared conformance suite in `conformance.rs`)
 //!
-//! * **Durability.** Every mutating method is durable when it returns `Ok`: after a crash or a
-//!   power cut the change is there, or the method had not returned. A batch given to
-//!   [`Store::wal_append`] is one atomic, durable commit: all of its records survive or none.
-//!   [`Store::flush`] exists for backends or modes that buffer; with the backends here it has
-//!   nothing left to do.
+//! * **Durability.** Every mutating method but one is durable when it returns `Ok`: after a
+//!   crash or a power cut the change is there, or the method had not returned. A batch given
+//!   to [`Store::wal_append`] is one atomic, durable commit: all of its records survive or none.
+//!   The exception is [`Store::wal_append_deferred`] (group commit): its records are durable
+//!   once a later [`Store::wal_append`] or [`Store::flush`] returns, and a crash before that
+//!   may lose them, never anything older — a restart finds a prefix of the log.
 //! * **WAL.** Records carry sequence numbers that strictly increase across all appends, also
 //!   within a batch. An append whose first sequence number is not above
 //!   [`Store::wal_last_seq`] is refused with [`StoreError::OutOfOrder`] and stores nothing.
@@ -41,8 +42,8 @@
 //! | backend | feature | durability | notes |
 //! |---|---|---|---|
 //! | [`MemStore`] | always | none (memory) | simulator and tests |
-//! | `RedbStore` | `redb` (default) | `Durability::Immediate` commit per write | one file `beat.redb`; stable file format |
-//! | `SledStore` | `sled` | `Db::flush` (fsync) after each write | sled's on-disk format is not yet stable upstream |
+//! | `RedbStore` | `redb` (default) | `Durability::Immediate` commit per write (deferred appends: `Durability::None`) | one file `beat.redb`; stable file format |
+//! | `SledStore` | `sled` | `Db::flush` (fsync) after each write (deferred appends: none) | sled's on-disk format is not yet stable upstream |
 //!
 //! Disk footprint of 10,000 WAL records of 1 KiB (9.77 MiB live), measured with
 //! `cargo run --release -p beat-core --example store_size --features sled`: redb 32.6 MiB
@@ -176,6 +177,17 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     /// Append `records` (strictly increasing sequence numbers, all above
     /// [`Store::wal_last_seq`]) in one atomic, durable commit. An empty batch is a no-op.
     fn wal_append(&self, records: &[(u64, &[u8])]) -> Result<(), StoreError>;
+    /// Append like [`Store::wal_append`] without waiting for the disk (group commit): the
+    /// records are readable at once and durable once a later [`Store::wal_append`] or
+    /// [`Store::flush`] returns `Ok` (other writes may make them durable earlier; the node
+    /// does not count on it). A crash before that may lose them, and only them: what a
+    /// restart finds is always a prefix of what was appended. The node defers the records of
+    /// a step that neither sends nor stores anything on top of them (see
+    /// `node::persist::append`). By default the append is durable at once, which keeps that
+    /// contract trivially.
+    fn wal_append_deferred(&self, records: &[(u64, &[u8])]) -> Result<(), StoreError> {
+        self.wal_append(records)
+    }
     /// Up to `max` records with sequence number `>= from_seq`, in order (a restart replays
     /// the log a page at a time instead of loading all of it).
     fn wal_iter_page(&self, from_seq: u64, max: usize) -> Result<Vec<WalRecord>, StoreError>;
@@ -225,7 +237,8 @@ pub trait Store: Send + Sync + std::fmt::Debug {
 
     /// Bytes the store occupies on disk (for [`MemStore`]: bytes held in memory).
     fn size_on_disk(&self) -> Result<u64, StoreError>;
-    /// Make every completed write durable (already the case for the backends here).
+    /// Make every completed write durable: only deferred WAL records can be waiting (every
+    /// other write is durable when it returns); a no-op when none are.
     fn flush(&self) -> Result<(), StoreError>;
 }
 
@@ -333,5 +346,35 @@ mod tests {
     #[test]
     fn mem_store_conformance() {
         conformance::run_volatile(&mut |_| Ok(Box::new(MemStore::new())));
+    }
+
+    /// The simulator's power cut: deferred records since the last durable append or flush are
+    /// gone (the high-water mark with them; other writes do not settle them: the worst a disk
+    /// may do), everything else stays, and the log is a prefix.
+    #[test]
+    fn mem_store_crash_loses_only_the_deferred_suffix() {
+        let store = MemStore::new();
+        let wal = |s: &MemStore| s.wal_iter(0).unwrap().iter().map(|(q, _)| *q).collect::<Vec<u64>>();
+        store.wal_append(&[(1, b"a")]).unwrap();
+        store.wal_append_deferred(&[(2, b"b")]).unwrap();
+        store.put_committed(0, b"c0").unwrap();
+        store.wal_append_deferred(&[(3, b"c"), (4, b"d")]).unwrap();
+        assert_eq!(store.deferred_records(), 3);
+        assert_eq!(wal(&store.copy_durable().unwrap()), vec![1]);
+        store.crash().unwrap();
+        assert_eq!(store.deferred_records(), 0);
+        assert_eq!((wal(&store), store.wal_last_seq().unwrap()), (vec![1], Some(1)));
+        assert_eq!(store.get_committed(0).unwrap().as_deref(), Some(&b"c0"[..]));
+        // The lost numbers are free again; a durable append or a flush settles what is deferred.
+        store.wal_append_deferred(&[(2, b"b'")]).unwrap();
+        store.wal_append(&[(3, b"c'")]).unwrap();
+        store.wal_append_deferred(&[(4, b"d'")]).unwrap();
+        store.flush().unwrap();
+        store.wal_append_deferred(&[(5, b"e'")]).unwrap();
+        store.crash().unwrap();
+        assert_eq!((wal(&store), store.wal_last_seq().unwrap()), (vec![1, 2, 3, 4], Some(4)));
+        // A crash with nothing deferred changes nothing.
+        store.crash().unwrap();
+        assert_eq!(wal(&store), vec![1, 2, 3, 4]);
     }
 }
