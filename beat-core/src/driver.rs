@@ -4,8 +4,9 @@
 //! replay, checkpoints, truncation, catch-up, resends, the rejoin fence, every budget); this
 //! module only executes what it returns, in the order its [`Ready`] prescribes:
 //!
-//! 1. append the WAL records durably (a failed write stops the node: it must not send what it
-//!    could not log);
+//! 1. append the WAL records, durably before anything is sent or stored on top of them (group
+//!    commit, [`persist::append`], for every `Ready`; a failed write stops the node: it must
+//!    not send what it could not log);
 //! 2. send the frames through the [`Switch`] (every network, first copy wins; resends keep
 //!    their message ids);
 //! 3. store committed batches in the committed log, apply them to the application, tell the
@@ -1078,7 +1079,7 @@ async fn run<A: ConsensusApp>(
                 ticked = true;
             }
         }
-        // Take whatever else is ready, up to a batch, into the same durable append.
+        // Take whatever else is ready, up to a batch, into the same append.
         while frames.len() < 512 {
             match in_rx.try_recv() {
                 Ok(f) => {

@@ -80,14 +80,14 @@ pub enum Canary {
     OverflowNoResend,
     /// Overflow with the report: the committee must commit the lossy epoch and 3 more.
     Overflow,
-    /// Group commit broken: node 0's shell defers every WAL append, those of steps that send
-    /// too (frames leave before their inputs are on disk). It gets client transactions, and
-    /// right after the step that sends its proposal it loses power (the deferred records are
-    /// gone, [`MemStore::crash`]) and comes back from its store at once — with the rejoin
-    /// fence off, so that only the log stands between it and a second message — and new
-    /// transactions: it proposes again, differently. The equivocation check must catch it,
-    /// every time (its load is a trickle, as for `KillPoint::SubmitAfterCheckpoint`, so the
-    /// lost transactions are in its proposal).
+    /// Group commit broken: node 0's shell is `persist::append` without the sends — a step
+    /// that commits, checkpoints or truncates appends durably, one that only sends defers its
+    /// records (frames leave before their inputs are on disk). With the committee idle it gets
+    /// a client transaction, proposes it in that step, and loses power right after (the
+    /// deferred records are gone, [`MemStore::crash`]); it comes back from its store at once —
+    /// with the rejoin fence off, so that only the log stands between it and a second message
+    /// — and gets new transactions: it proposes again, differently. The equivocation check
+    /// must catch it, every time.
     EarlySend,
     /// The same script with the real group commit (`node::persist::append`): it must stay
     /// clean and live, its proposal sent again unchanged.
@@ -629,9 +629,13 @@ impl NodeSim {
         let store = self.nodes[i].store.clone();
         let early_send = i == 0 && self.case.canary == Some(Canary::EarlySend);
         let appended = if early_send {
-            // The canary's broken shell: no record is durable before its frames leave.
+            // The canary's broken shell: `persist::append` that forgot the sends — a step that
+            // commits, checkpoints or truncates still appends durably, one that only sends
+            // defers its records.
             let records: Vec<(u64, &[u8])> = ready.append.iter().map(|(s, b)| (*s, b.as_slice())).collect();
-            store.wal_append_deferred(&records).map_err(|e| e.to_string())
+            let stores = !ready.commit.is_empty() || ready.checkpoint.is_some() || ready.truncate_before.is_some();
+            if stores { store.wal_append(&records) } else { store.wal_append_deferred(&records) }
+                .map_err(|e| e.to_string())
         } else {
             persist::append(&*store, &ready)
         };
@@ -1538,19 +1542,34 @@ impl NodeSim {
         }
     }
 
-    /// The group-commit script (see [`Canary::EarlySend`]): node 0 gets transactions and loses
-    /// power right after the step that sends its proposal; it is back from its store at once,
-    /// gets new transactions, and the run goes on to its epochs.
+    /// The group-commit script (see [`Canary::EarlySend`]): once the committee is idle, node 0
+    /// gets a transaction — which it proposes in the same step — and loses power right after
+    /// that step; it is back from its store at once, gets new transactions, and the run goes
+    /// on to its epochs.
     fn run_early_send(&mut self) {
         let x = 0;
-        // A trickle of load for x, so that its buffer stays under one proposal's worth and the
-        // transactions given to it below are in what it proposes (and their loss changes it).
-        self.nodes[x].trickle = true;
         self.warm_up();
-        self.nodes[x].crash_after_val = true;
-        for _ in 0..4 {
-            self.submit_to(x);
+        // No load until nothing is in flight and node 0 holds no transaction: its next
+        // proposal is then exactly what it gets next, made in the step that submits it.
+        let mut idle = false;
+        for _ in 0..200_000 {
+            self.now += 1;
+            if self.now % 20 == 0 {
+                self.tick();
+            }
+            self.step_network();
+            let empty = self.nodes[x].core.as_ref().is_some_and(|c| c.beat().buffered() == 0);
+            if self.net.is_empty() && empty {
+                idle = true;
+                break;
+            }
         }
+        if !idle {
+            self.violate("early-send-script", "the committee never went idle".into());
+            return;
+        }
+        self.nodes[x].crash_after_val = true;
+        self.submit_to(x);
         for _ in 0..100_000 {
             self.now += 1;
             if self.now % 20 == 0 {

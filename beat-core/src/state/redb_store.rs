@@ -192,8 +192,12 @@ pub struct RedbStore {
     commits: std::sync::atomic::AtomicU64,
     /// Deferred appends committed (`Durability::None`: no fsync).
     deferred_commits: std::sync::atomic::AtomicU64,
-    /// Whether a deferred append is not yet durable (the next durable commit makes it so).
-    pending: std::sync::atomic::AtomicBool,
+    /// Deferred commits made (counted under redb's write lock, before each commit).
+    deferred_made: std::sync::atomic::AtomicU64,
+    /// How many of them a completed durable commit covers: those counted before it took the
+    /// write lock, raised only once its fsync returned. `flush` has nothing to do while this
+    /// equals `deferred_made`, whichever threads write.
+    deferred_durable: std::sync::atomic::AtomicU64,
 }
 
 impl Drop for RedbStore {
@@ -239,7 +243,8 @@ impl RedbStore {
             path: path.clone(),
             commits: Default::default(),
             deferred_commits: Default::default(),
-            pending: Default::default(),
+            deferred_made: Default::default(),
+            deferred_durable: Default::default(),
         };
         // Create every table and check (or record) the format in one durable transaction. redb
         // also panics inside it on some damaged files (found by fuzzing: unreachable branches,
@@ -328,20 +333,20 @@ impl RedbStore {
         durable: bool,
         f: impl FnOnce(&WriteTransaction) -> Result<T, StoreError>,
     ) -> Result<T, StoreError> {
-        use std::sync::atomic::Ordering::Relaxed;
+        use std::sync::atomic::Ordering::{Relaxed, SeqCst};
         guard(op, || {
             let mut txn = self.db()?.begin_write().map_err(backend(op))?;
             txn.set_durability(if durable { Durability::Immediate } else { Durability::None });
             // On error the transaction is dropped, which aborts it.
             let out = f(&txn)?;
-            // Set while this transaction holds redb's write lock, so no other writer's commit
-            // comes between the flag and the commit it describes.
-            let was_pending = self.pending.swap(!durable, Relaxed);
-            if let Err(e) = txn.commit() {
-                self.pending.store(was_pending || !durable, Relaxed);
-                return Err(backend(op)(e));
-            }
+            // Counted while this transaction holds redb's write lock: a durable commit covers
+            // exactly the deferred ones counted before it (a failed deferred commit stays
+            // counted, which costs at most one needless flush).
+            let covers =
+                if durable { self.deferred_made.load(SeqCst) } else { self.deferred_made.fetch_add(1, SeqCst) + 1 };
+            txn.commit().map_err(backend(op))?;
             if durable {
+                self.deferred_durable.fetch_max(covers, SeqCst);
                 self.commits.fetch_add(1, Relaxed);
             } else {
                 self.deferred_commits.fetch_add(1, Relaxed);
@@ -638,7 +643,8 @@ impl Store for RedbStore {
     }
 
     fn flush(&self) -> Result<(), StoreError> {
-        if !self.pending.load(std::sync::atomic::Ordering::Relaxed) {
+        use std::sync::atomic::Ordering::SeqCst;
+        if self.deferred_durable.load(SeqCst) >= self.deferred_made.load(SeqCst) {
             return Ok(());
         }
         // An empty durable commit makes the deferred ones before it durable.

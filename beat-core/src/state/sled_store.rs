@@ -42,7 +42,9 @@ pub struct SledStore {
     path: PathBuf,
     /// Serialises writers (sled itself is lock-free; the WAL check-and-append must not be).
     write_lock: Mutex<()>,
-    /// Whether a deferred append may not be durable yet (`flush` has something to do).
+    /// Whether a deferred append may not be durable yet (`flush` has something to do). True
+    /// at open: a process that died after deferred appends may have left them in the file,
+    /// readable but not yet synced, and a node that goes on from them must sync them first.
     pending: std::sync::atomic::AtomicBool,
 }
 
@@ -83,7 +85,7 @@ impl SledStore {
             db: db.clone(),
             path: dir.to_path_buf(),
             write_lock: Mutex::new(()),
-            pending: Default::default(),
+            pending: std::sync::atomic::AtomicBool::new(true),
         };
         match store.internal.get(FORMAT_KEY).map_err(|e| open_err(e.to_string()))? {
             None => {
@@ -144,8 +146,10 @@ impl SledStore {
         // A crash before this insert leaves the records with a lower mark; `wal_high` takes
         // the maximum with the last record, so nothing is lost.
         self.internal.insert(WAL_HIGH_KEY, &last.to_be_bytes()[..]).map_err(backend(OP))?;
+        // Under the write lock, as `flush` reads it.
         if durable {
             self.durable(OP)?;
+            self.pending.store(false, std::sync::atomic::Ordering::Relaxed);
         } else {
             self.pending.store(true, std::sync::atomic::Ordering::Relaxed);
         }
