@@ -116,20 +116,26 @@ pub fn replay_all(
 /// committed.
 pub fn append(store: &dyn Store, ready: &Ready) -> Result<(), String> {
     let fail = |e| format!("store: cannot append to the write-ahead log: {e}");
-    if ready.append.is_empty() {
-        return if durable_step(ready) { store.flush().map_err(fail) } else { Ok(()) };
-    }
-    let records: Vec<(u64, &[u8])> = ready.append.iter().map(|(s, b)| (*s, b.as_slice())).collect();
-    if durable_step(ready) {
-        store.wal_append(&records).map_err(fail)
-    } else {
-        store.wal_append_deferred(&records).map_err(fail)
-    }
+    append_if(store, ready, !ready.send.is_empty() || stores_on_log(ready)).map_err(fail)
 }
 
-/// Whether `ready` sends something or stores something that rests on the log.
-fn durable_step(ready: &Ready) -> bool {
-    !ready.send.is_empty() || !ready.commit.is_empty() || ready.checkpoint.is_some() || ready.truncate_before.is_some()
+/// Whether `ready` stores something that rests on the log: a committed batch, a checkpoint,
+/// a truncation.
+pub(crate) fn stores_on_log(ready: &Ready) -> bool {
+    !ready.commit.is_empty() || ready.checkpoint.is_some() || ready.truncate_before.is_some()
+}
+
+/// Append `ready`'s records durably (with every deferred one before them; a flush when it has
+/// none) if `durable`, else deferred. The simulator's early-send canary calls it with the
+/// sends left out of `durable`.
+pub(crate) fn append_if(store: &dyn Store, ready: &Ready, durable: bool) -> Result<(), crate::state::StoreError> {
+    let records: Vec<(u64, &[u8])> = ready.append.iter().map(|(s, b)| (*s, b.as_slice())).collect();
+    match (records.is_empty(), durable) {
+        (true, true) => store.flush(),
+        (true, false) => Ok(()),
+        (false, true) => store.wal_append(&records),
+        (false, false) => store.wal_append_deferred(&records),
+    }
 }
 
 /// Step 3: keep a committed batch (peers catch up from it), before the application applies it.

@@ -190,9 +190,8 @@ pub struct RedbStore {
     path: PathBuf,
     /// Write transactions committed durably (each an fsync of the file).
     commits: std::sync::atomic::AtomicU64,
-    /// Deferred appends committed (`Durability::None`: no fsync).
-    deferred_commits: std::sync::atomic::AtomicU64,
-    /// Deferred commits made (counted under redb's write lock, before each commit).
+    /// Deferred commits made (`Durability::None`: no fsync; counted under redb's write lock,
+    /// before each commit).
     deferred_made: std::sync::atomic::AtomicU64,
     /// How many of them a completed durable commit covers: those counted before it took the
     /// write lock, raised only once its fsync returned. `flush` has nothing to do while this
@@ -242,7 +241,6 @@ impl RedbStore {
             db: Some(db),
             path: path.clone(),
             commits: Default::default(),
-            deferred_commits: Default::default(),
             deferred_made: Default::default(),
             deferred_durable: Default::default(),
         };
@@ -304,10 +302,10 @@ impl RedbStore {
         self.commits.load(std::sync::atomic::Ordering::Relaxed)
     }
 
-    /// Deferred WAL appends committed since the store was opened (no fsync each; the next
-    /// durable commit carries them).
+    /// Deferred WAL appends made since the store was opened (no fsync each; the next durable
+    /// commit carries them; a failed one is counted too, and stops the node).
     pub fn deferred_commits(&self) -> u64 {
-        self.deferred_commits.load(std::sync::atomic::Ordering::Relaxed)
+        self.deferred_made.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// The database file.
@@ -348,8 +346,6 @@ impl RedbStore {
             if durable {
                 self.deferred_durable.fetch_max(covers, SeqCst);
                 self.commits.fetch_add(1, Relaxed);
-            } else {
-                self.deferred_commits.fetch_add(1, Relaxed);
             }
             Ok(out)
         })
