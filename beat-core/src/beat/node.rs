@@ -16,8 +16,9 @@
 //!               BEAT2) that decode, carry the right label and pass their proof; a proposal
 //!               that does not decode, or a BEAT0/1 ciphertext that fails: fault(j)
 //!               broadcast DecShares(j, [TPKE.DecShare(sk_i, c) for c in C_j])
-//! upon f+1 share lists for j:  decrypt each c in C_j with TPKE.Combine (unverified shares
-//!               first; on failure verify that ciphertext's shares and fault the senders of bad ones)
+//! upon f+1 share lists for j:  verify lists (lowest sender first; our own list counts as
+//!               verified when our key share matches the public key) until f+1 verify, faulting
+//!               the senders of bad ones; decrypt each c in C_j with TPKE.Combine of verified shares
 //! upon every accepted contribution decrypted:
 //!           block_e := contributions in proposer order, each transaction kept only at its
 //!                      first occurrence in the block and if not committed in the last
@@ -1031,9 +1032,9 @@ impl Beat {
             let refs: Vec<&VerifiedCiphertext> = cts.iter().collect();
             // Deterministic (the nonce is derived from our secret and the whole statement): a
             // rebuilt node sends exactly these bytes again.
-            let shares = secret.decrypt_shares(&context, &refs);
-            // Our own list is checked like anyone's: nothing is combined unverified.
-            let own = pk.verify_shares(me, &context, &refs, &shares);
+            // Our own list needs no proof check: its shares are computed from our key share,
+            // whose g^x_i is checked against the public key (`decrypt_own_shares`).
+            let (shares, own) = secret.decrypt_own_shares(&pk, &context, &refs);
             step.send(Target::All, Message { epoch: e, content: Content::DecShares { proposer: j, shares } });
             let mut d = Decryption {
                 plaintexts: vec![None; cts.len()],
@@ -1043,9 +1044,10 @@ impl Beat {
                 verified: BTreeMap::new(),
                 rejected: BTreeSet::new(),
             };
-            // Our own shares fail only if our key share does not match the public key, which
-            // the keystore rules out; then we simply wait for f + 1 others.
-            if let Ok(own) = own {
+            // Our own shares are unusable only if our key share does not match the public key
+            // or is another member's (the keystore rules both out); then we simply wait for
+            // f + 1 others.
+            if let Some(own) = own.ok().filter(|own| own.index() == me) {
                 d.verified.insert(me, own);
             }
             state.decryptions.insert(j, d);

@@ -66,8 +66,13 @@ impl Net {
         self.absorb(i, step);
     }
 
+    /// Deliver until quiet; a run that never settles (nodes that disagree can keep each other
+    /// busy forever) fails instead of hanging.
     fn run(&mut self) {
+        let mut delivered = 0u64;
         while let Some((from, to, msg)) = self.queue.pop_front() {
+            delivered += 1;
+            assert!(delivered < 1_000_000, "the network did not settle after {delivered} messages");
             let step = self.nodes[to].handle_message(from, msg, &mut self.rngs[to]).unwrap();
             self.absorb(to, step);
         }
@@ -188,6 +193,36 @@ fn beat0_deduplicates_within_the_window_only() {
         .collect();
     // Committed at 0, blocked in epochs 1..=3 (within 3 epochs), committed again at 4.
     assert_eq!(epochs, vec![0, 4], "committed at epochs {epochs:?}: again within the window, or never after it");
+}
+
+/// A node combines its own decryption shares without checking their proof only when its key
+/// share's `g^x_i` is the public key's `h_i` (`SecretKeyShare::decrypt_own_shares`). A node
+/// whose key share does not match (a damaged keystore) must wait for `f + 1` other senders and
+/// open what everyone opens: combining its own wrong share would fail to decrypt, fault the
+/// proposers and commit empty contributions the others do not.
+#[test]
+fn a_node_with_a_mismatched_key_share_decrypts_from_the_others() {
+    for variant in [Variant::Beat0, Variant::Beat1, Variant::Beat2] {
+        let settings = Settings { variant, batch_size: 8, ..Settings::default() };
+        let (mut net, keys) = Net::new(4, settings, 5);
+        let mut rng = ChaCha20Rng::seed_from_u64(11);
+        let (_, foreign) = crate::crypto::elgamal::deal(4, 1, &mut rng);
+        let mut damaged = keys[3].clone();
+        damaged.decryption_secret = std::sync::Arc::new(foreign[3].clone());
+        net.nodes[3] = Beat::new(damaged, Config::default());
+        let mut client = Client::new(keys[0].public.clone(), 3);
+        for e in 0..3u8 {
+            for i in 0..4u8 {
+                let tx = format!("pay {e} {i}").into_bytes();
+                let tx = if variant == Variant::Beat2 { client.encrypt(&tx, &mut rng) } else { tx };
+                net.nodes[usize::from(i)].buffer_transaction(tx).unwrap();
+            }
+            net.epoch(&[]);
+        }
+        assert_logs_agree(&net);
+        let committed: usize = net.batches[3].iter().map(|b| b.transactions.len()).sum();
+        assert_eq!(committed, 12, "{variant:?}: node 3 committed {committed} of 12 transactions");
+    }
 }
 
 /// Hole 7: a BEAT3/4 node that takes an epoch by catch-up keeps the fragments it had already
