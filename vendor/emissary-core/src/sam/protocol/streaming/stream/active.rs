@@ -77,6 +77,11 @@ const MAX_NACKS: usize = 255usize;
 /// Initial RTO.
 const INITIAL_RTO: Duration = Duration::from_millis(9000);
 
+/// BEAT patch (BEAT-PATCHES.md, 3): the shortest retransmission timeout after a loss (RFC
+/// 6298's minimum RTO), so that a measured round trip of milliseconds does not resend into a
+/// queue that is only slow.
+const LOSS_RTO_FLOOR: Duration = Duration::from_millis(1000);
+
 /// Initial RTT.
 const INITIAL_RTT: Duration = Duration::from_millis(8000);
 
@@ -193,7 +198,10 @@ impl Rto {
         match self {
             Self::Unsampled(rto) => *rto,
             Self::Sampled((rto, rtt_var, backoff)) => {
-                let timeout = *rto * (*backoff as u32);
+                // BEAT patch (BEAT-PATCHES.md, 3): at least `LOSS_RTO_FLOOR` after a loss, and
+                // at most what 0.4.0 waited after every loss (`INITIAL_RTO`, or the measured
+                // timeout if that is longer), so a path that stays dead is retried as before.
+                let timeout = ((*rto).max(LOSS_RTO_FLOOR) * (*backoff as u32)).min(INITIAL_RTO.max(*rto));
 
                 *self = Self::Sampled((*rto, *rtt_var, *backoff + 1));
                 timeout
@@ -1022,8 +1030,10 @@ impl<R: Runtime> Stream<R> {
                     outbound = ?routing_path.outbound,
                     "routing path recreated"
                 );
-                self.rto = Rto::new();
-                self.rtt = Rtt::new();
+                // BEAT patch (BEAT-PATCHES.md, 3): the measured RTT and RTO are kept (the
+                // next timeout backs off from them, `Rto::exponential_backoff`) instead of
+                // starting again from the 9 s initial RTO, which made every lost packet stall
+                // the stream for 9 s or more.
 
                 routing_path
             }
@@ -3315,9 +3325,11 @@ mod tests {
         assert_eq!(rtt.as_millis(), 101);
         assert_eq!(rto.as_millis(), 113);
 
-        assert_eq!(rto.exponential_backoff(), Duration::from_millis(226));
-        assert_eq!(rto.exponential_backoff(), Duration::from_millis(339));
-        assert_eq!(rto.exponential_backoff(), Duration::from_millis(452));
+        // BEAT patch (BEAT-PATCHES.md, 3): after a loss, at least `LOSS_RTO_FLOOR` times the
+        // back-off (upstream: 226, 339 and 452 ms, then 238 ms below)
+        assert_eq!(rto.exponential_backoff(), Duration::from_millis(2000));
+        assert_eq!(rto.exponential_backoff(), Duration::from_millis(3000));
+        assert_eq!(rto.exponential_backoff(), Duration::from_millis(4000));
 
         let sample = Duration::from_millis(110);
 
@@ -3327,7 +3339,66 @@ mod tests {
         assert_eq!(rtt.as_millis(), 102);
         assert_eq!(rto.as_millis(), 119);
 
-        assert_eq!(rto.exponential_backoff(), Duration::from_millis(238));
+        assert_eq!(rto.exponential_backoff(), Duration::from_millis(2000));
+    }
+
+    // BEAT patch (BEAT-PATCHES.md, 3): a packet lost after the round trip was measured is
+    // resent after the measured timeout's back-off (at least `LOSS_RTO_FLOOR`), not after the
+    // 9 s initial one, and the measured timeout survives the new routing path.
+    #[tokio::test(start_paused = true)]
+    async fn loss_keeps_the_measured_rto() {
+        let (
+            mut stream,
+            StreamBuilder {
+                stream: mut client,
+                event_rx,
+                cmd_tx,
+                ..
+            },
+        ) = StreamBuilder::build_stream().await;
+        tokio::time::timeout(Duration::from_millis(10), &mut stream).await.unwrap_err();
+
+        // acknowledge syn: the round trip is measured
+        {
+            let _ = event_rx.recv().await.unwrap();
+            cmd_tx
+                .send(StreamEvent::Packet {
+                    packet: PacketBuilder::new(1338u32)
+                        .with_ack_through(0)
+                        .with_send_stream_id(1337u32)
+                        .with_seq_nro(PLAIN_ACK)
+                        .build()
+                        .to_vec(),
+                })
+                .await
+                .unwrap();
+        }
+        tokio::time::timeout(Duration::from_millis(1), &mut stream).await.unwrap_err();
+        let measured = *stream.rto;
+        assert!(measured < LOSS_RTO_FLOOR, "{measured:?}");
+
+        // a packet that is never acknowledged
+        client.write_all(b"hello, world\n").await.unwrap();
+        let mut next = async || {
+            loop {
+                tokio::select! {
+                    _ = &mut stream => {}
+                    event = event_rx.recv() => break event.unwrap().1,
+                }
+            }
+        };
+        let first = tokio::time::timeout(Duration::from_secs(1), next()).await.expect("sent");
+        // its first resend (when the timer armed earlier fires; upstream's behaviour)
+        let second = tokio::time::timeout(Duration::from_secs(15), next()).await.expect("resent");
+        assert_eq!(first, second);
+        // and the next one backs off from the measured timeout (at least `LOSS_RTO_FLOOR`),
+        // instead of the 9 s initial timeout upstream starts again from
+        let sent = tokio::time::Instant::now();
+        let third = tokio::time::timeout(Duration::from_secs(15), next()).await.expect("resent");
+        assert_eq!(first, third);
+        let waited = sent.elapsed();
+        assert!(waited >= LOSS_RTO_FLOOR && waited < Duration::from_secs(5), "{waited:?}");
+        assert_eq!(*stream.rto, measured);
     }
 
     #[tokio::test(start_paused = true)]
