@@ -222,9 +222,6 @@ struct PendingOutboundStream<R: Runtime> {
     /// Number of `SYN`s sent thus far.
     num_sent: usize,
 
-    /// BEAT patch (BEAT-PATCHES.md, 5): when the first `SYN` was sent.
-    syn_sent: R::Instant,
-
     /// Serialised `SYN` packet.
     packet: Vec<u8>,
 
@@ -423,8 +420,6 @@ impl<R: Runtime> StreamManager<R> {
             dst_port,
             src_port,
             routing_path_handle,
-            num_sent,
-            syn_sent,
             ..
         }) = self.pending_outbound.remove(&send_stream_id)
         {
@@ -451,7 +446,6 @@ impl<R: Runtime> StreamManager<R> {
                     send_stream_id,
                     src_port,
                     payload: payload.to_vec(),
-                    syn_rtt: (num_sent == 1).then(|| syn_sent.elapsed()),
                 },
             );
 
@@ -992,7 +986,6 @@ impl<R: Runtime> StreamManager<R> {
                 destination_id: destination_id.clone(),
                 dst_port,
                 num_sent: 1usize,
-                syn_sent: R::now(),
                 packet: packet.clone().to_vec(),
                 routing_path_handle,
                 silent,
