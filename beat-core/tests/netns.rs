@@ -643,7 +643,7 @@ fn inside() {
     // per 2 s on average after the first; the committee resumes on every network that reopens,
     // within 10 s on clearnet and Tor. I2P alone is measured, not held to a rate: over the
     // private emissary network its streams still stall for seconds at a time (docs/guide.md,
-    // "Networks by the numbers"): 4–6 commits a minute and a resume in 16–18 s with the
+    // "Networks by the numbers"): 4–6 commits a minute and a resume in 13–18 s with the
     // vendored lease patches (two stream timeout patches, which did better outside CI, failed
     // this resume limit in CI and were reverted: vendor/emissary-core/BEAT-PATCHES.md).
     for c in &cases {
