@@ -7,7 +7,9 @@
 //! * I2P is a private I2P network of emissary routers (`beat-i2pnet`, from `tools/beat-testnet`);
 //!   the nodes use their router's SAMv3 bridge.
 //! * The censor drops packets (nftables, in the namespace) on the nodes' clearnet ports, on the
-//!   Tor relays' ports, on the I2P routers' ports, or any combination.
+//!   Tor relays' ports, on the I2P routers' ports, or any combination. The namespace caps TCP's
+//!   retransmission backoff ([`TCP_RTO_MAX_MS`]), so the tor clients' connections that outlive
+//!   a block do not wait up to 2 minutes to retransmit when it lifts.
 //!
 //! Cases: all open; each network blocked alone; each pair blocked (so Tor alone, I2P alone and
 //! clearnet alone carry the committee); all three blocked (the committee must stall); one
@@ -221,8 +223,46 @@ fn wait_for(timeout: Duration, mut f: impl FnMut() -> bool) -> Option<Duration> 
     None
 }
 
+/// The namespace's TCP retransmission ceiling, in ms (`net.ipv4.tcp_rto_max_ms`, Linux ≥ 6.15;
+/// the kernel's default is 120 000). The censor drops packets, so the tor clients' and the I2P
+/// routers' TCP connections that outlive a block sit in exponential retransmission backoff: after
+/// the ~40 s blocks below, their next retransmission (or zero-window probe) was measured 35–53 s
+/// away when the network reopened, and the committee resumed only when one of them fired (a Tor
+/// resume of 19.5 s in CI, I2P's 13–32 s). Those connections belong to the tor daemon and the
+/// routers, not to BEAT (whose own links notice a dead peer and dial afresh), so the namespace
+/// caps the backoff as an operator of a tor or I2P host can (docs/guide.md, "Networks"), and
+/// keeps the time a connection survives an outage near the kernel's default by allowing more
+/// retransmissions. `BEAT_NETNS_TCP_RTO_MAX_MS=0` leaves the kernel's defaults, to measure them.
+const TCP_RTO_MAX_MS: u32 = 1_000;
+/// With [`TCP_RTO_MAX_MS`]: about 4 minutes of retransmissions before a connection is dropped
+/// (255 is the kernel's largest; its default of 15 allows about 15 minutes at the default
+/// ceiling, but only about 15 s at this one), longer than any block here.
+const TCP_RETRIES2: u32 = 255;
+
+/// Caps TCP's retransmission backoff in this namespace (see [`TCP_RTO_MAX_MS`]); returns the
+/// ceiling set, or `None` when the kernel's defaults stay (asked for, or an older kernel).
+fn cap_tcp_backoff() -> Option<u32> {
+    let ms = std::env::var("BEAT_NETNS_TCP_RTO_MAX_MS")
+        .ok()
+        .map(|v| v.parse::<u32>().expect("BEAT_NETNS_TCP_RTO_MAX_MS: a number of milliseconds"))
+        .unwrap_or(TCP_RTO_MAX_MS);
+    let max = Path::new("/proc/sys/net/ipv4/tcp_rto_max_ms");
+    if ms == 0 || !max.exists() {
+        return None;
+    }
+    std::fs::write(max, ms.to_string()).unwrap();
+    std::fs::write("/proc/sys/net/ipv4/tcp_retries2", TCP_RETRIES2.to_string()).unwrap();
+    Some(ms)
+}
+
 fn inside() {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
+    // Before any daemon starts: the kernel reads the ceiling when a socket is created.
+    let rto_max = cap_tcp_backoff();
+    println!(
+        "netns: tcp_rto_max_ms={} (this namespace; the kernel's default is 120000)",
+        rto_max.map_or_else(|| "default".to_string(), |ms| format!("{ms} tcp_retries2={TCP_RETRIES2}"))
+    );
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     let started = Instant::now();
